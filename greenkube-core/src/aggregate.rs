@@ -1,0 +1,398 @@
+//! Aggregation of footprint rows by pod, workload, namespace, node or cluster, and by period.
+//!
+//! Sums of energy, emissions and cost, with intervals summed bound by bound (the conservative
+//! choice: the errors of one coefficient move every row the same way). Grouping by node or
+//! cluster also counts the energy and embodied emissions no pod carries (node overhead), so a
+//! cluster total equals the footprint's totals.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::error::UnknownNameError;
+use crate::footprint::{Footprint, PodFootprint};
+use crate::ranged::Ranged;
+use crate::units::Money;
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GroupBy {
+    /// One group per `(namespace, pod)`.
+    #[default]
+    Pod,
+    /// One group per workload: owner kind and name, a ReplicaSet folded into its Deployment,
+    /// a Job named like a CronJob's run folded into the CronJob, a bare pod by its name.
+    Workload,
+    /// One group per namespace.
+    Namespace,
+    /// One group per node (node overhead included).
+    Node,
+    /// One group per cluster (node overhead included).
+    Cluster,
+}
+
+impl GroupBy {
+    /// Every grouping.
+    pub const ALL: [Self; 5] = [
+        Self::Pod,
+        Self::Workload,
+        Self::Namespace,
+        Self::Node,
+        Self::Cluster,
+    ];
+
+    /// Name as used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pod => "pod",
+            Self::Workload => "workload",
+            Self::Namespace => "namespace",
+            Self::Node => "node",
+            Self::Cluster => "cluster",
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for GroupBy {
+    type Err = UnknownNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownNameError {
+                what: "grouping",
+                given: s.to_string(),
+                expected: "pod, workload, namespace, node, cluster",
+            })
+    }
+}
+
+/// Calendar period rows are bucketed into, by window start (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Period {
+    /// `YYYY-MM-DDTHH:00`
+    Hour,
+    /// `YYYY-MM-DD`
+    Day,
+    /// ISO week, `YYYY-Www` with the ISO week-numbering year.
+    Week,
+    /// `YYYY-MM`
+    Month,
+    /// `YYYY`
+    Year,
+}
+
+impl Period {
+    /// Every period.
+    pub const ALL: [Self; 5] = [Self::Hour, Self::Day, Self::Week, Self::Month, Self::Year];
+
+    /// Name as used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+
+    /// The label of the period containing `t`.
+    pub fn label(self, t: DateTime<Utc>) -> String {
+        match self {
+            Self::Hour => format!(
+                "{:04}-{:02}-{:02}T{:02}:00",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour()
+            ),
+            Self::Day => format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day()),
+            Self::Week => {
+                let w = t.iso_week();
+                format!("{:04}-W{:02}", w.year(), w.week())
+            }
+            Self::Month => format!("{:04}-{:02}", t.year(), t.month()),
+            Self::Year => format!("{:04}", t.year()),
+        }
+    }
+}
+
+impl FromStr for Period {
+    type Err = UnknownNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownNameError {
+                what: "period",
+                given: s.to_string(),
+                expected: "hour, day, week, month, year",
+            })
+    }
+}
+
+/// The workload a pod belongs to: `(kind, name)`.
+pub fn workload_of(pod: &PodFootprint) -> (Arc<str>, Arc<str>) {
+    workload_key(
+        pod.owner_kind.as_deref(),
+        pod.owner_name.as_deref(),
+        &pod.pod,
+    )
+}
+
+/// The workload of a pod from its owner: a ReplicaSet `api-7d9f8c6b5` becomes Deployment
+/// `api`; a Job `backup-28391234` (a CronJob run) becomes CronJob `backup`; an owner-less
+/// pod is its own workload of kind `Pod`.
+pub fn workload_key(kind: Option<&str>, name: Option<&str>, pod: &str) -> (Arc<str>, Arc<str>) {
+    match (kind, name) {
+        (Some("ReplicaSet"), Some(n)) => match n.rsplit_once('-') {
+            Some((base, _)) if !base.is_empty() => (Arc::from("Deployment"), Arc::from(base)),
+            _ => (Arc::from("ReplicaSet"), Arc::from(n)),
+        },
+        (Some("Job"), Some(n)) => match n.rsplit_once('-') {
+            Some((base, suffix))
+                if !base.is_empty()
+                    && suffix.len() >= 8
+                    && suffix.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                (Arc::from("CronJob"), Arc::from(base))
+            }
+            _ => (Arc::from("Job"), Arc::from(n)),
+        },
+        (Some(k), Some(n)) if !k.is_empty() && !n.is_empty() => (Arc::from(k), Arc::from(n)),
+        _ => (Arc::from("Pod"), Arc::from(pod)),
+    }
+}
+
+/// The key of a group. Only the fields of the grouping are set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GroupKey {
+    /// Period label, when bucketing by period.
+    pub period: Option<String>,
+    /// Cluster (cluster grouping).
+    pub cluster: Option<Arc<str>>,
+    /// Namespace (pod, workload, namespace groupings).
+    pub namespace: Option<Arc<str>>,
+    /// Workload kind (workload grouping).
+    pub workload_kind: Option<Arc<str>>,
+    /// Workload name (workload grouping).
+    pub workload: Option<Arc<str>>,
+    /// Pod (pod grouping).
+    pub pod: Option<Arc<str>>,
+    /// Node (node grouping).
+    pub node: Option<Arc<str>>,
+}
+
+/// Sums over one group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AggregateRow {
+    /// The group.
+    pub key: GroupKey,
+    /// Energy, joules.
+    pub energy_joules: Ranged,
+    /// Operational emissions, grams.
+    pub co2e_grams: Ranged,
+    /// Embodied emissions, grams.
+    pub embodied_co2e_grams: Ranged,
+    /// Sum of known costs.
+    pub cost: Money,
+    /// Pod rows summed.
+    pub rows: usize,
+    /// Pod rows that were estimated.
+    pub estimated_rows: usize,
+    /// Pod rows without cost data.
+    pub rows_without_cost: usize,
+    /// Earliest window start.
+    pub first_window: Option<DateTime<Utc>>,
+    /// Latest window end.
+    pub last_window: Option<DateTime<Utc>>,
+}
+
+impl AggregateRow {
+    /// Operational plus embodied emissions.
+    pub fn total_co2e_grams(&self) -> Ranged {
+        self.co2e_grams + self.embodied_co2e_grams
+    }
+
+    fn add_window(&mut self, fp: &Footprint) {
+        self.first_window = Some(
+            self.first_window
+                .map_or(fp.window_start, |w| w.min(fp.window_start)),
+        );
+        self.last_window = Some(
+            self.last_window
+                .map_or(fp.window_end, |w| w.max(fp.window_end)),
+        );
+    }
+}
+
+impl Serialize for AggregateRow {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Uncertainty {
+            energy_joules: Ranged,
+            co2e_grams: Ranged,
+            embodied_co2e_grams: Ranged,
+            total_co2e_grams: Ranged,
+        }
+        let total = self.total_co2e_grams();
+        let k = &self.key;
+        let mut s = serializer.serialize_struct("AggregateRow", 20)?;
+        macro_rules! key_field {
+            ($name:literal, $v:expr) => {
+                if let Some(v) = &$v {
+                    s.serialize_field($name, v)?;
+                } else {
+                    s.skip_field($name)?;
+                }
+            };
+        }
+        key_field!("period", k.period);
+        key_field!("cluster", k.cluster);
+        key_field!("namespace", k.namespace);
+        key_field!("workload_kind", k.workload_kind);
+        key_field!("workload", k.workload);
+        key_field!("pod", k.pod);
+        key_field!("node", k.node);
+        s.serialize_field("energy_joules", &self.energy_joules.point)?;
+        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        s.serialize_field("total_co2e_grams", &total.point)?;
+        s.serialize_field("cost", &self.cost)?;
+        s.serialize_field("rows", &self.rows)?;
+        s.serialize_field("estimated_rows", &self.estimated_rows)?;
+        s.serialize_field("rows_without_cost", &self.rows_without_cost)?;
+        s.serialize_field("first_window", &self.first_window)?;
+        s.serialize_field("last_window", &self.last_window)?;
+        s.serialize_field(
+            "uncertainty",
+            &Uncertainty {
+                energy_joules: self.energy_joules,
+                co2e_grams: self.co2e_grams,
+                embodied_co2e_grams: self.embodied_co2e_grams,
+                total_co2e_grams: total,
+            },
+        )?;
+        s.end()
+    }
+}
+
+/// Groups the pod rows of many footprints. Output is sorted by period, then group key.
+pub fn aggregate<'a>(
+    footprints: impl IntoIterator<Item = &'a Footprint>,
+    group_by: GroupBy,
+    period: Option<Period>,
+) -> Vec<AggregateRow> {
+    let mut groups: BTreeMap<GroupKey, AggregateRow> = BTreeMap::new();
+    for fp in footprints {
+        let period_label = period.map(|p| p.label(fp.window_start));
+        for pod in &fp.pods {
+            let mut key = GroupKey {
+                period: period_label.clone(),
+                ..GroupKey::default()
+            };
+            match group_by {
+                GroupBy::Pod => {
+                    key.namespace = Some(pod.namespace.clone());
+                    key.pod = Some(pod.pod.clone());
+                }
+                GroupBy::Workload => {
+                    let (kind, name) = workload_of(pod);
+                    key.namespace = Some(pod.namespace.clone());
+                    key.workload_kind = Some(kind);
+                    key.workload = Some(name);
+                }
+                GroupBy::Namespace => key.namespace = Some(pod.namespace.clone()),
+                GroupBy::Node => key.node = pod.node.name.clone(),
+                GroupBy::Cluster => key.cluster = fp.cluster.clone(),
+            }
+            let row = groups.entry(key).or_insert_with_key(|k| AggregateRow {
+                key: k.clone(),
+                ..AggregateRow::default()
+            });
+            row.energy_joules += pod.energy_joules;
+            row.co2e_grams += pod.co2e_grams;
+            row.embodied_co2e_grams += pod.embodied_co2e_grams;
+            row.cost += pod.cost.unwrap_or(Money::ZERO);
+            row.rows += 1;
+            row.estimated_rows += usize::from(pod.estimated());
+            row.rows_without_cost += usize::from(pod.cost.is_none());
+            row.add_window(fp);
+        }
+        if matches!(group_by, GroupBy::Node | GroupBy::Cluster) {
+            for node in &fp.nodes {
+                let key = GroupKey {
+                    period: period_label.clone(),
+                    node: if group_by == GroupBy::Node {
+                        node.node.name.clone()
+                    } else {
+                        None
+                    },
+                    cluster: if group_by == GroupBy::Cluster {
+                        fp.cluster.clone()
+                    } else {
+                        None
+                    },
+                    ..GroupKey::default()
+                };
+                let row = groups.entry(key).or_insert_with_key(|k| AggregateRow {
+                    key: k.clone(),
+                    ..AggregateRow::default()
+                });
+                row.energy_joules += node.overhead_energy_joules;
+                row.co2e_grams += node.overhead_co2e_grams;
+                row.embodied_co2e_grams += node.unallocated_embodied_co2e_grams;
+                row.add_window(fp);
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn iso_week_uses_iso_year() {
+        // 2024-12-30 is in ISO week 1 of 2025; GreenKube labels it 2024-W01.
+        let t = Utc.with_ymd_and_hms(2024, 12, 30, 10, 0, 0).unwrap();
+        assert_eq!(Period::Week.label(t), "2025-W01");
+        let t = Utc.with_ymd_and_hms(2021, 1, 3, 10, 0, 0).unwrap();
+        assert_eq!(Period::Week.label(t), "2020-W53");
+    }
+
+    #[test]
+    fn period_labels() {
+        let t = Utc.with_ymd_and_hms(2025, 6, 2, 10, 5, 0).unwrap();
+        assert_eq!(Period::Hour.label(t), "2025-06-02T10:00");
+        assert_eq!(Period::Day.label(t), "2025-06-02");
+        assert_eq!(Period::Month.label(t), "2025-06");
+        assert_eq!(Period::Year.label(t), "2025");
+    }
+
+    #[test]
+    fn workload_folding() {
+        let k = |kind, name| workload_key(Some(kind), Some(name), "p");
+        assert_eq!(k("ReplicaSet", "api-7d9f8c6b5").1.as_ref(), "api");
+        assert_eq!(k("ReplicaSet", "api-7d9f8c6b5").0.as_ref(), "Deployment");
+        assert_eq!(k("Job", "backup-28391234").0.as_ref(), "CronJob");
+        assert_eq!(k("Job", "migrate-v2").0.as_ref(), "Job");
+        assert_eq!(k("StatefulSet", "db").1.as_ref(), "db");
+        let bare = workload_key(None, None, "debug-shell");
+        assert_eq!((bare.0.as_ref(), bare.1.as_ref()), ("Pod", "debug-shell"));
+    }
+}

@@ -1,0 +1,518 @@
+//! The estimation engine: `estimate(snapshot, options, reference) -> footprint`, a pure function.
+//!
+//! Per node and window of `d` seconds:
+//!
+//! * CPU power is linear in utilisation: `P = min + u × (max − min)` with
+//!   `u = min(Σ pod CPU / vCPUs, 1)`; `min` and `max` are per-vCPU watts × vCPUs.
+//! * `classic` gives each pod `P × d × (pod CPU / node CPU)` (idle power shared by CPU share);
+//!   with no CPU used, each of the `n` pods gets `min × d / n`; a node without pods keeps
+//!   `min × d` as unallocated energy.
+//! * `full` adds memory power (W per GB × memory capacity), gives each pod the dynamic CPU
+//!   power by CPU share and the memory power by memory share, and attributes the idle pool
+//!   (CPU idle watts plus unused memory power) by the [`IdlePolicy`]; what is not attributed
+//!   stays on the node as overhead, so pods + overhead = node exactly.
+//! * Operational emissions: `E / 3.6e6 × PUE × intensity`.
+//! * Embodied: `kg × 1000 / lifespan hours × d / 3600 × share`, where the share is
+//!   `min(max(CPU request, CPU usage) / capacity, 1)` (`full` takes the larger of the CPU and
+//!   memory shares and normalises an over-committed node).
+//!
+//! Every figure is computed with all coefficients at their low, point and high values, which
+//! bounds the point estimate because each formula is monotone in each coefficient.
+
+mod node_model;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::SnapshotError;
+use crate::footprint::{
+    FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeFootprint, PodFootprint, Totals,
+};
+use crate::methodology::{EstimateOptions, IdlePolicy, Methodology};
+use crate::ranged::Ranged;
+use crate::reason::{Reason, Reasons};
+use crate::reference::ReferenceData;
+use crate::snapshot::Snapshot;
+use crate::units::{Cores, JOULES_PER_KWH, Money};
+
+use self::node_model::{Demand, NodeModel, Resolver};
+
+/// Estimates the footprint of one snapshot with the embedded reference data.
+pub fn estimate(
+    snapshot: &Snapshot,
+    options: &EstimateOptions,
+) -> Result<Footprint, SnapshotError> {
+    estimate_with(snapshot, options, ReferenceData::embedded())
+}
+
+/// Parses a JSON snapshot and estimates it with the embedded reference data.
+pub fn estimate_json(text: &str, options: &EstimateOptions) -> Result<Footprint, SnapshotError> {
+    estimate(&Snapshot::from_json_str(text)?, options)
+}
+
+/// What the first pass learns about each pod.
+#[derive(Clone)]
+struct PodInput {
+    slot: u32,
+    /// CPU used for the power model and shares, cores.
+    cpu: f64,
+    /// `max(request, usage)`, cores.
+    cpu_reserved: f64,
+    /// Memory used for the memory share, bytes (`full`).
+    memory: f64,
+    /// `max(request, usage)`, bytes (`full`).
+    memory_reserved: f64,
+    cpu_reason: Option<Reason>,
+    memory_reason: Option<Reason>,
+}
+
+/// Per-node attribution factors computed in the second pass.
+#[derive(Clone, Copy, Default)]
+struct NodeFactors {
+    /// Energy per core of pod CPU (classic: whole power; full: dynamic power), joules.
+    per_core: Ranged,
+    /// Energy given to every pod regardless of usage (classic with no CPU used), joules.
+    per_pod: Ranged,
+    /// Energy per byte of pod memory (full), joules.
+    per_byte: Ranged,
+    /// Idle pool per unit of idle weight (full), joules.
+    idle_per_weight: Ranged,
+    /// Embodied grams for a share of 1.
+    embodied_per_share: Ranged,
+    /// Normalisers for over-committed nodes (1 when not over-committed).
+    idle_norm: f64,
+    embodied_norm: f64,
+    memory_norm: f64,
+}
+
+#[derive(Clone, Copy, Default)]
+struct NodeSums {
+    pods: u32,
+    cpu: f64,
+    cpu_reserved: f64,
+    memory: f64,
+    idle_weight: f64,
+    embodied_share: f64,
+}
+
+/// Estimates the footprint of one snapshot with the given reference data.
+pub fn estimate_with(
+    snapshot: &Snapshot,
+    options: &EstimateOptions,
+    reference: &ReferenceData,
+) -> Result<Footprint, SnapshotError> {
+    snapshot.validate()?;
+    let classic = options.methodology == Methodology::Classic;
+    let seconds = snapshot.duration().0;
+    let hours = seconds / 3600.0;
+
+    // Node slots: the snapshot's nodes, then one synthetic node per unknown node name.
+    let mut slot_of: HashMap<&str, u32> = HashMap::with_capacity(snapshot.nodes.len());
+    for (i, n) in snapshot.nodes.iter().enumerate() {
+        slot_of.insert(&n.name, i as u32);
+    }
+    let mut synthetic: Vec<Option<Arc<str>>> = Vec::new();
+    let mut synthetic_slot: HashMap<Option<&str>, u32> = HashMap::new();
+    let real = snapshot.nodes.len() as u32;
+
+    // Pass 1: inputs per pod, sums per node.
+    let mut inputs: Vec<PodInput> = Vec::with_capacity(snapshot.pods.len());
+    for pod in &snapshot.pods {
+        let slot = match pod.node.as_deref().and_then(|n| slot_of.get(n)) {
+            Some(&s) => s,
+            None => *synthetic_slot
+                .entry(pod.node.as_deref())
+                .or_insert_with(|| {
+                    synthetic.push(pod.node.clone());
+                    real + synthetic.len() as u32 - 1
+                }),
+        };
+        let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
+        let (cpu, cpu_reason) = match pod.cpu_usage_cores {
+            Some(c) => (c.0, None),
+            None if !classic && request > 0.0 => (request, Some(Reason::CpuUsageFromRequest)),
+            None => (0.0, Some(Reason::CpuUsageUnknown)),
+        };
+        let memory_request = pod.memory_request_bytes.map_or(0.0, |b| b.0);
+        let (memory, memory_reason) = if classic {
+            (0.0, None)
+        } else {
+            match pod.memory_usage_bytes {
+                Some(b) => (b.0, None),
+                None if memory_request > 0.0 => {
+                    (memory_request, Some(Reason::MemoryUsageFromRequest))
+                }
+                None => (0.0, Some(Reason::MemoryUsageUnknown)),
+            }
+        };
+        inputs.push(PodInput {
+            slot,
+            cpu,
+            cpu_reserved: request.max(cpu),
+            memory,
+            memory_reserved: memory_request.max(memory),
+            cpu_reason,
+            memory_reason,
+        });
+    }
+    let slots = real as usize + synthetic.len();
+    let mut sums = vec![NodeSums::default(); slots];
+    for p in &inputs {
+        let s = &mut sums[p.slot as usize];
+        s.pods += 1;
+        s.cpu += p.cpu;
+        s.cpu_reserved += p.cpu_reserved;
+        s.memory += p.memory;
+    }
+
+    // Node models.
+    let resolver = Resolver::new(snapshot, options, reference);
+    let mut models: Vec<NodeModel> = Vec::with_capacity(slots);
+    for slot in 0..slots {
+        let demand = Demand {
+            cpu_usage: sums[slot].cpu,
+            cpu_reserved: sums[slot].cpu_reserved,
+        };
+        let model = if slot < real as usize {
+            let node = &snapshot.nodes[slot];
+            resolver.resolve(Some(node), Some(&node.name), demand)
+        } else {
+            resolver.resolve(None, synthetic[slot - real as usize].as_ref(), demand)
+        };
+        models.push(model);
+    }
+
+    // Shares that need the node model (capacities), summed per node.
+    for p in &inputs {
+        let m = &models[p.slot as usize];
+        let s = &mut sums[p.slot as usize];
+        s.idle_weight += idle_weight(options.idle_policy, p, m);
+        s.embodied_share += embodied_share(classic, p, m);
+    }
+
+    // Pass 2: per-node factors and node rows.
+    let mut factors = vec![NodeFactors::default(); slots];
+    let mut node_rows: Vec<NodeFootprint> = Vec::with_capacity(slots);
+    let mut extra_reasons: Vec<Vec<Reason>> = vec![Vec::new(); slots];
+    for slot in 0..slots {
+        let m = &models[slot];
+        let s = sums[slot];
+        let (row, f) = node_energy(
+            classic,
+            options.idle_policy,
+            m,
+            s,
+            seconds,
+            hours,
+            &mut extra_reasons[slot],
+        );
+        factors[slot] = f;
+        node_rows.push(row);
+    }
+    // Node-level reasons discovered in pass 2 (over-capacity) join the node's context.
+    for slot in 0..slots {
+        if !extra_reasons[slot].is_empty() {
+            let mut ctx = (*models[slot].context).clone();
+            let mut all: Vec<Reason> = ctx.reasons.iter().cloned().collect();
+            all.append(&mut extra_reasons[slot]);
+            ctx.reasons = all.into();
+            let ctx = Arc::new(ctx);
+            models[slot].context = ctx.clone();
+            node_rows[slot].node = ctx;
+        }
+    }
+
+    // Costs, matched on namespace AND pod.
+    let mut costs: HashMap<(&str, &str), Money> = HashMap::with_capacity(snapshot.costs.len());
+    for c in &snapshot.costs {
+        costs.insert((&c.namespace, &c.pod), c.cost);
+    }
+
+    // Pass 3: pod rows.
+    let mut totals = Totals::default();
+    let mut pods = Vec::with_capacity(snapshot.pods.len());
+    for (pod, p) in snapshot.pods.iter().zip(&inputs) {
+        let m = &models[p.slot as usize];
+        let f = &factors[p.slot as usize];
+        let mut energy = f.per_core.scale(p.cpu) + f.per_pod;
+        if !classic {
+            energy += f.per_byte.scale(p.memory * f.memory_norm)
+                + f.idle_per_weight
+                    .scale(idle_weight(options.idle_policy, p, m) * f.idle_norm);
+        }
+        let co2e = emissions(energy, m);
+        let embodied = f
+            .embodied_per_share
+            .scale(embodied_share(classic, p, m) * f.embodied_norm);
+        let cost = costs.remove(&(pod.namespace.as_ref(), pod.name.as_ref()));
+        let mut own = Vec::new();
+        if let Some(r) = &p.cpu_reason {
+            own.push(r.clone());
+        }
+        if let Some(r) = &p.memory_reason {
+            own.push(r.clone());
+        }
+        if cost.is_none() {
+            own.push(Reason::NoCost);
+            totals.pods_without_cost += 1;
+        }
+        let reasons = Reasons {
+            node: m.context.reasons.clone(),
+            own,
+        };
+        totals.pods += 1;
+        if reasons.any() {
+            totals.estimated_pods += 1;
+        }
+        totals.cost += cost.unwrap_or(Money::ZERO);
+        pods.push(PodFootprint {
+            namespace: pod.namespace.clone(),
+            pod: pod.name.clone(),
+            owner_kind: pod.owner_kind.clone(),
+            owner_name: pod.owner_name.clone(),
+            node: m.context.clone(),
+            cpu_usage_cores: pod.cpu_usage_cores,
+            cpu_request_cores: pod.cpu_request_cores,
+            memory_usage_bytes: pod.memory_usage_bytes,
+            memory_request_bytes: pod.memory_request_bytes,
+            restarts: pod.restarts,
+            energy_joules: energy,
+            co2e_grams: co2e,
+            embodied_co2e_grams: embodied,
+            cost,
+            reasons,
+        });
+    }
+
+    for row in &node_rows {
+        totals.energy_joules += row.energy_joules;
+        totals.co2e_grams += row.co2e_grams;
+        totals.embodied_co2e_grams += row.embodied_co2e_grams;
+    }
+
+    let mut warnings = Vec::new();
+    if !costs.is_empty() {
+        let mut orphans: Vec<String> = costs.keys().map(|(ns, p)| format!("{ns}/{p}")).collect();
+        orphans.sort();
+        warnings.push(format!(
+            "{} cost entr{} for pods not in the snapshot ignored: {}",
+            orphans.len(),
+            if orphans.len() == 1 { "y" } else { "ies" },
+            orphans.join(", ")
+        ));
+    }
+    let mut unused_zones: Vec<&str> = snapshot
+        .grid_intensity
+        .keys()
+        .filter(|z| {
+            !models.iter().any(|m| {
+                m.context
+                    .zone
+                    .as_deref()
+                    .is_some_and(|mz| mz.eq_ignore_ascii_case(z))
+            })
+        })
+        .map(String::as_str)
+        .collect();
+    if !unused_zones.is_empty() {
+        unused_zones.sort_unstable();
+        warnings.push(format!(
+            "grid intensity given for zones no node is in: {}",
+            unused_zones.join(", ")
+        ));
+    }
+
+    Ok(Footprint {
+        schema: FOOTPRINT_SCHEMA,
+        methodology: MethodologyInfo::new(
+            options.methodology,
+            options.idle_policy,
+            reference.version(),
+        ),
+        cluster: snapshot.cluster.clone(),
+        window_start: snapshot.window_start,
+        window_end: snapshot.window_end,
+        pods,
+        nodes: node_rows,
+        totals,
+        warnings,
+    })
+}
+
+#[inline]
+fn emissions(energy: Ranged, m: &NodeModel) -> Ranged {
+    energy.scale(1.0 / JOULES_PER_KWH) * m.context.pue * m.context.grid_intensity
+}
+
+/// Weight of a pod in its node's idle pool (`full`).
+#[inline]
+fn idle_weight(policy: IdlePolicy, p: &PodInput, m: &NodeModel) -> f64 {
+    match policy {
+        IdlePolicy::Request => {
+            if m.vcpus > 0.0 {
+                p.cpu_reserved / m.vcpus
+            } else {
+                0.0
+            }
+        }
+        IdlePolicy::Usage => p.cpu,
+        IdlePolicy::Even => 1.0,
+        IdlePolicy::Overhead => 0.0,
+    }
+}
+
+/// Share of the node's embodied emissions a pod carries.
+#[inline]
+fn embodied_share(classic: bool, p: &PodInput, m: &NodeModel) -> f64 {
+    let cap = m.embodied_cpu_capacity;
+    let cpu_share = if cap > 0.0 && p.cpu_reserved > 0.0 {
+        (p.cpu_reserved / cap).min(1.0)
+    } else {
+        0.0
+    };
+    if classic {
+        return cpu_share;
+    }
+    let memory_share = match m.memory_capacity {
+        Some(c) if c > 0.0 => (p.memory_reserved / c).min(1.0),
+        _ => 0.0,
+    };
+    cpu_share.max(memory_share)
+}
+
+/// Node energy and the factors that split it between pods and overhead.
+fn node_energy(
+    classic: bool,
+    policy: IdlePolicy,
+    m: &NodeModel,
+    s: NodeSums,
+    seconds: f64,
+    hours: f64,
+    reasons: &mut Vec<Reason>,
+) -> (NodeFootprint, NodeFactors) {
+    let name = || {
+        m.context
+            .name
+            .clone()
+            .unwrap_or_else(|| Arc::from("(none)"))
+    };
+    let u = if m.vcpus > 0.0 {
+        if s.cpu > m.vcpus * (1.0 + 1e-9) {
+            reasons.push(Reason::NodeCpuOverCapacity {
+                node: name(),
+                usage: s.cpu,
+                capacity: m.vcpus,
+            });
+        }
+        (s.cpu / m.vcpus).min(1.0)
+    } else {
+        0.0
+    };
+    // CPU power is `min + u × (max − min)`. The dynamic range `max − min` is carried as its own
+    // coefficient so every formula below is monotone in every coefficient.
+    let dynamic_watts = Ranged::new(
+        m.cpu_max_watts.point - m.cpu_min_watts.point,
+        (m.cpu_max_watts.low - m.cpu_min_watts.low).max(0.0),
+        (m.cpu_max_watts.high - m.cpu_min_watts.high).max(0.0),
+    );
+    let cpu_idle = m.cpu_min_watts.scale(seconds);
+    let cpu_dynamic = dynamic_watts.scale(u * seconds);
+    let mut f = NodeFactors {
+        idle_norm: 1.0,
+        embodied_norm: 1.0,
+        memory_norm: 1.0,
+        ..NodeFactors::default()
+    };
+    let node_embodied = m.embodied_window(hours);
+    f.embodied_per_share = node_embodied;
+
+    let (energy, idle_energy, overhead) = if classic {
+        let energy = cpu_idle + cpu_dynamic;
+        if s.cpu > 0.0 {
+            f.per_core = energy.scale(1.0 / s.cpu);
+            (energy, cpu_idle, Ranged::ZERO)
+        } else if s.pods > 0 {
+            f.per_pod = cpu_idle.scale(1.0 / f64::from(s.pods));
+            (energy, cpu_idle, Ranged::ZERO)
+        } else {
+            (energy, cpu_idle, energy)
+        }
+    } else {
+        let memory_energy = m.memory_watts.scale(seconds);
+        let energy = cpu_idle + cpu_dynamic + memory_energy;
+        // Fraction of the memory power explained by pod memory.
+        let memory_fraction = match m.memory_capacity {
+            Some(c) if c > 0.0 => {
+                f.per_byte = memory_energy.scale(1.0 / c);
+                let frac = s.memory / c;
+                if frac > 1.0 {
+                    f.memory_norm = 1.0 / frac;
+                    reasons.push(Reason::NodeOvercommitted { node: name() });
+                    1.0
+                } else {
+                    frac
+                }
+            }
+            _ => 0.0,
+        };
+        if s.cpu > 0.0 {
+            f.per_core = cpu_dynamic.scale(1.0 / s.cpu);
+        }
+        let idle_pool = cpu_idle + memory_energy.scale(1.0 - memory_fraction);
+        // Share of the idle pool attributed to pods.
+        let covered = if s.pods == 0 {
+            0.0
+        } else if policy == IdlePolicy::Usage && s.cpu <= 0.0 {
+            // No CPU used: split evenly, as GreenKube does.
+            f.per_pod = idle_pool.scale(1.0 / f64::from(s.pods));
+            1.0
+        } else if s.idle_weight > 0.0 {
+            f.idle_per_weight = idle_pool;
+            match policy {
+                IdlePolicy::Request if s.idle_weight <= 1.0 => s.idle_weight,
+                IdlePolicy::Request => {
+                    reasons.push(Reason::NodeOvercommitted { node: name() });
+                    f.idle_norm = 1.0 / s.idle_weight;
+                    1.0
+                }
+                _ => {
+                    f.idle_norm = 1.0 / s.idle_weight;
+                    1.0
+                }
+            }
+        } else {
+            0.0
+        };
+        let overhead = idle_pool.scale(1.0 - covered);
+        (energy, cpu_idle + memory_energy, overhead)
+    };
+
+    if s.embodied_share > 1.0 + 1e-9 && !classic {
+        f.embodied_norm = 1.0 / s.embodied_share;
+    }
+    let pods_embodied_share = if classic {
+        s.embodied_share
+    } else {
+        s.embodied_share.min(1.0)
+    };
+    let unallocated_share = (1.0 - pods_embodied_share).max(0.0);
+    let unallocated_embodied = node_embodied.scale(unallocated_share);
+    // In `classic` an over-committed node's pods may carry more than the node's figure.
+    let embodied_total = node_embodied.scale(pods_embodied_share.max(1.0));
+
+    let row = NodeFootprint {
+        node: m.context.clone(),
+        vcpus: m.vcpus,
+        cpu_usage_cores: Cores(s.cpu),
+        utilisation: u,
+        pods: s.pods as usize,
+        energy_joules: energy,
+        idle_energy_joules: idle_energy,
+        overhead_energy_joules: overhead,
+        co2e_grams: emissions(energy, m),
+        overhead_co2e_grams: emissions(overhead, m),
+        embodied_co2e_grams: embodied_total,
+        unallocated_embodied_co2e_grams: unallocated_embodied,
+    };
+    (row, f)
+}

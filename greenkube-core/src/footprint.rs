@@ -1,0 +1,322 @@
+//! The footprint contract (`greenkube.footprint/v1`): what the engine computed for one window.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::methodology::{IdlePolicy, Methodology};
+use crate::ranged::Ranged;
+use crate::reason::{Reason, Reasons};
+use crate::units::{Bytes, Cores, Money};
+
+/// The `schema` value of a version 1 footprint.
+pub const FOOTPRINT_SCHEMA: &str = "greenkube.footprint/v1";
+
+/// Which methodology and data produced a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MethodologyInfo {
+    /// Methodology name.
+    pub name: &'static str,
+    /// Methodology version.
+    pub version: &'static str,
+    /// Reference data version (content hash).
+    pub data_version: String,
+    /// Idle attribution policy (`full`); `usage` for `classic`.
+    pub idle_policy: &'static str,
+}
+
+impl MethodologyInfo {
+    /// Describes a methodology run against a data version.
+    pub fn new(methodology: Methodology, idle_policy: IdlePolicy, data_version: &str) -> Self {
+        Self {
+            name: methodology.name(),
+            version: methodology.version(),
+            data_version: data_version.to_string(),
+            idle_policy: match methodology {
+                Methodology::Classic => IdlePolicy::Usage.name(),
+                Methodology::Full => idle_policy.name(),
+            },
+        }
+    }
+}
+
+/// What a node contributes to every pod row on it: where it is and how it was modelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeContext {
+    /// Node name (for a pod whose node is not in the snapshot, the name the pod gave).
+    pub name: Option<Arc<str>>,
+    /// Provider (canonical lower-case name when known).
+    pub provider: Option<Arc<str>>,
+    /// Instance type.
+    pub instance_type: Option<Arc<str>>,
+    /// Electricity zone.
+    pub zone: Option<Arc<str>>,
+    /// PUE applied.
+    pub pue: Ranged,
+    /// Grid intensity applied, gCO2e/kWh.
+    pub grid_intensity: Ranged,
+    /// True when the node was not in the snapshot and was synthesised for its pods.
+    pub synthetic: bool,
+    /// Reasons shared by every row on this node.
+    pub reasons: Arc<[Reason]>,
+}
+
+/// One pod's footprint in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodFootprint {
+    /// Namespace.
+    pub namespace: Arc<str>,
+    /// Pod name.
+    pub pod: Arc<str>,
+    /// Controlling owner kind.
+    pub owner_kind: Option<Arc<str>>,
+    /// Controlling owner name.
+    pub owner_name: Option<Arc<str>>,
+    /// The node's context.
+    pub node: Arc<NodeContext>,
+    /// CPU usage the figures were computed from.
+    pub cpu_usage_cores: Option<Cores>,
+    /// CPU request.
+    pub cpu_request_cores: Option<Cores>,
+    /// Memory usage the figures were computed from.
+    pub memory_usage_bytes: Option<Bytes>,
+    /// Memory request.
+    pub memory_request_bytes: Option<Bytes>,
+    /// Restarts in the window.
+    pub restarts: Option<u64>,
+    /// Energy, joules (IT energy, before PUE).
+    pub energy_joules: Ranged,
+    /// Operational (Scope 2, location-based) emissions, grams CO2e, PUE included.
+    pub co2e_grams: Ranged,
+    /// Embodied (Scope 3 cat. 1) emissions share, grams CO2e.
+    pub embodied_co2e_grams: Ranged,
+    /// Cost accrued in the window; `None` when the cost source had nothing for this pod.
+    pub cost: Option<Money>,
+    /// Reasons this row is estimated.
+    pub reasons: Reasons,
+}
+
+impl PodFootprint {
+    /// Operational plus embodied emissions.
+    pub fn total_co2e_grams(&self) -> Ranged {
+        self.co2e_grams + self.embodied_co2e_grams
+    }
+
+    /// True when any input of this row was a fallback or an estimate.
+    pub fn estimated(&self) -> bool {
+        self.reasons.any()
+    }
+}
+
+struct Uncertainty {
+    energy: Ranged,
+    co2e: Ranged,
+    embodied: Ranged,
+    total: Ranged,
+}
+
+impl Serialize for Uncertainty {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Uncertainty", 4)?;
+        s.serialize_field("energy_joules", &self.energy)?;
+        s.serialize_field("co2e_grams", &self.co2e)?;
+        s.serialize_field("embodied_co2e_grams", &self.embodied)?;
+        s.serialize_field("total_co2e_grams", &self.total)?;
+        s.end()
+    }
+}
+
+impl Serialize for PodFootprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let total = self.total_co2e_grams();
+        let mut s = serializer.serialize_struct("PodFootprint", 24)?;
+        s.serialize_field("namespace", &self.namespace)?;
+        s.serialize_field("pod", &self.pod)?;
+        s.serialize_field("node", &self.node.name)?;
+        s.serialize_field("zone", &self.node.zone)?;
+        s.serialize_field("provider", &self.node.provider)?;
+        s.serialize_field("instance_type", &self.node.instance_type)?;
+        s.serialize_field("owner_kind", &self.owner_kind)?;
+        s.serialize_field("owner_name", &self.owner_name)?;
+        s.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
+        s.serialize_field("cpu_request_cores", &self.cpu_request_cores)?;
+        s.serialize_field("memory_usage_bytes", &self.memory_usage_bytes)?;
+        s.serialize_field("memory_request_bytes", &self.memory_request_bytes)?;
+        s.serialize_field("restarts", &self.restarts)?;
+        s.serialize_field("energy_joules", &self.energy_joules.point)?;
+        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        s.serialize_field("total_co2e_grams", &total.point)?;
+        s.serialize_field("cost", &self.cost)?;
+        s.serialize_field("pue", &self.node.pue.point)?;
+        s.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
+        s.serialize_field("estimated", &self.estimated())?;
+        s.serialize_field("estimation_reasons", &self.reasons)?;
+        s.serialize_field(
+            "uncertainty",
+            &Uncertainty {
+                energy: self.energy_joules,
+                co2e: self.co2e_grams,
+                embodied: self.embodied_co2e_grams,
+                total,
+            },
+        )?;
+        s.end()
+    }
+}
+
+/// One node's footprint in the window: the whole node, and the part not attributed to pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFootprint {
+    /// The node's context.
+    pub node: Arc<NodeContext>,
+    /// vCPUs the power model used.
+    pub vcpus: f64,
+    /// Summed CPU usage of its pods.
+    pub cpu_usage_cores: Cores,
+    /// CPU utilisation used by the power model (0 to 1).
+    pub utilisation: f64,
+    /// Number of pods on the node.
+    pub pods: usize,
+    /// Energy of the whole node, joules (IT energy).
+    pub energy_joules: Ranged,
+    /// Energy the node would use idle over the window (CPU idle watts plus memory), joules.
+    pub idle_energy_joules: Ranged,
+    /// Energy not attributed to any pod (the overhead row), joules.
+    pub overhead_energy_joules: Ranged,
+    /// Operational emissions of the whole node.
+    pub co2e_grams: Ranged,
+    /// Operational emissions of the overhead energy.
+    pub overhead_co2e_grams: Ranged,
+    /// Embodied emissions of the whole node over the window.
+    pub embodied_co2e_grams: Ranged,
+    /// Embodied emissions not attributed to any pod.
+    pub unallocated_embodied_co2e_grams: Ranged,
+}
+
+impl Serialize for NodeFootprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct NodeUncertainty {
+            energy_joules: Ranged,
+            overhead_energy_joules: Ranged,
+            co2e_grams: Ranged,
+            embodied_co2e_grams: Ranged,
+        }
+        let reasons = Reasons {
+            node: self.node.reasons.clone(),
+            own: Vec::new(),
+        };
+        let mut s = serializer.serialize_struct("NodeFootprint", 20)?;
+        s.serialize_field("node", &self.node.name)?;
+        s.serialize_field("provider", &self.node.provider)?;
+        s.serialize_field("instance_type", &self.node.instance_type)?;
+        s.serialize_field("zone", &self.node.zone)?;
+        s.serialize_field("synthetic", &self.node.synthetic)?;
+        s.serialize_field("vcpus", &self.vcpus)?;
+        s.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
+        s.serialize_field("utilisation", &self.utilisation)?;
+        s.serialize_field("pods", &self.pods)?;
+        s.serialize_field("energy_joules", &self.energy_joules.point)?;
+        s.serialize_field("idle_energy_joules", &self.idle_energy_joules.point)?;
+        s.serialize_field("overhead_energy_joules", &self.overhead_energy_joules.point)?;
+        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        s.serialize_field("overhead_co2e_grams", &self.overhead_co2e_grams.point)?;
+        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        s.serialize_field(
+            "unallocated_embodied_co2e_grams",
+            &self.unallocated_embodied_co2e_grams.point,
+        )?;
+        s.serialize_field("pue", &self.node.pue.point)?;
+        s.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
+        s.serialize_field("estimated", &reasons.any())?;
+        s.serialize_field("estimation_reasons", &reasons)?;
+        s.serialize_field(
+            "uncertainty",
+            &NodeUncertainty {
+                energy_joules: self.energy_joules,
+                overhead_energy_joules: self.overhead_energy_joules,
+                co2e_grams: self.co2e_grams,
+                embodied_co2e_grams: self.embodied_co2e_grams,
+            },
+        )?;
+        s.end()
+    }
+}
+
+/// Cluster totals for the window: the sum over nodes (pods plus overhead).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Totals {
+    /// Energy, joules.
+    pub energy_joules: Ranged,
+    /// Operational emissions, grams.
+    pub co2e_grams: Ranged,
+    /// Embodied emissions, grams.
+    pub embodied_co2e_grams: Ranged,
+    /// Sum of the known pod costs.
+    pub cost: Money,
+    /// Pods in the window.
+    pub pods: usize,
+    /// Pods whose figures are estimated.
+    pub estimated_pods: usize,
+    /// Pods with no cost data (not included in `cost`).
+    pub pods_without_cost: usize,
+}
+
+impl Serialize for Totals {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let total = self.co2e_grams + self.embodied_co2e_grams;
+        let mut s = serializer.serialize_struct("Totals", 9)?;
+        s.serialize_field("energy_joules", &self.energy_joules.point)?;
+        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        s.serialize_field("total_co2e_grams", &total.point)?;
+        s.serialize_field("cost", &self.cost)?;
+        s.serialize_field("pods", &self.pods)?;
+        s.serialize_field("estimated_pods", &self.estimated_pods)?;
+        s.serialize_field("pods_without_cost", &self.pods_without_cost)?;
+        s.serialize_field(
+            "uncertainty",
+            &Uncertainty {
+                energy: self.energy_joules,
+                co2e: self.co2e_grams,
+                embodied: self.embodied_co2e_grams,
+                total,
+            },
+        )?;
+        s.end()
+    }
+}
+
+/// The footprint of one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Footprint {
+    /// Always [`FOOTPRINT_SCHEMA`].
+    pub schema: &'static str,
+    /// Methodology and data version.
+    pub methodology: MethodologyInfo,
+    /// Cluster name, if the snapshot gave one.
+    pub cluster: Option<Arc<str>>,
+    /// Start of the window.
+    pub window_start: DateTime<Utc>,
+    /// End of the window.
+    pub window_end: DateTime<Utc>,
+    /// One row per pod, in snapshot order.
+    pub pods: Vec<PodFootprint>,
+    /// One row per node (snapshot nodes first, then nodes synthesised for orphan pods).
+    pub nodes: Vec<NodeFootprint>,
+    /// Sums over nodes.
+    pub totals: Totals,
+    /// Notes about the input that did not change a figure (for example, costs for pods that are
+    /// not in the snapshot).
+    pub warnings: Vec<String>,
+}
+
+impl Footprint {
+    /// The footprint as a JSON value.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![warn(clippy::disallowed_methods)]
+
+pub mod aggregate;
+pub mod engine;
+pub mod error;
+pub mod footprint;
+pub mod methodology;
+pub mod ranged;
+pub mod reason;
+pub mod reference;
+pub mod snapshot;
+pub mod units;
+
+pub use aggregate::{AggregateRow, GroupBy, GroupKey, Period, aggregate};
+pub use engine::{estimate, estimate_json, estimate_with};
+pub use error::{ReferenceDataError, SnapshotError, UnknownNameError};
+pub use footprint::{
+    FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeContext, NodeFootprint, PodFootprint, Totals,
+};
+pub use methodology::{DefaultProfile, EstimateOptions, IdlePolicy, Methodology};
+pub use ranged::Ranged;
+pub use reason::{Reason, Reasons};
+pub use reference::{Provider, ReferenceData};
+pub use snapshot::{CostEntry, EmbodiedEntry, Node, Pod, SNAPSHOT_SCHEMA, Snapshot};
+
+/// Version of this crate.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

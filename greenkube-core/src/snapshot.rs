@@ -1,0 +1,393 @@
+//! The snapshot contract (`greenkube.snapshot/v1`): one window of one cluster, everything the
+//! engine needs and nothing else.
+//!
+//! Parsing rejects unknown fields with an error naming the field; [`Snapshot::validate`] then
+//! checks values (finite, not negative), the window, and the uniqueness of nodes, pods, costs
+//! and embodied figures. [`crate::estimate`] validates before it computes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::SnapshotError;
+use crate::units::{Bytes, Cores, GramsPerKwh, Money, Seconds};
+
+/// The `schema` value of a version 1 snapshot.
+pub const SNAPSHOT_SCHEMA: &str = "greenkube.snapshot/v1";
+
+/// One window of one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Always [`SNAPSHOT_SCHEMA`].
+    pub schema: String,
+    /// Cluster name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Arc<str>>,
+    /// Start of the window (inclusive).
+    pub window_start: DateTime<Utc>,
+    /// End of the window (exclusive).
+    pub window_end: DateTime<Utc>,
+    /// The nodes of the cluster during the window.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub nodes: Vec<Node>,
+    /// The pods that ran during the window; usage is the average over the window.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pods: Vec<Pod>,
+    /// Measured grid intensity per electricity zone, for this window.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub grid_intensity: BTreeMap<String, GramsPerKwh>,
+    /// Cost accrued by each pod during the window.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub costs: Vec<CostEntry>,
+    /// Embodied (manufacturing) emissions per instance type, as a source such as Boavizta gave them.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub embodied: Vec<EmbodiedEntry>,
+}
+
+/// A node of the cluster.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Node name, unique in the snapshot.
+    pub name: Arc<str>,
+    /// Cloud provider (`aws`, `gcp`, `azure`, `ovh`, `scaleway`; case-insensitive; anything else is
+    /// an unknown provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Arc<str>>,
+    /// Instance type as Kubernetes reports it (`m5.large`, `n2-standard-8`, `Standard_D4s_v5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<Arc<str>>,
+    /// Cloud region (`eu-west-3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Arc<str>>,
+    /// Cloud availability zone (`eu-west-3a`) or an electricity zone code (`FR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Arc<str>>,
+    /// CPU capacity in cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_capacity_cores: Option<Cores>,
+    /// Memory capacity in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_capacity_bytes: Option<Bytes>,
+    /// Node labels. Well-known labels fill in `instance_type`, `region` and `zone` when those
+    /// fields are absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// A pod that ran during the window.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pod {
+    /// Namespace.
+    pub namespace: Arc<str>,
+    /// Pod name; `(namespace, name)` is unique in the snapshot.
+    pub name: Arc<str>,
+    /// Node the pod ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<Arc<str>>,
+    /// Kind of the controlling owner (`ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_kind: Option<Arc<str>>,
+    /// Name of the controlling owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<Arc<str>>,
+    /// Average CPU used over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_usage_cores: Option<Cores>,
+    /// Average memory working set over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_usage_bytes: Option<Bytes>,
+    /// Sum of the containers' CPU requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_request_cores: Option<Cores>,
+    /// Sum of the containers' memory requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_request_bytes: Option<Bytes>,
+    /// Container restarts during the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u64>,
+}
+
+/// Cost accrued by one pod in the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostEntry {
+    /// Namespace of the pod.
+    pub namespace: Arc<str>,
+    /// Pod name.
+    pub pod: Arc<str>,
+    /// Cost accrued in the window.
+    pub cost: Money,
+}
+
+/// Embodied emissions of one instance type over its whole life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbodiedEntry {
+    /// Cloud provider.
+    pub provider: Arc<str>,
+    /// Instance type.
+    pub instance_type: Arc<str>,
+    /// Manufacturing emissions of the instance, in kg CO2e, over its whole life.
+    pub kgco2e: f64,
+    /// Lifespan over which the figure is amortised, in hours (default: the reference data's
+    /// lifespan, 4 years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifespan_hours: Option<f64>,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl Snapshot {
+    /// Parses a snapshot from JSON text. Errors name the offending field and its position.
+    /// The result is not yet validated: see [`Snapshot::validate`].
+    pub fn from_json_str(text: &str) -> Result<Self, SnapshotError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            SnapshotError::Parse {
+                path,
+                message: clean_serde_message(&inner.to_string()),
+                line: inner.line(),
+                column: inner.column(),
+            }
+        })
+    }
+
+    /// Parses a snapshot from an already-decoded JSON value (for example, a Python dict).
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self, SnapshotError> {
+        serde_path_to_error::deserialize(value).map_err(|err| SnapshotError::Parse {
+            path: err.path().to_string(),
+            message: clean_serde_message(&err.into_inner().to_string()),
+            line: 0,
+            column: 0,
+        })
+    }
+
+    /// Length of the window.
+    pub fn duration(&self) -> Seconds {
+        let span = self.window_end - self.window_start;
+        Seconds(span.num_milliseconds() as f64 / 1000.0)
+    }
+
+    /// Checks everything parsing cannot: the schema, the window, values (finite, not negative)
+    /// and uniqueness of nodes, pods, costs and embodied figures.
+    pub fn validate(&self) -> Result<(), SnapshotError> {
+        if self.schema != SNAPSHOT_SCHEMA {
+            return Err(SnapshotError::Schema {
+                expected: SNAPSHOT_SCHEMA,
+                found: self.schema.clone(),
+            });
+        }
+        if self.window_end < self.window_start {
+            return Err(SnapshotError::WindowEndsBeforeStart {
+                start: self.window_start,
+                end: self.window_end,
+            });
+        }
+        if self.window_end == self.window_start {
+            return Err(SnapshotError::EmptyWindow {
+                start: self.window_start,
+            });
+        }
+        self.validate_nodes()?;
+        self.validate_pods()?;
+        for (zone, intensity) in &self.grid_intensity {
+            check_amount(intensity.0, || format!("grid_intensity.{zone}"))?;
+        }
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.costs.len());
+        for (i, cost) in self.costs.iter().enumerate() {
+            check_amount(cost.cost.0, || format!("costs[{i}].cost"))?;
+            if let Some(first) = seen.insert((&cost.namespace, &cost.pod), i) {
+                return Err(SnapshotError::Duplicate {
+                    field: format!("costs[{i}]"),
+                    what: "cost",
+                    key: format!("{}/{}", cost.namespace, cost.pod),
+                    first: format!("costs[{first}]"),
+                });
+            }
+        }
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for (i, entry) in self.embodied.iter().enumerate() {
+            check_amount(entry.kgco2e, || format!("embodied[{i}].kgco2e"))?;
+            if let Some(hours) = entry.lifespan_hours {
+                check_positive(hours, || format!("embodied[{i}].lifespan_hours"))?;
+            }
+            let key = (
+                entry.provider.to_ascii_lowercase(),
+                entry.instance_type.to_ascii_lowercase(),
+            );
+            if let Some(first) = seen.insert(key, i) {
+                return Err(SnapshotError::Duplicate {
+                    field: format!("embodied[{i}]"),
+                    what: "embodied figure",
+                    key: format!("{}/{}", entry.provider, entry.instance_type),
+                    first: format!("embodied[{first}]"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_nodes(&self) -> Result<(), SnapshotError> {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.nodes.len());
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.name.is_empty() {
+                return Err(SnapshotError::EmptyName {
+                    field: format!("nodes[{i}].name"),
+                });
+            }
+            if let Some(first) = seen.insert(&node.name, i) {
+                return Err(SnapshotError::Duplicate {
+                    field: format!("nodes[{i}].name"),
+                    what: "node",
+                    key: node.name.to_string(),
+                    first: format!("nodes[{first}]"),
+                });
+            }
+            if let Some(c) = node.cpu_capacity_cores {
+                check_positive(c.0, || format!("nodes[{i}].cpu_capacity_cores"))?;
+            }
+            if let Some(m) = node.memory_capacity_bytes {
+                check_positive(m.0, || format!("nodes[{i}].memory_capacity_bytes"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_pods(&self) -> Result<(), SnapshotError> {
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.pods.len());
+        for (i, pod) in self.pods.iter().enumerate() {
+            if pod.namespace.is_empty() {
+                return Err(SnapshotError::EmptyName {
+                    field: format!("pods[{i}].namespace"),
+                });
+            }
+            if pod.name.is_empty() {
+                return Err(SnapshotError::EmptyName {
+                    field: format!("pods[{i}].name"),
+                });
+            }
+            if let Some(first) = seen.insert((&pod.namespace, &pod.name), i) {
+                return Err(SnapshotError::Duplicate {
+                    field: format!("pods[{i}]"),
+                    what: "pod",
+                    key: format!("{}/{}", pod.namespace, pod.name),
+                    first: format!("pods[{first}]"),
+                });
+            }
+            let checks = [
+                ("cpu_usage_cores", pod.cpu_usage_cores.map(|v| v.0)),
+                ("memory_usage_bytes", pod.memory_usage_bytes.map(|v| v.0)),
+                ("cpu_request_cores", pod.cpu_request_cores.map(|v| v.0)),
+                (
+                    "memory_request_bytes",
+                    pod.memory_request_bytes.map(|v| v.0),
+                ),
+            ];
+            for (name, value) in checks {
+                if let Some(v) = value {
+                    check_amount(v, || format!("pods[{i}].{name}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), SnapshotError> {
+    if value.is_nan() {
+        Err(invalid(value, field, "must be a number, not NaN"))
+    } else if value.is_infinite() {
+        Err(invalid(value, field, "must be finite"))
+    } else if value < 0.0 {
+        Err(invalid(value, field, "must not be negative"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_positive(value: f64, field: impl FnOnce() -> String) -> Result<(), SnapshotError> {
+    let field_name = field();
+    check_amount(value, || field_name.clone())?;
+    if value == 0.0 {
+        return Err(invalid(value, || field_name, "must be greater than zero"));
+    }
+    Ok(())
+}
+
+fn invalid(value: f64, field: impl FnOnce() -> String, reason: &'static str) -> SnapshotError {
+    SnapshotError::InvalidValue {
+        field: field(),
+        value,
+        reason,
+    }
+}
+
+/// serde_json appends " at line X column Y" to its messages; the position is reported separately.
+fn clean_serde_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(pos) => message[..pos].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"schema":"greenkube.snapshot/v1",
+        "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z"}"#;
+
+    #[test]
+    fn minimal_snapshot_parses_and_validates() {
+        let snap = Snapshot::from_json_str(MINIMAL).unwrap();
+        snap.validate().unwrap();
+        assert_eq!(snap.duration(), Seconds(300.0));
+        assert!(snap.nodes.is_empty());
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_path() {
+        let text = r#"{"schema":"greenkube.snapshot/v1",
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "pods":[{"namespace":"a","name":"b","cpu_usage":1}]}"#;
+        let err = Snapshot::from_json_str(text).unwrap_err();
+        assert_eq!(err.field(), Some("pods[0].cpu_usage"));
+        assert!(
+            err.to_string().contains("unknown field `cpu_usage`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nulls_are_accepted_for_optional_fields() {
+        let text = r#"{"schema":"greenkube.snapshot/v1","cluster":null,
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "nodes":null,"pods":[{"namespace":"a","name":"b","node":null,"cpu_usage_cores":null}],
+            "grid_intensity":null,"costs":null,"embodied":null}"#;
+        let snap = Snapshot::from_json_str(text).unwrap();
+        snap.validate().unwrap();
+        assert_eq!(snap.pods[0].cpu_usage_cores, None);
+    }
+
+    #[test]
+    fn wrong_type_names_field() {
+        let text = r#"{"schema":"greenkube.snapshot/v1",
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "nodes":[{"name":"n","cpu_capacity_cores":"four"}]}"#;
+        let err = Snapshot::from_json_str(text).unwrap_err();
+        assert_eq!(err.field(), Some("nodes[0].cpu_capacity_cores"));
+    }
+}
