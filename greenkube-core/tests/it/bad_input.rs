@@ -1,0 +1,212 @@
+//! Bad input: each case has a defined outcome, a typed error naming the field or a flagged
+//! fallback, and never a panic.
+
+use greenkube_core::{EstimateOptions, Methodology, Snapshot, SnapshotError, estimate};
+use serde_json::json;
+
+use crate::common::{parse, pod, reasons, run, snapshot};
+
+fn node() -> serde_json::Value {
+    json!([{"name": "n1", "provider": "aws", "instance_type": "m5.large", "region": "eu-west-3"}])
+}
+
+fn err_of(snap: &Snapshot) -> SnapshotError {
+    estimate(snap, &EstimateOptions::default()).expect_err("estimate refuses the snapshot")
+}
+
+#[test]
+fn nan_infinite_and_negative_values_are_typed_errors() {
+    let mut snap = parse(snapshot(
+        node(),
+        json!([{"namespace": "a", "name": "p", "node": "n1", "cpu_usage_cores": 0.5}]),
+    ));
+    for (value, reason) in [
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "finite"),
+        (-0.5, "negative"),
+    ] {
+        snap.pods[0].cpu_usage_cores = Some(greenkube_core::units::Cores(value));
+        let err = err_of(&snap);
+        assert_eq!(err.field(), Some("pods[0].cpu_usage_cores"), "{err}");
+        assert!(err.to_string().contains(reason), "{err}");
+    }
+    snap.pods[0].cpu_usage_cores = None;
+    snap.nodes[0].cpu_capacity_cores = Some(greenkube_core::units::Cores(0.0));
+    assert_eq!(err_of(&snap).field(), Some("nodes[0].cpu_capacity_cores"));
+}
+
+#[test]
+fn nan_in_json_text_is_a_parse_error_with_position() {
+    let text = r#"{"schema":"greenkube.snapshot/v1","window_start":"2025-06-02T10:00:00Z",
+        "window_end":"2025-06-02T10:05:00Z","pods":[{"namespace":"a","name":"p","cpu_usage_cores":NaN}]}"#;
+    let err = Snapshot::from_json_str(text).unwrap_err();
+    assert!(matches!(err, SnapshotError::Parse { line: 2, .. }), "{err}");
+}
+
+#[test]
+fn negative_json_value_names_field() {
+    let snap = parse(snapshot(
+        node(),
+        json!([{"namespace": "a", "name": "p", "node": "n1", "memory_request_bytes": -1}]),
+    ));
+    assert_eq!(err_of(&snap).field(), Some("pods[0].memory_request_bytes"));
+}
+
+#[test]
+fn usage_above_capacity_is_a_flagged_fallback() {
+    for m in Methodology::ALL {
+        let fp = run(
+            snapshot(
+                node(),
+                json!([{"namespace": "a", "name": "p", "node": "n1", "cpu_usage_cores": 64.0}]),
+            ),
+            m,
+        );
+        assert!(fp.pods[0].estimated());
+        assert!(reasons(&fp.pods[0]).join(";").contains("capped at 100%"));
+        assert!(fp.pods[0].energy_joules.point.is_finite());
+    }
+}
+
+#[test]
+fn duplicate_pods_nodes_costs_are_errors() {
+    let snap = parse(snapshot(
+        node(),
+        json!([
+            {"namespace": "a", "name": "p", "node": "n1"},
+            {"namespace": "a", "name": "p", "node": "n1"},
+        ]),
+    ));
+    let err = err_of(&snap);
+    assert!(
+        matches!(err, SnapshotError::Duplicate { what: "pod", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("first at pods[0]"), "{err}");
+
+    let snap = parse(snapshot(json!([{"name": "n1"}, {"name": "n1"}]), json!([])));
+    assert_eq!(err_of(&snap).field(), Some("nodes[1].name"));
+
+    let mut value = snapshot(node(), json!([]));
+    value["costs"] = json!([
+        {"namespace": "a", "pod": "p", "cost": 1.0},
+        {"namespace": "a", "pod": "p", "cost": 2.0},
+    ]);
+    assert_eq!(err_of(&parse(value)).field(), Some("costs[1]"));
+}
+
+#[test]
+fn same_pod_name_in_two_namespaces_is_fine() {
+    let fp = run(
+        snapshot(
+            node(),
+            json!([
+                {"namespace": "a", "name": "p", "node": "n1", "cpu_usage_cores": 0.1},
+                {"namespace": "b", "name": "p", "node": "n1", "cpu_usage_cores": 0.1},
+            ]),
+        ),
+        Methodology::Full,
+    );
+    assert_eq!(fp.pods.len(), 2);
+}
+
+#[test]
+fn pod_on_unknown_node_gets_a_synthetic_flagged_node() {
+    for m in Methodology::ALL {
+        let fp = run(
+            snapshot(
+                node(),
+                json!([
+                    {"namespace": "a", "name": "orphan", "node": "ghost", "cpu_usage_cores": 0.5},
+                    {"namespace": "a", "name": "unscheduled", "cpu_usage_cores": 0.0},
+                ]),
+            ),
+            m,
+        );
+        let orphan = pod(&fp, "orphan");
+        assert!(orphan.node.synthetic);
+        assert!(orphan.energy_joules.point > 0.0);
+        assert!(
+            reasons(orphan)
+                .join(";")
+                .contains("'ghost' is not in the snapshot"),
+            "{m}: {:?}",
+            reasons(orphan)
+        );
+        assert!(
+            reasons(pod(&fp, "unscheduled"))
+                .join(";")
+                .contains("names no node")
+        );
+        assert_eq!(fp.nodes.len(), 3);
+        assert!(fp.nodes[1].node.synthetic && fp.nodes[2].node.synthetic);
+    }
+}
+
+#[test]
+fn empty_window_and_end_before_start_are_errors() {
+    let mut value = snapshot(node(), json!([]));
+    value["window_end"] = value["window_start"].clone();
+    let err = err_of(&parse(value.clone()));
+    assert!(matches!(err, SnapshotError::EmptyWindow { .. }), "{err}");
+    value["window_end"] = json!("2025-06-02T09:55:00Z");
+    let err = err_of(&parse(value));
+    assert!(
+        matches!(err, SnapshotError::WindowEndsBeforeStart { .. }),
+        "{err}"
+    );
+    assert_eq!(err.field(), Some("window_end"));
+}
+
+#[test]
+fn wrong_schema_and_unknown_fields_are_errors() {
+    let mut value = snapshot(node(), json!([]));
+    value["schema"] = json!("greenkube.snapshot/v9");
+    assert!(matches!(
+        err_of(&parse(value)),
+        SnapshotError::Schema { .. }
+    ));
+
+    let mut value = snapshot(node(), json!([]));
+    value["nodes"][0]["gpu"] = json!(1);
+    let err = Snapshot::from_json_value(value).unwrap_err();
+    assert_eq!(err.field(), Some("nodes[0].gpu"));
+    assert!(err.to_string().contains("unknown field `gpu`"), "{err}");
+}
+
+#[test]
+fn empty_snapshot_gives_empty_footprint() {
+    let fp = run(snapshot(json!([]), json!([])), Methodology::Full);
+    assert!(fp.pods.is_empty() && fp.nodes.is_empty());
+    assert_eq!(fp.totals.energy_joules.point, 0.0);
+}
+
+#[test]
+fn empty_names_are_errors() {
+    let snap = parse(snapshot(node(), json!([{"namespace": "", "name": "p"}])));
+    assert_eq!(err_of(&snap).field(), Some("pods[0].namespace"));
+}
+
+#[test]
+fn missing_usage_is_flagged_not_silently_zero() {
+    let fp = run(
+        snapshot(
+            node(),
+            json!([
+                {"namespace": "a", "name": "req", "node": "n1", "cpu_request_cores": 0.5},
+                {"namespace": "a", "name": "none", "node": "n1"},
+            ]),
+        ),
+        Methodology::Full,
+    );
+    assert!(
+        reasons(pod(&fp, "req"))
+            .join(";")
+            .contains("used the CPU request")
+    );
+    assert!(
+        reasons(pod(&fp, "none"))
+            .join(";")
+            .contains("CPU usage unknown; counted as 0")
+    );
+}
