@@ -1,1 +1,5 @@
-fn main() {}
+//! The `greenkube` binary.
+
+fn main() -> std::process::ExitCode {
+    greenkube_cli::main()
+}

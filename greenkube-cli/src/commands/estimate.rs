@@ -1,0 +1,58 @@
+//! `greenkube estimate`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use greenkube_adapters::snapshot_file::read_snapshot;
+use greenkube_core::{EstimateOptions, GroupBy, IdlePolicy, Methodology, aggregate, estimate};
+
+use crate::args::{EstimateArgs, Format, GroupByArg, IdlePolicyArg, MethodologyArg};
+use crate::printer;
+
+pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
+    let snapshot = read_snapshot(&args.snapshot)?;
+    let options = EstimateOptions {
+        methodology: match args.methodology {
+            MethodologyArg::Classic => Methodology::Classic,
+            MethodologyArg::Full => Methodology::Full,
+        },
+        idle_policy: match args.idle_policy {
+            IdlePolicyArg::Request => IdlePolicy::Request,
+            IdlePolicyArg::Usage => IdlePolicy::Usage,
+            IdlePolicyArg::Even => IdlePolicy::Even,
+            IdlePolicyArg::Overhead => IdlePolicy::Overhead,
+        },
+        default_zone: args.default_zone.clone(),
+        default_intensity: match args.default_intensity {
+            Some(v) if !(v.is_finite() && v >= 0.0) => {
+                anyhow::bail!("--default-intensity: {v} is not a valid intensity (gCO2e/kWh >= 0)")
+            }
+            other => other,
+        },
+        classic_default_profile: None,
+    };
+    let footprint = estimate(&snapshot, &options)
+        .with_context(|| format!("{}: invalid snapshot", args.snapshot.display()))?;
+    let group_by = match args.group_by {
+        None | Some(GroupByArg::Pod) => None,
+        Some(GroupByArg::Workload) => Some(GroupBy::Workload),
+        Some(GroupByArg::Namespace) => Some(GroupBy::Namespace),
+        Some(GroupByArg::Node) => Some(GroupBy::Node),
+    };
+    match (args.format, group_by) {
+        (Format::Json, None) => printer::json_line(&footprint)?,
+        (Format::Table, None) => printer::footprint_table(&footprint)?,
+        (Format::Csv, None) => printer::footprint_csv(&footprint)?,
+        (format, Some(group)) => {
+            let rows = aggregate([&footprint], group, None);
+            match format {
+                Format::Json => {
+                    printer::json_line(&printer::AggregateDocument::new(&footprint, group, &rows))?
+                }
+                Format::Table => printer::aggregate_table(&footprint, group, &rows)?,
+                Format::Csv => printer::aggregate_csv(group, &rows)?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

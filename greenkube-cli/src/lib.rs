@@ -1,0 +1,53 @@
+//! The `greenkube` command line: argument parsing, wiring and commands. Domain logic lives in
+//! `greenkube-core`; this crate only reads input, calls the core and prints.
+
+mod args;
+mod commands;
+mod printer;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use args::{Cli, Command};
+
+/// The long `--version` text: version, methodologies and reference-data version.
+pub fn long_version() -> String {
+    let methodologies: Vec<String> = greenkube_core::Methodology::ALL
+        .iter()
+        .map(|m| {
+            let default = if *m == greenkube_core::Methodology::default() {
+                " (default)"
+            } else {
+                ""
+            };
+            format!("{} {}{default}", m.name(), m.version())
+        })
+        .collect();
+    let data = greenkube_core::ReferenceData::try_embedded()
+        .map_or_else(|e| format!("unavailable: {e}"), |d| d.version().to_string());
+    format!(
+        "{}\nmethodologies: {}\nreference data: {data}",
+        greenkube_core::VERSION,
+        methodologies.join(", ")
+    )
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let command = Cli::command()
+        .version(greenkube_core::VERSION)
+        .long_version(long_version());
+    let matches = command.get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            printer::error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}

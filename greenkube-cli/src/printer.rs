@@ -1,0 +1,466 @@
+//! Output: tables for people, JSON and CSV for pipes. The only module that prints.
+
+use std::io::{self, BufWriter, Write};
+
+use greenkube_core::{
+    AggregateRow, Footprint, GroupBy, MethodologyInfo, PodFootprint, Ranged, aggregate::GroupKey,
+};
+use serde::Serialize;
+
+/// Prints an error and its causes to standard error.
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn error(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+}
+
+/// Runs `f` on a buffered standard output; a closed pipe (`| head`) is not an error.
+fn with_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// One JSON document on one line.
+pub(crate) fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    with_stdout(|out| {
+        serde_json::to_writer(&mut *out, value).map_err(io::Error::other)?;
+        writeln!(out)
+    })
+}
+
+/// The `greenkube.aggregate/v1` document: grouped rows of one or more footprints.
+#[derive(Serialize)]
+pub(crate) struct AggregateDocument<'a> {
+    schema: &'static str,
+    methodology: &'a MethodologyInfo,
+    window_start: chrono::DateTime<chrono::Utc>,
+    window_end: chrono::DateTime<chrono::Utc>,
+    group_by: &'static str,
+    rows: &'a [AggregateRow],
+}
+
+impl<'a> AggregateDocument<'a> {
+    pub(crate) fn new(fp: &'a Footprint, group: GroupBy, rows: &'a [AggregateRow]) -> Self {
+        Self {
+            schema: "greenkube.aggregate/v1",
+            methodology: &fp.methodology,
+            window_start: fp.window_start,
+            window_end: fp.window_end,
+            group_by: group.name(),
+            rows,
+        }
+    }
+}
+
+/// Energy with a readable unit.
+pub(crate) fn energy(joules: f64) -> String {
+    scaled(joules, &[(1e9, "GJ"), (1e6, "MJ"), (1e3, "kJ"), (1.0, "J")])
+}
+
+/// Mass of CO2e with a readable unit.
+pub(crate) fn mass(grams: f64) -> String {
+    scaled(
+        grams,
+        &[
+            (1e6, "t"),
+            (1e3, "kg"),
+            (1.0, "g"),
+            (1e-3, "mg"),
+            (1e-6, "µg"),
+        ],
+    )
+}
+
+fn scaled(value: f64, units: &[(f64, &str)]) -> String {
+    if value == 0.0 {
+        return format!(
+            "0 {}",
+            units.iter().find(|u| u.0 == 1.0).map_or("", |u| u.1)
+        );
+    }
+    let (factor, unit) = units
+        .iter()
+        .find(|(f, _)| value.abs() >= *f)
+        .copied()
+        .unwrap_or(units[units.len() - 1]);
+    let v = value / factor;
+    let decimals = if v.abs() >= 100.0 {
+        1
+    } else if v.abs() >= 10.0 {
+        2
+    } else {
+        3
+    };
+    format!("{v:.decimals$} {unit}")
+}
+
+fn interval(r: Ranged, fmt: fn(f64) -> String) -> String {
+    format!("{} – {}", fmt(r.low), fmt(r.high))
+}
+
+fn cost(c: Option<f64>) -> String {
+    c.map_or_else(|| "n/a".to_string(), |c| format!("{c:.5}"))
+}
+
+/// A plain aligned table.
+struct Table {
+    headers: Vec<&'static str>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, bool)]) -> Self {
+        Self {
+            headers: columns.iter().map(|c| c.0).collect(),
+            right: columns.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
+            let mut first = true;
+            for ((cell, w), right) in cells.iter().zip(&widths).zip(&self.right) {
+                if !first {
+                    write!(out, "  ")?;
+                }
+                first = false;
+                let pad = w - cell.chars().count();
+                if *right {
+                    write!(out, "{}{cell}", " ".repeat(pad))?;
+                } else {
+                    write!(out, "{cell}{}", " ".repeat(pad))?;
+                }
+            }
+            writeln!(out)
+        };
+        let headers: Vec<String> = self.headers.iter().map(|h| (*h).to_string()).collect();
+        line(out, &headers)?;
+        for row in &self.rows {
+            line(out, row)?;
+        }
+        Ok(())
+    }
+}
+
+fn header(out: &mut dyn Write, fp: &Footprint) -> io::Result<()> {
+    let m = &fp.methodology;
+    writeln!(
+        out,
+        "window {} – {}{}  methodology {} {} (idle: {})  data {}",
+        fp.window_start.format("%Y-%m-%d %H:%M:%SZ"),
+        fp.window_end.format("%Y-%m-%d %H:%M:%SZ"),
+        fp.cluster
+            .as_deref()
+            .map(|c| format!("  cluster {c}"))
+            .unwrap_or_default(),
+        m.name,
+        m.version,
+        m.idle_policy,
+        m.data_version
+    )?;
+    writeln!(out)
+}
+
+fn footer(
+    out: &mut dyn Write,
+    fp: &Footprint,
+    attributed: Option<&[PodFootprint]>,
+) -> io::Result<()> {
+    let t = &fp.totals;
+    let total = t.co2e_grams + t.embodied_co2e_grams;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "cluster total: energy {} ({}), CO2e {} operational + {} embodied = {} ({}), cost {:.5}{}",
+        energy(t.energy_joules.point),
+        interval(t.energy_joules, energy),
+        mass(t.co2e_grams.point),
+        mass(t.embodied_co2e_grams.point),
+        mass(total.point),
+        interval(total, mass),
+        t.cost.0,
+        if t.pods_without_cost > 0 {
+            format!(" ({} pods without cost data)", t.pods_without_cost)
+        } else {
+            String::new()
+        }
+    )?;
+    if let Some(pods) = attributed {
+        let pod_energy: f64 = pods.iter().map(|p| p.energy_joules.point).sum();
+        let overhead = t.energy_joules.point - pod_energy;
+        if overhead > 1e-9 * t.energy_joules.point.max(1.0) {
+            writeln!(
+                out,
+                "node overhead not attributed to pods: {} (see --idle-policy, or --group-by node)",
+                energy(overhead)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} of {} pods estimated (`--format json` lists the reasons per pod)",
+        t.estimated_pods, t.pods
+    )?;
+    for w in &fp.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// The per-pod table.
+pub(crate) fn footprint_table(fp: &Footprint) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        ("NAMESPACE", false),
+        ("POD", false),
+        ("NODE", false),
+        ("ZONE", false),
+        ("ENERGY", true),
+        ("CO2E", true),
+        ("EMBODIED", true),
+        ("TOTAL CO2E", true),
+        ("INTERVAL", true),
+        ("COST", true),
+        ("EST", false),
+    ]);
+    for p in &fp.pods {
+        let total = p.total_co2e_grams();
+        table.push(vec![
+            p.namespace.to_string(),
+            p.pod.to_string(),
+            p.node.name.as_deref().unwrap_or("-").to_string(),
+            p.node.zone.as_deref().unwrap_or("-").to_string(),
+            energy(p.energy_joules.point),
+            mass(p.co2e_grams.point),
+            mass(p.embodied_co2e_grams.point),
+            mass(total.point),
+            interval(total, mass),
+            cost(p.cost.map(|c| c.0)),
+            if p.estimated() { "yes" } else { "" }.to_string(),
+        ]);
+    }
+    with_stdout(|out| {
+        header(out, fp)?;
+        table.write(out)?;
+        footer(out, fp, Some(&fp.pods))
+    })
+}
+
+fn key_columns(group: GroupBy) -> Vec<(&'static str, bool)> {
+    match group {
+        GroupBy::Pod => vec![("NAMESPACE", false), ("POD", false)],
+        GroupBy::Workload => vec![("NAMESPACE", false), ("KIND", false), ("WORKLOAD", false)],
+        GroupBy::Namespace => vec![("NAMESPACE", false)],
+        GroupBy::Node => vec![("NODE", false)],
+        GroupBy::Cluster => vec![("CLUSTER", false)],
+    }
+}
+
+fn key_values(group: GroupBy, k: &GroupKey) -> Vec<String> {
+    let s = |v: &Option<std::sync::Arc<str>>| v.as_deref().unwrap_or("-").to_string();
+    match group {
+        GroupBy::Pod => vec![s(&k.namespace), s(&k.pod)],
+        GroupBy::Workload => vec![s(&k.namespace), s(&k.workload_kind), s(&k.workload)],
+        GroupBy::Namespace => vec![s(&k.namespace)],
+        GroupBy::Node => vec![s(&k.node)],
+        GroupBy::Cluster => vec![s(&k.cluster)],
+    }
+}
+
+/// A grouped table.
+pub(crate) fn aggregate_table(
+    fp: &Footprint,
+    group: GroupBy,
+    rows: &[AggregateRow],
+) -> anyhow::Result<()> {
+    let mut columns = key_columns(group);
+    columns.extend([
+        ("PODS", true),
+        ("ENERGY", true),
+        ("CO2E", true),
+        ("EMBODIED", true),
+        ("TOTAL CO2E", true),
+        ("INTERVAL", true),
+        ("COST", true),
+        ("ESTIMATED", true),
+    ]);
+    let mut table = Table::new(&columns);
+    for r in rows {
+        let total = r.total_co2e_grams();
+        let mut cells = key_values(group, &r.key);
+        cells.extend([
+            r.rows.to_string(),
+            energy(r.energy_joules.point),
+            mass(r.co2e_grams.point),
+            mass(r.embodied_co2e_grams.point),
+            mass(total.point),
+            interval(total, mass),
+            format!("{:.5}", r.cost.0),
+            format!("{}/{}", r.estimated_rows, r.rows),
+        ]);
+        table.push(cells);
+    }
+    let attributed = (group != GroupBy::Node).then_some(fp.pods.as_slice());
+    with_stdout(|out| {
+        header(out, fp)?;
+        table.write(out)?;
+        footer(out, fp, attributed)
+    })
+}
+
+const FIGURE_COLUMNS: [&str; 13] = [
+    "energy_joules",
+    "energy_joules_low",
+    "energy_joules_high",
+    "co2e_grams",
+    "co2e_grams_low",
+    "co2e_grams_high",
+    "embodied_co2e_grams",
+    "embodied_co2e_grams_low",
+    "embodied_co2e_grams_high",
+    "total_co2e_grams",
+    "total_co2e_grams_low",
+    "total_co2e_grams_high",
+    "cost",
+];
+
+fn figures(energy: Ranged, co2e: Ranged, embodied: Ranged, cost: Option<f64>) -> Vec<String> {
+    let total = co2e + embodied;
+    let mut v = Vec::with_capacity(FIGURE_COLUMNS.len());
+    for r in [energy, co2e, embodied, total] {
+        v.extend([r.point.to_string(), r.low.to_string(), r.high.to_string()]);
+    }
+    v.push(cost.map_or_else(String::new, |c| c.to_string()));
+    v
+}
+
+fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<()> {
+    with_stdout(|out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(header).map_err(io::Error::other)?;
+        for row in rows {
+            w.write_record(&row).map_err(io::Error::other)?;
+        }
+        w.flush()
+    })
+}
+
+/// The per-pod CSV.
+pub(crate) fn footprint_csv(fp: &Footprint) -> anyhow::Result<()> {
+    let mut header = vec![
+        "window_start",
+        "window_end",
+        "methodology",
+        "data_version",
+        "namespace",
+        "pod",
+        "node",
+        "zone",
+        "provider",
+        "instance_type",
+        "owner_kind",
+        "owner_name",
+    ];
+    header.extend(FIGURE_COLUMNS);
+    header.extend(["pue", "grid_intensity", "estimated", "estimation_reasons"]);
+    let opt = |v: &Option<std::sync::Arc<str>>| v.as_deref().unwrap_or("").to_string();
+    let rows = fp.pods.iter().map(|p| {
+        let mut row = vec![
+            fp.window_start.to_rfc3339(),
+            fp.window_end.to_rfc3339(),
+            fp.methodology.name.to_string(),
+            fp.methodology.data_version.clone(),
+            p.namespace.to_string(),
+            p.pod.to_string(),
+            opt(&p.node.name),
+            opt(&p.node.zone),
+            opt(&p.node.provider),
+            opt(&p.node.instance_type),
+            opt(&p.owner_kind),
+            opt(&p.owner_name),
+        ];
+        row.extend(figures(
+            p.energy_joules,
+            p.co2e_grams,
+            p.embodied_co2e_grams,
+            p.cost.map(|c| c.0),
+        ));
+        row.extend([
+            p.node.pue.point.to_string(),
+            p.node.grid_intensity.point.to_string(),
+            p.estimated().to_string(),
+            p.reasons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ]);
+        row
+    });
+    write_csv(&header, rows)
+}
+
+/// A grouped CSV.
+pub(crate) fn aggregate_csv(group: GroupBy, rows: &[AggregateRow]) -> anyhow::Result<()> {
+    let keys: Vec<&'static str> = match group {
+        GroupBy::Pod => vec!["namespace", "pod"],
+        GroupBy::Workload => vec!["namespace", "workload_kind", "workload"],
+        GroupBy::Namespace => vec!["namespace"],
+        GroupBy::Node => vec!["node"],
+        GroupBy::Cluster => vec!["cluster"],
+    };
+    let mut header = keys.clone();
+    header.push("pods");
+    header.extend(FIGURE_COLUMNS);
+    header.extend(["estimated_rows", "rows_without_cost"]);
+    let lines = rows.iter().map(|r| {
+        let mut row: Vec<String> = key_values(group, &r.key)
+            .into_iter()
+            .map(|v| if v == "-" { String::new() } else { v })
+            .collect();
+        row.push(r.rows.to_string());
+        row.extend(figures(
+            r.energy_joules,
+            r.co2e_grams,
+            r.embodied_co2e_grams,
+            Some(r.cost.0),
+        ));
+        row.extend([
+            r.estimated_rows.to_string(),
+            r.rows_without_cost.to_string(),
+        ]);
+        row
+    });
+    write_csv(&header, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_scale() {
+        assert_eq!(energy(691.5), "691.5 J");
+        assert_eq!(energy(12_345.0), "12.35 kJ");
+        assert_eq!(mass(0.005_743), "5.743 mg");
+        assert_eq!(mass(0.0), "0 g");
+        assert_eq!(mass(1500.0), "1.500 kg");
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `greenkube` binary.
+
+mod estimate;
