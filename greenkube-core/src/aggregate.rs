@@ -315,8 +315,8 @@ pub fn aggregate<'a>(
                     key.workload = Some(name);
                 }
                 GroupBy::Namespace => key.namespace = Some(pod.namespace.clone()),
-                GroupBy::Node => key.node = pod.node.name.clone(),
-                GroupBy::Cluster => key.cluster = fp.cluster.clone(),
+                GroupBy::Node => key.node.clone_from(&pod.node.name),
+                GroupBy::Cluster => key.cluster.clone_from(&fp.cluster),
             }
             let row = groups.entry(key).or_insert_with_key(|k| AggregateRow {
                 key: k.clone(),

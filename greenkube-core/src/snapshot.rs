@@ -335,7 +335,7 @@ fn invalid(value: f64, field: impl FnOnce() -> String, reason: &'static str) -> 
     }
 }
 
-/// serde_json appends " at line X column Y" to its messages; the position is reported separately.
+/// `serde_json` appends " at line X column Y" to its messages; the position is reported separately.
 fn clean_serde_message(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(pos) => message[..pos].to_string(),

@@ -47,7 +47,7 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
             let rows = aggregate([&footprint], group, None);
             match format {
                 Format::Json => {
-                    printer::json_line(&printer::AggregateDocument::new(&footprint, group, &rows))?
+                    printer::json_line(&printer::AggregateDocument::new(&footprint, group, &rows))?;
                 }
                 Format::Table => printer::aggregate_table(&footprint, group, &rows)?,
                 Format::Csv => printer::aggregate_csv(group, &rows)?,

@@ -219,7 +219,11 @@ impl Tables<'_> {
             hasher.update([0]);
         }
         let digest = hasher.finalize();
-        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let hex: String = digest.iter().take(6).fold(String::new(), |mut acc, b| {
+            use std::fmt::Write as _;
+            let _ = write!(acc, "{b:02x}");
+            acc
+        });
         format!("gkdata-{hex}")
     }
 }

@@ -170,9 +170,16 @@ fn insert_unique<K: std::hash::Hash + Eq + std::fmt::Debug, V>(
 }
 
 pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataError> {
+    const IT: &str = "instance_types.csv";
+    const CP: &str = "cpu_power.csv";
+    const PR: &str = "providers.csv";
+    const RP: &str = "region_pue.csv";
+    const ZI: &str = "zone_intensity.csv";
+    const RZ: &str = "region_zones.csv";
+    const EM: &str = "embodied.csv";
+    const CO: &str = "coefficients.csv";
     let mut instance_types = HashMap::new();
     let mut instance_providers: HashMap<String, Vec<Provider>> = HashMap::new();
-    const IT: &str = "instance_types.csv";
     for (row, r) in rows::<InstanceRow>(IT, tables.instance_types)? {
         let p = provider(IT, row, &r.provider)?;
         if !(r.vcpus.is_finite() && r.vcpus > 0.0) {
@@ -206,7 +213,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
     }
 
     let mut cpu_power = HashMap::new();
-    const CP: &str = "cpu_power.csv";
     for (row, r) in rows::<CpuPowerRow>(CP, tables.cpu_power)? {
         let scope = if r.scope.eq_ignore_ascii_case("all") {
             None
@@ -236,7 +242,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
     }
 
     let mut providers: [Option<ProviderDefaults>; 6] = [None; 6];
-    const PR: &str = "providers.csv";
     for (row, r) in rows::<ProviderRow>(PR, tables.providers)? {
         let p = provider(PR, row, &r.provider)?;
         let value = ProviderDefaults {
@@ -286,7 +291,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
             })?;
 
     let mut region_pue = HashMap::new();
-    const RP: &str = "region_pue.csv";
     for (row, r) in rows::<RegionPueRow>(RP, tables.region_pue)? {
         let p = provider(RP, row, &r.provider)?;
         let value = ranged(RP, row, "pue", r.pue, r.pue_low, r.pue_high)?;
@@ -300,7 +304,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
     }
 
     let mut zone_intensity = HashMap::new();
-    const ZI: &str = "zone_intensity.csv";
     for (row, r) in rows::<ZoneRow>(ZI, tables.zone_intensity)? {
         let value = ZoneIntensity {
             intensity: ranged(ZI, row, "intensity", r.gco2e_per_kwh, r.low, r.high)?,
@@ -319,7 +322,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
 
     let mut region_zones = HashMap::new();
     let mut region_zones_any = HashMap::new();
-    const RZ: &str = "region_zones.csv";
     for (row, r) in rows::<RegionZoneRow>(RZ, tables.region_zones)? {
         let p = provider(RZ, row, &r.provider)?;
         for z in [&r.classic_zone, &r.zone] {
@@ -341,7 +343,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
     }
 
     let mut embodied = HashMap::new();
-    const EM: &str = "embodied.csv";
     for (row, r) in rows::<EmbodiedRow>(EM, tables.embodied)? {
         let p = provider(EM, row, &r.provider)?;
         if !(r.lifespan_hours.is_finite() && r.lifespan_hours > 0.0) {
@@ -365,7 +366,6 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
         )?;
     }
 
-    const CO: &str = "coefficients.csv";
     let mut coefficients = HashMap::new();
     for (row, r) in rows::<CoefficientRow>(CO, tables.coefficients)? {
         let value = ranged(CO, row, &r.name, r.value, r.low, r.high)?;

@@ -17,7 +17,7 @@ impl ReferenceData {
     /// Maps a zone label or region id to an electricity zone, GreenKube-style: pass-through of
     /// zone codes, exact region match (provider first), then regions derived from the input by
     /// dropping a trailing availability-zone suffix. `classic` selects GreenKube's own zone
-    /// column. OpenStack's placeholder zone `nova` maps to nothing.
+    /// column. `OpenStack`'s placeholder zone `nova` maps to nothing.
     pub fn map_zone(
         &self,
         input: &str,
@@ -33,25 +33,26 @@ impl ReferenceData {
         {
             return Some((z.zone.as_str(), ZoneMatch::Passthrough));
         }
-        fn pick(rz: &RegionZone, classic: bool) -> &str {
-            if classic { &rz.classic_zone } else { &rz.zone }
-        }
         let lower = input.to_ascii_lowercase();
         if let Some(rz) = self.lookup_region(provider, &lower) {
-            return Some((pick(rz, classic), ZoneMatch::Region));
+            return Some((Self::pick_zone(rz, classic), ZoneMatch::Region));
         }
         let candidates = derive_candidates(input);
         for c in &candidates {
             if let Some(rz) = self.region_zones.get(&(provider, c.to_ascii_lowercase())) {
-                return Some((pick(rz, classic), ZoneMatch::Derived(c.clone())));
+                return Some((Self::pick_zone(rz, classic), ZoneMatch::Derived(c.clone())));
             }
         }
         for c in &candidates {
             if let Some(rz) = self.region_zones_any.get(&c.to_ascii_lowercase()) {
-                return Some((pick(rz, classic), ZoneMatch::Derived(c.clone())));
+                return Some((Self::pick_zone(rz, classic), ZoneMatch::Derived(c.clone())));
             }
         }
         None
+    }
+
+    fn pick_zone(rz: &RegionZone, classic: bool) -> &str {
+        if classic { &rz.classic_zone } else { &rz.zone }
     }
 
     fn lookup_region(&self, provider: Provider, lower: &str) -> Option<&RegionZone> {

@@ -1,4 +1,8 @@
 //! Integration tests of greenkube-core.
+#![expect(
+    clippy::unreadable_literal,
+    reason = "byte counts and GreenKube's figures are written as the spec writes them"
+)]
 
 mod bad_input;
 mod common;
