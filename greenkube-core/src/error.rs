@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 #[non_exhaustive]
 pub enum SnapshotError {
     /// The document is not valid JSON, or does not have the snapshot's shape.
-    #[error("{path}: {message} (line {line}, column {column})")]
+    #[error("{path}: {message}{}", position(*line, *column))]
     Parse {
         /// JSON path of the offending value (`.` for the document itself).
         path: String,
@@ -69,6 +69,14 @@ pub enum SnapshotError {
         /// JSON path of the first occurrence.
         first: String,
     },
+}
+
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" (line {line}, column {column})")
+    }
 }
 
 impl SnapshotError {

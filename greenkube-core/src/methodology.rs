@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::UnknownNameError;
+use crate::error::{SnapshotError, UnknownNameError};
 
 /// How figures are computed. Every result names the methodology (and its version) that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -157,6 +157,44 @@ pub struct EstimateOptions {
 }
 
 impl EstimateOptions {
+    /// Checks the options' values: a default intensity must be finite and not negative, a
+    /// default zone not empty, a default profile's figures finite and not negative.
+    pub fn validate(&self) -> Result<(), SnapshotError> {
+        let invalid = |field: &str, value: f64, reason| SnapshotError::InvalidValue {
+            field: field.to_string(),
+            value,
+            reason,
+        };
+        if let Some(v) = self.default_intensity
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(invalid(
+                "default_intensity",
+                v,
+                "must be a finite intensity in gCO2e/kWh, not negative",
+            ));
+        }
+        if let Some(zone) = &self.default_zone
+            && zone.trim().is_empty()
+        {
+            return Err(SnapshotError::EmptyName {
+                field: "default_zone".to_string(),
+            });
+        }
+        if let Some(p) = &self.classic_default_profile {
+            for (field, v) in [
+                ("classic_default_profile.vcores", p.vcores),
+                ("classic_default_profile.min_watts", p.min_watts),
+                ("classic_default_profile.max_watts", p.max_watts),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(invalid(field, v, "must be finite and not negative"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Default options for a methodology.
     pub fn new(methodology: Methodology) -> Self {
         Self {

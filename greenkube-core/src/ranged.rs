@@ -111,7 +111,7 @@ impl Mul for Ranged {
 
 impl Serialize for Ranged {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.interval().serialize(serializer)
+        serializer.collect_seq(self.interval())
     }
 }
 

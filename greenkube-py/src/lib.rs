@@ -1,1 +1,24 @@
-//! placeholder
+//! The `greenkube._native` extension module: registration only.
+//!
+//! This crate is glue between Python and `greenkube-core`; it holds no domain logic. The public
+//! Python API is the `greenkube` package (`python/greenkube/__init__.py`), which re-exports what
+//! is registered here; `python/greenkube/_native.pyi` describes this module exactly.
+
+mod compute;
+mod convert;
+mod enter;
+mod error;
+
+use pyo3::prelude::*;
+
+/// The extension module. Its name is the last segment of `module-name` in `pyproject.toml`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SnapshotError", error::snapshot_error_type(py)?)?;
+    m.add_function(wrap_pyfunction!(compute::estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::data_version, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::methodologies, m)?)?;
+    Ok(())
+}

@@ -23,14 +23,12 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
             IdlePolicyArg::Overhead => IdlePolicy::Overhead,
         },
         default_zone: args.default_zone.clone(),
-        default_intensity: match args.default_intensity {
-            Some(v) if !(v.is_finite() && v >= 0.0) => {
-                anyhow::bail!("--default-intensity: {v} is not a valid intensity (gCO2e/kWh >= 0)")
-            }
-            other => other,
-        },
+        default_intensity: args.default_intensity,
         classic_default_profile: None,
     };
+    options
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid option: {e}"))?;
     let footprint = estimate(&snapshot, &options)
         .with_context(|| format!("{}: invalid snapshot", args.snapshot.display()))?;
     let group_by = match args.group_by {

@@ -288,5 +288,7 @@ fn bad_flag_values_are_usage_errors() {
         ])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("--default-intensity"));
+        .stderr(predicate::str::contains(
+            "invalid option: default_intensity",
+        ));
 }

@@ -101,6 +101,7 @@ pub fn estimate_with(
     options: &EstimateOptions,
     reference: &ReferenceData,
 ) -> Result<Footprint, SnapshotError> {
+    options.validate()?;
     snapshot.validate()?;
     let classic = options.methodology == Methodology::Classic;
     let seconds = snapshot.duration().0;

@@ -4,7 +4,10 @@ use greenkube_core::{EstimateOptions, Footprint, Methodology, PodFootprint, Snap
 use serde_json::{Value, json};
 
 /// A five-minute window snapshot with the given nodes and pods (JSON values).
-#[expect(clippy::needless_pass_by_value, reason = "callers build the JSON inline")]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "callers build the JSON inline"
+)]
 pub(crate) fn snapshot(nodes: Value, pods: Value) -> Value {
     json!({
         "schema": "greenkube.snapshot/v1",

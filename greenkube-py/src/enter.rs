@@ -1,0 +1,28 @@
+//! The one way the binding runs core work: without the GIL, with errors mapped on the way out.
+
+use pyo3::Python;
+use pyo3::marker::Ungil;
+use pyo3::prelude::PyResult;
+
+use crate::error;
+
+/// Runs core work with the GIL released.
+pub(crate) trait EnterGreenkube {
+    /// Runs `work` detached from the interpreter, so other Python threads run meanwhile, then maps
+    /// its error to the matching Python exception.
+    fn enter_greenkube<T, F>(self, work: F) -> PyResult<T>
+    where
+        F: Ungil + FnOnce() -> Result<T, greenkube_core::SnapshotError>,
+        Result<T, greenkube_core::SnapshotError>: Ungil;
+}
+
+impl EnterGreenkube for Python<'_> {
+    fn enter_greenkube<T, F>(self, work: F) -> PyResult<T>
+    where
+        F: Ungil + FnOnce() -> Result<T, greenkube_core::SnapshotError>,
+        Result<T, greenkube_core::SnapshotError>: Ungil,
+    {
+        self.detach(work)
+            .map_err(|err| error::from_core(self, &err))
+    }
+}
