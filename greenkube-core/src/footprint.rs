@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::methodology::{IdlePolicy, Methodology};
 use crate::ranged::Ranged;
@@ -15,28 +15,29 @@ use crate::units::{Bytes, Cores, Money};
 pub const FOOTPRINT_SCHEMA: &str = "greenkube.footprint/v1";
 
 /// Which methodology and data produced a result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MethodologyInfo {
-    /// Methodology name.
-    pub name: &'static str,
+    /// Methodology.
+    pub name: Methodology,
     /// Methodology version.
-    pub version: &'static str,
+    pub version: String,
     /// Reference data version (content hash).
     pub data_version: String,
     /// Idle attribution policy (`full`); `usage` for `classic`.
-    pub idle_policy: &'static str,
+    pub idle_policy: IdlePolicy,
 }
 
 impl MethodologyInfo {
     /// Describes a methodology run against a data version.
     pub fn new(methodology: Methodology, idle_policy: IdlePolicy, data_version: &str) -> Self {
         Self {
-            name: methodology.name(),
-            version: methodology.version(),
+            name: methodology,
+            version: methodology.version().to_string(),
             data_version: data_version.to_string(),
             idle_policy: match methodology {
-                Methodology::Classic => IdlePolicy::Usage.name(),
-                Methodology::Full => idle_policy.name(),
+                Methodology::Classic => IdlePolicy::Usage,
+                Methodology::Full => idle_policy,
             },
         }
     }

@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod engine;
 pub mod error;
 pub mod footprint;
+pub mod footprint_read;
 pub mod methodology;
 pub mod ranged;
 pub mod reason;
@@ -18,6 +19,7 @@ pub use error::{ReferenceDataError, SnapshotError, UnknownNameError};
 pub use footprint::{
     FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeContext, NodeFootprint, PodFootprint, Totals,
 };
+pub use footprint_read::{FootprintParseError, read_footprints};
 pub use methodology::{DefaultProfile, EstimateOptions, IdlePolicy, Methodology};
 pub use ranged::Ranged;
 pub use reason::{Reason, Reasons};

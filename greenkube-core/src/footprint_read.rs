@@ -1,0 +1,343 @@
+//! Reading footprints back: the `greenkube.footprint/v1` JSON as `greenkube estimate` writes it,
+//! one document, a JSON array of documents, or one document per line.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::footprint::{
+    FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeContext, NodeFootprint, PodFootprint, Totals,
+};
+use crate::ranged::Ranged;
+use crate::reason::{Reason, Reasons};
+use crate::units::{Bytes, Cores, Money};
+
+/// Why a footprint document could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{path}: {message}", document.map(|d| format!("document {d}: ")).unwrap_or_default())]
+pub struct FootprintParseError {
+    /// 1-based number of the document (line, or array element) when reading several.
+    pub document: Option<usize>,
+    /// JSON path of the offending value.
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    schema: String,
+    methodology: MethodologyInfo,
+    #[serde(default)]
+    cluster: Option<Arc<str>>,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    pods: Vec<PodWire>,
+    #[serde(default)]
+    nodes: Vec<NodeWire>,
+    totals: TotalsWire,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Interval3 {
+    energy_joules: [f64; 2],
+    co2e_grams: [f64; 2],
+    embodied_co2e_grams: [f64; 2],
+}
+
+#[derive(Deserialize)]
+struct PodWire {
+    namespace: Arc<str>,
+    pod: Arc<str>,
+    node: Option<Arc<str>>,
+    zone: Option<Arc<str>>,
+    provider: Option<Arc<str>>,
+    instance_type: Option<Arc<str>>,
+    owner_kind: Option<Arc<str>>,
+    owner_name: Option<Arc<str>>,
+    cpu_usage_cores: Option<Cores>,
+    cpu_request_cores: Option<Cores>,
+    memory_usage_bytes: Option<Bytes>,
+    memory_request_bytes: Option<Bytes>,
+    #[serde(default)]
+    restarts: Option<u64>,
+    energy_joules: f64,
+    co2e_grams: f64,
+    embodied_co2e_grams: f64,
+    cost: Option<Money>,
+    pue: f64,
+    grid_intensity: f64,
+    #[serde(default)]
+    estimation_reasons: Vec<Arc<str>>,
+    uncertainty: Interval3,
+}
+
+#[derive(Deserialize)]
+struct NodeUncertaintyWire {
+    energy_joules: [f64; 2],
+    overhead_energy_joules: [f64; 2],
+    co2e_grams: [f64; 2],
+    embodied_co2e_grams: [f64; 2],
+}
+
+#[derive(Deserialize)]
+struct NodeWire {
+    node: Option<Arc<str>>,
+    provider: Option<Arc<str>>,
+    instance_type: Option<Arc<str>>,
+    zone: Option<Arc<str>>,
+    #[serde(default)]
+    synthetic: bool,
+    vcpus: f64,
+    cpu_usage_cores: Cores,
+    utilisation: f64,
+    pods: usize,
+    energy_joules: f64,
+    idle_energy_joules: f64,
+    overhead_energy_joules: f64,
+    co2e_grams: f64,
+    overhead_co2e_grams: f64,
+    embodied_co2e_grams: f64,
+    unallocated_embodied_co2e_grams: f64,
+    pue: f64,
+    grid_intensity: f64,
+    #[serde(default)]
+    estimation_reasons: Vec<Arc<str>>,
+    uncertainty: NodeUncertaintyWire,
+}
+
+#[derive(Deserialize)]
+struct TotalsWire {
+    energy_joules: f64,
+    co2e_grams: f64,
+    embodied_co2e_grams: f64,
+    cost: Money,
+    pods: usize,
+    estimated_pods: usize,
+    pods_without_cost: usize,
+    uncertainty: Interval3,
+}
+
+fn ranged(point: f64, [low, high]: [f64; 2]) -> Ranged {
+    Ranged::new(point, low, high)
+}
+
+/// A ratio `overhead / whole` applied to the whole's interval, for figures stored as points only.
+fn scaled_like(point: f64, whole: Ranged) -> Ranged {
+    if whole.point > 0.0 {
+        whole.scale(point / whole.point)
+    } else {
+        Ranged::exact(point)
+    }
+}
+
+fn texts(reasons: Vec<Arc<str>>) -> Arc<[Reason]> {
+    reasons.into_iter().map(Reason::Text).collect()
+}
+
+impl From<Wire> for Footprint {
+    fn from(w: Wire) -> Self {
+        let pods = w
+            .pods
+            .into_iter()
+            .map(|p| PodFootprint {
+                node: Arc::new(NodeContext {
+                    name: p.node,
+                    provider: p.provider,
+                    instance_type: p.instance_type,
+                    zone: p.zone,
+                    pue: Ranged::exact(p.pue),
+                    grid_intensity: Ranged::exact(p.grid_intensity),
+                    synthetic: false,
+                    reasons: Arc::from(Vec::new()),
+                }),
+                namespace: p.namespace,
+                pod: p.pod,
+                owner_kind: p.owner_kind,
+                owner_name: p.owner_name,
+                cpu_usage_cores: p.cpu_usage_cores,
+                cpu_request_cores: p.cpu_request_cores,
+                memory_usage_bytes: p.memory_usage_bytes,
+                memory_request_bytes: p.memory_request_bytes,
+                restarts: p.restarts,
+                energy_joules: ranged(p.energy_joules, p.uncertainty.energy_joules),
+                co2e_grams: ranged(p.co2e_grams, p.uncertainty.co2e_grams),
+                embodied_co2e_grams: ranged(
+                    p.embodied_co2e_grams,
+                    p.uncertainty.embodied_co2e_grams,
+                ),
+                cost: p.cost,
+                reasons: Reasons {
+                    node: Arc::from(Vec::new()),
+                    own: p.estimation_reasons.into_iter().map(Reason::Text).collect(),
+                },
+            })
+            .collect();
+        let nodes = w
+            .nodes
+            .into_iter()
+            .map(|n| {
+                let co2e = ranged(n.co2e_grams, n.uncertainty.co2e_grams);
+                let embodied = ranged(n.embodied_co2e_grams, n.uncertainty.embodied_co2e_grams);
+                NodeFootprint {
+                    node: Arc::new(NodeContext {
+                        name: n.node,
+                        provider: n.provider,
+                        instance_type: n.instance_type,
+                        zone: n.zone,
+                        pue: Ranged::exact(n.pue),
+                        grid_intensity: Ranged::exact(n.grid_intensity),
+                        synthetic: n.synthetic,
+                        reasons: texts(n.estimation_reasons),
+                    }),
+                    vcpus: n.vcpus,
+                    cpu_usage_cores: n.cpu_usage_cores,
+                    utilisation: n.utilisation,
+                    pods: n.pods,
+                    energy_joules: ranged(n.energy_joules, n.uncertainty.energy_joules),
+                    idle_energy_joules: Ranged::exact(n.idle_energy_joules),
+                    overhead_energy_joules: ranged(
+                        n.overhead_energy_joules,
+                        n.uncertainty.overhead_energy_joules,
+                    ),
+                    overhead_co2e_grams: scaled_like(n.overhead_co2e_grams, co2e),
+                    co2e_grams: co2e,
+                    unallocated_embodied_co2e_grams: scaled_like(
+                        n.unallocated_embodied_co2e_grams,
+                        embodied,
+                    ),
+                    embodied_co2e_grams: embodied,
+                }
+            })
+            .collect();
+        let t = w.totals;
+        Self {
+            schema: FOOTPRINT_SCHEMA,
+            methodology: w.methodology,
+            cluster: w.cluster,
+            window_start: w.window_start,
+            window_end: w.window_end,
+            pods,
+            nodes,
+            totals: Totals {
+                energy_joules: ranged(t.energy_joules, t.uncertainty.energy_joules),
+                co2e_grams: ranged(t.co2e_grams, t.uncertainty.co2e_grams),
+                embodied_co2e_grams: ranged(
+                    t.embodied_co2e_grams,
+                    t.uncertainty.embodied_co2e_grams,
+                ),
+                cost: t.cost,
+                pods: t.pods,
+                estimated_pods: t.estimated_pods,
+                pods_without_cost: t.pods_without_cost,
+            },
+            warnings: w.warnings,
+        }
+    }
+}
+
+fn parse_one(
+    value: serde_json::Value,
+    document: Option<usize>,
+) -> Result<Footprint, FootprintParseError> {
+    let wire: Wire = serde_path_to_error::deserialize(value).map_err(|e| FootprintParseError {
+        document,
+        path: e.path().to_string(),
+        message: e.into_inner().to_string(),
+    })?;
+    if wire.schema != FOOTPRINT_SCHEMA {
+        return Err(FootprintParseError {
+            document,
+            path: "schema".into(),
+            message: format!("expected \"{FOOTPRINT_SCHEMA}\", found \"{}\"", wire.schema),
+        });
+    }
+    Ok(wire.into())
+}
+
+impl Footprint {
+    /// Reads one footprint document.
+    pub fn from_json_str(text: &str) -> Result<Self, FootprintParseError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| FootprintParseError {
+                document: None,
+                path: ".".into(),
+                message: e.to_string(),
+            })?;
+        parse_one(value, None)
+    }
+}
+
+/// Reads a history of footprints: a JSON array of footprint documents, or one document per
+/// line (blank lines ignored), as `greenkube estimate --format json` writes them.
+pub fn read_footprints(text: &str) -> Result<Vec<Footprint>, FootprintParseError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(trimmed).map_err(|e| FootprintParseError {
+                document: None,
+                path: ".".into(),
+                message: e.to_string(),
+            })?;
+        return values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| parse_one(v, Some(i + 1)))
+            .collect();
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let value = serde_json::from_str(line).map_err(|e| FootprintParseError {
+                document: Some(i + 1),
+                path: ".".into(),
+                message: e.to_string(),
+            })?;
+            parse_one(value, Some(i + 1))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EstimateOptions, Snapshot, estimate};
+
+    fn sample() -> Footprint {
+        let snap = Snapshot::from_json_str(
+            r#"{"schema":"greenkube.snapshot/v1","cluster":"c",
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "nodes":[{"name":"n1","provider":"aws","instance_type":"m5.large","region":"eu-west-3"}],
+            "pods":[{"namespace":"a","name":"p","node":"n1","cpu_usage_cores":0.5}]}"#,
+        )
+        .unwrap();
+        estimate(&snap, &EstimateOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn round_trip_keeps_every_serialised_field() {
+        let fp = sample();
+        let text = serde_json::to_string(&fp).unwrap();
+        let back = Footprint::from_json_str(&text).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&fp).unwrap()
+        );
+    }
+
+    #[test]
+    fn history_as_lines_or_array() {
+        let line = serde_json::to_string(&sample()).unwrap();
+        let lines = format!("{line}\n\n{line}\n");
+        assert_eq!(read_footprints(&lines).unwrap().len(), 2);
+        let array = format!("[{line},{line},{line}]");
+        assert_eq!(read_footprints(&array).unwrap().len(), 3);
+        let err = read_footprints(&format!("{line}\n{{\"schema\":1}}\n")).unwrap_err();
+        assert_eq!(err.document, Some(2));
+        assert!(err.to_string().starts_with("document 2: schema"), "{err}");
+    }
+}
