@@ -54,6 +54,14 @@ pub struct NodeContext {
     pub instance_type: Option<Arc<str>>,
     /// Electricity zone.
     pub zone: Option<Arc<str>>,
+    /// Cloud region, as the snapshot gave it.
+    pub region: Option<Arc<str>>,
+    /// CPU capacity, as the snapshot gave it.
+    pub cpu_capacity_cores: Option<Cores>,
+    /// Memory capacity, as the snapshot gave it.
+    pub memory_capacity_bytes: Option<Bytes>,
+    /// Embodied emissions of the whole node per hour, grams.
+    pub embodied_grams_per_hour: Ranged,
     /// PUE applied.
     pub pue: Ranged,
     /// Grid intensity applied, gCO2e/kWh.
@@ -205,17 +213,26 @@ impl Serialize for NodeFootprint {
             overhead_energy_joules: Ranged,
             co2e_grams: Ranged,
             embodied_co2e_grams: Ranged,
+            pue: Ranged,
+            grid_intensity: Ranged,
         }
         let reasons = Reasons {
             node: self.node.reasons.clone(),
             own: Vec::new(),
         };
-        let mut s = serializer.serialize_struct("NodeFootprint", 20)?;
+        let mut s = serializer.serialize_struct("NodeFootprint", 25)?;
         s.serialize_field("node", &self.node.name)?;
         s.serialize_field("provider", &self.node.provider)?;
         s.serialize_field("instance_type", &self.node.instance_type)?;
         s.serialize_field("zone", &self.node.zone)?;
+        s.serialize_field("region", &self.node.region)?;
         s.serialize_field("synthetic", &self.node.synthetic)?;
+        s.serialize_field("cpu_capacity_cores", &self.node.cpu_capacity_cores)?;
+        s.serialize_field("memory_capacity_bytes", &self.node.memory_capacity_bytes)?;
+        s.serialize_field(
+            "embodied_grams_per_hour",
+            &self.node.embodied_grams_per_hour.point,
+        )?;
         s.serialize_field("vcpus", &self.vcpus)?;
         s.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
         s.serialize_field("utilisation", &self.utilisation)?;
@@ -241,6 +258,8 @@ impl Serialize for NodeFootprint {
                 overhead_energy_joules: self.overhead_energy_joules,
                 co2e_grams: self.co2e_grams,
                 embodied_co2e_grams: self.embodied_co2e_grams,
+                pue: self.node.pue,
+                grid_intensity: self.node.grid_intensity,
             },
         )?;
         s.end()

@@ -81,6 +81,10 @@ struct NodeUncertaintyWire {
     overhead_energy_joules: [f64; 2],
     co2e_grams: [f64; 2],
     embodied_co2e_grams: [f64; 2],
+    #[serde(default)]
+    pue: Option<[f64; 2]>,
+    #[serde(default)]
+    grid_intensity: Option<[f64; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +94,15 @@ struct NodeWire {
     instance_type: Option<Arc<str>>,
     zone: Option<Arc<str>>,
     #[serde(default)]
+    region: Option<Arc<str>>,
+    #[serde(default)]
     synthetic: bool,
+    #[serde(default)]
+    cpu_capacity_cores: Option<Cores>,
+    #[serde(default)]
+    memory_capacity_bytes: Option<Bytes>,
+    #[serde(default)]
+    embodied_grams_per_hour: f64,
     vcpus: f64,
     cpu_usage_cores: Cores,
     utilisation: f64,
@@ -149,6 +161,10 @@ impl From<Wire> for Footprint {
                     provider: p.provider,
                     instance_type: p.instance_type,
                     zone: p.zone,
+                    region: None,
+                    cpu_capacity_cores: None,
+                    memory_capacity_bytes: None,
+                    embodied_grams_per_hour: Ranged::ZERO,
                     pue: Ranged::exact(p.pue),
                     grid_intensity: Ranged::exact(p.grid_intensity),
                     synthetic: false,
@@ -188,8 +204,20 @@ impl From<Wire> for Footprint {
                         provider: n.provider,
                         instance_type: n.instance_type,
                         zone: n.zone,
-                        pue: Ranged::exact(n.pue),
-                        grid_intensity: Ranged::exact(n.grid_intensity),
+                        region: n.region,
+                        cpu_capacity_cores: n.cpu_capacity_cores,
+                        memory_capacity_bytes: n.memory_capacity_bytes,
+                        embodied_grams_per_hour: Ranged::exact(n.embodied_grams_per_hour),
+                        pue: n
+                            .uncertainty
+                            .pue
+                            .map_or(Ranged::exact(n.pue), |i| ranged(n.pue, i)),
+                        grid_intensity: n
+                            .uncertainty
+                            .grid_intensity
+                            .map_or(Ranged::exact(n.grid_intensity), |i| {
+                                ranged(n.grid_intensity, i)
+                            }),
                         synthetic: n.synthetic,
                         reasons: texts(n.estimation_reasons),
                     }),

@@ -10,6 +10,7 @@ pub mod methodology;
 pub mod ranged;
 pub mod reason;
 pub mod reference;
+pub mod replay;
 pub mod snapshot;
 pub mod units;
 
