@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod footprint;
 pub mod footprint_read;
+pub mod inventory;
 pub mod methodology;
 pub mod ranged;
 pub mod reason;
@@ -21,6 +22,7 @@ pub use footprint::{
     FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeContext, NodeFootprint, PodFootprint, Totals,
 };
 pub use footprint_read::{FootprintParseError, read_footprints};
+pub use inventory::{HpaTarget, Inventory};
 pub use methodology::{DefaultProfile, EstimateOptions, IdlePolicy, Methodology};
 pub use ranged::Ranged;
 pub use reason::{Reason, Reasons};
