@@ -14,6 +14,7 @@ pub mod reference;
 pub mod replay;
 pub mod snapshot;
 pub mod units;
+pub mod whatif;
 
 pub use aggregate::{AggregateRow, GroupBy, GroupKey, Period, aggregate};
 pub use engine::{estimate, estimate_json, estimate_with};

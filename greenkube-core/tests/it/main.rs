@@ -9,3 +9,4 @@ mod common;
 mod golden;
 mod invariants;
 mod reference_data;
+mod whatif;
