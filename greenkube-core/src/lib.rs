@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod methodology;
 pub mod ranged;
 pub mod reason;
+pub mod recommend;
 pub mod reference;
 pub mod replay;
 pub mod snapshot;

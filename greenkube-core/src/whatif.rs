@@ -198,7 +198,7 @@ impl Figures {
         self.co2e_grams + self.embodied_co2e_grams
     }
 
-    fn add_footprint(&mut self, fp: &Footprint) {
+    pub(crate) fn add_footprint(&mut self, fp: &Footprint) {
         self.energy_joules += fp.totals.energy_joules;
         self.co2e_grams += fp.totals.co2e_grams;
         self.embodied_co2e_grams += fp.totals.embodied_co2e_grams;
@@ -207,7 +207,7 @@ impl Figures {
         }
     }
 
-    fn add_pod(&mut self, pod: &crate::PodFootprint) {
+    pub(crate) fn add_pod(&mut self, pod: &crate::PodFootprint) {
         self.energy_joules += pod.energy_joules;
         self.co2e_grams += pod.co2e_grams;
         self.embodied_co2e_grams += pod.embodied_co2e_grams;
@@ -340,7 +340,7 @@ fn matches(pod: &Pod, namespace: &str, kind: &str, name: &str) -> bool {
 }
 
 impl Change {
-    fn validate(&self, index: usize) -> Result<(), WhatIfError> {
+    pub(crate) fn validate(&self, index: usize) -> Result<(), WhatIfError> {
         let bad = |message: &str| {
             Err(WhatIfError::InvalidChange {
                 index,
@@ -395,7 +395,7 @@ impl Change {
     }
 
     /// True when the change touches this pod row (node changes touch every pod).
-    fn touches(&self, namespace: &str, kind: &str, name: &str) -> bool {
+    pub(crate) fn touches(&self, namespace: &str, kind: &str, name: &str) -> bool {
         match self {
             Self::Requests {
                 namespace: ns,
@@ -440,7 +440,7 @@ impl Change {
     }
 
     /// True when the change alters nodes, whose prices no footprint records.
-    fn changes_node_cost(&self) -> bool {
+    pub(crate) fn changes_node_cost(&self) -> bool {
         matches!(
             self,
             Self::InstanceType { .. } | Self::Region { .. } | Self::Drain { .. }
@@ -469,6 +469,49 @@ type DayWindow = (usize, f64, f64);
 /// Precomputed factors for time-shift changes: `(window index, change index) → load factor`.
 type ShiftFactors = HashMap<(usize, usize), f64>;
 
+/// Re-orders a workload's per-window loads within each UTC day so the heaviest loads fall in the
+/// cleanest windows. Input: `(window index, window start, load, intensity)` for the windows where
+/// the workload ran; output: window index → load factor.
+pub(crate) fn shift_factors(
+    windows: &[(usize, chrono::DateTime<chrono::Utc>, f64, f64)],
+) -> HashMap<usize, f64> {
+    let mut days: BTreeMap<(i32, u32), Vec<DayWindow>> = BTreeMap::new();
+    for &(wi, start, load, intensity) in windows {
+        if load > 0.0 {
+            days.entry((start.year(), start.ordinal()))
+                .or_default()
+                .push((wi, load, intensity));
+        }
+    }
+    let mut out = HashMap::new();
+    for windows in days.values() {
+        let mut by_intensity: Vec<usize> = (0..windows.len()).collect();
+        by_intensity.sort_by(|&a, &b| windows[a].2.total_cmp(&windows[b].2));
+        let mut loads: Vec<f64> = windows.iter().map(|w| w.1).collect();
+        loads.sort_by(|a, b| b.total_cmp(a));
+        for (rank, &slot) in by_intensity.iter().enumerate() {
+            let (wi, old, _) = windows[slot];
+            out.insert(wi, loads[rank] / old);
+        }
+    }
+    out
+}
+
+/// Load and mean intensity of a workload's pods in one footprint.
+pub(crate) fn workload_load(fp: &Footprint, namespace: &str, kind: &str, name: &str) -> (f64, f64) {
+    let mut load = 0.0;
+    let mut weighted = 0.0;
+    for p in &fp.pods {
+        let (k, n) = workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.pod);
+        if p.namespace.as_ref() == namespace && k.as_ref() == kind && n.as_ref() == name {
+            let c = p.cpu_usage_cores.map_or(0.0, |c| c.0);
+            load += c;
+            weighted += c * p.node.grid_intensity.point;
+        }
+    }
+    (load, if load > 0.0 { weighted / load } else { 0.0 })
+}
+
 fn time_shift_factors(history: &[Footprint], changes: &[Change]) -> ShiftFactors {
     let mut out = ShiftFactors::new();
     for (ci, change) in changes.iter().enumerate() {
@@ -480,35 +523,16 @@ fn time_shift_factors(history: &[Footprint], changes: &[Change]) -> ShiftFactors
         else {
             continue;
         };
-        // Per UTC day: (window index, workload load, intensity the workload saw).
-        let mut days: BTreeMap<(i32, u32), Vec<DayWindow>> = BTreeMap::new();
-        for (wi, fp) in history.iter().enumerate() {
-            let mut load = 0.0;
-            let mut weighted = 0.0;
-            for p in &fp.pods {
-                let (k, n) = workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.pod);
-                if p.namespace.as_ref() == namespace && k.as_ref() == kind && n.as_ref() == name {
-                    let c = p.cpu_usage_cores.map_or(0.0, |c| c.0);
-                    load += c;
-                    weighted += c * p.node.grid_intensity.point;
-                }
-            }
-            if load > 0.0 {
-                let t = fp.window_start;
-                days.entry((t.year(), t.ordinal()))
-                    .or_default()
-                    .push((wi, load, weighted / load));
-            }
-        }
-        for windows in days.values() {
-            let mut by_intensity: Vec<usize> = (0..windows.len()).collect();
-            by_intensity.sort_by(|&a, &b| windows[a].2.total_cmp(&windows[b].2));
-            let mut loads: Vec<f64> = windows.iter().map(|w| w.1).collect();
-            loads.sort_by(|a, b| b.total_cmp(a));
-            for (rank, &slot) in by_intensity.iter().enumerate() {
-                let (wi, old, _) = windows[slot];
-                out.insert((wi, ci), loads[rank] / old);
-            }
+        let windows: Vec<_> = history
+            .iter()
+            .enumerate()
+            .map(|(wi, fp)| {
+                let (load, intensity) = workload_load(fp, namespace, kind, name);
+                (wi, fp.window_start, load, intensity)
+            })
+            .collect();
+        for (wi, f) in shift_factors(&windows) {
+            out.insert((wi, ci), f);
         }
     }
     out

@@ -298,6 +298,14 @@ impl ReferenceData {
         }
     }
 
+    /// The instance types a provider sells, in no particular order.
+    pub fn instance_types_of(&self, provider: Provider) -> impl Iterator<Item = &InstanceType> {
+        self.instance_types
+            .iter()
+            .filter(move |((p, _), _)| *p == provider)
+            .map(|(_, it)| it)
+    }
+
     /// Number of instance types in the catalogue.
     pub fn instance_type_count(&self) -> usize {
         self.instance_types.len()

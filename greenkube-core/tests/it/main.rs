@@ -8,5 +8,6 @@ mod bad_input;
 mod common;
 mod golden;
 mod invariants;
+mod recommend;
 mod reference_data;
 mod whatif;

@@ -1,0 +1,395 @@
+//! Streaming statistics over a history of footprints: per workload, namespace, node and zone,
+//! plus an evenly spread sample of windows (as snapshots) for pricing changes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Timelike, Utc};
+
+use super::RecommenderConfig;
+use crate::aggregate::workload_key;
+use crate::footprint::Footprint;
+use crate::methodology::EstimateOptions;
+use crate::replay::{options_of, snapshot_of};
+use crate::snapshot::Snapshot;
+
+/// `(namespace, kind, name)` of a workload.
+pub(super) type TargetKey = (Arc<str>, Arc<str>, Arc<str>);
+
+/// Statistics of one workload.
+#[derive(Debug, Default)]
+pub(super) struct TargetStats {
+    /// Per pod-window CPU usage, cores.
+    pub cpu_points: Vec<f32>,
+    pub cpu_sum: f64,
+    pub cpu_max: f64,
+    /// Per pod-window memory usage, bytes.
+    pub mem_points: Vec<f32>,
+    pub mem_sum: f64,
+    pub mem_max: f64,
+    /// Requests in the latest window the workload appeared in (max over its pods).
+    pub latest_window: Option<DateTime<Utc>>,
+    pub latest_cpu_request: Option<f64>,
+    pub latest_mem_request: Option<f64>,
+    /// Sum of reserved CPU over pod-windows.
+    pub reserved_sum: f64,
+    pub rows: u64,
+    pub cost_sum: f64,
+    pub cost_rows: u64,
+    /// Seconds of the windows the workload appeared in.
+    pub seconds: f64,
+    /// Per-window workload load (sum over its pods): count, sum, sum of squares, max.
+    pub load_n: u64,
+    pub load_sum: f64,
+    pub load_sumsq: f64,
+    pub load_max: f64,
+    /// Load by UTC hour of day: sum and count.
+    pub hourly: [(f64, u32); 24],
+    /// Grid intensity the workload ran at.
+    pub intensity_sum: f64,
+    pub intensity_n: u64,
+    pub zone: Option<Arc<str>>,
+    /// CO2e attributed (operational + embodied), grams.
+    pub co2e: f64,
+}
+
+impl TargetStats {
+    pub(super) fn cpu_mean(&self) -> Option<f64> {
+        (!self.cpu_points.is_empty()).then(|| self.cpu_sum / self.cpu_points.len() as f64)
+    }
+
+    pub(super) fn mem_mean(&self) -> Option<f64> {
+        (!self.mem_points.is_empty()).then(|| self.mem_sum / self.mem_points.len() as f64)
+    }
+
+    pub(super) fn cost_per_day(&self) -> Option<f64> {
+        (self.cost_rows > 0 && self.seconds > 0.0).then(|| self.cost_sum / self.seconds * 86_400.0)
+    }
+}
+
+/// Linear-interpolated percentile of unsorted points (sorts a copy).
+pub(super) fn percentile(points: &[f32], q: f64) -> Option<f64> {
+    if points.is_empty() {
+        return None;
+    }
+    let mut v: Vec<f32> = points.to_vec();
+    v.sort_by(f32::total_cmp);
+    let k = (v.len() - 1) as f64 * q;
+    let (lo, hi) = (k.floor() as usize, k.ceil() as usize);
+    let (a, b) = (f64::from(v[lo]), f64::from(v[hi]));
+    Some(a + (b - a) * (k - lo as f64))
+}
+
+/// Statistics of one namespace.
+#[derive(Debug, Default)]
+pub(super) struct NamespaceStats {
+    pub windows: u64,
+    pub cpu_sum: f64,
+    pub cost_sum: f64,
+    pub seconds: f64,
+    pub co2e: f64,
+}
+
+/// Statistics of one node.
+#[derive(Debug, Default)]
+pub(super) struct NodeStats {
+    pub provider: Option<Arc<str>>,
+    pub instance_type: Option<Arc<str>>,
+    pub region: Option<Arc<str>>,
+    pub zone: Option<Arc<str>>,
+    pub vcpus: f64,
+    pub memory_capacity: Option<f64>,
+    pub windows: u64,
+    /// Sum over windows of the pods' CPU usage, cores.
+    pub cpu_sum: f64,
+    /// Sum over windows of the pods' memory usage, bytes.
+    pub mem_sum: f64,
+    pub peak_reserved: f64,
+    pub peak_usage: f64,
+    pub peak_memory: f64,
+    pub pods: HashSet<Arc<str>>,
+    pub energy: f64,
+    pub co2e: f64,
+}
+
+impl NodeStats {
+    pub(super) fn cpu_util(&self) -> f64 {
+        if self.windows == 0 || self.vcpus <= 0.0 {
+            0.0
+        } else {
+            self.cpu_sum / self.windows as f64 / self.vcpus
+        }
+    }
+}
+
+/// A window kept for pricing changes.
+#[derive(Debug)]
+pub(super) struct SampledWindow {
+    pub index: usize,
+    pub snapshot: Snapshot,
+    pub options: EstimateOptions,
+    pub seconds: f64,
+}
+
+/// Everything the rules and the pricing need.
+#[derive(Debug)]
+pub(super) struct Analysis {
+    pub targets: HashMap<TargetKey, TargetStats>,
+    /// Pod name → (namespace, target) to avoid rebuilding workload keys per row.
+    pod_targets: HashMap<Arc<str>, Vec<(Arc<str>, TargetKey)>>,
+    pub namespaces: HashMap<Arc<str>, NamespaceStats>,
+    pub nodes: HashMap<Arc<str>, NodeStats>,
+    /// Zone → (sum of intensity over node-windows, count).
+    pub zones: HashMap<Arc<str>, (f64, u64)>,
+    pub windows: usize,
+    pub covered_seconds: f64,
+    seen: HashSet<(i64, i64)>,
+    pub methodology: Option<String>,
+    /// Evenly spread sample of windows: every `stride`-th window, at most `max_samples`.
+    pub samples: Vec<SampledWindow>,
+    max_samples: usize,
+    stride: usize,
+}
+
+impl Analysis {
+    pub(super) fn new(max_samples: usize) -> Self {
+        Self {
+            targets: HashMap::new(),
+            pod_targets: HashMap::new(),
+            namespaces: HashMap::new(),
+            nodes: HashMap::new(),
+            zones: HashMap::new(),
+            windows: 0,
+            covered_seconds: 0.0,
+            seen: HashSet::new(),
+            methodology: None,
+            samples: Vec::new(),
+            max_samples: max_samples.max(1),
+            stride: 1,
+        }
+    }
+
+    fn target_of(&mut self, namespace: &Arc<str>, pod: &crate::PodFootprint) -> TargetKey {
+        if let Some(list) = self.pod_targets.get(pod.pod.as_ref())
+            && let Some((_, key)) = list.iter().find(|(ns, _)| ns == namespace)
+        {
+            return key.clone();
+        }
+        let (kind, name) = workload_key(
+            pod.owner_kind.as_deref(),
+            pod.owner_name.as_deref(),
+            &pod.pod,
+        );
+        let key: TargetKey = (namespace.clone(), kind, name);
+        self.pod_targets
+            .entry(pod.pod.clone())
+            .or_default()
+            .push((namespace.clone(), key.clone()));
+        key
+    }
+
+    pub(super) fn observe(&mut self, fp: &Footprint, config: &RecommenderConfig) {
+        let index = self.windows;
+        self.windows += 1;
+        let seconds = (fp.window_end - fp.window_start).num_milliseconds() as f64 / 1000.0;
+        if self
+            .seen
+            .insert((fp.window_start.timestamp(), fp.window_end.timestamp()))
+        {
+            self.covered_seconds += seconds;
+        }
+        self.methodology
+            .get_or_insert_with(|| fp.methodology.name.name().to_string());
+        let hour = fp.window_start.hour() as usize;
+
+        // Nodes of the window.
+        let mut node_index: HashMap<&str, usize> = HashMap::with_capacity(fp.nodes.len());
+        let mut reserved = vec![0.0f64; fp.nodes.len()];
+        let mut memory = vec![0.0f64; fp.nodes.len()];
+        for (i, n) in fp.nodes.iter().enumerate() {
+            if let Some(name) = n.node.name.as_deref() {
+                node_index.insert(name, i);
+            }
+        }
+
+        // Pods: per-row statistics, per-window workload loads.
+        let mut loads: HashMap<TargetKey, f64> = HashMap::new();
+        let mut namespace_cpu: HashMap<Arc<str>, f64> = HashMap::new();
+        for pod in &fp.pods {
+            if let Some(ns) = &config.namespace
+                && pod.namespace.as_ref() != ns
+            {
+                continue;
+            }
+            let key = self.target_of(&pod.namespace.clone(), pod);
+            let cpu = pod.cpu_usage_cores.map(|c| c.0);
+            let mem = pod.memory_usage_bytes.map(|b| b.0);
+            let request = pod.cpu_request_cores.map(|c| c.0);
+            let t = self.targets.entry(key.clone()).or_default();
+            t.rows += 1;
+            if let Some(c) = cpu {
+                t.cpu_points.push(c as f32);
+                t.cpu_sum += c;
+                t.cpu_max = t.cpu_max.max(c);
+            }
+            if let Some(m) = mem {
+                t.mem_points.push(m as f32);
+                t.mem_sum += m;
+                t.mem_max = t.mem_max.max(m);
+            }
+            let reserve = request.unwrap_or(0.0).max(cpu.unwrap_or(0.0));
+            t.reserved_sum += reserve;
+            if t.latest_window == Some(fp.window_start) {
+                t.latest_cpu_request = max_opt(t.latest_cpu_request, request);
+                t.latest_mem_request =
+                    max_opt(t.latest_mem_request, pod.memory_request_bytes.map(|b| b.0));
+            } else {
+                if t.latest_window.is_none_or(|w| w < fp.window_start) {
+                    t.latest_window = Some(fp.window_start);
+                    t.latest_cpu_request = request;
+                    t.latest_mem_request = pod.memory_request_bytes.map(|b| b.0);
+                }
+                t.seconds += seconds;
+            }
+            if let Some(c) = pod.cost {
+                t.cost_sum += c.0;
+                t.cost_rows += 1;
+            }
+            let intensity = pod.node.grid_intensity.point;
+            if intensity > 0.0 {
+                t.intensity_sum += intensity;
+                t.intensity_n += 1;
+            }
+            if pod.node.zone.is_some() {
+                t.zone.clone_from(&pod.node.zone);
+            }
+            t.co2e += pod.total_co2e_grams().point;
+            *loads.entry(key).or_default() += cpu.unwrap_or(0.0);
+            *namespace_cpu.entry(pod.namespace.clone()).or_default() += cpu.unwrap_or(0.0);
+            let ns = self.namespaces.entry(pod.namespace.clone()).or_default();
+            ns.cost_sum += pod.cost.map_or(0.0, |c| c.0);
+            ns.co2e += pod.total_co2e_grams().point;
+            if let Some(name) = pod.node.name.as_deref()
+                && let Some(&i) = node_index.get(name)
+            {
+                reserved[i] += reserve;
+                memory[i] += mem.unwrap_or(0.0);
+                if let Some(stats) = self.nodes.get_mut(name) {
+                    if !stats.pods.contains(pod.pod.as_ref()) {
+                        stats.pods.insert(pod.pod.clone());
+                    }
+                } else {
+                    let mut stats = NodeStats::default();
+                    stats.pods.insert(pod.pod.clone());
+                    self.nodes.insert(Arc::from(name), stats);
+                }
+            }
+        }
+        for (key, load) in loads {
+            let t = self.targets.get_mut(&key).expect("target seen this window");
+            t.load_n += 1;
+            t.load_sum += load;
+            t.load_sumsq += load * load;
+            t.load_max = t.load_max.max(load);
+            t.hourly[hour].0 += load;
+            t.hourly[hour].1 += 1;
+        }
+        for (ns, cpu) in namespace_cpu {
+            let s = self.namespaces.entry(ns).or_default();
+            s.windows += 1;
+            s.cpu_sum += cpu;
+            s.seconds += seconds;
+        }
+
+        // Node rows.
+        for (i, n) in fp.nodes.iter().enumerate() {
+            let ctx = &n.node;
+            if ctx.synthetic {
+                continue;
+            }
+            let Some(name) = ctx.name.clone() else {
+                continue;
+            };
+            if let Some(zone) = &ctx.zone
+                && ctx.grid_intensity.point > 0.0
+            {
+                let z = self.zones.entry(zone.clone()).or_default();
+                z.0 += ctx.grid_intensity.point;
+                z.1 += 1;
+            }
+            let s = self.nodes.entry(name).or_default();
+            s.provider.clone_from(&ctx.provider);
+            s.instance_type.clone_from(&ctx.instance_type);
+            s.region.clone_from(&ctx.region);
+            s.zone.clone_from(&ctx.zone);
+            s.vcpus = ctx.cpu_capacity_cores.map_or(n.vcpus, |c| c.0);
+            if let Some(m) = ctx.memory_capacity_bytes {
+                s.memory_capacity = Some(m.0);
+            }
+            s.windows += 1;
+            s.cpu_sum += n.cpu_usage_cores.0;
+            s.mem_sum += memory[i];
+            s.peak_reserved = s.peak_reserved.max(reserved[i]);
+            s.peak_usage = s.peak_usage.max(n.cpu_usage_cores.0);
+            s.peak_memory = s.peak_memory.max(memory[i]);
+            s.energy += n.energy_joules.point;
+            s.co2e += (n.co2e_grams + n.embodied_co2e_grams).point;
+        }
+
+        // Sample: keep every `stride`-th window; when full, keep every other and double.
+        if index % self.stride == 0 {
+            if self.samples.len() >= self.max_samples {
+                self.samples.retain(|s| (s.index / self.stride) % 2 == 0);
+                self.stride *= 2;
+            }
+            if index % self.stride == 0 {
+                self.samples.push(SampledWindow {
+                    index,
+                    snapshot: snapshot_of(fp),
+                    options: options_of(fp),
+                    seconds,
+                });
+            }
+        }
+    }
+
+    /// Factor from the sampled windows' seconds to the history's.
+    pub(super) fn sample_scale(&self) -> f64 {
+        let sampled: f64 = self.samples.iter().map(|s| s.seconds).sum();
+        if sampled > 0.0 {
+            // All windows' seconds (not just distinct ones): windows of several clusters count.
+            self.all_seconds() / sampled
+        } else {
+            0.0
+        }
+    }
+
+    fn all_seconds(&self) -> f64 {
+        // Windows are usually the same length; use the mean sampled length × windows.
+        let n = self.samples.len().max(1) as f64;
+        let mean: f64 = self.samples.iter().map(|s| s.seconds).sum::<f64>() / n;
+        mean * self.windows as f64
+    }
+
+    /// Inventory capacity overrides for nodes.
+    pub(super) fn apply_inventory(&mut self, inventory: &crate::Inventory) {
+        for node in &inventory.nodes {
+            if let Some(s) = self.nodes.get_mut(node.name.as_ref()) {
+                if let Some(c) = node.cpu_capacity_cores {
+                    s.vcpus = c.0;
+                }
+                if let Some(m) = node.memory_capacity_bytes {
+                    s.memory_capacity = Some(m.0);
+                }
+            }
+        }
+    }
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
