@@ -75,18 +75,7 @@ pub fn snapshot_of(fp: &Footprint) -> Snapshot {
                     cost,
                 });
             }
-            Pod {
-                namespace: p.namespace.clone(),
-                name: p.pod.clone(),
-                node: p.node.name.clone(),
-                owner_kind: p.owner_kind.clone(),
-                owner_name: p.owner_name.clone(),
-                cpu_usage_cores: p.cpu_usage_cores,
-                memory_usage_bytes: p.memory_usage_bytes,
-                cpu_request_cores: p.cpu_request_cores,
-                memory_request_bytes: p.memory_request_bytes,
-                restarts: p.restarts,
-            }
+            pod_of(p)
         })
         .collect();
     Snapshot {
@@ -99,6 +88,22 @@ pub fn snapshot_of(fp: &Footprint) -> Snapshot {
         grid_intensity,
         costs,
         embodied: embodied.into_values().collect(),
+    }
+}
+
+/// The snapshot pod a footprint row was computed from.
+pub fn pod_of(p: &crate::PodFootprint) -> Pod {
+    Pod {
+        namespace: p.namespace.clone(),
+        name: p.pod.clone(),
+        node: p.node.name.clone(),
+        owner_kind: p.owner_kind.clone(),
+        owner_name: p.owner_name.clone(),
+        cpu_usage_cores: p.cpu_usage_cores,
+        memory_usage_bytes: p.memory_usage_bytes,
+        cpu_request_cores: p.cpu_request_cores,
+        memory_request_bytes: p.memory_request_bytes,
+        restarts: p.restarts,
     }
 }
 

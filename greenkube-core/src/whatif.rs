@@ -463,57 +463,102 @@ fn alloc(request: Option<f64>, usage: Option<f64>) -> f64 {
     request.unwrap_or(0.0).max(usage.unwrap_or(0.0))
 }
 
-/// One window of a day for time shifting: (window index, workload load, intensity it saw).
-type DayWindow = (usize, f64, f64);
+/// A window as time shifting sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct ShiftWindow {
+    /// Index of the window in the history.
+    pub index: usize,
+    /// Start of the window.
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// The workload's CPU load in the window, cores.
+    pub load: f64,
+    /// Grid intensity the workload ran at, or would run at on its usual node.
+    pub intensity: Option<f64>,
+    /// One of the workload's pods in this window, if it ran.
+    pub template: Option<Pod>,
+}
 
-/// Precomputed factors for time-shift changes: `(window index, change index) → load factor`.
-type ShiftFactors = HashMap<(usize, usize), f64>;
+/// Time-shift plan: `(window index, change index)` → the workload's new load and a pod to run
+/// it with where the workload had none.
+type ShiftPlan = HashMap<(usize, usize), (f64, Option<Pod>)>;
 
-/// Re-orders a workload's per-window loads within each UTC day so the heaviest loads fall in the
-/// cleanest windows. Input: `(window index, window start, load, intensity)` for the windows where
-/// the workload ran; output: window index → load factor.
-pub(crate) fn shift_factors(
-    windows: &[(usize, chrono::DateTime<chrono::Utc>, f64, f64)],
-) -> HashMap<usize, f64> {
-    let mut days: BTreeMap<(i32, u32), Vec<DayWindow>> = BTreeMap::new();
-    for &(wi, start, load, intensity) in windows {
-        if load > 0.0 {
-            days.entry((start.year(), start.ordinal()))
-                .or_default()
-                .push((wi, load, intensity));
-        }
+/// Re-orders a workload's per-window loads within each UTC day so the heaviest loads run in the
+/// cleanest windows of the day, including windows where it did not run (on the node it used
+/// first that day). Days it did not run are left alone.
+pub(crate) fn shift_plan(windows: &[ShiftWindow]) -> HashMap<usize, (f64, Option<Pod>)> {
+    let mut days: BTreeMap<(i32, u32), Vec<&ShiftWindow>> = BTreeMap::new();
+    for w in windows {
+        days.entry((w.start.year(), w.start.ordinal()))
+            .or_default()
+            .push(w);
     }
     let mut out = HashMap::new();
-    for windows in days.values() {
-        let mut by_intensity: Vec<usize> = (0..windows.len()).collect();
-        by_intensity.sort_by(|&a, &b| windows[a].2.total_cmp(&windows[b].2));
-        let mut loads: Vec<f64> = windows.iter().map(|w| w.1).collect();
+    for day in days.values() {
+        let Some(template) = day.iter().find_map(|w| w.template.clone()) else {
+            continue;
+        };
+        let mut slots: Vec<&&ShiftWindow> = day.iter().filter(|w| w.intensity.is_some()).collect();
+        slots.sort_by(|a, b| {
+            a.intensity
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.intensity.unwrap_or(f64::INFINITY))
+                .then_with(|| a.index.cmp(&b.index))
+        });
+        let mut loads: Vec<f64> = slots.iter().map(|w| w.load).collect();
         loads.sort_by(|a, b| b.total_cmp(a));
-        for (rank, &slot) in by_intensity.iter().enumerate() {
-            let (wi, old, _) = windows[slot];
-            out.insert(wi, loads[rank] / old);
+        for (w, load) in slots.iter().zip(loads) {
+            out.insert(w.index, (load, Some(template.clone())));
         }
     }
     out
 }
 
-/// Load and mean intensity of a workload's pods in one footprint.
-pub(crate) fn workload_load(fp: &Footprint, namespace: &str, kind: &str, name: &str) -> (f64, f64) {
+/// The time-shift view of one footprint: the workload's load, the intensity it ran at (or, when
+/// it did not run, the intensity of `usual_node` in this window) and a template pod.
+pub(crate) fn shift_window(
+    index: usize,
+    fp: &Footprint,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    usual_node: Option<&str>,
+) -> ShiftWindow {
     let mut load = 0.0;
     let mut weighted = 0.0;
+    let mut template = None;
     for p in &fp.pods {
         let (k, n) = workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.pod);
         if p.namespace.as_ref() == namespace && k.as_ref() == kind && n.as_ref() == name {
             let c = p.cpu_usage_cores.map_or(0.0, |c| c.0);
             load += c;
             weighted += c * p.node.grid_intensity.point;
+            if template.is_none() {
+                template = Some(crate::replay::pod_of(p));
+            }
         }
     }
-    (load, if load > 0.0 { weighted / load } else { 0.0 })
+    let intensity = if load > 0.0 {
+        Some(weighted / load)
+    } else {
+        usual_node.and_then(|u| {
+            fp.nodes
+                .iter()
+                .find(|n| n.node.name.as_deref() == Some(u))
+                .map(|n| n.node.grid_intensity.point)
+        })
+    };
+    ShiftWindow {
+        index,
+        start: fp.window_start,
+        load,
+        intensity,
+        template: template.filter(|_| load > 0.0),
+    }
 }
 
-fn time_shift_factors(history: &[Footprint], changes: &[Change]) -> ShiftFactors {
-    let mut out = ShiftFactors::new();
+/// Builds the time-shift plan of a history for each time-shift change.
+fn time_shift_plan(history: &[Footprint], changes: &[Change]) -> ShiftPlan {
+    let mut out = ShiftPlan::new();
     for (ci, change) in changes.iter().enumerate() {
         let Change::TimeShift {
             namespace,
@@ -523,16 +568,21 @@ fn time_shift_factors(history: &[Footprint], changes: &[Change]) -> ShiftFactors
         else {
             continue;
         };
-        let windows: Vec<_> = history
+        let first: Vec<ShiftWindow> = history
             .iter()
             .enumerate()
-            .map(|(wi, fp)| {
-                let (load, intensity) = workload_load(fp, namespace, kind, name);
-                (wi, fp.window_start, load, intensity)
-            })
+            .map(|(wi, fp)| shift_window(wi, fp, namespace, kind, name, None))
             .collect();
-        for (wi, f) in shift_factors(&windows) {
-            out.insert((wi, ci), f);
+        let usual: Option<std::sync::Arc<str>> = first
+            .iter()
+            .find_map(|w| w.template.as_ref().and_then(|t| t.node.clone()));
+        let windows: Vec<ShiftWindow> = history
+            .iter()
+            .enumerate()
+            .map(|(wi, fp)| shift_window(wi, fp, namespace, kind, name, usual.as_deref()))
+            .collect();
+        for (wi, plan) in shift_plan(&windows) {
+            out.insert((wi, ci), plan);
         }
     }
     out
@@ -557,7 +607,7 @@ pub(crate) fn apply(
     snap: &mut Snapshot,
     changes: &[Change],
     window: usize,
-    shifts: &HashMap<(usize, usize), f64>,
+    shifts: &HashMap<(usize, usize), (f64, Option<Pod>)>,
 ) {
     for (ci, change) in changes.iter().enumerate() {
         match change {
@@ -659,14 +709,8 @@ pub(crate) fn apply(
                 kind,
                 name,
             } => {
-                if let Some(f) = shifts.get(&(window, ci)) {
-                    for pod in snap
-                        .pods
-                        .iter_mut()
-                        .filter(|p| matches(p, namespace, kind, name))
-                    {
-                        pod.cpu_usage_cores = pod.cpu_usage_cores.map(|c| Cores(c.0 * f));
-                    }
+                if let Some((load, template)) = shifts.get(&(window, ci)) {
+                    shift_load(snap, namespace, kind, name, *load, template.as_ref());
                 }
             }
             Change::InstanceType {
@@ -703,6 +747,54 @@ pub(crate) fn apply(
             }
             Change::Drain { nodes } => drain(snap, nodes),
         }
+    }
+}
+
+/// Gives a workload `load` cores in this window: its pods share it; with no load its pods do not
+/// run; with no pods, the template runs it on its node (if that node is in the window).
+fn shift_load(
+    snap: &mut Snapshot,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    load: f64,
+    template: Option<&Pod>,
+) {
+    let count = snap
+        .pods
+        .iter()
+        .filter(|p| matches(p, namespace, kind, name))
+        .count();
+    if load <= 0.0 {
+        remove_pods(snap, |p| matches(p, namespace, kind, name));
+    } else if count > 0 {
+        let old: f64 = snap
+            .pods
+            .iter()
+            .filter(|p| matches(p, namespace, kind, name))
+            .map(|p| p.cpu_usage_cores.map_or(0.0, |c| c.0))
+            .sum();
+        for pod in snap
+            .pods
+            .iter_mut()
+            .filter(|p| matches(p, namespace, kind, name))
+        {
+            let share = if old > 0.0 {
+                pod.cpu_usage_cores.map_or(0.0, |c| c.0) / old
+            } else {
+                1.0 / count as f64
+            };
+            pod.cpu_usage_cores = Some(Cores(load * share));
+        }
+    } else if let Some(t) = template
+        && t.node
+            .as_ref()
+            .is_some_and(|n| snap.nodes.iter().any(|x| &x.name == n))
+    {
+        let mut pod = t.clone();
+        pod.name = Arc::from(format!("{}~shifted", t.name));
+        pod.cpu_usage_cores = Some(Cores(load));
+        snap.pods.push(pod);
     }
 }
 
@@ -887,7 +979,7 @@ pub fn what_if(
     for (i, c) in changes.iter().enumerate() {
         c.validate(i)?;
     }
-    let shifts = time_shift_factors(history, changes);
+    let shifts = time_shift_plan(history, changes);
     let node_cost_changes = changes.iter().any(Change::changes_node_cost);
     let mut baseline = Figures {
         cost: Some(0.0),

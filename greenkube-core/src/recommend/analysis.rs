@@ -45,10 +45,8 @@ pub(super) struct TargetStats {
     pub load_max: f64,
     /// Load by UTC hour of day: sum and count.
     pub hourly: [(f64, u32); 24],
-    /// Grid intensity the workload ran at.
-    pub intensity_sum: f64,
-    pub intensity_n: u64,
-    pub zone: Option<Arc<str>>,
+    /// Grid intensity the workload ran at, per zone: (zone, sum, count).
+    pub intensities: Vec<(Arc<str>, f64, u64)>,
     /// CO2e attributed (operational + embodied), grams.
     pub co2e: f64,
 }
@@ -256,12 +254,16 @@ impl Analysis {
                 t.cost_rows += 1;
             }
             let intensity = pod.node.grid_intensity.point;
-            if intensity > 0.0 {
-                t.intensity_sum += intensity;
-                t.intensity_n += 1;
-            }
-            if pod.node.zone.is_some() {
-                t.zone.clone_from(&pod.node.zone);
+            if intensity > 0.0
+                && let Some(zone) = &pod.node.zone
+            {
+                match t.intensities.iter_mut().find(|(z, _, _)| z == zone) {
+                    Some(e) => {
+                        e.1 += intensity;
+                        e.2 += 1;
+                    }
+                    None => t.intensities.push((zone.clone(), intensity, 1)),
+                }
             }
             t.co2e += pod.total_co2e_grams().point;
             *loads.entry(key).or_default() += cpu.unwrap_or(0.0);

@@ -358,16 +358,30 @@ fn target_rules(
         }
     }
 
-    // Carbon-aware scheduling.
-    if t.intensity_n > 0
-        && let Some(zone) = &t.zone
-        && let Some(&(sum, n)) = zones.get(zone)
-        && n > 0
-    {
-        let own = t.intensity_sum / t.intensity_n as f64;
-        let zone_avg = sum / n as f64;
-        let ratio = own / zone_avg;
-        if zone_avg > 0.0 && ratio > config.carbon_aware_ratio {
+    // Carbon-aware scheduling: in each zone it ran in, the intensity it saw against the zone's
+    // average; weighted by its rows.
+    let mut rows = 0u64;
+    let mut weighted = 0.0;
+    let mut own_sum = 0.0;
+    let mut zone_sum = 0.0;
+    for (zone, sum, n) in &t.intensities {
+        if let Some(&(zs, zn)) = zones.get(zone)
+            && zn > 0
+            && zs > 0.0
+        {
+            let own = sum / *n as f64;
+            let avg = zs / zn as f64;
+            weighted += own / avg * *n as f64;
+            own_sum += sum;
+            zone_sum += avg * *n as f64;
+            rows += n;
+        }
+    }
+    if rows > 0 {
+        let ratio = weighted / rows as f64;
+        if ratio > config.carbon_aware_ratio {
+            let own = own_sum / rows as f64;
+            let avg = zone_sum / rows as f64;
             b.push(
                 RecommendationType::CarbonAwareScheduling,
                 scope,
@@ -376,8 +390,8 @@ fn target_rules(
                 name,
                 None,
                 format!(
-                    "{label} runs at {own:.0} gCO2e/kWh on average, {ratio:.2}× the {zone_avg:.0} average of zone {zone}; \
-                     run its load in the day's cleanest hours"
+                    "{label} runs at {own:.0} gCO2e/kWh on average, {ratio:.2}× the {avg:.0} average of its zone(s) \
+                     over the same period; run its load in the day's cleanest hours"
                 ),
                 wl(Change::TimeShift {
                     namespace: ns.into(),
@@ -411,6 +425,25 @@ fn per_vcpu_power(reference: &ReferenceData, it: &InstanceType) -> Option<CpuPow
 
 fn node_power(p: CpuPower, vcpus: f64, u: f64) -> f64 {
     vcpus * (p.min_watts.point + u * (p.max_watts.point - p.min_watts.point))
+}
+
+/// Grams CO2e per hour of a node of this type at CPU load `u`: CPU and memory power at the
+/// given intensity and PUE, plus its embodied figure per hour (reference data, else default).
+fn hourly_grams(
+    reference: &ReferenceData,
+    it: &InstanceType,
+    u: f64,
+    intensity: f64,
+) -> Option<f64> {
+    let c = reference.coefficients();
+    let cpu = node_power(per_vcpu_power(reference, it)?, it.vcpus, u);
+    let memory = it.memory_gib.unwrap_or(0.0) * c.memory_watts_per_gb.point;
+    let pue = reference.provider(it.provider).pue.point;
+    let embodied = reference.embodied(it.provider, &it.name).map_or_else(
+        || c.default_embodied_kgco2e.point * 1000.0 / c.lifespan_hours.point,
+        |e| e.kgco2e.point * 1000.0 / e.lifespan_hours,
+    );
+    Some((cpu + memory) / 1000.0 * pue * intensity + embodied)
 }
 
 fn memory_of(s: &NodeStats, it: Option<&InstanceType>) -> Option<f64> {
@@ -542,8 +575,17 @@ fn node_rules(
         // Instance family: same size, less power at the observed load.
         let util = members.iter().map(|(_, s)| s.cpu_util()).sum::<f64>() / members.len() as f64;
         let u = util.min(1.0);
-        if let Some(cur_power) = per_vcpu_power(reference, current) {
-            let cur = node_power(cur_power, current.vcpus, u);
+        let intensity = members
+            .iter()
+            .filter_map(|(_, s)| s.zone.as_ref())
+            .find_map(|z| {
+                a.zones
+                    .get(z)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(sum, n)| sum / *n as f64)
+            })
+            .unwrap_or(reference.coefficients().default_intensity.point);
+        if let Some(cur) = hourly_grams(reference, current, u, intensity) {
             let best = reference
                 .instance_types_of(prov)
                 .filter(|c| c.vcpus == current.vcpus && c.name != current.name)
@@ -552,13 +594,15 @@ fn node_rules(
                     (None, Some(_)) => false,
                     _ => true,
                 })
-                .filter_map(|c| {
-                    per_vcpu_power(reference, c).map(|p| (c, node_power(p, c.vcpus, u)))
-                })
+                .filter_map(|c| hourly_grams(reference, c, u, intensity).map(|g| (c, g)))
                 .min_by(|x, y| x.1.total_cmp(&y.1).then_with(|| x.0.name.cmp(&y.0.name)));
-            if let Some((to, power)) = best
-                && power <= cur * (1.0 - config.instance_family_min_saving)
+            if let Some((to, grams)) = best
+                && grams <= cur * (1.0 - config.instance_family_min_saving)
             {
+                let arm = to
+                    .microarchitectures
+                    .iter()
+                    .any(|m| m.contains("Graviton") || m.contains("Ampere"));
                 b.push(
                     RecommendationType::InstanceFamily,
                     Scope::Node,
@@ -567,13 +611,15 @@ fn node_rules(
                     instance_type,
                     None,
                     format!(
-                        "{} node(s) of type {instance_type} ({}) draw about {cur:.1} W each at {} load; \
-                         {} ({}) draws about {power:.1} W with as many vCPUs and memory",
+                        "{} node(s) of type {instance_type} ({}) emit about {cur:.2} gCO2e per hour each at {} load \
+                         (power, memory and embodied); {} ({}) would emit about {grams:.2}, with as many vCPUs and \
+                         at least as much memory{}",
                         members.len(),
                         current.microarchitectures.join("/"),
                         pct(u),
                         to.name,
-                        to.microarchitectures.join("/")
+                        to.microarchitectures.join("/"),
+                        if arm { " (an ARM CPU: needs arm64 images)" } else { "" }
                     ),
                     vec![Change::InstanceType {
                         nodes: vec![],
@@ -656,9 +702,16 @@ fn node_rules(
             continue;
         };
         let prov = Provider::parse(provider);
+        // Stay in the same geography where region ids say it (`eu-`, `us-`, `europe-`, ...).
+        let geography = region.split_once('-').map(|(g, _)| g.to_ascii_lowercase());
         let best = reference
             .region_zones()
             .filter(|(p, r, _)| *p == prov && !r.eq_ignore_ascii_case(region))
+            .filter(|(_, r, _)| {
+                geography
+                    .as_deref()
+                    .is_none_or(|g| r.to_ascii_lowercase().starts_with(&format!("{g}-")))
+            })
             .filter_map(|(_, r, rz)| {
                 reference
                     .zone_intensity(&rz.zone)

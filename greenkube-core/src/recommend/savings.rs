@@ -14,7 +14,9 @@ use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
 use crate::aggregate::workload_key;
 use crate::snapshot::Snapshot;
-use crate::whatif::{Change, Figures, SECONDS_PER_YEAR, apply, difference, shift_factors};
+use crate::whatif::{
+    Change, Figures, SECONDS_PER_YEAR, apply, difference, shift_plan, shift_window,
+};
 
 /// Indexes of one sampled window.
 struct Index {
@@ -62,7 +64,13 @@ impl Index {
     fn restrict(&self, snap: &Snapshot, nodes: &HashSet<Arc<str>>) -> Snapshot {
         let mut pods = Vec::new();
         let mut costs = Vec::new();
-        for n in nodes {
+        // In snapshot order, so sums are the same on every run.
+        for n in snap
+            .nodes
+            .iter()
+            .map(|n| &n.name)
+            .filter(|n| nodes.contains(*n))
+        {
             for &i in self.by_node.get(n).map_or(&[][..], Vec::as_slice) {
                 let p = &snap.pods[i as usize];
                 if let Some(&c) = self.cost_of.get(&(p.namespace.clone(), p.name.clone())) {
@@ -157,7 +165,7 @@ fn estimate_pair(
     sample: &SampledWindow,
     sub: &Snapshot,
     changes: &[Change],
-    shifts: &HashMap<(usize, usize), f64>,
+    shifts: &HashMap<(usize, usize), (f64, Option<crate::Pod>)>,
 ) -> Option<(crate::Footprint, crate::Footprint)> {
     let base = crate::estimate(sub, &sample.options).ok()?;
     let mut changed = sub.clone();
@@ -182,17 +190,31 @@ fn price_one(
     {
         return rec;
     }
+    // Time shifting moves load between windows: use the nodes the workload ran on in any sample.
+    let shifting = changes
+        .iter()
+        .any(|ch| matches!(ch, Change::TimeShift { .. }));
+    let union: HashSet<Arc<str>> = if shifting {
+        analysis
+            .samples
+            .iter()
+            .zip(indexes)
+            .flat_map(|(s, idx)| idx.nodes_of(&s.snapshot, changes))
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let subs: Vec<Snapshot> = analysis
         .samples
         .iter()
         .zip(indexes)
         .map(|(s, idx)| match c.basis {
+            Basis::Attributed if shifting => idx.restrict(&s.snapshot, &union),
             Basis::Attributed => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
             Basis::Cluster => s.snapshot.clone(),
         })
         .collect();
-    // Time shifting needs the workload's load and intensity in every sampled window first.
-    let mut shifts: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut shifts: HashMap<(usize, usize), (f64, Option<crate::Pod>)> = HashMap::new();
     for (ci, change) in changes.iter().enumerate() {
         if let Change::TimeShift {
             namespace,
@@ -200,19 +222,23 @@ fn price_one(
             name,
         } = change
         {
-            let windows: Vec<_> = analysis
+            let baselines: Vec<(usize, crate::Footprint)> = analysis
                 .samples
                 .iter()
                 .zip(&subs)
-                .filter_map(|(s, sub)| {
-                    let fp = crate::estimate(sub, &s.options).ok()?;
-                    let (load, intensity) =
-                        crate::whatif::workload_load(&fp, namespace, kind, name);
-                    Some((s.index, s.snapshot.window_start, load, intensity))
-                })
+                .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
                 .collect();
-            for (wi, f) in shift_factors(&windows) {
-                shifts.insert((wi, ci), f);
+            let usual = baselines.iter().find_map(|(i, fp)| {
+                shift_window(*i, fp, namespace, kind, name, None)
+                    .template
+                    .and_then(|t| t.node)
+            });
+            let windows: Vec<_> = baselines
+                .iter()
+                .map(|(i, fp)| shift_window(*i, fp, namespace, kind, name, usual.as_deref()))
+                .collect();
+            for (wi, plan) in shift_plan(&windows) {
+                shifts.insert((wi, ci), plan);
             }
         }
     }
@@ -264,7 +290,7 @@ fn price_one(
     rec
 }
 
-/// Prices every candidate.
+/// Prices every candidate; drops those the what-if engine says save nothing.
 pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recommendation> {
     let indexes: Vec<Index> = analysis
         .samples
@@ -280,5 +306,8 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
     candidates
         .iter()
         .map(|c| price_one(c, analysis, &indexes, annualise))
+        .filter(|r| {
+            r.savings_co2e_grams_per_year > 0.0 || r.savings_cost_per_year.is_some_and(|c| c > 0.0)
+        })
         .collect()
 }

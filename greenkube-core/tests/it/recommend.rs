@@ -192,6 +192,13 @@ fn rightsizing_memory_fires_and_just_below_does_not() {
     assert!(of(&run(&mk((4u64 << 30) * 31 / 100)), T::RightsizingMemory).is_empty());
 }
 
+/// A replica of Deployment `deployment` in namespace `web`.
+fn replica(deployment: &str, suffix: &str, cpu: f64) -> Value {
+    json!({"namespace": "web", "name": format!("{deployment}-5d8f7c9b4-{suffix}"), "node": "n0",
+           "owner_kind": "ReplicaSet", "owner_name": format!("{deployment}-5d8f7c9b4"),
+           "cpu_usage_cores": cpu, "cpu_request_cores": 1.0})
+}
+
 fn spiky(i: usize) -> f64 {
     if i % 10 == 0 { 2.0 } else { 0.05 }
 }
@@ -202,11 +209,22 @@ fn autoscaling_candidate_fires_skips_hpa_and_steady_load() {
         20,
         60,
         &nodes(1, "m5.4xlarge", "eu-west-3"),
-        |i| json!([pod("web", "front", 0, spiky(i), 1.0)]),
+        |i| {
+            json!([
+                replica("front", "a", spiky(i)),
+                replica("front", "b", spiky(i)),
+                replica("front", "c", spiky(i))
+            ])
+        },
         no_costs,
     );
     let recs = run(&h);
-    assert_eq!(of(&recs, T::AutoscalingCandidate).len(), 1, "{recs:#?}");
+    let r = of(&recs, T::AutoscalingCandidate);
+    assert_eq!(r.len(), 1, "{recs:#?}");
+    assert!(
+        r[0].savings_co2e_grams_per_year > 0.0,
+        "fewer replicas off-peak"
+    );
     let inventory: Inventory = serde_json::from_value(json!({
         "hpas": [{"namespace": "web", "target_kind": "Deployment", "target_name": "front"}]
     }))
@@ -217,7 +235,14 @@ fn autoscaling_candidate_fires_skips_hpa_and_steady_load() {
         20,
         60,
         &nodes(1, "m5.4xlarge", "eu-west-3"),
-        |i| json!([pod("web", "front", 0, 0.5 + 0.1 * (i % 2) as f64, 1.0)]),
+        |i| {
+            let cpu = 0.5 + 0.1 * (i % 2) as f64;
+            json!([
+                replica("front", "a", cpu),
+                replica("front", "b", cpu),
+                replica("front", "c", cpu)
+            ])
+        },
         no_costs,
     );
     assert!(of(&run(&steady), T::AutoscalingCandidate).is_empty());
@@ -396,13 +421,22 @@ fn region_shift_to_a_markedly_cleaner_region() {
             no_costs,
         )
     };
-    let recs = run(&mk("us-east-1"));
+    let recs = run(&mk("eu-central-1"));
     let r = of(&recs, T::RegionShift);
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].target, "us-east-1");
+    assert_eq!(r[0].target, "eu-central-1");
+    let greenkube_core::whatif::Change::Region { region, .. } = &r[0].changes[0] else {
+        panic!("region change expected");
+    };
+    assert!(
+        region.starts_with("eu-"),
+        "stays in the same geography: {region}"
+    );
     assert!(r[0].savings_co2e_grams_per_year > 0.0);
     // Stockholm is already among the cleanest AWS grids.
     assert!(of(&run(&mk("eu-north-1")), T::RegionShift).is_empty());
+    // No US AWS region has half of Virginia's intensity; Europe is not offered.
+    assert!(of(&run(&mk("us-east-1")), T::RegionShift).is_empty());
 }
 
 #[test]
