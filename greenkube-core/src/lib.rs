@@ -13,6 +13,7 @@ pub mod reason;
 pub mod recommend;
 pub mod reference;
 pub mod replay;
+pub mod score;
 pub mod snapshot;
 pub mod units;
 pub mod whatif;
@@ -29,6 +30,7 @@ pub use methodology::{DefaultProfile, EstimateOptions, IdlePolicy, Methodology};
 pub use ranged::Ranged;
 pub use reason::{Reason, Reasons};
 pub use reference::{Provider, ReferenceData};
+pub use score::{Dimension, ScoreBuilder, ScoreConfig, SustainabilityScore, overall_score, score};
 pub use snapshot::{CostEntry, EmbodiedEntry, Node, Pod, SNAPSHOT_SCHEMA, Snapshot};
 
 /// Version of this crate.

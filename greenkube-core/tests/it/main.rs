@@ -10,4 +10,5 @@ mod golden;
 mod invariants;
 mod recommend;
 mod reference_data;
+mod score;
 mod whatif;
