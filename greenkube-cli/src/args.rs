@@ -29,6 +29,57 @@ pub enum Command {
         greenkube estimate --snapshot snap.json --group-by namespace --format csv > by-namespace.csv"
     )]
     Estimate(EstimateArgs),
+
+    /// Create a store, or bring its schema up to date.
+    ///
+    /// Every command that opens a store migrates it first; `migrate` does only that, and says
+    /// which migrations it applied.
+    #[command(
+        after_help = "Examples:\n  greenkube migrate                      # sqlite://greenkube.db\n  \
+        greenkube migrate --store sqlite:///var/lib/greenkube/greenkube.db"
+    )]
+    Migrate(MigrateArgs),
+
+    /// Report stored footprints, aggregated in the store.
+    ///
+    /// Sums energy, operational and embodied CO2e and cost, with their uncertainty intervals,
+    /// of the windows that started in the range, grouped by namespace (default), workload,
+    /// pod, node or cluster (node and cluster include node overhead), optionally per hour, day,
+    /// ISO week, month or year (UTC). `--format json` prints one JSON array of rows.
+    #[command(after_help = "Examples:\n  greenkube report --since 30d\n  \
+        greenkube report --since 7d --group-by workload --period day --format csv\n  \
+        greenkube report --store sqlite://gk.db --from 2025-06-01 --to 2025-07-01 --group-by cluster --period week --format json")]
+    Report(ReportArgs),
+
+    /// Recommend changes that cut carbon and cost, from a history of footprints.
+    ///
+    /// Reads footprints (a JSON array, or one per line as `greenkube estimate --format json`
+    /// writes them; long line-by-line histories are streamed), finds zombies, oversized requests,
+    /// autoscaling and off-peak candidates, idle namespaces, carbon-aware scheduling, oversized,
+    /// underused or consolidatable nodes, cleaner regions and more efficient instance families,
+    /// and prices each with the what-if engine: CO2e and cost saved per year, with an interval.
+    #[command(
+        after_help = "Examples:\n  greenkube recommend --history history.jsonl\n  \
+        greenkube recommend --history history.jsonl --inventory inventory.json --format json\n  \
+        greenkube recommend --history history.jsonl --fail-on-co2-savings 50000   # CI gate"
+    )]
+    Recommend(RecommendArgs),
+
+    /// Apply changes to a history and print the projected difference.
+    ///
+    /// CHANGES is a JSON array of changes, each an object with "change" naming its kind:
+    /// `requests`, `replicas`, `autoscale`, `schedule`, `remove`, `time_shift`, `instance_type`,
+    /// `region`, `drain`.
+    #[command(
+        name = "what-if",
+        after_help = "Example CHANGES.json:\n  \
+        [{\"change\": \"requests\", \"namespace\": \"shop\", \"kind\": \"Deployment\", \"name\": \"api\", \"cpu_request_cores\": 0.2},\n   \
+        {\"change\": \"drain\", \"nodes\": [\"node-7\"]}]"
+    )]
+    WhatIf(WhatIfArgs),
+
+    /// Score the cluster's sustainability from 0 to 100, with its seven dimensions.
+    Score(ScoreArgs),
 }
 
 /// Arguments of `greenkube estimate`.
@@ -64,6 +115,13 @@ pub struct EstimateArgs {
     /// Grid intensity (gCO2e/kWh) for zones with no figure at all (default: 500).
     #[arg(long, value_name = "G_PER_KWH")]
     pub default_intensity: Option<f64>,
+
+    /// Also write the footprint to a store (`sqlite://PATH`, `sqlite::memory:`); without a
+    /// URL, `$GREENKUBE_STORE`, else `sqlite://greenkube.db`. Writing the same window again
+    /// replaces it.
+    #[arg(long, value_name = "URL", num_args = 0..=1)]
+    #[expect(clippy::option_option, reason = "absent, `--store`, or `--store URL`")]
+    pub store: Option<Option<String>>,
 }
 
 /// Methodology names.
@@ -97,6 +155,8 @@ pub enum GroupByArg {
     Namespace,
     /// One row per node, node overhead included.
     Node,
+    /// One row per cluster, node overhead included.
+    Cluster,
 }
 
 /// Idle attribution policies.
@@ -110,4 +170,160 @@ pub enum IdlePolicyArg {
     Even,
     /// Not attributed to pods.
     Overhead,
+}
+
+/// Arguments of `greenkube recommend`.
+#[derive(Debug, clap::Args)]
+pub struct RecommendArgs {
+    /// History of footprints (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+
+    /// Inventory: `{"nodes": [snapshot nodes], "hpas": [{"namespace", "target_kind", "target_name"}]}`.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+
+    /// Only this namespace (node-level recommendations are kept).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Include system namespaces (kube-system, ...).
+    #[arg(long)]
+    pub include_system_namespaces: bool,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// Exit 1 when the recommendations would save more than this many grams of CO2e per year.
+    #[arg(long, value_name = "GRAMS")]
+    pub fail_on_co2_savings: Option<f64>,
+
+    /// Exit 1 when the recommendations would save more than this much money per year.
+    #[arg(long, value_name = "AMOUNT")]
+    pub fail_on_cost_savings: Option<f64>,
+}
+
+/// Arguments of `greenkube what-if`.
+#[derive(Debug, clap::Args)]
+pub struct WhatIfArgs {
+    /// History of footprints (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+
+    /// Changes to apply (a JSON array).
+    #[arg(long, value_name = "CHANGES.json")]
+    pub apply: PathBuf,
+
+    /// Re-estimate at most this many windows, evenly spread, and scale up (default: all).
+    #[arg(long, value_name = "N")]
+    pub max_windows: Option<usize>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+/// Arguments of `greenkube score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// History of footprints (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+
+    /// Inventory (nodes' capacity, HPA targets).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+/// Formats of the analysis commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned table for people.
+    Table,
+    /// JSON on one line.
+    Json,
+}
+
+/// The store a command reads or writes.
+#[derive(Debug, clap::Args)]
+pub struct StoreArg {
+    /// Store URL: `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`
+    /// or `sqlite::memory:`. (`postgres://...` and `http(s)://...` for Elasticsearch are
+    /// planned.)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GREENKUBE_STORE",
+        default_value = greenkube_adapters::store::DEFAULT_STORE_URL
+    )]
+    pub store: String,
+}
+
+/// Arguments of `greenkube migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+}
+
+/// Arguments of `greenkube report`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("range").required(true).args(["since", "from"])))]
+pub struct ReportArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// The windows that started in the last DURATION, up to now: a number and a unit, `s`,
+    /// `m`, `h`, `d` or `w` (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
+    pub since: Option<chrono::Duration>,
+
+    /// The windows that started at or after TIME: RFC 3339 (`2025-06-01T00:00:00Z`) or a
+    /// date (`2025-06-01`, midnight UTC).
+    #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// ... and before TIME (the range is half-open: a window starting at TIME is not in it).
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "from",
+        conflicts_with = "since",
+        value_parser = crate::time_arg::parse_instant
+    )]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Group by namespace (default), workload, pod, node or cluster.
+    #[arg(long, short = 'g', value_enum, default_value_t = GroupByArg::Namespace)]
+    pub group_by: GroupByArg,
+
+    /// One row per group and calendar period (UTC; weeks are ISO weeks, `2025-W01`).
+    #[arg(long, short = 'p', value_enum)]
+    pub period: Option<PeriodArg>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Calendar periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeriodArg {
+    /// `2025-06-02T10:00`
+    Hour,
+    /// `2025-06-02`
+    Day,
+    /// ISO week, `2025-W23`
+    Week,
+    /// `2025-06`
+    Month,
+    /// `2025`
+    Year,
 }

@@ -4,6 +4,8 @@
 mod args;
 mod commands;
 mod printer;
+mod store;
+mod time_arg;
 
 use std::process::ExitCode;
 

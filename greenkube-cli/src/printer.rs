@@ -7,6 +7,9 @@ use greenkube_core::{
 };
 use serde::Serialize;
 
+mod store_output;
+pub(crate) use store_output::{migrated, report_csv, report_table, stored};
+
 /// Prints an error and its causes to standard error.
 #[expect(
     clippy::print_stderr,
@@ -137,7 +140,8 @@ impl Table {
         }
         let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
             let mut first = true;
-            for ((cell, w), right) in cells.iter().zip(&widths).zip(&self.right) {
+            let last = cells.len().saturating_sub(1);
+            for (i, ((cell, w), right)) in cells.iter().zip(&widths).zip(&self.right).enumerate() {
                 if !first {
                     write!(out, "  ")?;
                 }
@@ -145,6 +149,8 @@ impl Table {
                 let pad = w - cell.chars().count();
                 if *right {
                     write!(out, "{}{cell}", " ".repeat(pad))?;
+                } else if i == last {
+                    write!(out, "{cell}")?;
                 } else {
                     write!(out, "{cell}{}", " ".repeat(pad))?;
                 }
@@ -449,6 +455,152 @@ pub(crate) fn aggregate_csv(group: GroupBy, rows: &[AggregateRow]) -> anyhow::Re
         row
     });
     write_csv(&header, lines)
+}
+
+/// A CI gate that tripped.
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn gate(message: &str) {
+    eprintln!("gate: {message}");
+}
+
+/// The recommendations table.
+pub(crate) fn recommendations_table(
+    recs: &[greenkube_core::recommend::Recommendation],
+    windows: usize,
+) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        ("TYPE", false),
+        ("SCOPE", false),
+        ("NAMESPACE", false),
+        ("TARGET", false),
+        ("CO2E/YEAR", true),
+        ("INTERVAL", true),
+        ("COST/YEAR", true),
+    ]);
+    for r in recs {
+        let [lo, hi] = r.savings_co2e_grams_per_year_interval;
+        table.push(vec![
+            r.kind.name().to_string(),
+            format!("{:?}", r.scope).to_lowercase(),
+            r.namespace.clone().unwrap_or_else(|| "-".into()),
+            r.target.clone(),
+            mass(r.savings_co2e_grams_per_year),
+            format!("{} – {}", mass(lo), mass(hi)),
+            r.savings_cost_per_year
+                .map_or_else(|| "unknown".into(), |c| format!("{c:.2}")),
+        ]);
+    }
+    let co2e: f64 = recs.iter().map(|r| r.savings_co2e_grams_per_year).sum();
+    let cost: f64 = recs.iter().filter_map(|r| r.savings_cost_per_year).sum();
+    with_stdout(|out| {
+        if recs.is_empty() {
+            writeln!(out, "no recommendations from {windows} windows of history")?;
+            return Ok(());
+        }
+        table.write(out)?;
+        writeln!(out)?;
+        for (i, r) in recs.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>3}. {} {}: {}",
+                i + 1,
+                r.kind.name(),
+                r.target,
+                r.reason
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} recommendations from {windows} windows ({}); together up to {} CO2e and {cost:.2} per year \
+             (savings from the what-if engine; `unknown` cost: node prices are not recorded)",
+            recs.len(),
+            recs.first().map_or("full", |r| r.methodology.as_str()),
+            mass(co2e)
+        )
+    })
+}
+
+/// The what-if report.
+pub(crate) fn what_if_table(report: &greenkube_core::whatif::WhatIfReport) -> anyhow::Result<()> {
+    use greenkube_core::whatif::{Comparison, Figures};
+    let mut table = Table::new(&[
+        ("SCOPE", false),
+        ("", false),
+        ("ENERGY", true),
+        ("CO2E", true),
+        ("EMBODIED", true),
+        ("TOTAL CO2E", true),
+        ("INTERVAL", true),
+        ("COST", true),
+    ]);
+    let row = |scope: &str, what: &str, f: &Figures| {
+        let total = f.total_co2e_grams();
+        vec![
+            scope.to_string(),
+            what.to_string(),
+            energy(f.energy_joules.point),
+            mass(f.co2e_grams.point),
+            mass(f.embodied_co2e_grams.point),
+            mass(total.point),
+            interval(total, mass),
+            f.cost
+                .map_or_else(|| "unknown".into(), |c| format!("{c:.4}")),
+        ]
+    };
+    for (scope, c) in [("cluster", &report.cluster), ("targets", &report.targets)] {
+        let c: &Comparison = c;
+        table.push(row(scope, "baseline", &c.baseline));
+        table.push(row("", "projected", &c.projected));
+        table.push(row("", "saved", &c.savings));
+        table.push(row("", "saved per year", &c.savings_per_year));
+    }
+    with_stdout(|out| {
+        writeln!(
+            out,
+            "{} windows ({} re-estimated), {:.1} hours of history",
+            report.windows,
+            report.windows_evaluated,
+            report.covered_seconds / 3600.0
+        )?;
+        writeln!(out)?;
+        table.write(out)?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "cluster: the whole cluster; targets: the pods the changes touch, as the methodology charges them"
+        )?;
+        for n in &report.notes {
+            writeln!(out, "note: {n}")?;
+        }
+        Ok(())
+    })
+}
+
+/// The sustainability score.
+pub(crate) fn score_table(score: &greenkube_core::SustainabilityScore) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        ("DIMENSION", false),
+        ("WEIGHT", true),
+        ("SCORE", true),
+        ("DETAIL", false),
+    ]);
+    for d in &score.dimensions {
+        table.push(vec![
+            d.name.to_string(),
+            format!("{:.2}", d.weight),
+            format!("{:.1}", d.score),
+            d.detail.clone(),
+        ]);
+    }
+    with_stdout(|out| {
+        writeln!(out, "sustainability score: {:.1} / 100", score.score)?;
+        writeln!(out)?;
+        table.write(out)
+    })
 }
 
 #[cfg(test)]

@@ -287,6 +287,11 @@ fn parse_one(
 }
 
 impl Footprint {
+    /// Reads one footprint document from an already-decoded JSON value.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self, FootprintParseError> {
+        parse_one(value, None)
+    }
+
     /// Reads one footprint document.
     pub fn from_json_str(text: &str) -> Result<Self, FootprintParseError> {
         let value: serde_json::Value =

@@ -4,10 +4,12 @@
 pub mod aggregate;
 pub mod engine;
 pub mod error;
+mod fastmap;
 pub mod footprint;
 pub mod footprint_read;
 pub mod inventory;
 pub mod methodology;
+pub mod ports;
 pub mod ranged;
 pub mod reason;
 pub mod recommend;
@@ -15,6 +17,8 @@ pub mod reference;
 pub mod replay;
 pub mod score;
 pub mod snapshot;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
 pub mod units;
 pub mod whatif;
 

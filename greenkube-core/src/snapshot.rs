@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::SnapshotError;
+use crate::fastmap::{FastMap, fast_map};
 use crate::units::{Bytes, Cores, GramsPerKwh, Money, Seconds};
 
 /// The `schema` value of a version 1 snapshot.
@@ -184,6 +185,12 @@ impl Snapshot {
     /// Checks everything parsing cannot: the schema, the window, values (finite, not negative)
     /// and uniqueness of nodes, pods, costs and embodied figures.
     pub fn validate(&self) -> Result<(), SnapshotError> {
+        self.validate_indexed().map(|_| ())
+    }
+
+    /// [`Snapshot::validate`], keeping what validation learns: each pod's cost, and the cost
+    /// entries whose pod is not in the snapshot.
+    pub(crate) fn validate_indexed(&self) -> Result<CostIndex<'_>, SnapshotError> {
         if self.schema != SNAPSHOT_SCHEMA {
             return Err(SnapshotError::Schema {
                 expected: SNAPSHOT_SCHEMA,
@@ -202,22 +209,12 @@ impl Snapshot {
             });
         }
         self.validate_nodes()?;
-        self.validate_pods()?;
+        let pod_index = self.validate_pods()?;
         for (zone, intensity) in &self.grid_intensity {
             check_amount(intensity.0, || format!("grid_intensity.{zone}"))?;
         }
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.costs.len());
-        for (i, cost) in self.costs.iter().enumerate() {
-            check_amount(cost.cost.0, || format!("costs[{i}].cost"))?;
-            if let Some(first) = seen.insert((&cost.namespace, &cost.pod), i) {
-                return Err(SnapshotError::Duplicate {
-                    field: format!("costs[{i}]"),
-                    what: "cost",
-                    key: format!("{}/{}", cost.namespace, cost.pod),
-                    first: format!("costs[{first}]"),
-                });
-            }
-        }
+        let cost_index = self.index_costs(&pod_index)?;
+        drop(pod_index);
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for (i, entry) in self.embodied.iter().enumerate() {
             check_amount(entry.kgco2e, || format!("embodied[{i}].kgco2e"))?;
@@ -237,11 +234,64 @@ impl Snapshot {
                 });
             }
         }
-        Ok(())
+        Ok(cost_index)
+    }
+
+    /// Matches each cost entry to its pod (rejecting duplicates). Costs listed in pod order,
+    /// as collectors write them, are matched without a lookup.
+    fn index_costs<'a>(
+        &'a self,
+        pod_index: &FastMap<(&'a str, &'a str), usize>,
+    ) -> Result<CostIndex<'a>, SnapshotError> {
+        let mut by_pod: Vec<Option<(Money, u32)>> = vec![None; self.pods.len()];
+        let mut orphans: FastMap<(&str, &str), usize> = fast_map(0);
+        let mut cursor = 0usize;
+        for (i, cost) in self.costs.iter().enumerate() {
+            check_amount(cost.cost.0, || format!("costs[{i}].cost"))?;
+            let at_cursor = self.pods.get(cursor).is_some_and(|p| {
+                (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
+                    && (Arc::ptr_eq(&p.namespace, &cost.namespace) || p.namespace == cost.namespace)
+            });
+            let found = if at_cursor {
+                Some(cursor)
+            } else {
+                pod_index
+                    .get(&(cost.namespace.as_ref(), cost.pod.as_ref()))
+                    .copied()
+            };
+            let first = match found {
+                Some(p) => {
+                    cursor = p + 1;
+                    let first = by_pod[p].map(|(_, f)| f as usize);
+                    if first.is_none() {
+                        by_pod[p] = Some((cost.cost, i as u32));
+                    }
+                    first
+                }
+                None => orphans.insert((&cost.namespace, &cost.pod), i),
+            };
+            if let Some(first) = first {
+                return Err(SnapshotError::Duplicate {
+                    field: format!("costs[{i}]"),
+                    what: "cost",
+                    key: format!("{}/{}", cost.namespace, cost.pod),
+                    first: format!("costs[{first}]"),
+                });
+            }
+        }
+        let mut orphans: Vec<(&str, &str)> = orphans.into_keys().collect();
+        orphans.sort_unstable();
+        Ok(CostIndex {
+            by_pod: by_pod
+                .into_iter()
+                .map(|c| c.map(|(cost, _)| cost))
+                .collect(),
+            orphans,
+        })
     }
 
     fn validate_nodes(&self) -> Result<(), SnapshotError> {
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.nodes.len());
+        let mut seen: FastMap<&str, usize> = fast_map(self.nodes.len());
         for (i, node) in self.nodes.iter().enumerate() {
             if node.name.is_empty() {
                 return Err(SnapshotError::EmptyName {
@@ -266,8 +316,8 @@ impl Snapshot {
         Ok(())
     }
 
-    fn validate_pods(&self) -> Result<(), SnapshotError> {
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.pods.len());
+    fn validate_pods(&self) -> Result<FastMap<(&str, &str), usize>, SnapshotError> {
+        let mut seen: FastMap<(&str, &str), usize> = fast_map(self.pods.len());
         for (i, pod) in self.pods.iter().enumerate() {
             if pod.namespace.is_empty() {
                 return Err(SnapshotError::EmptyName {
@@ -302,8 +352,16 @@ impl Snapshot {
                 }
             }
         }
-        Ok(())
+        Ok(seen)
     }
+}
+
+/// What [`Snapshot::validate_indexed`] learns about costs.
+pub(crate) struct CostIndex<'a> {
+    /// Cost of each pod, in snapshot order (`None`: no cost entry).
+    pub(crate) by_pod: Vec<Option<Money>>,
+    /// `(namespace, pod)` of cost entries for pods not in the snapshot, sorted.
+    pub(crate) orphans: Vec<(&'a str, &'a str)>,
 }
 
 fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), SnapshotError> {

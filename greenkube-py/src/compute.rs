@@ -1,11 +1,17 @@
 //! The `#[pyfunction]`s: argument handling around the core's pure functions.
 
-use greenkube_core::{EstimateOptions, IdlePolicy, Methodology, ReferenceData, Snapshot};
+use greenkube_core::recommend::RecommenderConfig;
+use greenkube_core::whatif::{Change, WhatIfOptions, changes_from_json};
+use greenkube_core::{
+    EstimateOptions, Footprint, IdlePolicy, Inventory, Methodology, ReferenceData, ScoreConfig,
+    Snapshot, read_footprints,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use serde_json::Value;
 
-use crate::convert::SnapshotInput;
-use crate::enter::EnterGreenkube;
+use crate::convert::{JsonInput, SnapshotInput};
+use crate::enter::{EnterGreenkube, detach_value_error};
 use crate::error;
 
 /// Estimates the footprint of one snapshot.
@@ -82,4 +88,117 @@ pub(crate) fn methodologies(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         list.append(entry)?;
     }
     Ok(list)
+}
+
+/// Reads a history argument: a list of footprint dicts, or JSON text (an array, or one footprint
+/// per line).
+fn history_of(input: JsonInput) -> Result<Vec<Footprint>, String> {
+    match input {
+        JsonInput::Text(text) => read_footprints(&text).map_err(|e| format!("history: {e}")),
+        JsonInput::Value(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Footprint::from_json_value(v).map_err(|e| format!("history[{i}]: {e}")))
+            .collect(),
+        JsonInput::Value(v) => Footprint::from_json_value(v)
+            .map(|f| vec![f])
+            .map_err(|e| format!("history: {e}")),
+    }
+}
+
+fn inventory_of(input: Option<JsonInput>) -> Result<Option<Inventory>, String> {
+    match input {
+        None => Ok(None),
+        Some(JsonInput::Text(text)) => Inventory::from_json_str(&text)
+            .map(Some)
+            .map_err(|e| format!("inventory: {e}")),
+        Some(JsonInput::Value(v)) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| format!("inventory: {e}")),
+    }
+}
+
+/// Recommendations from a history of footprints (as `estimate` returns them), optionally with an
+/// inventory `{"nodes": [...], "hpas": [...]}`. Returns a list of recommendation dicts, largest
+/// CO2e savings first. Raises `ValueError` naming what is wrong in the input.
+#[pyfunction]
+#[pyo3(signature = (history, inventory = None, *, namespace = None, include_system_namespaces = false))]
+pub(crate) fn recommend<'py>(
+    py: Python<'py>,
+    history: &Bound<'py, PyAny>,
+    inventory: Option<&Bound<'py, PyAny>>,
+    namespace: Option<String>,
+    include_system_namespaces: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let history = JsonInput::extract(history, "history")?;
+    let inventory = inventory
+        .map(|i| JsonInput::extract(i, "inventory"))
+        .transpose()?;
+    let recs = detach_value_error(py, move || {
+        let history = history_of(history)?;
+        let inventory = inventory_of(inventory)?;
+        let config = RecommenderConfig {
+            namespace,
+            include_system_namespaces,
+            ..RecommenderConfig::default()
+        };
+        Ok::<_, String>(greenkube_core::recommend::recommend(
+            &history,
+            inventory.as_ref(),
+            &config,
+        ))
+    })?;
+    Ok(pythonize::pythonize(py, &recs)?)
+}
+
+/// Applies changes (a list of change dicts, each with `"change"` naming its kind) to a history
+/// and returns the baseline, projection and savings for the cluster and for the changed targets.
+#[pyfunction]
+#[pyo3(signature = (history, changes, *, max_windows = None))]
+pub(crate) fn what_if<'py>(
+    py: Python<'py>,
+    history: &Bound<'py, PyAny>,
+    changes: &Bound<'py, PyAny>,
+    max_windows: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let history = JsonInput::extract(history, "history")?;
+    let changes = JsonInput::extract(changes, "changes")?;
+    let report = detach_value_error(py, move || {
+        let history = history_of(history)?;
+        let changes: Vec<Change> = match changes {
+            JsonInput::Text(text) => {
+                changes_from_json(&text).map_err(|e| format!("changes: {e}"))?
+            }
+            JsonInput::Value(v) => {
+                serde_json::from_value(v).map_err(|e| format!("changes: {e}"))?
+            }
+        };
+        greenkube_core::whatif::what_if(&history, &changes, WhatIfOptions { max_windows })
+            .map_err(|e| e.to_string())
+    })?;
+    Ok(pythonize::pythonize(py, &report)?)
+}
+
+/// The sustainability score (0 to 100) of a history, with its seven dimensions.
+#[pyfunction]
+#[pyo3(signature = (history, inventory = None))]
+pub(crate) fn score<'py>(
+    py: Python<'py>,
+    history: &Bound<'py, PyAny>,
+    inventory: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let history = JsonInput::extract(history, "history")?;
+    let inventory = inventory
+        .map(|i| JsonInput::extract(i, "inventory"))
+        .transpose()?;
+    let result = detach_value_error(py, move || {
+        let history = history_of(history)?;
+        let inventory = inventory_of(inventory)?;
+        Ok::<_, String>(greenkube_core::score(
+            &history,
+            inventory.as_ref(),
+            &ScoreConfig::default(),
+        ))
+    })?;
+    Ok(pythonize::pythonize(py, &result)?)
 }

@@ -102,6 +102,36 @@ impl SnapshotInput {
     }
 }
 
+/// A JSON document argument: text, or decoded objects (mapping or sequence).
+pub(crate) enum JsonInput {
+    /// JSON text.
+    Text(pyo3::pybacked::PyBackedStr),
+    /// An already-decoded document.
+    Value(Value),
+}
+
+impl JsonInput {
+    /// Reads an argument that may be JSON text, a mapping, or a list/tuple of mappings.
+    pub(crate) fn extract(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Self> {
+        if let Ok(text) = obj.cast::<PyString>() {
+            return Ok(Self::Text(text.clone().try_into()?));
+        }
+        if obj.is_instance_of::<PyDict>()
+            || obj.is_instance_of::<PyMapping>()
+            || obj.is_instance_of::<pyo3::types::PyList>()
+            || obj.is_instance_of::<pyo3::types::PyTuple>()
+        {
+            return to_json(obj, 0)
+                .map(Self::Value)
+                .map_err(|err| err.into_py_err(obj.py()));
+        }
+        Err(PyTypeError::new_err(format!(
+            "{what} must be a list, a dict or a JSON string, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()

@@ -26,3 +26,15 @@ impl EnterGreenkube for Python<'_> {
             .map_err(|err| error::from_core(self, &err))
     }
 }
+
+/// Runs core work that fails with any displayable error with the GIL released; its error becomes
+/// a `ValueError` with the core's message.
+pub(crate) fn detach_value_error<T, E, F>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    F: Ungil + FnOnce() -> Result<T, E>,
+    Result<T, E>: Ungil,
+    E: std::fmt::Display,
+{
+    py.detach(work)
+        .map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))
+}

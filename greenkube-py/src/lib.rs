@@ -20,5 +20,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute::estimate, m)?)?;
     m.add_function(wrap_pyfunction!(compute::data_version, m)?)?;
     m.add_function(wrap_pyfunction!(compute::methodologies, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::recommend, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::what_if, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::score, m)?)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use greenkube_adapters::snapshot_file::read_snapshot;
 use greenkube_core::{EstimateOptions, GroupBy, IdlePolicy, Methodology, aggregate, estimate};
 
 use crate::args::{EstimateArgs, Format, GroupByArg, IdlePolicyArg, MethodologyArg};
-use crate::printer;
+use crate::{printer, store};
 
 pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
     let snapshot = read_snapshot(&args.snapshot)?;
@@ -36,6 +36,25 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         Some(GroupByArg::Workload) => Some(GroupBy::Workload),
         Some(GroupByArg::Namespace) => Some(GroupBy::Namespace),
         Some(GroupByArg::Node) => Some(GroupBy::Node),
+        Some(GroupByArg::Cluster) => Some(GroupBy::Cluster),
+    };
+    // Stored before anything is printed: a store that refuses the window fails the command
+    // with nothing on standard output.
+    let stored = match &args.store {
+        None => None,
+        Some(url) => {
+            let url = url.clone().unwrap_or_else(store::default_url);
+            let runtime = store::runtime()?;
+            let (location, summary) = runtime.block_on(async {
+                let repositories = store::open(&url, true).await?;
+                let summary = repositories
+                    .footprints
+                    .write_footprints(std::slice::from_ref(&footprint))
+                    .await?;
+                anyhow::Ok((repositories.location, summary))
+            })?;
+            Some((location, summary))
+        }
     };
     match (args.format, group_by) {
         (Format::Json, None) => printer::json_line(&footprint)?,
@@ -51,6 +70,9 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
                 Format::Csv => printer::aggregate_csv(group, &rows)?,
             }
         }
+    }
+    if let Some((location, summary)) = stored {
+        printer::stored(&location, &footprint, &summary);
     }
     Ok(ExitCode::SUCCESS)
 }

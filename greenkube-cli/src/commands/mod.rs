@@ -1,6 +1,9 @@
 //! Command dispatch.
 
 mod estimate;
+mod migrate;
+mod recommend;
+mod report;
 
 use std::process::ExitCode;
 
@@ -10,5 +13,10 @@ use crate::args::{Cli, Command};
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Estimate(args) => estimate::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Recommend(args) => recommend::recommend(&args),
+        Command::WhatIf(args) => recommend::what_if(&args),
+        Command::Score(args) => recommend::score(&args),
     }
 }

@@ -1,3 +1,5 @@
 //! Integration tests of the `greenkube` binary.
 
 mod estimate;
+mod recommend;
+mod store;

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::SnapshotError;
+use crate::fastmap::{FastMap, fast_map};
 use crate::footprint::{
     FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeFootprint, PodFootprint, Totals,
 };
@@ -62,8 +63,29 @@ struct PodInput {
     memory: f64,
     /// `max(request, usage)`, bytes (`full`).
     memory_reserved: f64,
-    cpu_reason: Option<Reason>,
-    memory_reason: Option<Reason>,
+    cpu_reason: Option<OwnReason>,
+    memory_reason: Option<OwnReason>,
+}
+
+/// The per-pod usage reasons in one byte (a [`Reason`] is 64), expanded in pass 3: keeps the
+/// per-pod scratch small.
+#[derive(Clone, Copy)]
+enum OwnReason {
+    CpuUsageFromRequest,
+    CpuUsageUnknown,
+    MemoryUsageFromRequest,
+    MemoryUsageUnknown,
+}
+
+impl OwnReason {
+    fn reason(self) -> Reason {
+        match self {
+            Self::CpuUsageFromRequest => Reason::CpuUsageFromRequest,
+            Self::CpuUsageUnknown => Reason::CpuUsageUnknown,
+            Self::MemoryUsageFromRequest => Reason::MemoryUsageFromRequest,
+            Self::MemoryUsageUnknown => Reason::MemoryUsageUnknown,
+        }
+    }
 }
 
 /// Per-node attribution factors computed in the second pass.
@@ -102,13 +124,13 @@ pub fn estimate_with(
     reference: &ReferenceData,
 ) -> Result<Footprint, SnapshotError> {
     options.validate()?;
-    snapshot.validate()?;
+    let cost_index = snapshot.validate_indexed()?;
     let classic = options.methodology == Methodology::Classic;
     let seconds = snapshot.duration().0;
     let hours = seconds / 3600.0;
 
     // Node slots: the snapshot's nodes, then one synthetic node per unknown node name.
-    let mut slot_of: HashMap<&str, u32> = HashMap::with_capacity(snapshot.nodes.len());
+    let mut slot_of: FastMap<&str, u32> = fast_map(snapshot.nodes.len());
     for (i, n) in snapshot.nodes.iter().enumerate() {
         slot_of.insert(&n.name, i as u32);
     }
@@ -131,8 +153,8 @@ pub fn estimate_with(
         let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
         let (cpu, cpu_reason) = match pod.cpu_usage_cores {
             Some(c) => (c.0, None),
-            None if !classic && request > 0.0 => (request, Some(Reason::CpuUsageFromRequest)),
-            None => (0.0, Some(Reason::CpuUsageUnknown)),
+            None if !classic && request > 0.0 => (request, Some(OwnReason::CpuUsageFromRequest)),
+            None => (0.0, Some(OwnReason::CpuUsageUnknown)),
         };
         let memory_request = pod.memory_request_bytes.map_or(0.0, |b| b.0);
         let (memory, memory_reason) = if classic {
@@ -141,9 +163,9 @@ pub fn estimate_with(
             match pod.memory_usage_bytes {
                 Some(b) => (b.0, None),
                 None if memory_request > 0.0 => {
-                    (memory_request, Some(Reason::MemoryUsageFromRequest))
+                    (memory_request, Some(OwnReason::MemoryUsageFromRequest))
                 }
-                None => (0.0, Some(Reason::MemoryUsageUnknown)),
+                None => (0.0, Some(OwnReason::MemoryUsageUnknown)),
             }
         };
         inputs.push(PodInput {
@@ -223,16 +245,11 @@ pub fn estimate_with(
         }
     }
 
-    // Costs, matched on namespace AND pod.
-    let mut costs: HashMap<(&str, &str), Money> = HashMap::with_capacity(snapshot.costs.len());
-    for c in &snapshot.costs {
-        costs.insert((&c.namespace, &c.pod), c.cost);
-    }
-
     // Pass 3: pod rows.
     let mut totals = Totals::default();
     let mut pods = Vec::with_capacity(snapshot.pods.len());
-    for (pod, p) in snapshot.pods.iter().zip(&inputs) {
+    // Costs were matched on namespace AND pod during validation.
+    for ((pod, p), &cost) in snapshot.pods.iter().zip(&inputs).zip(&cost_index.by_pod) {
         let m = &models[p.slot as usize];
         let f = &factors[p.slot as usize];
         let mut energy = f.per_core.scale(p.cpu) + f.per_pod;
@@ -245,13 +262,12 @@ pub fn estimate_with(
         let embodied = f
             .embodied_per_share
             .scale(embodied_share(classic, p, m) * f.embodied_norm);
-        let cost = costs.remove(&(pod.namespace.as_ref(), pod.name.as_ref()));
         let mut own = Vec::new();
-        if let Some(r) = &p.cpu_reason {
-            own.push(r.clone());
+        if let Some(r) = p.cpu_reason {
+            own.push(r.reason());
         }
-        if let Some(r) = &p.memory_reason {
-            own.push(r.clone());
+        if let Some(r) = p.memory_reason {
+            own.push(r.reason());
         }
         if cost.is_none() {
             own.push(Reason::NoCost);
@@ -292,9 +308,12 @@ pub fn estimate_with(
     }
 
     let mut warnings = Vec::new();
-    if !costs.is_empty() {
-        let mut orphans: Vec<String> = costs.keys().map(|(ns, p)| format!("{ns}/{p}")).collect();
-        orphans.sort();
+    if !cost_index.orphans.is_empty() {
+        let orphans: Vec<String> = cost_index
+            .orphans
+            .iter()
+            .map(|(ns, p)| format!("{ns}/{p}"))
+            .collect();
         warnings.push(format!(
             "{} cost entr{} for pods not in the snapshot ignored: {}",
             orphans.len(),

@@ -21,7 +21,8 @@ fn history(
         .with_timezone(&chrono::Utc);
     (0..windows)
         .map(|i| {
-            let ws = start + chrono::Duration::minutes(minutes * i as i64);
+            let ws =
+                start + chrono::Duration::minutes(minutes * i64::try_from(i).expect("small index"));
             let we = ws + chrono::Duration::minutes(minutes);
             let value = json!({
                 "schema": "greenkube.snapshot/v1", "cluster": "c",

@@ -19,6 +19,10 @@ JSON text) and get its ``greenkube.footprint/v1`` document back as plain Python 
 >>> footprint["pods"][0]["zone"]
 'FR'
 
+A history is a list of footprints (or JSON text, one per line): ``recommend(history)`` lists what
+to change with the CO2e and cost each change saves per year, ``what_if(history, changes)``
+recomputes the history with changes applied, and ``score(history)`` rates the cluster 0 to 100.
+
 The computation runs in Rust (``greenkube-core``) with the GIL released.
 """
 
@@ -28,6 +32,9 @@ from greenkube._native import (
     data_version,
     estimate,
     methodologies,
+    recommend,
+    score,
+    what_if,
 )
 
 __all__ = [
@@ -36,4 +43,7 @@ __all__ = [
     "data_version",
     "estimate",
     "methodologies",
+    "recommend",
+    "score",
+    "what_if",
 ]

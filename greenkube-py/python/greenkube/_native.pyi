@@ -1,9 +1,18 @@
 """Type stubs of the compiled module ``greenkube._native``; keep in step with ``src/lib.rs``."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypedDict
 
-__all__ = ["__version__", "SnapshotError", "estimate", "data_version", "methodologies"]
+__all__ = [
+    "__version__",
+    "SnapshotError",
+    "estimate",
+    "data_version",
+    "methodologies",
+    "recommend",
+    "what_if",
+    "score",
+]
 
 __version__: Final[str]
 
@@ -41,3 +50,32 @@ def data_version() -> str:
 
 def methodologies() -> list[_Methodology]:
     """The methodologies ``estimate`` accepts, default last."""
+
+def recommend(
+    history: Sequence[Mapping[str, Any]] | str,
+    inventory: Mapping[str, Any] | str | None = None,
+    *,
+    namespace: str | None = None,
+    include_system_namespaces: bool = False,
+) -> list[dict[str, Any]]:
+    """Recommendations from a history of footprints, largest CO2e savings first.
+
+    Each has ``type``, ``scope``, ``namespace``, ``target``, ``node``, ``reason``,
+    ``savings_co2e_grams_per_year`` (with ``savings_co2e_grams_per_year_interval``),
+    ``savings_cost_per_year`` (None when unknown) and the ``changes`` that realise it.
+    """
+
+def what_if(
+    history: Sequence[Mapping[str, Any]] | str,
+    changes: Sequence[Mapping[str, Any]] | str,
+    *,
+    max_windows: int | None = None,
+) -> dict[str, Any]:
+    """Applies changes to a history; returns baseline, projection and savings for the cluster
+    and for the pods the changes touch."""
+
+def score(
+    history: Sequence[Mapping[str, Any]] | str,
+    inventory: Mapping[str, Any] | str | None = None,
+) -> dict[str, Any]:
+    """The sustainability score (0 to 100) of a history, with its seven dimensions."""

@@ -1,0 +1,100 @@
+//! Recommender scale run: streams days of 5-minute history for a synthetic cluster through the
+//! recommender and the sustainability score, and reports how long they took.
+//!
+//! ```text
+//! cargo run --release -p greenkube-bench --bin recommend_scale -- --pods 10000 --nodes 300 --days 7
+//! ```
+//!
+//! Each window's snapshot is built and estimated (generation, timed separately), then given to
+//! the recommender and the score (the timed figure) and dropped, so the history is never held in
+//! memory. The last line is machine-readable:
+//!
+//! ```text
+//! recommend_scale: pods=P nodes=N windows=W rows=X seconds=S recommendations=K score=Q peak_rss_mb=M
+//! ```
+#![allow(clippy::print_stdout)] // A command-line report.
+
+use std::error::Error;
+use std::time::Instant;
+
+use clap::Parser;
+use greenkube_bench::SyntheticCluster;
+use greenkube_core::recommend::{Recommender, RecommenderConfig};
+use greenkube_core::{EstimateOptions, ReferenceData, ScoreBuilder, ScoreConfig, estimate};
+
+/// Streams a synthetic history through the recommender and reports the throughput.
+#[derive(Debug, Parser)]
+#[command(name = "recommend_scale", version, about)]
+struct Args {
+    /// Pods in the cluster.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    /// Nodes in the cluster.
+    #[arg(long, default_value_t = 300)]
+    nodes: usize,
+    /// Days of 5-minute windows.
+    #[arg(long, default_value_t = 7)]
+    days: usize,
+    /// Seed of the synthetic cluster.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = Args::parse();
+    let cluster = SyntheticCluster::new(args.nodes, args.pods, args.seed);
+    let windows = args.days * 288;
+    let mut recommender = Recommender::new(RecommenderConfig::default(), None);
+    let mut score = ScoreBuilder::new(&ScoreConfig::default(), None);
+    let options = EstimateOptions::default();
+    let (mut generate, mut observe) = (0.0, 0.0);
+    let mut rows = 0usize;
+    for w in 0..windows {
+        let t = Instant::now();
+        let footprint = estimate(&cluster.snapshot(w), &options)?;
+        generate += t.elapsed().as_secs_f64();
+        rows += footprint.pods.len();
+        let t = Instant::now();
+        recommender.observe(&footprint);
+        score.observe(&footprint);
+        observe += t.elapsed().as_secs_f64();
+    }
+    let t = Instant::now();
+    let recs = recommender.finish(ReferenceData::embedded());
+    let finish = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let result = score.finish();
+    let score_finish = t.elapsed().as_secs_f64();
+    let seconds = observe + finish + score_finish;
+    println!("generation (snapshot + estimate, not counted): {generate:.2} s");
+    println!(
+        "observe (recommender + score): {observe:.2} s; recommender finish (rules + what-if pricing): {finish:.2} s; score finish: {score_finish:.3} s"
+    );
+    let mut by_type: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in &recs {
+        *by_type.entry(r.kind.name()).or_default() += 1;
+    }
+    println!("recommendations by type: {by_type:?}");
+    println!(
+        "recommend_scale: pods={} nodes={} windows={windows} rows={rows} seconds={seconds:.3} recommendations={} score={:.1} peak_rss_mb={}",
+        args.pods,
+        args.nodes,
+        recs.len(),
+        result.score,
+        peak_rss_mb()
+    );
+    Ok(())
+}

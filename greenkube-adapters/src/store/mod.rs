@@ -1,0 +1,266 @@
+//! Stores: where footprints are kept, chosen at run time from a URL.
+//!
+//! | URL | backend | cargo feature |
+//! |---|---|---|
+//! | `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`, `sqlite::memory:` | SQLite, embedded; WAL journal | `sqlite` (default) |
+//! | `postgres://...`, `postgresql://...` | PostgreSQL | not implemented yet |
+//! | `http://...`, `https://...` | Elasticsearch | not implemented yet |
+//!
+//! [`open`] connects and brings the schema up to date (migrations are embedded in the
+//! binary); a URL whose backend is not compiled in, or not implemented yet, is a
+//! [`StoreErrorKind::Unsupported`](greenkube_core::ports::StoreErrorKind::Unsupported) error
+//! that says so.
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+
+use greenkube_core::ports::{FootprintRepository, StoreError};
+
+/// The store used when none is given: a SQLite file in the working directory.
+pub const DEFAULT_STORE_URL: &str = "sqlite://greenkube.db";
+
+/// The backends greenkube knows of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (`sqlite://PATH`, `sqlite::memory:`).
+    Sqlite,
+    /// PostgreSQL (`postgres://...`).
+    Postgres,
+    /// Elasticsearch (`http(s)://...`).
+    Elasticsearch,
+}
+
+impl Backend {
+    /// Lower-case name, as used in errors and cargo features.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+            Self::Elasticsearch => "elasticsearch",
+        }
+    }
+
+    /// The backend a store URL names.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        let lower = url.to_ascii_lowercase();
+        if url.is_empty() {
+            return Err(StoreError::invalid_data(
+                "unknown",
+                format!("empty store URL; expected {EXPECTED}"),
+            ));
+        }
+        if lower.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if lower.starts_with("http://") || lower.starts_with("https://") {
+            Ok(Self::Elasticsearch)
+        } else {
+            let hint = if url.contains("://") {
+                String::new()
+            } else {
+                format!(" (for a SQLite file, write `sqlite://{url}`)")
+            };
+            Err(StoreError::unsupported(
+                "unknown",
+                format!(
+                    "`{}` is not a store URL{hint}; expected {EXPECTED}",
+                    redact(url)
+                ),
+            ))
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+const EXPECTED: &str =
+    "`sqlite://PATH`, `sqlite::memory:`, `postgres://...` or `http(s)://...` (Elasticsearch)";
+
+/// How to open a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create the database when it does not exist (SQLite: the file). When false, a missing
+    /// database is [`StoreErrorKind::Unavailable`](greenkube_core::ports::StoreErrorKind::Unavailable).
+    pub create_if_missing: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            create_if_missing: true,
+        }
+    }
+}
+
+/// One schema migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Version (the number in the file name).
+    pub version: i64,
+    /// Description (the rest of the file name).
+    pub description: String,
+}
+
+/// What opening a store did to its schema.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MigrationReport {
+    /// Migrations applied now, oldest first (empty when the schema was up to date).
+    pub applied: Vec<AppliedMigration>,
+    /// Schema version after opening.
+    pub schema_version: i64,
+}
+
+/// The repositories of one store.
+#[derive(Debug, Clone)]
+pub struct Repositories {
+    /// Backend.
+    pub backend: Backend,
+    /// The URL, with any password replaced by `***`.
+    pub location: String,
+    /// Footprint rows.
+    pub footprints: Arc<dyn FootprintRepository>,
+    /// What opening did to the schema.
+    pub migrations: MigrationReport,
+}
+
+/// Opens the store a URL names, creating it when missing, and brings its schema up to date.
+pub async fn open(url: &str) -> Result<Repositories, StoreError> {
+    open_with(url, OpenOptions::default()).await
+}
+
+/// Opens the store a URL names with options, and brings its schema up to date.
+#[cfg_attr(
+    not(feature = "sqlite"),
+    expect(
+        clippy::unused_async,
+        reason = "every backend that awaits is compiled out"
+    )
+)]
+pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, StoreError> {
+    #[cfg(not(feature = "sqlite"))]
+    let _ = options;
+    let backend = Backend::of_url(url)?;
+    match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => {
+            let (repository, migrations) =
+                sqlite::SqliteFootprintRepository::open(url.trim(), options).await?;
+            Ok(Repositories {
+                backend,
+                location: redact(url.trim()),
+                footprints: Arc::new(repository),
+                migrations,
+            })
+        }
+        #[cfg(not(feature = "sqlite"))]
+        Backend::Sqlite => Err(not_compiled_in(backend)),
+        Backend::Postgres | Backend::Elasticsearch => Err(not_implemented(backend)),
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn not_compiled_in(backend: Backend) -> StoreError {
+    StoreError::unsupported(
+        backend.name(),
+        format!(
+            "`{0}` support not compiled in; rebuild with `--features {0}`",
+            backend.name()
+        ),
+    )
+}
+
+fn not_implemented(backend: Backend) -> StoreError {
+    StoreError::unsupported(
+        backend.name(),
+        format!(
+            "the `{}` store is not implemented yet in greenkube {}; use `sqlite://PATH`",
+            backend.name(),
+            env!("CARGO_PKG_VERSION")
+        ),
+    )
+}
+
+/// The URL with the password of its user info (`user:password@`) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let masked = if user_info.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use greenkube_core::ports::StoreErrorKind;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::of_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://h").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("https://es:9200").unwrap(),
+            Backend::Elasticsearch
+        );
+        let err = Backend::of_url("greenkube.db").unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unsupported);
+        assert!(err.to_string().contains("`sqlite://greenkube.db`"), "{err}");
+        let err = Backend::of_url("mysql://root:hunter2@h/db").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(
+            Backend::of_url(" ").unwrap_err().kind(),
+            StoreErrorKind::InvalidData
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://greenkube:s3cret@db:5432/gk?sslmode=require"),
+            "postgres://greenkube:***@db:5432/gk?sslmode=require"
+        );
+        assert_eq!(redact("postgres://db/gk"), "postgres://db/gk");
+        assert_eq!(redact("https://elastic@es:9200"), "https://elastic@es:9200");
+        assert_eq!(redact("sqlite://greenkube.db"), "sqlite://greenkube.db");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[tokio::test]
+    async fn unimplemented_backends_say_so() {
+        for url in ["postgres://localhost/greenkube", "http://localhost:9200"] {
+            let err = open(url).await.unwrap_err();
+            assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err}");
+            assert!(err.to_string().contains("not implemented yet"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The SQL of the SQLite store. Runtime queries only: nothing here needs a database at build
+//! time.
+
+use std::fmt::Write as _;
+
+use greenkube_core::{GroupBy, Period};
+
+/// Columns of `pod_footprints`, in the order rows are bound and read.
+pub(super) const POD_COLUMNS: [&str; 41] = [
+    "window_start_us",
+    "window_end_us",
+    "cluster",
+    "namespace",
+    "pod",
+    "owner_kind",
+    "owner_name",
+    "workload_kind",
+    "workload",
+    "node",
+    "zone",
+    "region",
+    "provider",
+    "instance_type",
+    "cpu_usage_cores",
+    "cpu_request_cores",
+    "memory_usage_bytes",
+    "memory_request_bytes",
+    "restarts",
+    "energy_joules",
+    "energy_joules_low",
+    "energy_joules_high",
+    "co2e_grams",
+    "co2e_grams_low",
+    "co2e_grams_high",
+    "embodied_co2e_grams",
+    "embodied_co2e_grams_low",
+    "embodied_co2e_grams_high",
+    "cost",
+    "pue",
+    "pue_low",
+    "pue_high",
+    "grid_intensity",
+    "grid_intensity_low",
+    "grid_intensity_high",
+    "estimated",
+    "estimation_reasons",
+    "methodology",
+    "methodology_version",
+    "data_version",
+    "idle_policy",
+];
+
+/// Columns of `node_footprints`, in the order rows are bound.
+pub(super) const NODE_COLUMNS: [&str; 31] = [
+    "window_start_us",
+    "window_end_us",
+    "cluster",
+    "node",
+    "provider",
+    "instance_type",
+    "zone",
+    "region",
+    "cpu_capacity_cores",
+    "memory_capacity_bytes",
+    "synthetic",
+    "pue",
+    "pue_low",
+    "pue_high",
+    "grid_intensity",
+    "grid_intensity_low",
+    "grid_intensity_high",
+    "overhead_energy_joules",
+    "overhead_energy_joules_low",
+    "overhead_energy_joules_high",
+    "overhead_co2e_grams",
+    "overhead_co2e_grams_low",
+    "overhead_co2e_grams_high",
+    "unallocated_embodied_co2e_grams",
+    "unallocated_embodied_co2e_grams_low",
+    "unallocated_embodied_co2e_grams_high",
+    "estimation_reasons",
+    "methodology",
+    "methodology_version",
+    "data_version",
+    "idle_policy",
+];
+
+/// Rows per `INSERT` statement: one statement binds `rows × columns` parameters (SQLite allows
+/// 32 766), and fewer, larger statements make the batch faster.
+pub(super) const ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows.
+pub(super) fn insert(table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let one = format!("({})", vec!["?"; columns.len()].join(", "));
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&one);
+    }
+    sql
+}
+
+pub(super) const DELETE_POD_WINDOW: &str =
+    "DELETE FROM pod_footprints WHERE window_start_us = ?1 AND cluster = ?2";
+pub(super) const DELETE_NODE_WINDOW: &str =
+    "DELETE FROM node_footprints WHERE window_start_us = ?1 AND cluster = ?2";
+
+/// One page of pod rows: `?1` from, `?2` to, then (after a cursor) `?3..?6` the cursor key,
+/// and the limit last.
+pub(super) fn select_pods(after_cursor: bool) -> String {
+    let mut sql = format!(
+        "SELECT {} FROM pod_footprints WHERE window_start_us >= ?1 AND window_start_us < ?2",
+        POD_COLUMNS.join(", ")
+    );
+    if after_cursor {
+        sql.push_str(" AND (window_start_us, cluster, namespace, pod) > (?3, ?4, ?5, ?6)");
+        sql.push_str(" ORDER BY window_start_us, cluster, namespace, pod LIMIT ?7");
+    } else {
+        sql.push_str(" ORDER BY window_start_us, cluster, namespace, pod LIMIT ?3");
+    }
+    sql
+}
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The start of the period containing `window_start_us`, in microseconds (UTC). Weeks start on
+/// Monday (1970-01-01 was a Thursday, three days after a Monday), so the core labels the
+/// bucket with its ISO week.
+fn bucket(period: Option<Period>) -> String {
+    let calendar = |modifier: &str| {
+        format!(
+            "(CAST(strftime('%s', window_start_us / 1000000, 'unixepoch', '{modifier}') \
+             AS INTEGER) * 1000000)"
+        )
+    };
+    match period {
+        None => "NULL".to_string(),
+        Some(Period::Hour) => {
+            format!("(window_start_us - window_start_us % {MICROS_PER_HOUR})")
+        }
+        Some(Period::Day) => format!("(window_start_us - window_start_us % {MICROS_PER_DAY})"),
+        Some(Period::Week) => format!(
+            "((window_start_us / {MICROS_PER_DAY} - (window_start_us / {MICROS_PER_DAY} + 3) % 7) \
+             * {MICROS_PER_DAY})"
+        ),
+        Some(Period::Month) => calendar("start of month"),
+        Some(Period::Year) => calendar("start of year"),
+    }
+}
+
+/// Key columns of each grouping (the others are selected as NULL).
+fn keys(group_by: GroupBy) -> &'static [&'static str] {
+    match group_by {
+        GroupBy::Pod => &["k_namespace", "k_pod"],
+        GroupBy::Workload => &["k_namespace", "k_workload_kind", "k_workload"],
+        GroupBy::Namespace => &["k_namespace"],
+        GroupBy::Node => &["k_node"],
+        GroupBy::Cluster => &["k_cluster"],
+    }
+}
+
+/// Every key column, in the order the aggregate query returns them.
+pub(super) const KEY_COLUMNS: [&str; 6] = [
+    "k_cluster",
+    "k_namespace",
+    "k_workload_kind",
+    "k_workload",
+    "k_pod",
+    "k_node",
+];
+
+const POD_SOURCE: &str = "SELECT NULLIF(cluster, '') AS k_cluster, namespace AS k_namespace, \
+    workload_kind AS k_workload_kind, workload AS k_workload, pod AS k_pod, node AS k_node, \
+    window_start_us, window_end_us, \
+    energy_joules AS e, energy_joules_low AS e_low, energy_joules_high AS e_high, \
+    co2e_grams AS c, co2e_grams_low AS c_low, co2e_grams_high AS c_high, \
+    embodied_co2e_grams AS m, embodied_co2e_grams_low AS m_low, embodied_co2e_grams_high AS m_high, \
+    cost, 1 AS is_pod, estimated, (cost IS NULL) AS no_cost \
+    FROM pod_footprints WHERE window_start_us >= ?1 AND window_start_us < ?2";
+
+const NODE_SOURCE: &str = "SELECT NULLIF(cluster, ''), NULL, NULL, NULL, NULL, NULLIF(node, ''), \
+    window_start_us, window_end_us, \
+    overhead_energy_joules, overhead_energy_joules_low, overhead_energy_joules_high, \
+    overhead_co2e_grams, overhead_co2e_grams_low, overhead_co2e_grams_high, \
+    unallocated_embodied_co2e_grams, unallocated_embodied_co2e_grams_low, \
+    unallocated_embodied_co2e_grams_high, \
+    NULL, 0, 0, 0 \
+    FROM node_footprints WHERE window_start_us >= ?1 AND window_start_us < ?2";
+
+/// The aggregate query: `?1` from and `?2` to (microseconds). Returns the six key columns
+/// (NULL outside the grouping), the bucket start, the sums of each figure and its bounds, the
+/// cost, pod rows, estimated rows, rows without cost, first window start and last window end.
+pub(super) fn aggregate(group_by: GroupBy, period: Option<Period>) -> String {
+    let group = keys(group_by);
+    let source = if matches!(group_by, GroupBy::Node | GroupBy::Cluster) {
+        format!("{POD_SOURCE} UNION ALL {NODE_SOURCE}")
+    } else {
+        POD_SOURCE.to_string()
+    };
+    let mut sql = String::from("SELECT ");
+    for k in KEY_COLUMNS {
+        if group.contains(&k) {
+            let _ = write!(sql, "{k}, ");
+        } else {
+            let _ = write!(sql, "NULL AS {k}, ");
+        }
+    }
+    let _ = write!(
+        sql,
+        "{} AS bucket, \
+         TOTAL(e), TOTAL(e_low), TOTAL(e_high), TOTAL(c), TOTAL(c_low), TOTAL(c_high), \
+         TOTAL(m), TOTAL(m_low), TOTAL(m_high), TOTAL(cost), \
+         SUM(is_pod), SUM(estimated), SUM(no_cost), MIN(window_start_us), MAX(window_end_us) \
+         FROM ({source}) GROUP BY {}",
+        bucket(period),
+        group.join(", ")
+    );
+    if period.is_some() {
+        sql.push_str(", bucket");
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_has_one_placeholder_per_value() {
+        let sql = insert("t", &["a", "b"], 3);
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)");
+        assert!(ROWS_PER_INSERT * POD_COLUMNS.len() < 32_766);
+    }
+
+    #[test]
+    fn aggregate_groups_by_the_grouping_keys_only() {
+        let sql = aggregate(GroupBy::Namespace, Some(Period::Day));
+        assert!(sql.ends_with("GROUP BY k_namespace, bucket"), "{sql}");
+        assert!(sql.contains("NULL AS k_node"));
+        assert!(!sql.contains("node_footprints"));
+        let sql = aggregate(GroupBy::Cluster, None);
+        assert!(sql.contains("UNION ALL"));
+        assert!(sql.ends_with("GROUP BY k_cluster"), "{sql}");
+    }
+}

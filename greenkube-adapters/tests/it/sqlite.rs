@@ -1,0 +1,221 @@
+//! The SQLite store: the footprint repository contract in memory and in a file, and what only a
+//! real database can show (WAL, reopening, a failure inside the database, a newer schema,
+//! concurrent writers).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use greenkube_adapters::store::sqlite::{SqliteFootprintRepository, count_rows};
+use greenkube_adapters::store::{self, OpenOptions};
+use greenkube_core::ports::{FootprintRepository, ReportQuery, StoreErrorKind, TimeRange};
+use greenkube_core::testsuite::RepositoryFixture;
+use greenkube_core::testsuite::fixtures::{at, footprint, methodology};
+use greenkube_core::{GroupBy, Methodology, aggregate};
+use tempfile::TempDir;
+
+async fn open_file(dir: &TempDir) -> SqliteFootprintRepository {
+    let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
+    SqliteFootprintRepository::open(&url, OpenOptions::default())
+        .await
+        .expect("opens a new file")
+        .0
+}
+
+mod in_memory {
+    use super::*;
+
+    async fn fixture() -> RepositoryFixture {
+        let (repo, _) = SqliteFootprintRepository::open("sqlite::memory:", OpenOptions::default())
+            .await
+            .expect("opens in memory");
+        RepositoryFixture::new(repo)
+    }
+
+    greenkube_core::footprint_repository_contract_suite!(fixture);
+}
+
+mod file {
+    use super::*;
+
+    async fn fixture() -> RepositoryFixture {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let repo = open_file(&dir).await;
+        RepositoryFixture::with_guard(repo, dir)
+    }
+
+    greenkube_core::footprint_repository_contract_suite!(fixture);
+}
+
+fn everything() -> TimeRange {
+    TimeRange::new(at(1970, 1, 1, 0, 0), at(9999, 1, 1, 0, 0)).expect("range")
+}
+
+#[tokio::test]
+async fn files_use_the_wal_journal() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = open_file(&dir).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(repo.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn reopening_keeps_rows_and_migrates_once() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    let first = store::open(&url).await.expect("creates");
+    assert_eq!(first.migrations.applied.len(), 1);
+    assert_eq!(first.migrations.applied[0].description, "footprints");
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
+    first
+        .footprints
+        .write_footprints(std::slice::from_ref(&fp))
+        .await
+        .expect("writes");
+    drop(first);
+    let again = store::open_with(
+        &url,
+        OpenOptions {
+            create_if_missing: false,
+        },
+    )
+    .await
+    .expect("reopens");
+    assert!(again.migrations.applied.is_empty());
+    assert_eq!(again.migrations.schema_version, 1);
+    let rows = again
+        .footprints
+        .aggregate(&ReportQuery::new(everything(), GroupBy::Namespace))
+        .await
+        .expect("aggregates");
+    assert_eq!(rows, aggregate([&fp], GroupBy::Namespace, None));
+}
+
+#[tokio::test]
+async fn a_failure_inside_the_database_rolls_the_batch_back() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = open_file(&dir).await;
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let t0 = at(2025, 6, 2, 10, 0);
+    let stored = footprint(Some("prod"), t0, 1, &m);
+    repo.write_footprints(std::slice::from_ref(&stored))
+        .await
+        .expect("writes");
+    // The database itself refuses one row of the last window (the rows are valid for the core),
+    // after the batch has already replaced a window and inserted others.
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON pod_footprints WHEN NEW.pod = 'kube-proxy-x2x4q' \
+         AND NEW.window_start_us > 1748858400000000 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(repo.pool())
+    .await
+    .expect("trigger");
+    let batch = vec![
+        footprint(Some("prod"), t0, 2, &m),
+        footprint(Some("staging"), t0, 3, &m),
+        footprint(Some("prod"), t0 + Duration::minutes(5), 4, &m),
+    ];
+    let err = repo.write_footprints(&batch).await.expect_err("refused");
+    assert!(format!("{err:#}").contains("inserting pod rows"), "{err}");
+    assert_eq!(count_rows(&repo).await.expect("counts"), (8, 3));
+    let by_pod = repo
+        .aggregate(&ReportQuery::new(everything(), GroupBy::Pod))
+        .await
+        .expect("aggregates");
+    assert_eq!(by_pod, aggregate([&stored], GroupBy::Pod, None));
+    // Once the cause is gone, the same batch goes through: retrying is safe.
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(repo.pool())
+        .await
+        .expect("drop trigger");
+    repo.write_footprints(&batch).await.expect("retry");
+    assert_eq!(count_rows(&repo).await.expect("counts"), (24, 9));
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_greenkube_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    drop(store::open(&url).await.expect("creates"));
+    let raw = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, X'00', 0)",
+    )
+    .execute(&raw)
+    .await
+    .expect("insert");
+    raw.close().await;
+    let err = store::open(&url).await.expect_err("refused");
+    assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("newer greenkube"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_file_is_unavailable_unless_created() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("missing.db").display());
+    let err = store::open_with(
+        &url,
+        OpenOptions {
+            create_if_missing: false,
+        },
+    )
+    .await
+    .expect_err("missing");
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err}");
+    assert!(err.to_string().contains("missing.db"), "{err}");
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("notes.db");
+    std::fs::write(
+        &path,
+        "these are not the pages you are looking for".repeat(200),
+    )
+    .expect("write");
+    let err = store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect_err("not a database");
+    assert_eq!(err.kind(), StoreErrorKind::InvalidData, "{err:#}");
+}
+
+#[tokio::test]
+async fn a_directory_that_does_not_exist_is_unavailable() {
+    let err = store::open("sqlite:///nonexistent-greenkube-dir/sub/gk.db")
+        .await
+        .expect_err("cannot create");
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_all_land() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = Arc::new(open_file(&dir).await);
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let t0 = at(2025, 6, 2, 0, 0);
+    let mut tasks = Vec::new();
+    for writer in 0..4_i64 {
+        let repo = repo.clone();
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10_i64 {
+                let start = t0 + Duration::minutes(5 * (writer * 10 + i));
+                let fp = footprint(Some("prod"), start, 1, &m);
+                repo.write_footprints(std::slice::from_ref(&fp))
+                    .await
+                    .expect("concurrent write");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(count_rows(&repo).await.expect("counts"), (40 * 8, 40 * 3));
+}

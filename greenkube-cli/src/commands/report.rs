@@ -1,0 +1,69 @@
+//! `greenkube report`.
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, DurationRound, Utc};
+use greenkube_core::ports::{ReportQuery, TimeRange};
+use greenkube_core::{GroupBy, Period};
+
+use crate::args::{Format, GroupByArg, PeriodArg, ReportArgs};
+use crate::{printer, store};
+
+pub(crate) fn group_by(arg: GroupByArg) -> GroupBy {
+    match arg {
+        GroupByArg::Pod => GroupBy::Pod,
+        GroupByArg::Workload => GroupBy::Workload,
+        GroupByArg::Namespace => GroupBy::Namespace,
+        GroupByArg::Node => GroupBy::Node,
+        GroupByArg::Cluster => GroupBy::Cluster,
+    }
+}
+
+fn period(arg: PeriodArg) -> Period {
+    match arg {
+        PeriodArg::Hour => Period::Hour,
+        PeriodArg::Day => Period::Day,
+        PeriodArg::Week => Period::Week,
+        PeriodArg::Month => Period::Month,
+        PeriodArg::Year => Period::Year,
+    }
+}
+
+fn range(args: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<TimeRange> {
+    let (from, to) = match (args.since, args.from, args.to) {
+        (Some(since), None, None) => {
+            let from = now
+                .checked_sub_signed(since)
+                .context("--since reaches before the earliest representable time")?;
+            (from, now)
+        }
+        (None, Some(from), Some(to)) => (from, to),
+        _ => bail!("give either --since DURATION, or --from TIME and --to TIME"),
+    };
+    TimeRange::new(from, to).context("invalid report range")
+}
+
+pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    // The core reads no clock: "now" is read here, once.
+    let now = DateTime::<Utc>::from(SystemTime::now())
+        .duration_trunc(chrono::Duration::seconds(1))
+        .context("reading the clock")?;
+    let range = range(args, now)?;
+    let group = group_by(args.group_by);
+    let period = args.period.map(period);
+    let query = ReportQuery::new(range, group).with_period(period);
+    let runtime = store::runtime()?;
+    let (location, rows) = runtime.block_on(async {
+        let repositories = store::open(&args.store.store, false).await?;
+        let rows = repositories.footprints.aggregate(&query).await?;
+        anyhow::Ok((repositories.location, rows))
+    })?;
+    match args.format {
+        Format::Json => printer::json_line(&rows)?,
+        Format::Table => printer::report_table(&location, range, group, period, &rows)?,
+        Format::Csv => printer::report_csv(group, period, &rows)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,227 @@
+//! Output of the store commands: `report` tables and CSV, and the `migrate` and
+//! `estimate --store` confirmations.
+
+use std::io::{self, Write};
+
+use greenkube_adapters::store::MigrationReport;
+use greenkube_core::ports::{TimeRange, WriteSummary};
+use greenkube_core::{AggregateRow, Footprint, GroupBy, Period, Ranged};
+
+use super::{
+    FIGURE_COLUMNS, Table, energy, figures, interval, key_columns, key_values, mass, with_stdout,
+    write_csv,
+};
+
+/// `greenkube migrate`: what was applied.
+pub(crate) fn migrated(location: &str, report: &MigrationReport) -> anyhow::Result<()> {
+    with_stdout(|out| {
+        if report.applied.is_empty() {
+            writeln!(
+                out,
+                "{location}: schema up to date (version {})",
+                report.schema_version
+            )
+        } else {
+            let names: Vec<String> = report
+                .applied
+                .iter()
+                .map(|m| format!("{:04} {}", m.version, m.description))
+                .collect();
+            writeln!(
+                out,
+                "{location}: applied {} migration{} ({}); schema version {}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                report.schema_version
+            )
+        }
+    })
+}
+
+/// `greenkube estimate --store`: one line on standard error.
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn stored(location: &str, fp: &Footprint, summary: &WriteSummary) {
+    let cluster = fp
+        .cluster
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| format!(" of cluster {c}"))
+        .unwrap_or_default();
+    let replaced = if summary.replaced_pod_rows > 0 {
+        format!(
+            ", replacing the {} pod rows stored before",
+            summary.replaced_pod_rows
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "stored window {}{cluster} in {location}: {} pod rows, {} node rows{replaced}",
+        fp.window_start.format("%Y-%m-%dT%H:%M:%SZ"),
+        summary.pod_rows,
+        summary.node_rows
+    );
+}
+
+fn period_name(period: Period) -> &'static str {
+    match period {
+        Period::Hour => "hour",
+        Period::Day => "day",
+        Period::Week => "ISO week",
+        Period::Month => "month",
+        Period::Year => "year",
+    }
+}
+
+/// `greenkube report --format table`.
+pub(crate) fn report_table(
+    location: &str,
+    range: TimeRange,
+    group: GroupBy,
+    period: Option<Period>,
+    rows: &[AggregateRow],
+) -> anyhow::Result<()> {
+    let mut columns = Vec::new();
+    if period.is_some() {
+        columns.push(("PERIOD", false));
+    }
+    columns.extend(key_columns(group));
+    columns.extend([
+        ("ROWS", true),
+        ("ENERGY", true),
+        ("CO2E", true),
+        ("EMBODIED", true),
+        ("TOTAL CO2E", true),
+        ("INTERVAL", true),
+        ("COST", true),
+        ("ESTIMATED", true),
+    ]);
+    let mut table = Table::new(&columns);
+    let mut total = AggregateRow::default();
+    for r in rows {
+        let sum = r.total_co2e_grams();
+        let mut cells = Vec::new();
+        if period.is_some() {
+            cells.push(r.key.period.clone().unwrap_or_default());
+        }
+        cells.extend(key_values(group, &r.key));
+        cells.extend([
+            r.rows.to_string(),
+            energy(r.energy_joules.point),
+            mass(r.co2e_grams.point),
+            mass(r.embodied_co2e_grams.point),
+            mass(sum.point),
+            interval(sum, mass),
+            format!("{:.5}", r.cost.0),
+            format!("{}/{}", r.estimated_rows, r.rows),
+        ]);
+        table.push(cells);
+        total.energy_joules += r.energy_joules;
+        total.co2e_grams += r.co2e_grams;
+        total.embodied_co2e_grams += r.embodied_co2e_grams;
+        total.cost += r.cost;
+        total.rows += r.rows;
+    }
+    let by = match period {
+        Some(p) => format!("by {group} per {}", period_name(p)),
+        None => format!("by {group}"),
+    };
+    with_stdout(|out| {
+        writeln!(out, "{location}  windows starting in {range}  {by}")?;
+        writeln!(out)?;
+        if rows.is_empty() {
+            return writeln!(
+                out,
+                "no footprints stored for windows starting in this range"
+            );
+        }
+        table.write(out)?;
+        footer(out, group, &total)
+    })
+}
+
+fn footer(out: &mut dyn Write, group: GroupBy, t: &AggregateRow) -> io::Result<()> {
+    let sum: Ranged = t.total_co2e_grams();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "total: energy {} ({}), CO2e {} operational + {} embodied = {} ({}), cost {:.5}, {} pod rows",
+        energy(t.energy_joules.point),
+        interval(t.energy_joules, energy),
+        mass(t.co2e_grams.point),
+        mass(t.embodied_co2e_grams.point),
+        mass(sum.point),
+        interval(sum, mass),
+        t.cost.0,
+        t.rows
+    )?;
+    if !matches!(group, GroupBy::Node | GroupBy::Cluster) {
+        writeln!(
+            out,
+            "node overhead no pod carries is counted with --group-by node or cluster"
+        )?;
+    }
+    Ok(())
+}
+
+/// `greenkube report --format csv`.
+pub(crate) fn report_csv(
+    group: GroupBy,
+    period: Option<Period>,
+    rows: &[AggregateRow],
+) -> anyhow::Result<()> {
+    let keys: &[&str] = match group {
+        GroupBy::Pod => &["namespace", "pod"],
+        GroupBy::Workload => &["namespace", "workload_kind", "workload"],
+        GroupBy::Namespace => &["namespace"],
+        GroupBy::Node => &["node"],
+        GroupBy::Cluster => &["cluster"],
+    };
+    let mut header: Vec<&str> = Vec::new();
+    if period.is_some() {
+        header.push("period");
+    }
+    header.extend(keys);
+    header.push("rows");
+    header.extend(FIGURE_COLUMNS);
+    header.extend([
+        "estimated_rows",
+        "rows_without_cost",
+        "first_window",
+        "last_window",
+    ]);
+    let lines = rows.iter().map(|r| {
+        let mut row = Vec::new();
+        if period.is_some() {
+            row.push(r.key.period.clone().unwrap_or_default());
+        }
+        row.extend(
+            key_values(group, &r.key)
+                .into_iter()
+                .map(|v| if v == "-" { String::new() } else { v }),
+        );
+        row.push(r.rows.to_string());
+        row.extend(figures(
+            r.energy_joules,
+            r.co2e_grams,
+            r.embodied_co2e_grams,
+            Some(r.cost.0),
+        ));
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                .unwrap_or_default()
+        };
+        row.extend([
+            r.estimated_rows.to_string(),
+            r.rows_without_cost.to_string(),
+            time(r.first_window),
+            time(r.last_window),
+        ]);
+        row
+    });
+    write_csv(&header, lines)
+}

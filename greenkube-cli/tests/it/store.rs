@@ -1,0 +1,412 @@
+//! The store commands end to end against a temporary SQLite file: `migrate`, `estimate --store`
+//! and `report`, their agreement with `estimate --group-by`, idempotence, and clear errors.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/snapshots/cluster.json")
+}
+
+/// The binary, run in `dir`, with no store configured in the environment.
+fn greenkube(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("greenkube").expect("binary built");
+    cmd.current_dir(dir).env_remove("GREENKUBE_STORE");
+    cmd
+}
+
+fn url(dir: &TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("gk.db").display())
+}
+
+fn run_json(cmd: &mut Command) -> Value {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn estimate_into(dir: &TempDir, snapshot: &Path) -> String {
+    let out = greenkube(dir.path())
+        .args(["estimate", "--snapshot"])
+        .arg(snapshot)
+        .args(["--store", &url(dir), "--format", "json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+fn report(dir: &TempDir, args: &[&str]) -> Value {
+    run_json(
+        greenkube(dir.path())
+            .args(["report", "--store", &url(dir), "--format", "json"])
+            .args(args),
+    )
+}
+
+const JUNE_2: [&str; 4] = ["--from", "2025-06-02", "--to", "2025-06-03"];
+
+fn close(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12),
+        _ => false,
+    }
+}
+
+const FIGURES: [&str; 5] = [
+    "energy_joules",
+    "co2e_grams",
+    "embodied_co2e_grams",
+    "total_co2e_grams",
+    "cost",
+];
+
+#[test]
+fn migrate_creates_the_schema_once() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    greenkube(dir.path())
+        .args(["migrate", "--store", &url(&dir)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "applied 1 migration (0001 footprints); schema version 1",
+        ));
+    greenkube(dir.path())
+        .args(["migrate", "--store", &url(&dir)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("schema up to date (version 1)"));
+}
+
+#[test]
+fn the_default_store_is_greenkube_db_in_the_working_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    greenkube(dir.path())
+        .arg("migrate")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "sqlite://greenkube.db: applied",
+        ));
+    assert!(dir.path().join("greenkube.db").is_file());
+}
+
+#[test]
+fn greenkube_store_overrides_the_default() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    greenkube(dir.path())
+        .arg("migrate")
+        .env("GREENKUBE_STORE", url(&dir))
+        .assert()
+        .success();
+    assert!(dir.path().join("gk.db").is_file());
+    assert!(!dir.path().join("greenkube.db").exists());
+    // `estimate --store` without a URL uses it too.
+    let stderr = String::from_utf8(
+        greenkube(dir.path())
+            .args(["estimate", "--snapshot"])
+            .arg(example())
+            .args(["--store", "--format", "json"])
+            .env("GREENKUBE_STORE", url(&dir))
+            .output()
+            .expect("runs")
+            .stderr,
+    )
+    .expect("utf-8");
+    assert!(
+        stderr.contains("gk.db: 30 pod rows, 5 node rows"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("greenkube.db").exists());
+}
+
+#[test]
+fn estimate_without_store_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    greenkube(dir.path())
+        .args(["estimate", "--snapshot"])
+        .arg(example())
+        .env("GREENKUBE_STORE", url(&dir))
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    assert!(!dir.path().join("gk.db").exists());
+    assert!(!dir.path().join("greenkube.db").exists());
+}
+
+#[test]
+fn estimating_the_same_window_twice_leaves_totals_unchanged() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let first = estimate_into(&dir, &example());
+    assert!(
+        first.starts_with(
+            "stored window 2025-06-02T10:00:00Z of cluster prod-multicloud in sqlite://"
+        ),
+        "{first}"
+    );
+    assert!(first.contains("30 pod rows, 5 node rows"), "{first}");
+    assert!(!first.contains("replacing"), "{first}");
+    let once = report(&dir, &[&JUNE_2[..], &["--group-by", "cluster"]].concat());
+    let second = estimate_into(&dir, &example());
+    assert!(
+        second.contains("replacing the 30 pod rows stored before"),
+        "{second}"
+    );
+    let twice = report(&dir, &[&JUNE_2[..], &["--group-by", "cluster"]].concat());
+    assert_eq!(
+        once, twice,
+        "writing the same window again changed the report"
+    );
+    let rows = twice.as_array().expect("array");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["cluster"], "prod-multicloud");
+    assert_eq!(rows[0]["rows"], 30);
+    // The cluster row is the footprint's own totals (node overhead included).
+    let fp = run_json(
+        greenkube(dir.path())
+            .args(["estimate", "--snapshot"])
+            .arg(example())
+            .args(["--format", "json"]),
+    );
+    for figure in FIGURES {
+        assert!(
+            close(&rows[0][figure], &fp["totals"][figure]),
+            "{figure}: report {} vs estimate {}",
+            rows[0][figure],
+            fp["totals"][figure]
+        );
+    }
+}
+
+#[test]
+fn report_by_namespace_equals_estimate_group_by_namespace() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    estimate_into(&dir, &example());
+    let stored = report(&dir, &[&JUNE_2[..], &["--group-by", "namespace"]].concat());
+    let direct = run_json(
+        greenkube(dir.path())
+            .args(["estimate", "--snapshot"])
+            .arg(example())
+            .args(["--group-by", "namespace", "--format", "json"]),
+    );
+    let stored = stored.as_array().expect("array");
+    let direct = direct["rows"].as_array().expect("rows");
+    assert_eq!(stored.len(), direct.len());
+    assert!(stored.len() >= 4);
+    for (s, d) in stored.iter().zip(direct) {
+        assert_eq!(s["namespace"], d["namespace"]);
+        assert_eq!(s["rows"], d["rows"]);
+        assert_eq!(s["estimated_rows"], d["estimated_rows"]);
+        for figure in FIGURES {
+            assert!(
+                close(&s[figure], &d[figure]),
+                "{} {figure}: {} vs {}",
+                s["namespace"],
+                s[figure],
+                d[figure]
+            );
+        }
+        for (bound, i) in [("low", 0), ("high", 1)] {
+            for figure in [
+                "energy_joules",
+                "co2e_grams",
+                "embodied_co2e_grams",
+                "total_co2e_grams",
+            ] {
+                assert!(
+                    close(&s["uncertainty"][figure][i], &d["uncertainty"][figure][i]),
+                    "{} {figure} {bound}",
+                    s["namespace"]
+                );
+            }
+        }
+    }
+}
+
+/// The example snapshot, moved to a window that ended `ago` before now (whole minutes).
+fn recent_snapshot(dir: &TempDir, ago: Duration) -> PathBuf {
+    let text = std::fs::read_to_string(example()).expect("example");
+    let mut snapshot: Value = serde_json::from_str(&text).expect("json");
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+    let end: DateTime<Utc> = (now - ago)
+        .duration_trunc(Duration::minutes(1))
+        .expect("truncates");
+    let start = end - Duration::minutes(5);
+    snapshot["window_start"] = Value::from(start.to_rfc3339());
+    snapshot["window_end"] = Value::from(end.to_rfc3339());
+    let path = dir.path().join("recent.json");
+    std::fs::write(&path, snapshot.to_string()).expect("write");
+    path
+}
+
+#[test]
+fn since_is_relative_to_now() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let recent = recent_snapshot(&dir, Duration::hours(2));
+    estimate_into(&dir, &recent);
+    estimate_into(&dir, &example()); // June 2025: long before --since 1d
+    let day = report(&dir, &["--since", "1d", "--group-by", "cluster"]);
+    assert_eq!(day.as_array().map(Vec::len), Some(1), "{day}");
+    assert_eq!(day[0]["rows"], 30);
+    let hour = report(&dir, &["--since", "1h"]);
+    assert_eq!(hour, Value::Array(Vec::new()));
+}
+
+#[test]
+fn periods_label_rows_in_every_format() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    estimate_into(&dir, &example());
+    let json = report(
+        &dir,
+        &[&JUNE_2[..], &["--group-by", "cluster", "--period", "week"]].concat(),
+    );
+    assert_eq!(json[0]["period"], "2025-W23");
+    let without = report(&dir, &[&JUNE_2[..], &["--group-by", "cluster"]].concat());
+    assert!(without[0].get("period").is_none(), "{without}");
+    assert!(without[0]["uncertainty"]["total_co2e_grams"].is_array());
+    greenkube(dir.path())
+        .args([
+            "report",
+            "--store",
+            &url(&dir),
+            "--period",
+            "hour",
+            "--format",
+            "csv",
+        ])
+        .args(JUNE_2)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "period,namespace,rows,energy_joules,energy_joules_low,",
+        ))
+        .stdout(predicate::str::contains("\n2025-06-02T10:00,data,4,"));
+    greenkube(dir.path())
+        .args([
+            "report",
+            "--store",
+            &url(&dir),
+            "--period",
+            "day",
+            "-g",
+            "workload",
+        ])
+        .args(JUNE_2)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("by workload per day"))
+        .stdout(predicate::str::contains("PERIOD"))
+        .stdout(predicate::str::contains("2025-06-02"))
+        .stdout(predicate::str::contains("total: energy"));
+}
+
+#[test]
+fn an_empty_range_reports_nothing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    estimate_into(&dir, &example());
+    greenkube(dir.path())
+        .args([
+            "report",
+            "--store",
+            &url(&dir),
+            "--from",
+            "2025-06-03",
+            "--to",
+            "2025-06-04",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no footprints stored"));
+}
+
+#[test]
+fn bad_store_urls_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (store, message) in [
+        ("mysql://root:hunter2@db/gk", "is not a store URL"),
+        ("gk.db", "write `sqlite://gk.db`"),
+        (
+            "postgres://gk@db/gk",
+            "`postgres` store is not implemented yet",
+        ),
+        (
+            "https://es.example:9200",
+            "`elasticsearch` store is not implemented yet",
+        ),
+    ] {
+        greenkube(dir.path())
+            .args(["report", "--store", store, "--since", "30d"])
+            .assert()
+            .failure()
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("hunter2").not());
+        greenkube(dir.path())
+            .args(["estimate", "--snapshot"])
+            .arg(example())
+            .args(["--store", store])
+            .assert()
+            .failure()
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
+fn reporting_from_a_missing_store_says_how_to_make_one() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    greenkube(dir.path())
+        .args(["report", "--store", &url(&dir), "--since", "30d"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("no database at"))
+        .stderr(predicate::str::contains("greenkube migrate --store"));
+    assert!(
+        !dir.path().join("gk.db").exists(),
+        "report created the store"
+    );
+}
+
+#[test]
+fn report_ranges_are_checked() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for args in [
+        vec!["report"],
+        vec!["report", "--from", "2025-06-01"],
+        vec![
+            "report",
+            "--since",
+            "30d",
+            "--from",
+            "2025-06-01",
+            "--to",
+            "2025-06-02",
+        ],
+        vec!["report", "--since", "30x"],
+        vec!["report", "--from", "yesterday", "--to", "2025-06-02"],
+    ] {
+        greenkube(dir.path()).args(&args).assert().failure().code(2);
+    }
+    greenkube(dir.path())
+        .args(["report", "--from", "2025-06-02", "--to", "2025-06-01"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("before it starts"));
+}

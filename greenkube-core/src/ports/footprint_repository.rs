@@ -1,0 +1,221 @@
+//! The footprint repository: footprint rows written by window, aggregated in the database.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::aggregate::{AggregateRow, GroupBy, Period};
+use crate::footprint::Footprint;
+use crate::ports::records::PodRecord;
+use crate::ports::store_error::StoreError;
+use crate::ports::time_range::TimeRange;
+
+/// The largest page [`FootprintRepository::read_pod_rows`] returns; larger limits are clamped.
+pub const MAX_PAGE_SIZE: usize = 10_000;
+
+/// What one [`FootprintRepository::write_footprints`] call stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteSummary {
+    /// Windows written (footprints in the batch).
+    pub windows: usize,
+    /// Pod rows written.
+    pub pod_rows: usize,
+    /// Node overhead rows written.
+    pub node_rows: usize,
+    /// Pod rows that were already stored for these windows and were replaced.
+    pub replaced_pod_rows: usize,
+}
+
+/// An aggregation: which windows, grouped how, bucketed by which calendar period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportQuery {
+    /// Windows whose start is in this range.
+    pub range: TimeRange,
+    /// Grouping.
+    pub group_by: GroupBy,
+    /// Calendar period (UTC, by window start), or one row per group for the whole range.
+    pub period: Option<Period>,
+}
+
+impl ReportQuery {
+    /// Groups the windows of `range` by `group_by`, over the whole range.
+    pub fn new(range: TimeRange, group_by: GroupBy) -> Self {
+        Self {
+            range,
+            group_by,
+            period: None,
+        }
+    }
+
+    /// Buckets by a calendar period too.
+    pub fn with_period(mut self, period: Option<Period>) -> Self {
+        self.period = period;
+        self
+    }
+}
+
+/// Where a page of pod rows ended: the key of its last row. Rows are ordered by
+/// `(window_start, cluster, namespace, pod)`, names compared byte by byte, no cluster first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PodCursor {
+    window_start: DateTime<Utc>,
+    cluster: Option<Arc<str>>,
+    namespace: Arc<str>,
+    pod: Arc<str>,
+}
+
+impl PodCursor {
+    /// The cursor just after `row`.
+    pub fn after(row: &PodRecord) -> Self {
+        Self {
+            window_start: row.window_start,
+            cluster: row.cluster.clone(),
+            namespace: row.namespace.clone(),
+            pod: row.pod.clone(),
+        }
+    }
+
+    /// Window start of the last row.
+    pub fn window_start(&self) -> DateTime<Utc> {
+        self.window_start
+    }
+
+    /// Cluster of the last row (`None` sorts first).
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster.as_deref()
+    }
+
+    /// Namespace of the last row.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Pod of the last row.
+    pub fn pod(&self) -> &str {
+        &self.pod
+    }
+}
+
+/// One page of pod rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PodPage {
+    /// The rows, in key order.
+    pub rows: Vec<PodRecord>,
+    /// Where to continue, or `None` when no row is left in the range.
+    pub next: Option<PodCursor>,
+}
+
+/// Footprint rows: one per pod and window (keyed by `(cluster, namespace, pod, window_start)`),
+/// plus one overhead row per node and window, each with the methodology and data version that
+/// produced it.
+///
+/// Implementations live in `greenkube-adapters` (`SQLite`, and later `PostgreSQL` and
+/// Elasticsearch); `testsuite::fakes::InMemoryFootprintRepository` is the reference. The
+/// contract suite (`testsuite::contract`) checks every rule below.
+#[async_trait]
+pub trait FootprintRepository: Send + Sync + fmt::Debug {
+    /// Short name of the backend (`sqlite`, `memory`, ...), as used in errors.
+    fn backend(&self) -> &'static str;
+
+    /// Writes a batch of footprints, one window each.
+    ///
+    /// * A window is identified by `(cluster, window_start)`. Writing a window MUST replace
+    ///   everything stored for it (its pod rows and node rows), so writing the same footprint
+    ///   twice leaves exactly one row per pod, and a restated window leaves no stale pod.
+    ///   Within a batch, a later footprint for the same window replaces an earlier one.
+    /// * The batch MUST be all-or-nothing: if any window is invalid or the store fails midway,
+    ///   nothing of the batch is visible and what was stored before is unchanged.
+    /// * Rows MUST be checked with [`crate::ports::WindowRecords::validate`]; a bad row MUST
+    ///   fail the batch with [`crate::ports::StoreErrorKind::InvalidData`], naming the window
+    ///   and the row.
+    /// * A store that cannot be reached MUST return
+    ///   [`crate::ports::StoreErrorKind::Unavailable`]; retrying the same batch is safe.
+    async fn write_footprints(&self, batch: &[Footprint]) -> Result<WriteSummary, StoreError>;
+
+    /// Aggregates the stored rows in the store (never by loading them all).
+    ///
+    /// MUST return the same rows, in the same order, as [`crate::aggregate::aggregate`] over
+    /// the stored footprints whose `window_start` is in `query.range` (half-open), grouped by
+    /// `query.group_by` and bucketed by `query.period`: period labels from
+    /// [`Period::label`] of the window start (ISO weeks with the ISO year), node and cluster
+    /// groupings including node overhead rows, intervals summed bound by bound, `cost`
+    /// summing known costs, `rows` counting pod rows. Sums may differ from an in-memory sum
+    /// only by floating-point summation order; a cluster named `""` is stored, and grouped, as
+    /// no cluster.
+    async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError>;
+
+    /// Reads stored pod rows whose `window_start` is in `range`, a page at a time, in
+    /// `(window_start, cluster, namespace, pod)` order, starting after `after`.
+    ///
+    /// MUST return at most `limit` rows (clamped to [`MAX_PAGE_SIZE`]) and a `next` cursor
+    /// that is `None` exactly when no row is left; following the cursors MUST visit every row
+    /// of the range once. `limit == 0` MUST fail with
+    /// [`crate::ports::StoreErrorKind::InvalidData`].
+    async fn read_pod_rows(
+        &self,
+        range: TimeRange,
+        after: Option<&PodCursor>,
+        limit: usize,
+    ) -> Result<PodPage, StoreError>;
+}
+
+/// Walks the pod rows of a range page by page, holding one page in memory at a time.
+///
+/// ```
+/// # async fn demo(repo: &dyn greenkube_core::ports::FootprintRepository,
+/// #               range: greenkube_core::ports::TimeRange)
+/// #               -> Result<(), greenkube_core::ports::StoreError> {
+/// let mut pager = greenkube_core::ports::PodRowPager::new(repo, range, 1000);
+/// while let Some(rows) = pager.next_page().await? {
+///     for row in &rows {
+///         let _ = row.energy_joules.point;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PodRowPager<'a> {
+    repository: &'a dyn FootprintRepository,
+    range: TimeRange,
+    page_size: usize,
+    cursor: Option<PodCursor>,
+    done: bool,
+}
+
+impl<'a> PodRowPager<'a> {
+    /// Pages of `page_size` rows (at least 1) over `range`.
+    pub fn new(
+        repository: &'a dyn FootprintRepository,
+        range: TimeRange,
+        page_size: usize,
+    ) -> Self {
+        Self {
+            repository,
+            range,
+            page_size: page_size.max(1),
+            cursor: None,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` when every row has been read.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<PodRecord>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .repository
+            .read_pod_rows(self.range, self.cursor.as_ref(), self.page_size)
+            .await?;
+        self.done = page.next.is_none();
+        self.cursor = page.next;
+        if page.rows.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(page.rows))
+    }
+}

@@ -1,0 +1,27 @@
+//! Ports: the traits through which greenkube reaches storage (and, later, its data sources).
+//!
+//! The core defines what it needs; `greenkube-adapters` implements it for SQLite, PostgreSQL and
+//! Elasticsearch, chosen at run time from a URL, and front ends hold the implementations as
+//! `Arc<dyn ...>`. Every trait states its contract as "MUST" rules in its method docs, and the
+//! contract test suite (`testsuite` feature) checks every rule against every implementation: a
+//! backend that fails it is a bug.
+//!
+//! The ports are `async` (through `async-trait`, so they stay object-safe) but the core depends on
+//! no runtime: the caller's executor drives them.
+//!
+//! * [`FootprintRepository`]: footprint rows, one per pod and window, written by window in
+//!   all-or-nothing batches and aggregated in the database.
+//! * [`StoreError`]: the one error type of every repository, with a [`StoreErrorKind`] callers
+//!   branch on.
+
+mod footprint_repository;
+mod records;
+mod store_error;
+mod time_range;
+
+pub use footprint_repository::{
+    FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, PodRowPager, ReportQuery, WriteSummary,
+};
+pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};
+pub use store_error::{StoreError, StoreErrorKind};
+pub use time_range::{TimeRange, TimeRangeError};

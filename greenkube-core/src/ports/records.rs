@@ -1,0 +1,503 @@
+//! Stored rows: a footprint flattened into one row per pod and one overhead row per node, and
+//! the checks every backend applies before writing them.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::aggregate::workload_of;
+use crate::footprint::{Footprint, MethodologyInfo, NodeFootprint, PodFootprint};
+use crate::ranged::Ranged;
+use crate::units::{Bytes, Cores, Money};
+
+/// One stored pod row: a pod's footprint in one window, with the inputs it was computed from,
+/// where it ran, how it was computed and how sure the figures are. Keyed by
+/// `(cluster, namespace, pod, window_start)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodRecord {
+    /// Cluster (`None` when the footprint names none; an empty name is stored as none).
+    pub cluster: Option<Arc<str>>,
+    /// Start of the window.
+    pub window_start: DateTime<Utc>,
+    /// End of the window.
+    pub window_end: DateTime<Utc>,
+    /// Namespace.
+    pub namespace: Arc<str>,
+    /// Pod name.
+    pub pod: Arc<str>,
+    /// Controlling owner kind, as collected.
+    pub owner_kind: Option<Arc<str>>,
+    /// Controlling owner name, as collected.
+    pub owner_name: Option<Arc<str>>,
+    /// Workload kind ([`crate::aggregate::workload_key`]: a ReplicaSet folded into its
+    /// Deployment, a CronJob's Job into the CronJob, `Pod` for a bare pod).
+    pub workload_kind: Arc<str>,
+    /// Workload name.
+    pub workload: Arc<str>,
+    /// Node.
+    pub node: Option<Arc<str>>,
+    /// Electricity zone.
+    pub zone: Option<Arc<str>>,
+    /// Cloud region.
+    pub region: Option<Arc<str>>,
+    /// Provider.
+    pub provider: Option<Arc<str>>,
+    /// Instance type.
+    pub instance_type: Option<Arc<str>>,
+    /// CPU usage the figures were computed from.
+    pub cpu_usage_cores: Option<Cores>,
+    /// CPU request.
+    pub cpu_request_cores: Option<Cores>,
+    /// Memory usage.
+    pub memory_usage_bytes: Option<Bytes>,
+    /// Memory request.
+    pub memory_request_bytes: Option<Bytes>,
+    /// Restarts in the window.
+    pub restarts: Option<u64>,
+    /// Energy, joules, with its interval.
+    pub energy_joules: Ranged,
+    /// Operational emissions, grams, with its interval.
+    pub co2e_grams: Ranged,
+    /// Embodied emissions share, grams, with its interval.
+    pub embodied_co2e_grams: Ranged,
+    /// Cost; `None` when the cost source had nothing for the pod.
+    pub cost: Option<Money>,
+    /// PUE applied.
+    pub pue: Ranged,
+    /// Grid intensity applied, gCO2e/kWh.
+    pub grid_intensity: Ranged,
+    /// True when any input was a fallback or an estimate.
+    pub estimated: bool,
+    /// Why, as readable sentences (node reasons first).
+    pub estimation_reasons: Vec<String>,
+    /// Methodology, methodology version, data version and idle policy that produced the row.
+    pub methodology: MethodologyInfo,
+}
+
+impl PodRecord {
+    /// Operational plus embodied emissions.
+    pub fn total_co2e_grams(&self) -> Ranged {
+        self.co2e_grams + self.embodied_co2e_grams
+    }
+}
+
+/// One stored node row: what no pod of the node carries in the window (the overhead energy and
+/// its emissions, and the unallocated embodied emissions), so node and cluster totals include
+/// it. Keyed by `(cluster, node, window_start)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRecord {
+    /// Cluster.
+    pub cluster: Option<Arc<str>>,
+    /// Start of the window.
+    pub window_start: DateTime<Utc>,
+    /// End of the window.
+    pub window_end: DateTime<Utc>,
+    /// Node (`None` for the node synthesised for pods that name none).
+    pub node: Option<Arc<str>>,
+    /// Provider.
+    pub provider: Option<Arc<str>>,
+    /// Instance type.
+    pub instance_type: Option<Arc<str>>,
+    /// Electricity zone.
+    pub zone: Option<Arc<str>>,
+    /// Cloud region.
+    pub region: Option<Arc<str>>,
+    /// CPU capacity, as the snapshot gave it.
+    pub cpu_capacity_cores: Option<Cores>,
+    /// Memory capacity, as the snapshot gave it.
+    pub memory_capacity_bytes: Option<Bytes>,
+    /// True when the node was not in the snapshot.
+    pub synthetic: bool,
+    /// PUE applied.
+    pub pue: Ranged,
+    /// Grid intensity applied, gCO2e/kWh.
+    pub grid_intensity: Ranged,
+    /// Energy not attributed to any pod, joules.
+    pub overhead_energy_joules: Ranged,
+    /// Operational emissions of that energy, grams.
+    pub overhead_co2e_grams: Ranged,
+    /// Embodied emissions not attributed to any pod, grams.
+    pub unallocated_embodied_co2e_grams: Ranged,
+    /// Reasons shared by the node's rows.
+    pub estimation_reasons: Vec<String>,
+    /// Methodology that produced the row.
+    pub methodology: MethodologyInfo,
+}
+
+/// One footprint as rows: the unit a repository replaces atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowRecords {
+    /// Cluster (`None` when absent or empty).
+    pub cluster: Option<Arc<str>>,
+    /// Start of the window.
+    pub window_start: DateTime<Utc>,
+    /// End of the window.
+    pub window_end: DateTime<Utc>,
+    /// One row per pod.
+    pub pods: Vec<PodRecord>,
+    /// One row per node.
+    pub nodes: Vec<NodeRecord>,
+}
+
+/// A row that cannot be stored. Names the window and the row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("window {}{}: {row}: {message}", .window_start.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true), cluster_suffix(.cluster.as_deref()))]
+pub struct RecordError {
+    /// Start of the window.
+    pub window_start: DateTime<Utc>,
+    /// Cluster of the window.
+    pub cluster: Option<Arc<str>>,
+    /// Which row: ``pod `shop/api-1` ``, ``node `n1` ``, or `window`.
+    pub row: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn cluster_suffix(cluster: Option<&str>) -> String {
+    cluster
+        .map(|c| format!(" of cluster `{c}`"))
+        .unwrap_or_default()
+}
+
+/// Empty names are stored as absent, so `""` and `None` never make two keys.
+fn name(value: Option<&Arc<str>>) -> Option<Arc<str>> {
+    value.filter(|v| !v.is_empty()).cloned()
+}
+
+/// The earliest window start a store accepts (1970-01-01T00:00:00Z), in microseconds.
+const EARLIEST_WINDOW_MICROS: i64 = 0;
+/// The latest window end a store accepts (9999-12-31T23:59:59.999999Z), in microseconds.
+const LATEST_WINDOW_MICROS: i64 = 253_402_300_799_999_999;
+
+impl WindowRecords {
+    /// Flattens a footprint into rows. Does not check them: see [`WindowRecords::validate`].
+    pub fn from_footprint(fp: &Footprint) -> Self {
+        let cluster = name(fp.cluster.as_ref());
+        let pods = fp
+            .pods
+            .iter()
+            .map(|p| pod_record(fp, cluster.as_ref(), p))
+            .collect();
+        let nodes = fp
+            .nodes
+            .iter()
+            .map(|n| node_record(fp, cluster.as_ref(), n))
+            .collect();
+        Self {
+            cluster,
+            window_start: fp.window_start,
+            window_end: fp.window_end,
+            pods,
+            nodes,
+        }
+    }
+
+    /// Checks the window and every row, in order, and stops at the first problem:
+    /// the window must end after it starts, lie between 1970 and 9999 and be given to the
+    /// microsecond; namespaces and pod names must not be empty; every figure must be finite
+    /// and not negative, with `low <= point <= high`; a pod or node must not appear twice.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        self.check_window()?;
+        let mut pods: HashSet<(&str, &str)> = HashSet::with_capacity(self.pods.len());
+        for p in &self.pods {
+            self.check_pod(p)?;
+            if !pods.insert((&p.namespace, &p.pod)) {
+                return Err(self.error(
+                    &format!("pod `{}/{}`", p.namespace, p.pod),
+                    "appears twice in the window",
+                ));
+            }
+        }
+        let mut nodes: HashSet<Option<&str>> = HashSet::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            self.check_node(n)?;
+            if !nodes.insert(n.node.as_deref()) {
+                return Err(self.error(&node_label(n), "appears twice in the window"));
+            }
+        }
+        Ok(())
+    }
+
+    fn error(&self, row: &str, message: impl Into<String>) -> RecordError {
+        RecordError {
+            window_start: self.window_start,
+            cluster: self.cluster.clone(),
+            row: row.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn check_window(&self) -> Result<(), RecordError> {
+        let err = |m: &str| Err(self.error("window", m));
+        if self.window_end <= self.window_start {
+            return err("window_end must be after window_start");
+        }
+        for t in [self.window_start, self.window_end] {
+            if t.timestamp_subsec_nanos() % 1000 != 0 {
+                return err("window bounds must be whole microseconds");
+            }
+        }
+        if self.window_start.timestamp_micros() < EARLIEST_WINDOW_MICROS
+            || self.window_end.timestamp_micros() > LATEST_WINDOW_MICROS
+        {
+            return err("windows must lie between 1970-01-01 and 9999-12-31");
+        }
+        Ok(())
+    }
+
+    fn check_pod(&self, p: &PodRecord) -> Result<(), RecordError> {
+        let row = || format!("pod `{}/{}`", p.namespace, p.pod);
+        if p.namespace.is_empty() {
+            return Err(self.error(&row(), "namespace must not be empty"));
+        }
+        if p.pod.is_empty() {
+            return Err(self.error(&row(), "pod name must not be empty"));
+        }
+        for (field, r) in [
+            ("energy_joules", p.energy_joules),
+            ("co2e_grams", p.co2e_grams),
+            ("embodied_co2e_grams", p.embodied_co2e_grams),
+            ("pue", p.pue),
+            ("grid_intensity", p.grid_intensity),
+        ] {
+            check_ranged(field, r).map_err(|m| self.error(&row(), m))?;
+        }
+        for (field, v) in [
+            ("cost", p.cost.map(Money::value)),
+            ("cpu_usage_cores", p.cpu_usage_cores.map(Cores::value)),
+            ("cpu_request_cores", p.cpu_request_cores.map(Cores::value)),
+            ("memory_usage_bytes", p.memory_usage_bytes.map(Bytes::value)),
+            (
+                "memory_request_bytes",
+                p.memory_request_bytes.map(Bytes::value),
+            ),
+        ] {
+            if let Some(v) = v {
+                check_amount(field, v).map_err(|m| self.error(&row(), m))?;
+            }
+        }
+        if p.restarts.is_some_and(|r| i64::try_from(r).is_err()) {
+            return Err(self.error(&row(), "restarts: too large"));
+        }
+        Ok(())
+    }
+
+    fn check_node(&self, n: &NodeRecord) -> Result<(), RecordError> {
+        for (field, v) in [
+            ("cpu_capacity_cores", n.cpu_capacity_cores.map(Cores::value)),
+            (
+                "memory_capacity_bytes",
+                n.memory_capacity_bytes.map(Bytes::value),
+            ),
+        ] {
+            if let Some(v) = v {
+                check_amount(field, v).map_err(|m| self.error(&node_label(n), m))?;
+            }
+        }
+        for (field, r) in [
+            ("overhead_energy_joules", n.overhead_energy_joules),
+            ("overhead_co2e_grams", n.overhead_co2e_grams),
+            (
+                "unallocated_embodied_co2e_grams",
+                n.unallocated_embodied_co2e_grams,
+            ),
+            ("pue", n.pue),
+            ("grid_intensity", n.grid_intensity),
+        ] {
+            check_ranged(field, r).map_err(|m| self.error(&node_label(n), m))?;
+        }
+        Ok(())
+    }
+}
+
+fn node_label(n: &NodeRecord) -> String {
+    match &n.node {
+        Some(name) => format!("node `{name}`"),
+        None => "the node of pods that name none".to_string(),
+    }
+}
+
+fn check_amount(field: &str, v: f64) -> Result<(), String> {
+    if v.is_nan() {
+        Err(format!("{field}: must be a number, not NaN"))
+    } else if v.is_infinite() {
+        Err(format!("{field}: {v} is not finite"))
+    } else if v < 0.0 {
+        Err(format!("{field}: {v} is negative"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_ranged(field: &str, r: Ranged) -> Result<(), String> {
+    check_amount(field, r.point)?;
+    check_amount(&format!("{field} (low bound)"), r.low)?;
+    check_amount(&format!("{field} (high bound)"), r.high)?;
+    if r.low <= r.point && r.point <= r.high {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: {} is outside its interval [{}, {}]",
+            r.point, r.low, r.high
+        ))
+    }
+}
+
+fn pod_record(fp: &Footprint, cluster: Option<&Arc<str>>, p: &PodFootprint) -> PodRecord {
+    let (workload_kind, workload) = workload_of(p);
+    PodRecord {
+        cluster: cluster.cloned(),
+        window_start: fp.window_start,
+        window_end: fp.window_end,
+        namespace: p.namespace.clone(),
+        pod: p.pod.clone(),
+        owner_kind: p.owner_kind.clone(),
+        owner_name: p.owner_name.clone(),
+        workload_kind,
+        workload,
+        node: name(p.node.name.as_ref()),
+        zone: p.node.zone.clone(),
+        region: p.node.region.clone(),
+        provider: p.node.provider.clone(),
+        instance_type: p.node.instance_type.clone(),
+        cpu_usage_cores: p.cpu_usage_cores,
+        cpu_request_cores: p.cpu_request_cores,
+        memory_usage_bytes: p.memory_usage_bytes,
+        memory_request_bytes: p.memory_request_bytes,
+        restarts: p.restarts,
+        energy_joules: p.energy_joules,
+        co2e_grams: p.co2e_grams,
+        embodied_co2e_grams: p.embodied_co2e_grams,
+        cost: p.cost,
+        pue: p.node.pue,
+        grid_intensity: p.node.grid_intensity,
+        estimated: p.estimated(),
+        estimation_reasons: p.reasons.iter().map(ToString::to_string).collect(),
+        methodology: fp.methodology.clone(),
+    }
+}
+
+fn node_record(fp: &Footprint, cluster: Option<&Arc<str>>, n: &NodeFootprint) -> NodeRecord {
+    NodeRecord {
+        cluster: cluster.cloned(),
+        window_start: fp.window_start,
+        window_end: fp.window_end,
+        node: name(n.node.name.as_ref()),
+        provider: n.node.provider.clone(),
+        instance_type: n.node.instance_type.clone(),
+        zone: n.node.zone.clone(),
+        region: n.node.region.clone(),
+        cpu_capacity_cores: n.node.cpu_capacity_cores,
+        memory_capacity_bytes: n.node.memory_capacity_bytes,
+        synthetic: n.node.synthetic,
+        pue: n.node.pue,
+        grid_intensity: n.node.grid_intensity,
+        overhead_energy_joules: n.overhead_energy_joules,
+        overhead_co2e_grams: n.overhead_co2e_grams,
+        unallocated_embodied_co2e_grams: n.unallocated_embodied_co2e_grams,
+        estimation_reasons: n.node.reasons.iter().map(ToString::to_string).collect(),
+        methodology: fp.methodology.clone(),
+    }
+}
+
+impl fmt::Display for WindowRecords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "window {}{} ({} pods, {} nodes)",
+            self.window_start
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            cluster_suffix(self.cluster.as_deref()),
+            self.pods.len(),
+            self.nodes.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EstimateOptions, Snapshot, estimate};
+
+    fn footprint() -> Footprint {
+        let snap = Snapshot::from_json_str(
+            r#"{"schema":"greenkube.snapshot/v1","cluster":"",
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "nodes":[{"name":"n1","provider":"aws","instance_type":"m5.large","region":"eu-west-3"}],
+            "pods":[{"namespace":"a","name":"p","node":"n1","cpu_usage_cores":0.5,
+                     "owner_kind":"ReplicaSet","owner_name":"api-7d9f8c6b5"},
+                    {"namespace":"a","name":"q","cpu_usage_cores":0.1}]}"#,
+        )
+        .unwrap();
+        estimate(&snap, &EstimateOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn flattens_pods_and_nodes() {
+        let fp = footprint();
+        let w = WindowRecords::from_footprint(&fp);
+        w.validate().unwrap();
+        assert_eq!(w.cluster, None, "an empty cluster name is stored as none");
+        assert_eq!(w.pods.len(), 2);
+        assert_eq!(w.nodes.len(), 2, "n1 and the synthetic node of q");
+        let p = &w.pods[0];
+        assert_eq!(
+            (p.workload_kind.as_ref(), p.workload.as_ref()),
+            ("Deployment", "api")
+        );
+        assert_eq!(p.methodology, fp.methodology);
+        assert_eq!(p.energy_joules, fp.pods[0].energy_joules);
+        assert!(w.pods[1].estimated && !w.pods[1].estimation_reasons.is_empty());
+        assert_eq!(w.pods[1].node, None);
+        assert_eq!(w.nodes[1].node, None);
+        assert!(w.nodes[1].synthetic);
+    }
+
+    #[test]
+    fn rejects_bad_rows_naming_them() {
+        let fp = footprint();
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.pods[1].energy_joules.point = f64::NAN;
+        let e = w.validate().unwrap_err();
+        assert_eq!(e.row, "pod `a/q`");
+        assert_eq!(
+            e.to_string(),
+            "window 2025-06-02T10:00:00Z: pod `a/q`: energy_joules: must be a number, not NaN"
+        );
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.pods[1].co2e_grams = Ranged {
+            point: 2.0,
+            low: 3.0,
+            high: 4.0,
+        };
+        assert!(
+            w.validate()
+                .unwrap_err()
+                .message
+                .contains("outside its interval")
+        );
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.pods.push(w.pods[0].clone());
+        assert!(w.validate().unwrap_err().message.contains("twice"));
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.window_end = w.window_start;
+        assert_eq!(w.validate().unwrap_err().row, "window");
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.window_start += chrono::Duration::nanoseconds(1);
+        assert!(w.validate().unwrap_err().message.contains("microseconds"));
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.nodes[0].overhead_energy_joules = Ranged::exact(-1.0);
+        assert_eq!(w.validate().unwrap_err().row, "node `n1`");
+
+        let mut w = WindowRecords::from_footprint(&fp);
+        w.pods[0].cost = Some(Money(f64::INFINITY));
+        assert!(w.validate().unwrap_err().message.starts_with("cost"));
+    }
+}

@@ -1,0 +1,208 @@
+//! In-memory implementations of the ports: the reference behaviour, and a stand-in for tests
+//! of code that uses a repository.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::aggregate::{AggregateRow, GroupBy, GroupKey};
+use crate::footprint::Footprint;
+use crate::ports::{
+    FootprintRepository, MAX_PAGE_SIZE, NodeRecord, PodCursor, PodPage, PodRecord, ReportQuery,
+    StoreError, TimeRange, WindowRecords, WriteSummary,
+};
+use crate::units::Money;
+
+const BACKEND: &str = "memory";
+
+/// `(window_start, cluster, namespace, pod)`: the order of [`FootprintRepository::read_pod_rows`].
+type PodKey = (DateTime<Utc>, Option<Arc<str>>, Arc<str>, Arc<str>);
+/// `(window_start, cluster, node)`.
+type NodeKey = (DateTime<Utc>, Option<Arc<str>>, Option<Arc<str>>);
+
+#[derive(Debug, Default, Clone)]
+struct State {
+    pods: BTreeMap<PodKey, PodRecord>,
+    nodes: BTreeMap<NodeKey, NodeRecord>,
+}
+
+impl State {
+    /// Replaces one window; returns the number of pod rows replaced.
+    fn replace(&mut self, w: WindowRecords) -> usize {
+        let same = |start: &DateTime<Utc>, cluster: &Option<Arc<str>>| {
+            *start == w.window_start && *cluster == w.cluster
+        };
+        let before = self.pods.len();
+        self.pods.retain(|k, _| !same(&k.0, &k.1));
+        let replaced = before - self.pods.len();
+        self.nodes.retain(|k, _| !same(&k.0, &k.1));
+        for p in w.pods {
+            let key = (
+                p.window_start,
+                p.cluster.clone(),
+                p.namespace.clone(),
+                p.pod.clone(),
+            );
+            self.pods.insert(key, p);
+        }
+        for n in w.nodes {
+            let key = (n.window_start, n.cluster.clone(), n.node.clone());
+            self.nodes.insert(key, n);
+        }
+        replaced
+    }
+}
+
+/// A [`FootprintRepository`] in memory. Atomic by construction: a batch is applied to a copy
+/// of the state, which replaces the state only when every window was valid.
+#[derive(Debug, Default)]
+pub struct InMemoryFootprintRepository {
+    state: Mutex<State>,
+}
+
+impl InMemoryFootprintRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::other(BACKEND, "state lock poisoned by an earlier panic"))
+    }
+}
+
+fn group_key(query: &ReportQuery, start: DateTime<Utc>) -> GroupKey {
+    GroupKey {
+        period: query.period.map(|p| p.label(start)),
+        ..GroupKey::default()
+    }
+}
+
+fn entry(groups: &mut BTreeMap<GroupKey, AggregateRow>, key: GroupKey) -> &mut AggregateRow {
+    groups.entry(key).or_insert_with_key(|k| AggregateRow {
+        key: k.clone(),
+        ..AggregateRow::default()
+    })
+}
+
+fn add_window(row: &mut AggregateRow, start: DateTime<Utc>, end: DateTime<Utc>) {
+    row.first_window = Some(row.first_window.map_or(start, |w| w.min(start)));
+    row.last_window = Some(row.last_window.map_or(end, |w| w.max(end)));
+}
+
+#[async_trait]
+impl FootprintRepository for InMemoryFootprintRepository {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn write_footprints(&self, batch: &[Footprint]) -> Result<WriteSummary, StoreError> {
+        let mut state = self.lock()?;
+        let mut next = state.clone();
+        let mut summary = WriteSummary::default();
+        for fp in batch {
+            let w = WindowRecords::from_footprint(fp);
+            w.validate()
+                .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+            summary.windows += 1;
+            summary.pod_rows += w.pods.len();
+            summary.node_rows += w.nodes.len();
+            summary.replaced_pod_rows += next.replace(w);
+        }
+        *state = next;
+        Ok(summary)
+    }
+
+    async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
+        let state = self.lock()?;
+        let mut groups: BTreeMap<GroupKey, AggregateRow> = BTreeMap::new();
+        let in_range = |t: DateTime<Utc>| query.range.contains(t);
+        for p in state.pods.values().filter(|p| in_range(p.window_start)) {
+            let mut key = group_key(query, p.window_start);
+            match query.group_by {
+                GroupBy::Pod => {
+                    key.namespace = Some(p.namespace.clone());
+                    key.pod = Some(p.pod.clone());
+                }
+                GroupBy::Workload => {
+                    key.namespace = Some(p.namespace.clone());
+                    key.workload_kind = Some(p.workload_kind.clone());
+                    key.workload = Some(p.workload.clone());
+                }
+                GroupBy::Namespace => key.namespace = Some(p.namespace.clone()),
+                GroupBy::Node => key.node.clone_from(&p.node),
+                GroupBy::Cluster => key.cluster.clone_from(&p.cluster),
+            }
+            let row = entry(&mut groups, key);
+            row.energy_joules += p.energy_joules;
+            row.co2e_grams += p.co2e_grams;
+            row.embodied_co2e_grams += p.embodied_co2e_grams;
+            row.cost += p.cost.unwrap_or(Money::ZERO);
+            row.rows += 1;
+            row.estimated_rows += usize::from(p.estimated);
+            row.rows_without_cost += usize::from(p.cost.is_none());
+            add_window(row, p.window_start, p.window_end);
+        }
+        if matches!(query.group_by, GroupBy::Node | GroupBy::Cluster) {
+            for n in state.nodes.values().filter(|n| in_range(n.window_start)) {
+                let mut key = group_key(query, n.window_start);
+                if query.group_by == GroupBy::Node {
+                    key.node.clone_from(&n.node);
+                } else {
+                    key.cluster.clone_from(&n.cluster);
+                }
+                let row = entry(&mut groups, key);
+                row.energy_joules += n.overhead_energy_joules;
+                row.co2e_grams += n.overhead_co2e_grams;
+                row.embodied_co2e_grams += n.unallocated_embodied_co2e_grams;
+                add_window(row, n.window_start, n.window_end);
+            }
+        }
+        Ok(groups.into_values().collect())
+    }
+
+    async fn read_pod_rows(
+        &self,
+        range: TimeRange,
+        after: Option<&PodCursor>,
+        limit: usize,
+    ) -> Result<PodPage, StoreError> {
+        if limit == 0 {
+            return Err(StoreError::invalid_data(
+                BACKEND,
+                "page limit must be at least 1",
+            ));
+        }
+        let limit = limit.min(MAX_PAGE_SIZE);
+        let state = self.lock()?;
+        let after_key = after.map(|c| {
+            (
+                c.window_start(),
+                c.cluster().map(Arc::from),
+                Arc::<str>::from(c.namespace()),
+                Arc::<str>::from(c.pod()),
+            )
+        });
+        let mut rows: Vec<PodRecord> = state
+            .pods
+            .iter()
+            .filter(|(k, _)| after_key.as_ref().is_none_or(|a| *k > a))
+            .map(|(_, v)| v)
+            .skip_while(|p| p.window_start < range.from())
+            .take_while(|p| p.window_start < range.to())
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(PodCursor::after)
+        } else {
+            None
+        };
+        Ok(PodPage { rows, next })
+    }
+}
