@@ -588,7 +588,7 @@ fn time_shift_plan(history: &[Footprint], changes: &[Change]) -> ShiftPlan {
     out
 }
 
-fn node_selected(
+pub(crate) fn node_selected(
     node: &crate::snapshot::Node,
     nodes: &[String],
     from: Option<&str>,

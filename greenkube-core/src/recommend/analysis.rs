@@ -1,13 +1,14 @@
 //! Streaming statistics over a history of footprints: per workload, namespace, node and zone,
 //! plus an evenly spread sample of windows (as snapshots) for pricing changes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Timelike, Utc};
 
 use super::RecommenderConfig;
 use crate::aggregate::workload_key;
+use crate::fastmap::{FastMap, fast_map};
 use crate::footprint::Footprint;
 use crate::methodology::EstimateOptions;
 use crate::replay::{options_of, snapshot_of};
@@ -105,7 +106,8 @@ pub(super) struct NodeStats {
     pub peak_reserved: f64,
     pub peak_usage: f64,
     pub peak_memory: f64,
-    pub pods: HashSet<Arc<str>>,
+    /// Distinct pods seen, up to `DISTINCT_PODS_CAP` (enough for the underutilised rule).
+    pub pods: Vec<Arc<str>>,
     pub energy: f64,
     pub co2e: f64,
 }
@@ -129,16 +131,36 @@ pub(super) struct SampledWindow {
     pub seconds: f64,
 }
 
+/// How many distinct pods per node are remembered.
+pub(super) const DISTINCT_PODS_CAP: usize = 16;
+
 /// Everything the rules and the pricing need.
 #[derive(Debug)]
 pub(super) struct Analysis {
-    pub targets: HashMap<TargetKey, TargetStats>,
-    /// Pod name → (namespace, target) to avoid rebuilding workload keys per row.
-    pod_targets: HashMap<Arc<str>, Vec<(Arc<str>, TargetKey)>>,
-    pub namespaces: HashMap<Arc<str>, NamespaceStats>,
-    pub nodes: HashMap<Arc<str>, NodeStats>,
+    /// Workloads, and their statistics at the same index.
+    pub target_keys: Vec<TargetKey>,
+    pub targets: Vec<TargetStats>,
+    /// Namespace index of each workload.
+    target_namespace: Vec<u32>,
+    target_index: FastMap<TargetKey, u32>,
+    /// The previous window's (pod, namespace, workload) by row.
+    row_cache: Vec<(Arc<str>, Arc<str>, u32)>,
+    /// Pod name → (namespace, workload index), so rows do not rebuild workload keys.
+    pod_targets: FastMap<Arc<str>, Vec<(Arc<str>, u32)>>,
+    pub namespace_names: Vec<Arc<str>>,
+    pub namespaces: Vec<NamespaceStats>,
+    namespace_index: FastMap<Arc<str>, u32>,
+    pub nodes: FastMap<Arc<str>, NodeStats>,
+    /// Per-window scratch: load per workload and CPU per namespace, with the touched indexes.
+    window_load: Vec<f64>,
+    /// Window number (plus one) in which each workload / namespace was last touched.
+    target_mark: Vec<u32>,
+    touched_targets: Vec<u32>,
+    window_namespace_cpu: Vec<f64>,
+    namespace_mark: Vec<u32>,
+    touched_namespaces: Vec<u32>,
     /// Zone → (sum of intensity over node-windows, count).
-    pub zones: HashMap<Arc<str>, (f64, u64)>,
+    pub zones: FastMap<Arc<str>, (f64, u64)>,
     pub windows: usize,
     pub covered_seconds: f64,
     seen: HashSet<(i64, i64)>,
@@ -152,11 +174,23 @@ pub(super) struct Analysis {
 impl Analysis {
     pub(super) fn new(max_samples: usize) -> Self {
         Self {
-            targets: HashMap::new(),
-            pod_targets: HashMap::new(),
-            namespaces: HashMap::new(),
-            nodes: HashMap::new(),
-            zones: HashMap::new(),
+            target_keys: Vec::new(),
+            targets: Vec::new(),
+            target_namespace: Vec::new(),
+            target_index: fast_map(0),
+            row_cache: Vec::new(),
+            pod_targets: fast_map(0),
+            namespace_names: Vec::new(),
+            namespaces: Vec::new(),
+            namespace_index: fast_map(0),
+            nodes: fast_map(0),
+            window_load: Vec::new(),
+            target_mark: Vec::new(),
+            touched_targets: Vec::new(),
+            window_namespace_cpu: Vec::new(),
+            namespace_mark: Vec::new(),
+            touched_namespaces: Vec::new(),
+            zones: fast_map(0),
             windows: 0,
             covered_seconds: 0.0,
             seen: HashSet::new(),
@@ -167,23 +201,69 @@ impl Analysis {
         }
     }
 
-    fn target_of(&mut self, namespace: &Arc<str>, pod: &crate::PodFootprint) -> TargetKey {
-        if let Some(list) = self.pod_targets.get(pod.pod.as_ref())
-            && let Some((_, key)) = list.iter().find(|(ns, _)| ns == namespace)
+    /// Index of the workload of the pod at `row`: first from the same row of the previous window
+    /// when the pod's name and namespace are the very same shared strings (streams that reuse
+    /// them across windows skip the hash lookup; the cache holds the strings, so an address is
+    /// never reused by another string while cached), else from the pod-name map.
+    fn target_of(&mut self, row: usize, pod: &crate::PodFootprint) -> u32 {
+        if let Some((name, ns, t)) = self.row_cache.get(row)
+            && Arc::ptr_eq(name, &pod.pod)
+            && Arc::ptr_eq(ns, &pod.namespace)
         {
-            return key.clone();
+            return *t;
+        }
+        let t = self.lookup_target(pod);
+        let entry = (pod.pod.clone(), pod.namespace.clone(), t);
+        if row < self.row_cache.len() {
+            self.row_cache[row] = entry;
+        } else if row == self.row_cache.len() {
+            self.row_cache.push(entry);
+        }
+        t
+    }
+
+    fn lookup_target(&mut self, pod: &crate::PodFootprint) -> u32 {
+        if let Some(list) = self.pod_targets.get(pod.pod.as_ref())
+            && let Some((_, t)) = list.iter().find(|(ns, _)| *ns == pod.namespace)
+        {
+            return *t;
         }
         let (kind, name) = workload_key(
             pod.owner_kind.as_deref(),
             pod.owner_name.as_deref(),
             &pod.pod,
         );
-        let key: TargetKey = (namespace.clone(), kind, name);
+        let key: TargetKey = (pod.namespace.clone(), kind, name);
+        let t = match self.target_index.get(&key) {
+            Some(&t) => t,
+            None => {
+                let ns = match self.namespace_index.get(pod.namespace.as_ref()) {
+                    Some(&n) => n,
+                    None => {
+                        let n = self.namespace_names.len() as u32;
+                        self.namespace_names.push(pod.namespace.clone());
+                        self.namespaces.push(NamespaceStats::default());
+                        self.window_namespace_cpu.push(0.0);
+                        self.namespace_mark.push(0);
+                        self.namespace_index.insert(pod.namespace.clone(), n);
+                        n
+                    }
+                };
+                let t = self.targets.len() as u32;
+                self.targets.push(TargetStats::default());
+                self.target_keys.push(key.clone());
+                self.target_namespace.push(ns);
+                self.window_load.push(0.0);
+                self.target_mark.push(0);
+                self.target_index.insert(key, t);
+                t
+            }
+        };
         self.pod_targets
             .entry(pod.pod.clone())
             .or_default()
-            .push((namespace.clone(), key.clone()));
-        key
+            .push((pod.namespace.clone(), t));
+        t
     }
 
     pub(super) fn observe(&mut self, fp: &Footprint, config: &RecommenderConfig) {
@@ -200,30 +280,33 @@ impl Analysis {
             .get_or_insert_with(|| fp.methodology.name.name().to_string());
         let hour = fp.window_start.hour() as usize;
 
-        // Nodes of the window.
-        let mut node_index: HashMap<&str, usize> = HashMap::with_capacity(fp.nodes.len());
+        // Nodes of the window: by the context each pod row shares with its node row (the
+        // engine's output), else by name.
+        let mut by_context: FastMap<usize, usize> = fast_map(fp.nodes.len());
+        let mut by_name: FastMap<&str, usize> = fast_map(fp.nodes.len());
         let mut reserved = vec![0.0f64; fp.nodes.len()];
         let mut memory = vec![0.0f64; fp.nodes.len()];
         for (i, n) in fp.nodes.iter().enumerate() {
+            by_context.insert(Arc::as_ptr(&n.node) as usize, i);
             if let Some(name) = n.node.name.as_deref() {
-                node_index.insert(name, i);
+                by_name.insert(name, i);
             }
         }
+        let mut node_pods: Vec<Vec<&Arc<str>>> = vec![Vec::new(); fp.nodes.len()];
 
         // Pods: per-row statistics, per-window workload loads.
-        let mut loads: HashMap<TargetKey, f64> = HashMap::new();
-        let mut namespace_cpu: HashMap<Arc<str>, f64> = HashMap::new();
-        for pod in &fp.pods {
+        for (row, pod) in fp.pods.iter().enumerate() {
             if let Some(ns) = &config.namespace
                 && pod.namespace.as_ref() != ns
             {
                 continue;
             }
-            let key = self.target_of(&pod.namespace.clone(), pod);
+            let ti = self.target_of(row, pod) as usize;
+            let ni = self.target_namespace[ti] as usize;
             let cpu = pod.cpu_usage_cores.map(|c| c.0);
             let mem = pod.memory_usage_bytes.map(|b| b.0);
             let request = pod.cpu_request_cores.map(|c| c.0);
-            let t = self.targets.entry(key.clone()).or_default();
+            let t = &mut self.targets[ti];
             t.rows += 1;
             if let Some(c) = cpu {
                 t.cpu_points.push(c as f32);
@@ -265,30 +348,43 @@ impl Analysis {
                     None => t.intensities.push((zone.clone(), intensity, 1)),
                 }
             }
-            t.co2e += pod.total_co2e_grams().point;
-            *loads.entry(key).or_default() += cpu.unwrap_or(0.0);
-            *namespace_cpu.entry(pod.namespace.clone()).or_default() += cpu.unwrap_or(0.0);
-            let ns = self.namespaces.entry(pod.namespace.clone()).or_default();
+            let total = pod.total_co2e_grams().point;
+            t.co2e += total;
+            let mark = self.windows as u32;
+            if self.target_mark[ti] != mark {
+                self.target_mark[ti] = mark;
+                self.touched_targets.push(ti as u32);
+            }
+            self.window_load[ti] += cpu.unwrap_or(0.0);
+            if self.namespace_mark[ni] != mark {
+                self.namespace_mark[ni] = mark;
+                self.touched_namespaces.push(ni as u32);
+            }
+            self.window_namespace_cpu[ni] += cpu.unwrap_or(0.0);
+            let ns = &mut self.namespaces[ni];
             ns.cost_sum += pod.cost.map_or(0.0, |c| c.0);
-            ns.co2e += pod.total_co2e_grams().point;
-            if let Some(name) = pod.node.name.as_deref()
-                && let Some(&i) = node_index.get(name)
-            {
+            ns.co2e += total;
+            let node = by_context
+                .get(&(Arc::as_ptr(&pod.node) as usize))
+                .copied()
+                .or_else(|| {
+                    pod.node
+                        .name
+                        .as_deref()
+                        .and_then(|n| by_name.get(n).copied())
+                });
+            if let Some(i) = node {
                 reserved[i] += reserve;
                 memory[i] += mem.unwrap_or(0.0);
-                if let Some(stats) = self.nodes.get_mut(name) {
-                    if !stats.pods.contains(pod.pod.as_ref()) {
-                        stats.pods.insert(pod.pod.clone());
-                    }
-                } else {
-                    let mut stats = NodeStats::default();
-                    stats.pods.insert(pod.pod.clone());
-                    self.nodes.insert(Arc::from(name), stats);
+                if node_pods[i].len() < DISTINCT_PODS_CAP {
+                    node_pods[i].push(&pod.pod);
                 }
             }
         }
-        for (key, load) in loads {
-            let t = self.targets.get_mut(&key).expect("target seen this window");
+        for ti in self.touched_targets.drain(..) {
+            let ti = ti as usize;
+            let load = std::mem::take(&mut self.window_load[ti]);
+            let t = &mut self.targets[ti];
             t.load_n += 1;
             t.load_sum += load;
             t.load_sumsq += load * load;
@@ -296,8 +392,10 @@ impl Analysis {
             t.hourly[hour].0 += load;
             t.hourly[hour].1 += 1;
         }
-        for (ns, cpu) in namespace_cpu {
-            let s = self.namespaces.entry(ns).or_default();
+        for ni in self.touched_namespaces.drain(..) {
+            let ni = ni as usize;
+            let cpu = std::mem::take(&mut self.window_namespace_cpu[ni]);
+            let s = &mut self.namespaces[ni];
             s.windows += 1;
             s.cpu_sum += cpu;
             s.seconds += seconds;
@@ -320,6 +418,11 @@ impl Analysis {
                 z.1 += 1;
             }
             let s = self.nodes.entry(name).or_default();
+            for p in &node_pods[i] {
+                if s.pods.len() < DISTINCT_PODS_CAP && !s.pods.contains(p) {
+                    s.pods.push((*p).clone());
+                }
+            }
             s.provider.clone_from(&ctx.provider);
             s.instance_type.clone_from(&ctx.instance_type);
             s.region.clone_from(&ctx.region);

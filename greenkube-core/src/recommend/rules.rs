@@ -139,7 +139,7 @@ fn target_rules(
     t: &TargetStats,
     config: &RecommenderConfig,
     inventory: Option<&Inventory>,
-    zones: &std::collections::HashMap<std::sync::Arc<str>, (f64, u64)>,
+    zones: &crate::fastmap::FastMap<std::sync::Arc<str>, (f64, u64)>,
 ) {
     let (ns, kind, name) = (key.0.as_ref(), key.1.as_ref(), key.2.as_ref());
     let scope = if kind == "Pod" {
@@ -760,15 +760,16 @@ pub(super) fn candidates(
     let system = |ns: &str| {
         !config.include_system_namespaces && config.system_namespaces.iter().any(|s| s == ns)
     };
-    let mut keys: Vec<_> = a.targets.keys().collect();
-    keys.sort();
-    for key in keys {
+    let mut order: Vec<usize> = (0..a.targets.len()).collect();
+    order.sort_by(|&x, &y| a.target_keys[x].cmp(&a.target_keys[y]));
+    for i in order {
+        let key = &a.target_keys[i];
         if system(&key.0) {
             continue;
         }
-        target_rules(&mut b, key, &a.targets[key], config, inventory, &a.zones);
+        target_rules(&mut b, key, &a.targets[i], config, inventory, &a.zones);
     }
-    let mut namespaces: Vec<_> = a.namespaces.iter().collect();
+    let mut namespaces: Vec<_> = a.namespace_names.iter().zip(&a.namespaces).collect();
     namespaces.sort_by(|x, y| x.0.cmp(y.0));
     for (ns, s) in namespaces {
         if system(ns) || s.windows == 0 {

@@ -6,38 +6,48 @@
 //! between the window as it was and with the change, scaled from the sample to the history and
 //! then to a year.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::Recommendation;
 use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
 use crate::aggregate::workload_key;
+use crate::fastmap::{FastMap, fast_map};
 use crate::snapshot::Snapshot;
 use crate::whatif::{
-    Change, Figures, SECONDS_PER_YEAR, apply, difference, shift_plan, shift_window,
+    Change, Figures, SECONDS_PER_YEAR, apply, difference, node_selected, shift_plan, shift_window,
 };
 
 /// Indexes of one sampled window.
 struct Index {
-    by_node: HashMap<Arc<str>, Vec<u32>>,
-    by_target: HashMap<TargetKey, Vec<u32>>,
-    by_namespace: HashMap<Arc<str>, Vec<u32>>,
-    cost_of: HashMap<(Arc<str>, Arc<str>), u32>,
+    /// Position of each node in the window.
+    node_pos: FastMap<Arc<str>, u32>,
+    /// Pods on each node (by node position).
+    pods_of_node: Vec<Vec<u32>>,
+    by_target: FastMap<TargetKey, Vec<u32>>,
+    by_namespace: FastMap<Arc<str>, Vec<u32>>,
+    /// Cost entry of each pod (by pod position).
+    cost_of_pod: Vec<Option<u32>>,
 }
 
 impl Index {
     fn new(snap: &Snapshot) -> Self {
         let mut index = Self {
-            by_node: HashMap::new(),
-            by_target: HashMap::new(),
-            by_namespace: HashMap::new(),
-            cost_of: HashMap::new(),
+            node_pos: fast_map(snap.nodes.len()),
+            pods_of_node: vec![Vec::new(); snap.nodes.len()],
+            by_target: fast_map(snap.pods.len() / 2),
+            by_namespace: fast_map(64),
+            cost_of_pod: vec![None; snap.pods.len()],
         };
+        for (i, n) in snap.nodes.iter().enumerate() {
+            index.node_pos.insert(n.name.clone(), i as u32);
+        }
+        let mut pod_pos: FastMap<(Arc<str>, Arc<str>), u32> = fast_map(snap.pods.len());
         for (i, p) in snap.pods.iter().enumerate() {
             let i = i as u32;
-            if let Some(n) = &p.node {
-                index.by_node.entry(n.clone()).or_default().push(i);
+            if let Some(&n) = p.node.as_ref().and_then(|n| index.node_pos.get(n)) {
+                index.pods_of_node[n as usize].push(i);
             }
             let (kind, name) =
                 workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.name);
@@ -51,32 +61,26 @@ impl Index {
                 .entry(p.namespace.clone())
                 .or_default()
                 .push(i);
+            pod_pos.insert((p.namespace.clone(), p.name.clone()), i);
         }
         for (i, c) in snap.costs.iter().enumerate() {
-            index
-                .cost_of
-                .insert((c.namespace.clone(), c.pod.clone()), i as u32);
+            if let Some(&p) = pod_pos.get(&(c.namespace.clone(), c.pod.clone())) {
+                index.cost_of_pod[p as usize] = Some(i as u32);
+            }
         }
         index
     }
 
-    /// The window cut down to the given nodes and their pods.
-    fn restrict(&self, snap: &Snapshot, nodes: &HashSet<Arc<str>>) -> Snapshot {
+    /// The window cut down to the given nodes (positions, in snapshot order) and their pods.
+    fn restrict(&self, snap: &Snapshot, nodes: &BTreeSet<u32>) -> Snapshot {
         let mut pods = Vec::new();
         let mut costs = Vec::new();
-        // In snapshot order, so sums are the same on every run.
-        for n in snap
-            .nodes
-            .iter()
-            .map(|n| &n.name)
-            .filter(|n| nodes.contains(*n))
-        {
-            for &i in self.by_node.get(n).map_or(&[][..], Vec::as_slice) {
-                let p = &snap.pods[i as usize];
-                if let Some(&c) = self.cost_of.get(&(p.namespace.clone(), p.name.clone())) {
+        for &n in nodes {
+            for &i in &self.pods_of_node[n as usize] {
+                if let Some(c) = self.cost_of_pod[i as usize] {
                     costs.push(snap.costs[c as usize].clone());
                 }
-                pods.push(p.clone());
+                pods.push(snap.pods[i as usize].clone());
             }
         }
         Snapshot {
@@ -84,11 +88,9 @@ impl Index {
             cluster: snap.cluster.clone(),
             window_start: snap.window_start,
             window_end: snap.window_end,
-            nodes: snap
-                .nodes
+            nodes: nodes
                 .iter()
-                .filter(|n| nodes.contains(&n.name))
-                .cloned()
+                .map(|&n| snap.nodes[n as usize].clone())
                 .collect(),
             pods,
             grid_intensity: snap.grid_intensity.clone(),
@@ -98,8 +100,8 @@ impl Index {
     }
 
     /// Nodes hosting the pods a workload change touches.
-    fn nodes_of(&self, snap: &Snapshot, changes: &[Change]) -> HashSet<Arc<str>> {
-        let mut out = HashSet::new();
+    fn nodes_of(&self, snap: &Snapshot, changes: &[Change]) -> BTreeSet<u32> {
+        let mut out = BTreeSet::new();
         for c in changes {
             let pods: &[u32] = match c {
                 Change::Requests {
@@ -147,13 +149,52 @@ impl Index {
                     .by_namespace
                     .get(namespace.as_str())
                     .map_or(&[], Vec::as_slice),
-                Change::InstanceType { .. } | Change::Region { .. } | Change::Drain { .. } => {
-                    return snap.nodes.iter().map(|n| n.name.clone()).collect();
+                // Instance type and region changes touch only the selected nodes.
+                Change::InstanceType {
+                    nodes,
+                    from_instance_type,
+                    ..
+                } => {
+                    out.extend(
+                        snap.nodes
+                            .iter()
+                            .filter(|n| {
+                                node_selected(
+                                    n,
+                                    nodes,
+                                    from_instance_type.as_deref(),
+                                    n.instance_type.as_deref(),
+                                )
+                            })
+                            .map(|n| self.node_pos[&n.name]),
+                    );
+                    &[]
+                }
+                Change::Region {
+                    nodes, from_region, ..
+                } => {
+                    out.extend(
+                        snap.nodes
+                            .iter()
+                            .filter(|n| {
+                                node_selected(n, nodes, from_region.as_deref(), n.region.as_deref())
+                            })
+                            .map(|n| self.node_pos[&n.name]),
+                    );
+                    &[]
+                }
+                // A drain moves pods to any other node.
+                Change::Drain { .. } => {
+                    return (0..snap.nodes.len() as u32).collect();
                 }
             };
             for &i in pods {
-                if let Some(n) = &snap.pods[i as usize].node {
-                    out.insert(n.clone());
+                if let Some(&n) = snap.pods[i as usize]
+                    .node
+                    .as_ref()
+                    .and_then(|n| self.node_pos.get(n))
+                {
+                    out.insert(n);
                 }
             }
         }
@@ -161,23 +202,161 @@ impl Index {
     }
 }
 
-fn estimate_pair(
+/// The baseline of one sampled window, summed per workload and namespace, estimated once for
+/// all candidates (each pod's figures depend only on its node, so they equal those of any
+/// restricted window holding that node).
+struct Baseline {
+    by_target: FastMap<TargetKey, Figures>,
+    by_namespace: FastMap<Arc<str>, Figures>,
+    /// Whole-node figures (pods and overhead), with the cost of the node's pods.
+    by_node: FastMap<Arc<str>, Figures>,
+}
+
+impl Baseline {
+    fn new(fp: &crate::Footprint) -> Self {
+        let zero = Figures {
+            cost: Some(0.0),
+            ..Figures::default()
+        };
+        let mut by_target: FastMap<TargetKey, Figures> = fast_map(fp.pods.len() / 2);
+        let mut by_namespace: FastMap<Arc<str>, Figures> = fast_map(64);
+        for pod in &fp.pods {
+            let (kind, name) = workload_key(
+                pod.owner_kind.as_deref(),
+                pod.owner_name.as_deref(),
+                &pod.pod,
+            );
+            by_target
+                .entry((pod.namespace.clone(), kind, name))
+                .or_insert(zero)
+                .add_pod(pod);
+            by_namespace
+                .entry(pod.namespace.clone())
+                .or_insert(zero)
+                .add_pod(pod);
+        }
+        let mut by_node: FastMap<Arc<str>, Figures> = fast_map(fp.nodes.len());
+        for n in &fp.nodes {
+            if let Some(name) = &n.node.name {
+                let f = by_node.entry(name.clone()).or_insert(zero);
+                f.energy_joules += n.energy_joules;
+                f.co2e_grams += n.co2e_grams;
+                f.embodied_co2e_grams += n.embodied_co2e_grams;
+            }
+        }
+        for pod in &fp.pods {
+            if let (Some(name), Some(c)) = (&pod.node.name, pod.cost)
+                && let Some(Some(cost)) = by_node.get_mut(name).map(|f| f.cost.as_mut())
+            {
+                *cost += c.0;
+            }
+        }
+        Self {
+            by_target,
+            by_namespace,
+            by_node,
+        }
+    }
+
+    /// The baseline of whole nodes.
+    fn of_nodes(&self, snap: &Snapshot) -> Figures {
+        let mut out = Figures {
+            cost: Some(0.0),
+            ..Figures::default()
+        };
+        for n in &snap.nodes {
+            if let Some(f) = self.by_node.get(&n.name) {
+                out.energy_joules += f.energy_joules;
+                out.co2e_grams += f.co2e_grams;
+                out.embodied_co2e_grams += f.embodied_co2e_grams;
+                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
+                    *a += b;
+                }
+            }
+        }
+        out
+    }
+
+    /// The baseline of the workloads and namespaces the changes touch.
+    fn of(&self, changes: &[Change]) -> Figures {
+        let mut out = Figures {
+            cost: Some(0.0),
+            ..Figures::default()
+        };
+        let mut add = |f: Option<&Figures>| {
+            if let Some(f) = f {
+                out.energy_joules += f.energy_joules;
+                out.co2e_grams += f.co2e_grams;
+                out.embodied_co2e_grams += f.embodied_co2e_grams;
+                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
+                    *a += b;
+                }
+            }
+        };
+        for c in changes {
+            match c {
+                Change::Requests {
+                    namespace,
+                    kind,
+                    name,
+                    ..
+                }
+                | Change::Replicas {
+                    namespace,
+                    kind,
+                    name,
+                    ..
+                }
+                | Change::Autoscale {
+                    namespace,
+                    kind,
+                    name,
+                    ..
+                }
+                | Change::Schedule {
+                    namespace,
+                    kind,
+                    name,
+                    ..
+                }
+                | Change::TimeShift {
+                    namespace,
+                    kind,
+                    name,
+                }
+                | Change::Remove {
+                    namespace,
+                    kind: Some(kind),
+                    name: Some(name),
+                } => add(self.by_target.get(&(
+                    Arc::from(namespace.as_str()),
+                    Arc::from(kind.as_str()),
+                    Arc::from(name.as_str()),
+                ))),
+                Change::Remove { namespace, .. } => add(self.by_namespace.get(namespace.as_str())),
+                // Node changes are measured on whole nodes: see `of_nodes`.
+                Change::InstanceType { .. } | Change::Region { .. } | Change::Drain { .. } => {}
+            }
+        }
+        out
+    }
+}
+
+fn projected(
     sample: &SampledWindow,
-    sub: &Snapshot,
+    mut sub: Snapshot,
     changes: &[Change],
     shifts: &HashMap<(usize, usize), (f64, Option<crate::Pod>)>,
-) -> Option<(crate::Footprint, crate::Footprint)> {
-    let base = crate::estimate(sub, &sample.options).ok()?;
-    let mut changed = sub.clone();
-    apply(&mut changed, changes, sample.index, shifts);
-    let proj = crate::estimate(&changed, &sample.options).ok()?;
-    Some((base, proj))
+) -> Option<crate::Footprint> {
+    apply(&mut sub, changes, sample.index, shifts);
+    crate::estimate(&sub, &sample.options).ok()
 }
 
 fn price_one(
     c: &Candidate,
     analysis: &Analysis,
     indexes: &[Index],
+    baselines: &[Option<Baseline>],
     annualise: f64,
 ) -> Recommendation {
     let changes = &c.rec.changes;
@@ -199,7 +378,12 @@ fn price_one(
             .samples
             .iter()
             .zip(indexes)
-            .flat_map(|(s, idx)| idx.nodes_of(&s.snapshot, changes))
+            .flat_map(|(s, idx)| {
+                idx.nodes_of(&s.snapshot, changes)
+                    .into_iter()
+                    .map(|n| s.snapshot.nodes[n as usize].name.clone())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     } else {
         HashSet::new()
@@ -209,9 +393,15 @@ fn price_one(
         .iter()
         .zip(indexes)
         .map(|(s, idx)| match c.basis {
-            Basis::Attributed if shifting => idx.restrict(&s.snapshot, &union),
+            Basis::Attributed if shifting => {
+                let positions: BTreeSet<u32> = union
+                    .iter()
+                    .filter_map(|n| idx.node_pos.get(n).copied())
+                    .collect();
+                idx.restrict(&s.snapshot, &positions)
+            }
             Basis::Attributed => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
-            Basis::Cluster => s.snapshot.clone(),
+            Basis::Cluster => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
         })
         .collect();
     let mut shifts: HashMap<(usize, usize), (f64, Option<crate::Pod>)> = HashMap::new();
@@ -247,15 +437,23 @@ fn price_one(
         ..Figures::default()
     };
     let (mut base, mut proj) = (zero, zero);
-    for (s, sub) in analysis.samples.iter().zip(&subs) {
-        let Some((b, p)) = estimate_pair(s, sub, changes, &shifts) else {
+    for ((s, sub), b) in analysis.samples.iter().zip(subs).zip(baselines) {
+        let Some(b) = b else { continue };
+        let b = match c.basis {
+            Basis::Cluster => b.of_nodes(&sub),
+            Basis::Attributed => b.of(changes),
+        };
+        let Some(p) = projected(s, sub, changes, &shifts) else {
             continue;
         };
+        base.energy_joules += b.energy_joules;
+        base.co2e_grams += b.co2e_grams;
+        base.embodied_co2e_grams += b.embodied_co2e_grams;
+        if let (Some(x), Some(y)) = (&mut base.cost, b.cost) {
+            *x += y;
+        }
         match c.basis {
-            Basis::Cluster => {
-                base.add_footprint(&b);
-                proj.add_footprint(&p);
-            }
+            Basis::Cluster => proj.add_footprint(&p),
             Basis::Attributed => {
                 let touched = |pod: &crate::PodFootprint| {
                     let (k, n) = workload_key(
@@ -265,9 +463,6 @@ fn price_one(
                     );
                     changes.iter().any(|ch| ch.touches(&pod.namespace, &k, &n))
                 };
-                for pod in b.pods.iter().filter(|p| touched(p)) {
-                    base.add_pod(pod);
-                }
                 for pod in p.pods.iter().filter(|p| touched(p)) {
                     proj.add_pod(pod);
                 }
@@ -297,6 +492,15 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
         .iter()
         .map(|s| Index::new(&s.snapshot))
         .collect();
+    let baselines: Vec<Option<Baseline>> = analysis
+        .samples
+        .iter()
+        .map(|s| {
+            crate::estimate(&s.snapshot, &s.options)
+                .ok()
+                .map(|fp| Baseline::new(&fp))
+        })
+        .collect();
     let sampled: f64 = analysis.samples.iter().map(|s| s.seconds).sum();
     let annualise = if sampled > 0.0 && analysis.covered_seconds > 0.0 {
         analysis.sample_scale() * SECONDS_PER_YEAR / analysis.covered_seconds
@@ -305,7 +509,7 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
     };
     candidates
         .iter()
-        .map(|c| price_one(c, analysis, &indexes, annualise))
+        .map(|c| price_one(c, analysis, &indexes, &baselines, annualise))
         .filter(|r| {
             r.savings_co2e_grams_per_year > 0.0 || r.savings_cost_per_year.is_some_and(|c| c > 0.0)
         })
