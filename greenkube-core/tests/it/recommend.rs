@@ -557,3 +557,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn realised_savings_compare_before_and_after_with_the_same_methodology() {
+    use greenkube_core::Methodology;
+    use greenkube_core::recommend::{RecommendationStatus, reconcile};
+    // 12 hours at a 1-core request, then 12 hours at 0.2 cores, same usage.
+    let h = history(
+        24,
+        60,
+        &nodes(1, "m5.xlarge", "eu-west-3"),
+        |i| {
+            let request = if i < 12 { 1.0 } else { 0.2 };
+            json!([
+                pod("shop", "api", 0, 0.1, request),
+                pod("shop", "db", 0, 1.0, 1.0)
+            ])
+        },
+        |_| json!([{"namespace": "shop", "pod": "api", "cost": 0.01}]),
+    );
+    let before: Vec<Footprint> = h[..12].to_vec();
+    let recs = run(&before);
+    let rec = of(&recs, T::RightsizingCpu)
+        .into_iter()
+        .find(|r| r.target == "api")
+        .expect("api is oversized")
+        .clone();
+    let mut records = reconcile(Vec::new(), &[rec], h[0].window_start);
+    records[0].apply(h[12].window_start);
+    assert_eq!(records[0].status, RecommendationStatus::Applied);
+    let realised = greenkube_core::recommend::realised_savings(&h, &records[0], Methodology::Full)
+        .expect("data before and after");
+    assert!(realised.point > 0.0, "{realised:?}");
+    assert!(realised.low <= realised.point && realised.point <= realised.high);
+    // Same history under another methodology: no footprints, no figure.
+    assert!(
+        greenkube_core::recommend::realised_savings(&h, &records[0], Methodology::Classic)
+            .is_none()
+    );
+    // Not applied: no figure.
+    let fresh = reconcile(
+        Vec::new(),
+        &[records[0].recommendation.clone()],
+        h[0].window_start,
+    );
+    assert!(
+        greenkube_core::recommend::realised_savings(&h, &fresh[0], Methodology::Full).is_none()
+    );
+}

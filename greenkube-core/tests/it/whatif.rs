@@ -339,3 +339,50 @@ fn changes_parse_from_json_and_bad_ones_are_named() {
     let err = what_if(&history(Methodology::Full), &bad, WhatIfOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("changes[0]"), "{err}");
 }
+
+mod properties {
+    use greenkube_core::whatif::{WhatIfOptions, what_if};
+    use greenkube_core::{EstimateOptions, IdlePolicy, Methodology, Snapshot, estimate};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Replaying a history without changes reproduces it exactly, whatever the cluster.
+        #[test]
+        fn no_change_gives_zero_difference(
+            usages in prop::collection::vec(0.0f64..4.0, 1..8),
+            requests in prop::collection::vec(prop::option::of(0.0f64..4.0), 8),
+            classic in prop::bool::ANY,
+            policy in 0usize..4,
+        ) {
+            let pods: Vec<_> = usages.iter().enumerate().map(|(i, u)| json!({
+                "namespace": "ns", "name": format!("p{i}"), "node": format!("n{}", i % 2),
+                "cpu_usage_cores": u, "cpu_request_cores": requests[i],
+            })).collect();
+            let snap = Snapshot::from_json_value(json!({
+                "schema": "greenkube.snapshot/v1",
+                "window_start": "2025-06-02T10:00:00Z", "window_end": "2025-06-02T10:05:00Z",
+                "nodes": [{"name": "n0", "provider": "gcp", "instance_type": "n2-standard-4", "region": "europe-west9"},
+                          {"name": "n1", "provider": "aws", "region": "us-east-1", "cpu_capacity_cores": 8}],
+                "pods": pods,
+                "costs": [{"namespace": "ns", "pod": "p0", "cost": 0.01}],
+            })).unwrap();
+            let options = EstimateOptions {
+                methodology: if classic { Methodology::Classic } else { Methodology::Full },
+                idle_policy: IdlePolicy::ALL[policy],
+                ..EstimateOptions::default()
+            };
+            let history = vec![estimate(&snap, &options).unwrap()];
+            let r = what_if(&history, &[], WhatIfOptions::default()).unwrap();
+            for c in [&r.cluster, &r.targets] {
+                prop_assert_eq!(c.savings.energy_joules.point, 0.0);
+                prop_assert_eq!(c.savings.total_co2e_grams().point, 0.0);
+                prop_assert_eq!(c.savings.cost, Some(0.0));
+            }
+            let stored = history[0].totals.energy_joules.point;
+            prop_assert!((r.cluster.baseline.energy_joules.point - stored).abs() <= 1e-9 * stored.max(1.0));
+        }
+    }
+}
