@@ -25,8 +25,8 @@ struct Index {
     node_pos: FastMap<Arc<str>, u32>,
     /// Pods on each node (by node position).
     pods_of_node: Vec<Vec<u32>>,
-    by_target: FastMap<TargetKey, Vec<u32>>,
-    by_namespace: FastMap<Arc<str>, Vec<u32>>,
+    targets: FastMap<TargetKey, Vec<u32>>,
+    namespaces: FastMap<Arc<str>, Vec<u32>>,
     /// Cost entry of each pod (by pod position).
     cost_of_pod: Vec<Option<u32>>,
 }
@@ -36,8 +36,8 @@ impl Index {
         let mut index = Self {
             node_pos: fast_map(snap.nodes.len()),
             pods_of_node: vec![Vec::new(); snap.nodes.len()],
-            by_target: fast_map(snap.pods.len() / 2),
-            by_namespace: fast_map(64),
+            targets: fast_map(snap.pods.len() / 2),
+            namespaces: fast_map(64),
             cost_of_pod: vec![None; snap.pods.len()],
         };
         for (i, n) in snap.nodes.iter().enumerate() {
@@ -52,12 +52,12 @@ impl Index {
             let (kind, name) =
                 workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.name);
             index
-                .by_target
+                .targets
                 .entry((p.namespace.clone(), kind, name))
                 .or_default()
                 .push(i);
             index
-                .by_namespace
+                .namespaces
                 .entry(p.namespace.clone())
                 .or_default()
                 .push(i);
@@ -138,7 +138,7 @@ impl Index {
                     kind: Some(kind),
                     name: Some(name),
                 } => self
-                    .by_target
+                    .targets
                     .get(&(
                         Arc::from(namespace.as_str()),
                         Arc::from(kind.as_str()),
@@ -146,7 +146,7 @@ impl Index {
                     ))
                     .map_or(&[], Vec::as_slice),
                 Change::Remove { namespace, .. } => self
-                    .by_namespace
+                    .namespaces
                     .get(namespace.as_str())
                     .map_or(&[], Vec::as_slice),
                 // Instance type and region changes touch only the selected nodes.
@@ -206,10 +206,10 @@ impl Index {
 /// all candidates (each pod's figures depend only on its node, so they equal those of any
 /// restricted window holding that node).
 struct Baseline {
-    by_target: FastMap<TargetKey, Figures>,
-    by_namespace: FastMap<Arc<str>, Figures>,
+    targets: FastMap<TargetKey, Figures>,
+    namespaces: FastMap<Arc<str>, Figures>,
     /// Whole-node figures (pods and overhead), with the cost of the node's pods.
-    by_node: FastMap<Arc<str>, Figures>,
+    nodes: FastMap<Arc<str>, Figures>,
 }
 
 impl Baseline {
@@ -218,27 +218,27 @@ impl Baseline {
             cost: Some(0.0),
             ..Figures::default()
         };
-        let mut by_target: FastMap<TargetKey, Figures> = fast_map(fp.pods.len() / 2);
-        let mut by_namespace: FastMap<Arc<str>, Figures> = fast_map(64);
+        let mut targets: FastMap<TargetKey, Figures> = fast_map(fp.pods.len() / 2);
+        let mut namespaces: FastMap<Arc<str>, Figures> = fast_map(64);
         for pod in &fp.pods {
             let (kind, name) = workload_key(
                 pod.owner_kind.as_deref(),
                 pod.owner_name.as_deref(),
                 &pod.pod,
             );
-            by_target
+            targets
                 .entry((pod.namespace.clone(), kind, name))
                 .or_insert(zero)
                 .add_pod(pod);
-            by_namespace
+            namespaces
                 .entry(pod.namespace.clone())
                 .or_insert(zero)
                 .add_pod(pod);
         }
-        let mut by_node: FastMap<Arc<str>, Figures> = fast_map(fp.nodes.len());
+        let mut nodes: FastMap<Arc<str>, Figures> = fast_map(fp.nodes.len());
         for n in &fp.nodes {
             if let Some(name) = &n.node.name {
-                let f = by_node.entry(name.clone()).or_insert(zero);
+                let f = nodes.entry(name.clone()).or_insert(zero);
                 f.energy_joules += n.energy_joules;
                 f.co2e_grams += n.co2e_grams;
                 f.embodied_co2e_grams += n.embodied_co2e_grams;
@@ -246,15 +246,15 @@ impl Baseline {
         }
         for pod in &fp.pods {
             if let (Some(name), Some(c)) = (&pod.node.name, pod.cost)
-                && let Some(Some(cost)) = by_node.get_mut(name).map(|f| f.cost.as_mut())
+                && let Some(Some(cost)) = nodes.get_mut(name).map(|f| f.cost.as_mut())
             {
                 *cost += c.0;
             }
         }
         Self {
-            by_target,
-            by_namespace,
-            by_node,
+            targets,
+            namespaces,
+            nodes,
         }
     }
 
@@ -265,7 +265,7 @@ impl Baseline {
             ..Figures::default()
         };
         for n in &snap.nodes {
-            if let Some(f) = self.by_node.get(&n.name) {
+            if let Some(f) = self.nodes.get(&n.name) {
                 out.energy_joules += f.energy_joules;
                 out.co2e_grams += f.co2e_grams;
                 out.embodied_co2e_grams += f.embodied_co2e_grams;
@@ -328,12 +328,12 @@ impl Baseline {
                     namespace,
                     kind: Some(kind),
                     name: Some(name),
-                } => add(self.by_target.get(&(
+                } => add(self.targets.get(&(
                     Arc::from(namespace.as_str()),
                     Arc::from(kind.as_str()),
                     Arc::from(name.as_str()),
                 ))),
-                Change::Remove { namespace, .. } => add(self.by_namespace.get(namespace.as_str())),
+                Change::Remove { namespace, .. } => add(self.namespaces.get(namespace.as_str())),
                 // Node changes are measured on whole nodes: see `of_nodes`.
                 Change::InstanceType { .. } | Change::Region { .. } | Change::Drain { .. } => {}
             }
