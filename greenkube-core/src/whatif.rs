@@ -156,6 +156,17 @@ pub enum Change {
     },
 }
 
+/// What a change acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target<'a> {
+    /// One workload: namespace, kind, name.
+    Workload(&'a str, &'a str, &'a str),
+    /// A whole namespace.
+    Namespace(&'a str),
+    /// Nodes (and so, potentially, every pod).
+    Nodes,
+}
+
 /// Why a what-if could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -396,46 +407,52 @@ impl Change {
 
     /// True when the change touches this pod row (node changes touch every pod).
     pub(crate) fn touches(&self, namespace: &str, kind: &str, name: &str) -> bool {
+        match self.target() {
+            Target::Workload(ns, k, n) => ns == namespace && k == kind && n == name,
+            Target::Namespace(ns) => ns == namespace,
+            Target::Nodes => true,
+        }
+    }
+
+    /// What the change acts on.
+    pub(crate) fn target(&self) -> Target<'_> {
         match self {
             Self::Requests {
-                namespace: ns,
-                kind: k,
-                name: n,
+                namespace,
+                kind,
+                name,
                 ..
             }
             | Self::Replicas {
-                namespace: ns,
-                kind: k,
-                name: n,
+                namespace,
+                kind,
+                name,
                 ..
             }
             | Self::Autoscale {
-                namespace: ns,
-                kind: k,
-                name: n,
+                namespace,
+                kind,
+                name,
                 ..
             }
             | Self::Schedule {
-                namespace: ns,
-                kind: k,
-                name: n,
+                namespace,
+                kind,
+                name,
                 ..
             }
             | Self::TimeShift {
-                namespace: ns,
-                kind: k,
-                name: n,
-            } => ns == namespace && k == kind && n == name,
-            Self::Remove {
-                namespace: ns,
-                kind: k,
-                name: n,
-            } => {
-                ns == namespace
-                    && k.as_deref().is_none_or(|k| k == kind)
-                    && n.as_deref().is_none_or(|n| n == name)
+                namespace,
+                kind,
+                name,
             }
-            Self::InstanceType { .. } | Self::Region { .. } | Self::Drain { .. } => true,
+            | Self::Remove {
+                namespace,
+                kind: Some(kind),
+                name: Some(name),
+            } => Target::Workload(namespace, kind, name),
+            Self::Remove { namespace, .. } => Target::Namespace(namespace),
+            Self::InstanceType { .. } | Self::Region { .. } | Self::Drain { .. } => Target::Nodes,
         }
     }
 

@@ -16,7 +16,8 @@ use crate::aggregate::workload_key;
 use crate::fastmap::{FastMap, fast_map};
 use crate::snapshot::Snapshot;
 use crate::whatif::{
-    Change, Figures, SECONDS_PER_YEAR, apply, difference, node_selected, shift_plan, shift_window,
+    Change, Figures, SECONDS_PER_YEAR, Target, apply, difference, node_selected, shift_plan,
+    shift_window,
 };
 
 /// Indexes of one sampled window.
@@ -103,58 +104,21 @@ impl Index {
     fn nodes_of(&self, snap: &Snapshot, changes: &[Change]) -> BTreeSet<u32> {
         let mut out = BTreeSet::new();
         for c in changes {
-            let pods: &[u32] = match c {
-                Change::Requests {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::Replicas {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::Autoscale {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::Schedule {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::TimeShift {
-                    namespace,
-                    kind,
-                    name,
-                }
-                | Change::Remove {
-                    namespace,
-                    kind: Some(kind),
-                    name: Some(name),
-                } => self
+            let pods: &[u32] = match (c, c.target()) {
+                (_, Target::Workload(ns, kind, name)) => self
                     .targets
-                    .get(&(
-                        Arc::from(namespace.as_str()),
-                        Arc::from(kind.as_str()),
-                        Arc::from(name.as_str()),
-                    ))
+                    .get(&(Arc::from(ns), Arc::from(kind), Arc::from(name)))
                     .map_or(&[], Vec::as_slice),
-                Change::Remove { namespace, .. } => self
-                    .namespaces
-                    .get(namespace.as_str())
-                    .map_or(&[], Vec::as_slice),
+                (_, Target::Namespace(ns)) => self.namespaces.get(ns).map_or(&[], Vec::as_slice),
                 // Instance type and region changes touch only the selected nodes.
-                Change::InstanceType {
-                    nodes,
-                    from_instance_type,
-                    ..
-                } => {
+                (
+                    Change::InstanceType {
+                        nodes,
+                        from_instance_type,
+                        ..
+                    },
+                    _,
+                ) => {
                     out.extend(
                         snap.nodes
                             .iter()
@@ -170,9 +134,12 @@ impl Index {
                     );
                     &[]
                 }
-                Change::Region {
-                    nodes, from_region, ..
-                } => {
+                (
+                    Change::Region {
+                        nodes, from_region, ..
+                    },
+                    _,
+                ) => {
                     out.extend(
                         snap.nodes
                             .iter()
@@ -184,7 +151,7 @@ impl Index {
                     &[]
                 }
                 // A drain moves pods to any other node.
-                Change::Drain { .. } => {
+                (_, Target::Nodes) => {
                     return (0..snap.nodes.len() as u32).collect();
                 }
             };
@@ -294,48 +261,15 @@ impl Baseline {
             }
         };
         for c in changes {
-            match c {
-                Change::Requests {
-                    namespace,
-                    kind,
-                    name,
-                    ..
+            match c.target() {
+                Target::Workload(ns, kind, name) => {
+                    add(self
+                        .targets
+                        .get(&(Arc::from(ns), Arc::from(kind), Arc::from(name))));
                 }
-                | Change::Replicas {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::Autoscale {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::Schedule {
-                    namespace,
-                    kind,
-                    name,
-                    ..
-                }
-                | Change::TimeShift {
-                    namespace,
-                    kind,
-                    name,
-                }
-                | Change::Remove {
-                    namespace,
-                    kind: Some(kind),
-                    name: Some(name),
-                } => add(self.targets.get(&(
-                    Arc::from(namespace.as_str()),
-                    Arc::from(kind.as_str()),
-                    Arc::from(name.as_str()),
-                ))),
-                Change::Remove { namespace, .. } => add(self.namespaces.get(namespace.as_str())),
+                Target::Namespace(ns) => add(self.namespaces.get(ns)),
                 // Node changes are measured on whole nodes: see `of_nodes`.
-                Change::InstanceType { .. } | Change::Region { .. } | Change::Drain { .. } => {}
+                Target::Nodes => {}
             }
         }
         out
