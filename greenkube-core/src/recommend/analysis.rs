@@ -165,6 +165,7 @@ pub(super) struct Analysis {
     pub covered_seconds: f64,
     seen: HashSet<(i64, i64)>,
     pub methodology: Option<String>,
+    pub data_version: Option<String>,
     /// Evenly spread sample of windows: every `stride`-th window, at most `max_samples`.
     pub samples: Vec<SampledWindow>,
     max_samples: usize,
@@ -195,6 +196,7 @@ impl Analysis {
             covered_seconds: 0.0,
             seen: HashSet::new(),
             methodology: None,
+            data_version: None,
             samples: Vec::new(),
             max_samples: max_samples.max(1),
             stride: 1,
@@ -278,6 +280,8 @@ impl Analysis {
         }
         self.methodology
             .get_or_insert_with(|| fp.methodology.name.name().to_string());
+        self.data_version
+            .get_or_insert_with(|| fp.methodology.data_version.clone());
         let hour = fp.window_start.hour() as usize;
 
         // Nodes of the window: by the context each pod row shares with its node row (the

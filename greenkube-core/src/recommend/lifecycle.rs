@@ -244,6 +244,7 @@ mod tests {
             savings_co2e_grams_per_year_interval: [co2e, co2e],
             savings_basis: "attributed".into(),
             methodology: "full".into(),
+            data_version: "gkdata-test".into(),
         }
     }
 

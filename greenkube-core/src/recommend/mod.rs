@@ -283,6 +283,8 @@ pub struct Recommendation {
     pub savings_basis: String,
     /// Methodology the savings were computed with.
     pub methodology: String,
+    /// Reference-data version of the history the recommendation was computed from.
+    pub data_version: String,
 }
 
 impl Recommendation {

@@ -55,6 +55,7 @@ fn identity(
 struct Builder<'a> {
     out: Vec<Candidate>,
     methodology: &'a str,
+    data_version: &'a str,
 }
 
 impl Builder<'_> {
@@ -97,6 +98,7 @@ impl Builder<'_> {
             }
             .to_string(),
             methodology: self.methodology.to_string(),
+            data_version: self.data_version.to_string(),
         };
         fill(&mut rec);
         self.out.push(Candidate { rec, basis });
@@ -753,9 +755,11 @@ pub(super) fn candidates(
     reference: &ReferenceData,
 ) -> Vec<Candidate> {
     let methodology = a.methodology.clone().unwrap_or_else(|| "full".into());
+    let data_version = a.data_version.clone().unwrap_or_default();
     let mut b = Builder {
         out: Vec::new(),
         methodology: &methodology,
+        data_version: &data_version,
     };
     let system = |ns: &str| {
         !config.include_system_namespaces && config.system_namespaces.iter().any(|s| s == ns)
