@@ -11,16 +11,25 @@
 //!
 //! * [`FootprintRepository`]: footprint rows, one per pod and window, written by window in
 //!   all-or-nothing batches and aggregated in the database.
+//! * [`SnapshotArchive`], [`NodeHistory`], [`IntensityHistory`], [`RecommendationStore`],
+//!   [`SavingsLedger`], [`EmbodiedCache`]: the other repositories (archived snapshots for
+//!   replay, nodes as a history of changes, grid intensities, recommendations with their
+//!   lifecycle, realised savings, embodied figures including "unknown instance").
 //! * [`StoreError`]: the one error type of every repository, with a [`StoreErrorKind`] callers
 //!   branch on.
 
 mod footprint_repository;
+mod history;
 mod records;
 mod store_error;
 mod time_range;
 
 pub use footprint_repository::{
     FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, PodRowPager, ReportQuery, WriteSummary,
+};
+pub use history::{
+    EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
+    NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive,
 };
 pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};
 pub use store_error::{StoreError, StoreErrorKind};

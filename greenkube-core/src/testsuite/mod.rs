@@ -19,6 +19,8 @@
 pub mod contract;
 pub mod fakes;
 pub mod fixtures;
+pub mod history_contract;
+pub mod history_fakes;
 
 use std::any::Any;
 
@@ -105,4 +107,16 @@ mod tests {
     }
 
     crate::footprint_repository_contract_suite!(in_memory);
+
+    mod history {
+        use crate::testsuite::history_contract::HistoryFixture;
+        use crate::testsuite::history_fakes::InMemoryHistory;
+
+        #[expect(clippy::unused_async, reason = "the suite awaits its constructor")]
+        async fn in_memory() -> HistoryFixture {
+            HistoryFixture::all(InMemoryHistory::new())
+        }
+
+        crate::history_contract_suite!(in_memory);
+    }
 }
