@@ -2,4 +2,6 @@
 
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_history;
 mod store_url;

@@ -66,8 +66,9 @@ async fn reopening_keeps_rows_and_migrates_once() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("gk.db").display());
     let first = store::open(&url).await.expect("creates");
-    assert_eq!(first.migrations.applied.len(), 1);
+    assert_eq!(first.migrations.applied.len(), 2);
     assert_eq!(first.migrations.applied[0].description, "footprints");
+    assert_eq!(first.migrations.applied[1].description, "history");
     let m = methodology(Methodology::Full, "gkdata-0123456789ab");
     let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
     first
@@ -85,7 +86,7 @@ async fn reopening_keeps_rows_and_migrates_once() {
     .await
     .expect("reopens");
     assert!(again.migrations.applied.is_empty());
-    assert_eq!(again.migrations.schema_version, 1);
+    assert_eq!(again.migrations.schema_version, 2);
     let rows = again
         .footprints
         .aggregate(&ReportQuery::new(everything(), GroupBy::Namespace))

@@ -82,13 +82,13 @@ fn migrate_creates_the_schema_once() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "applied 1 migration (0001 footprints); schema version 1",
+            "applied 2 migrations (0001 footprints, 0002 history); schema version 2",
         ));
     greenkube(dir.path())
         .args(["migrate", "--store", &url(&dir)])
         .assert()
         .success()
-        .stdout(predicate::str::contains("schema up to date (version 1)"));
+        .stdout(predicate::str::contains("schema up to date (version 2)"));
 }
 
 #[test]

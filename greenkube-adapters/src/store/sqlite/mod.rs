@@ -9,6 +9,7 @@
 //! * Pages are keyset pages over the unique key `(window_start_us, cluster, namespace, pod)`.
 
 mod error;
+mod history;
 mod model;
 mod sql;
 
