@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the core's purity, every Rust test, the packaged
 # reference data, the README's main command, and the Python package's tests.
-# Idempotent; provisions what it needs (a Python venv with maturin and pytest) by itself.
+# Idempotent; provisions what it needs (a Python venv with maturin and pytest, a throwaway
+# PostgreSQL on 127.0.0.1 through scripts/services.sh and the osmem-server Elasticsearch-API
+# emulator through scripts/es-service.sh, both stopped on exit) by itself.
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,35 @@ if [ -n "$bad" ]; then
 fi
 echo "ok: $(printf '%s\n' "$tree" | sort -u | wc -l) crates, none forbidden"
 
-step "Rust tests (unit, integration, proptest, doc)"
+step "no OpenSSL in any build (TLS goes through rustls)"
+tls=$(cargo tree --workspace --all-features --target all --prefix none -e normal,build --locked | awk '{print $1}' | sort -u)
+bad=$(printf '%s\n' "$tls" | grep -E '^(openssl|openssl-sys|native-tls)$' || true)
+if [ -n "$bad" ]; then
+  echo "the dependency tree has: $bad" >&2
+  exit 1
+fi
+echo "ok: no openssl, openssl-sys or native-tls"
+
+step "throwaway PostgreSQL for the store tests (scripts/services.sh)"
+# One instance per run, owned by this shell: stopped and removed on exit, and removed by a later
+# start if this run is killed outright.
+export GREENKUBE_SERVICES_DIR="$PWD/target/services/test-$$" GREENKUBE_SERVICES_OWNER=$$
+trap 'scripts/services.sh stop || true; scripts/es-service.sh stop || true' EXIT
+trap 'exit 130' INT TERM
+services_env=$(scripts/services.sh start)
+eval "$services_env"
+echo "ok: GREENKUBE_TEST_POSTGRES_URL set (${GREENKUBE_TEST_POSTGRES_URL##*@})"
+
+step "Elasticsearch-API emulator for the store tests (scripts/es-service.sh: osmem-server)"
+# No real Elasticsearch can be installed here, so the Elasticsearch store is tested against this
+# emulator. One instance per run: it exits by itself if this shell dies, and the trap above stops
+# it on exit.
+export GREENKUBE_ES_DIR="$PWD/target/services/es-$$" GREENKUBE_ES_OWNER=$$
+es_env=$(scripts/es-service.sh start)
+eval "$es_env"
+echo "ok: GREENKUBE_TEST_ES_URL=$GREENKUBE_TEST_ES_URL"
+
+step "Rust tests (unit, integration, proptest, doc; the store tests use the PostgreSQL and the emulator above)"
 cargo test --workspace --exclude greenkube-py --locked
 
 step "greenkube-core packages its reference data"

@@ -4,6 +4,10 @@
 //!
 //! Features:
 //! * `sqlite` (default): the SQLite store (`sqlite://PATH`, `sqlite::memory:`), see [`store`].
+//! * `postgres`: the PostgreSQL store (`postgres://...`, `postgresql://...`), TLS through
+//!   rustls, see [`store`].
+//! * `elasticsearch`: the Elasticsearch store (`http(s)://HOST:PORT`, Elasticsearch 8 or
+//!   OpenSearch 2–3 API), a thin reqwest client with rustls, see [`store`].
 
 pub mod history_file;
 pub mod snapshot_file;

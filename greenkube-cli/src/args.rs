@@ -80,6 +80,16 @@ pub enum Command {
 
     /// Score the cluster's sustainability from 0 to 100, with its seven dimensions.
     Score(ScoreArgs),
+
+    /// Recompute stored windows under another methodology and report the difference.
+    ///
+    /// Replays the archived snapshots of the range (`greenkube estimate --store` archives them),
+    /// estimates them with the given methodology, stores the new footprints in place of the old
+    /// ones, and prints the totals before and after.
+    #[command(
+        after_help = "Example:\n  greenkube restate --store sqlite://greenkube.db --since 30d --methodology classic"
+    )]
+    Restate(RestateArgs),
 }
 
 /// Arguments of `greenkube estimate`.
@@ -116,8 +126,9 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "G_PER_KWH")]
     pub default_intensity: Option<f64>,
 
-    /// Also write the footprint to a store (`sqlite://PATH`, `sqlite::memory:`); without a
-    /// URL, `$GREENKUBE_STORE`, else `sqlite://greenkube.db`. Writing the same window again
+    /// Also write the footprint to a store (`sqlite://PATH`, `sqlite::memory:`,
+    /// `postgres://...`, `http(s)://...` for Elasticsearch); without a URL,
+    /// `$GREENKUBE_STORE`, else `sqlite://greenkube.db`. Writing the same window again
     /// replaces it.
     #[arg(long, value_name = "URL", num_args = 0..=1)]
     #[expect(clippy::option_option, reason = "absent, `--store`, or `--store URL`")]
@@ -176,8 +187,22 @@ pub enum IdlePolicyArg {
 #[derive(Debug, clap::Args)]
 pub struct RecommendArgs {
     /// History of footprints (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
+    pub history: Option<PathBuf>,
+
+    /// Read the history from a store instead: the snapshots it archived in the last `--since`,
+    /// re-estimated with the default methodology (`full`).
+    #[arg(long, value_name = "URL", requires = "since")]
+    pub store: Option<String>,
+
+    /// With `--store`: the windows that started in the last DURATION (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "DURATION", requires = "store", value_parser = crate::time_arg::parse_duration)]
+    pub since: Option<chrono::Duration>,
 
     /// Inventory: `{"nodes": [snapshot nodes], "hpas": [{"namespace", "target_kind", "target_name"}]}`.
     #[arg(long, value_name = "FILE")]
@@ -252,9 +277,10 @@ pub enum ReportFormat {
 /// The store a command reads or writes.
 #[derive(Debug, clap::Args)]
 pub struct StoreArg {
-    /// Store URL: `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`
-    /// or `sqlite::memory:`. (`postgres://...` and `http(s)://...` for Elasticsearch are
-    /// planned.)
+    /// Store URL: `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`,
+    /// `sqlite::memory:`, or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (also
+    /// `postgresql://`), or `http(s)://[USER:PASSWORD@]HOST:PORT[?index_prefix=NAME]` for
+    /// Elasticsearch (or the OpenSearch API).
     #[arg(
         long,
         value_name = "URL",
@@ -326,4 +352,40 @@ pub enum PeriodArg {
     Month,
     /// `2025`
     Year,
+}
+
+/// Arguments of `greenkube restate`.
+#[derive(Debug, clap::Args)]
+pub struct RestateArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// The windows that started in the last DURATION (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
+    pub since: Option<chrono::Duration>,
+
+    /// The windows that started at or after TIME (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// ... and before TIME.
+    #[arg(long, value_name = "TIME", requires = "from", conflicts_with = "since", value_parser = crate::time_arg::parse_instant)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// The methodology to restate under.
+    #[arg(long, short = 'm', value_enum)]
+    pub methodology: MethodologyArg,
+
+    /// Idle attribution for `full`.
+    #[arg(long, value_enum, default_value_t = IdlePolicyArg::Request)]
+    pub idle_policy: IdlePolicyArg,
+
+    /// Compute and print the difference without storing the restated footprints.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }

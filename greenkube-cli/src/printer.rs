@@ -457,6 +457,15 @@ pub(crate) fn aggregate_csv(group: GroupBy, rows: &[AggregateRow]) -> anyhow::Re
     write_csv(&header, lines)
 }
 
+/// A note about something the command did not do.
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn note(message: &str) {
+    eprintln!("note: {message}");
+}
+
 /// A CI gate that tripped.
 #[expect(
     clippy::print_stderr,
@@ -598,6 +607,81 @@ pub(crate) fn score_table(score: &greenkube_core::SustainabilityScore) -> anyhow
     }
     with_stdout(|out| {
         writeln!(out, "sustainability score: {:.1} / 100", score.score)?;
+        writeln!(out)?;
+        table.write(out)
+    })
+}
+
+/// What `greenkube restate` did.
+#[derive(Serialize)]
+pub(crate) struct RestateDocument<'a> {
+    pub(crate) methodology: &'static str,
+    pub(crate) idle_policy: &'static str,
+    /// Archived windows restated.
+    pub(crate) windows: usize,
+    /// False for `--dry-run`.
+    pub(crate) stored: bool,
+    /// Totals per cluster before.
+    pub(crate) before: &'a [AggregateRow],
+    /// Totals per cluster after.
+    pub(crate) after: &'a [AggregateRow],
+}
+
+/// The restatement's before/after table.
+pub(crate) fn restate_table(doc: &RestateDocument<'_>) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        ("CLUSTER", false),
+        ("", false),
+        ("ENERGY", true),
+        ("CO2E", true),
+        ("EMBODIED", true),
+        ("TOTAL CO2E", true),
+        ("INTERVAL", true),
+    ]);
+    let push = |table: &mut Table, cluster: &str, what: &str, r: &AggregateRow| {
+        let total = r.total_co2e_grams();
+        table.push(vec![
+            cluster.to_string(),
+            what.to_string(),
+            energy(r.energy_joules.point),
+            mass(r.co2e_grams.point),
+            mass(r.embodied_co2e_grams.point),
+            mass(total.point),
+            interval(total, mass),
+        ]);
+    };
+    for b in doc.before {
+        let cluster = b.key.cluster.as_deref().unwrap_or("-");
+        push(&mut table, cluster, "stored", b);
+        if let Some(a) = doc.after.iter().find(|a| a.key.cluster == b.key.cluster) {
+            push(&mut table, "", doc.methodology, a);
+        }
+    }
+    for a in doc
+        .after
+        .iter()
+        .filter(|a| !doc.before.iter().any(|b| b.key.cluster == a.key.cluster))
+    {
+        push(
+            &mut table,
+            a.key.cluster.as_deref().unwrap_or("-"),
+            doc.methodology,
+            a,
+        );
+    }
+    with_stdout(|out| {
+        writeln!(
+            out,
+            "{} archived windows restated under {} (idle: {}){}",
+            doc.windows,
+            doc.methodology,
+            doc.idle_policy,
+            if doc.stored {
+                ""
+            } else {
+                " — dry run, nothing stored"
+            }
+        )?;
         writeln!(out)?;
         table.write(out)
     })

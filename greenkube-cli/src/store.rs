@@ -46,3 +46,30 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Repositories
         Err(e) => Err(anyhow::Error::new(e)),
     }
 }
+
+/// Archives a snapshot in the store's snapshot archive, when the backend has one (SQLite today);
+/// other backends print a note instead.
+pub(crate) async fn archive(url: &str, snapshot: &greenkube_core::Snapshot) -> anyhow::Result<()> {
+    match store::history::open_history(url, OpenOptions::default()).await {
+        Ok(history) => {
+            history.archive.archive(snapshot).await?;
+            Ok(())
+        }
+        Err(e) if e.kind() == StoreErrorKind::Unsupported => {
+            crate::printer::note(&format!("snapshot not archived: {e}"));
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the history repositories of a store that must exist.
+pub(crate) async fn open_history(url: &str) -> anyhow::Result<store::history::HistoryRepositories> {
+    Ok(store::history::open_history(
+        url,
+        OpenOptions {
+            create_if_missing: false,
+        },
+    )
+    .await?)
+}

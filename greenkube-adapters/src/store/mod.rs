@@ -3,14 +3,19 @@
 //! | URL | backend | cargo feature |
 //! |---|---|---|
 //! | `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`, `sqlite::memory:` | SQLite, embedded; WAL journal | `sqlite` (default) |
-//! | `postgres://...`, `postgresql://...` | PostgreSQL | not implemented yet |
-//! | `http://...`, `https://...` | Elasticsearch | not implemented yet |
+//! | `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, `postgresql://...` | PostgreSQL (12 or later; tested on 15); created when missing | `postgres` |
+//! | `http(s)://[USER:PASSWORD@]HOST:PORT[/PATH][?index_prefix=NAME]` | Elasticsearch 8 or OpenSearch 2–3 API (tested against the `osmem-server` emulator); indices `PREFIX-footprints` and `PREFIX-meta` created when missing | `elasticsearch` |
 //!
 //! [`open`] connects and brings the schema up to date (migrations are embedded in the
 //! binary); a URL whose backend is not compiled in, or not implemented yet, is a
 //! [`StoreErrorKind::Unsupported`](greenkube_core::ports::StoreErrorKind::Unsupported) error
 //! that says so.
 
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
+pub mod history;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -89,8 +94,8 @@ const EXPECTED: &str =
 /// How to open a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenOptions {
-    /// Create the database when it does not exist (SQLite: the file). When false, a missing
-    /// database is [`StoreErrorKind::Unavailable`](greenkube_core::ports::StoreErrorKind::Unavailable).
+    /// Create the database when it does not exist (SQLite: the file; PostgreSQL: the database,
+    /// which needs the `CREATEDB` privilege). When false, a missing database is [`StoreErrorKind::Unavailable`](greenkube_core::ports::StoreErrorKind::Unavailable).
     pub create_if_missing: bool,
 }
 
@@ -140,14 +145,14 @@ pub async fn open(url: &str) -> Result<Repositories, StoreError> {
 
 /// Opens the store a URL names with options, and brings its schema up to date.
 #[cfg_attr(
-    not(feature = "sqlite"),
+    not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")),
     expect(
         clippy::unused_async,
         reason = "every backend that awaits is compiled out"
     )
 )]
 pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, StoreError> {
-    #[cfg(not(feature = "sqlite"))]
+    #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")))]
     let _ = options;
     let backend = Backend::of_url(url)?;
     match backend {
@@ -164,11 +169,36 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, 
         }
         #[cfg(not(feature = "sqlite"))]
         Backend::Sqlite => Err(not_compiled_in(backend)),
-        Backend::Postgres | Backend::Elasticsearch => Err(not_implemented(backend)),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let (repository, migrations) =
+                postgres::PostgresFootprintRepository::open(url.trim(), options).await?;
+            Ok(Repositories {
+                backend,
+                location: redact(url.trim()),
+                footprints: Arc::new(repository),
+                migrations,
+            })
+        }
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres => Err(not_compiled_in(backend)),
+        #[cfg(feature = "elasticsearch")]
+        Backend::Elasticsearch => {
+            let (repository, migrations) =
+                elasticsearch::ElasticsearchFootprintRepository::open(url.trim(), options).await?;
+            Ok(Repositories {
+                backend,
+                location: repository.config().location(),
+                footprints: Arc::new(repository),
+                migrations,
+            })
+        }
+        #[cfg(not(feature = "elasticsearch"))]
+        Backend::Elasticsearch => Err(not_compiled_in(backend)),
     }
 }
 
-#[cfg(not(feature = "sqlite"))]
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "elasticsearch")))]
 fn not_compiled_in(backend: Backend) -> StoreError {
     StoreError::unsupported(
         backend.name(),
@@ -179,24 +209,15 @@ fn not_compiled_in(backend: Backend) -> StoreError {
     )
 }
 
-fn not_implemented(backend: Backend) -> StoreError {
-    StoreError::unsupported(
-        backend.name(),
-        format!(
-            "the `{}` store is not implemented yet in greenkube {}; use `sqlite://PATH`",
-            backend.name(),
-            env!("CARGO_PKG_VERSION")
-        ),
-    )
-}
-
-/// The URL with the password of its user info (`user:password@`) replaced by `***`.
+/// The URL with its passwords replaced by `***`: the one in the user info (`user:password@`)
+/// and the values of `password` and `sslpassword` query parameters.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
+    let tail = redact_query(tail);
     match authority.rsplit_once('@') {
         Some((user_info, host)) => {
             let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
@@ -207,8 +228,37 @@ pub fn redact(url: &str) -> String {
             };
             format!("{scheme}://{masked}@{host}{tail}")
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{authority}{tail}"),
     }
+}
+
+/// `path?query#fragment` with the values of password parameters masked.
+fn redact_query(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _))
+                if key.eq_ignore_ascii_case("password")
+                    || key.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{key}=***")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut out = format!("{path}?{}", pairs.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,17 +300,51 @@ mod tests {
             "postgres://greenkube:***@db:5432/gk?sslmode=require"
         );
         assert_eq!(redact("postgres://db/gk"), "postgres://db/gk");
+        assert_eq!(
+            redact("postgresql://db/gk?user=gk&password=s3cret&sslmode=require#x"),
+            "postgresql://db/gk?user=gk&password=***&sslmode=require#x"
+        );
+        assert_eq!(
+            redact("postgres://u:p@db?PASSWORD=a&sslpassword=b"),
+            "postgres://u:***@db?PASSWORD=***&sslpassword=***"
+        );
         assert_eq!(redact("https://elastic@es:9200"), "https://elastic@es:9200");
         assert_eq!(redact("sqlite://greenkube.db"), "sqlite://greenkube.db");
         assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
     }
 
+    #[cfg(feature = "elasticsearch")]
     #[tokio::test]
-    async fn unimplemented_backends_say_so() {
-        for url in ["postgres://localhost/greenkube", "http://localhost:9200"] {
-            let err = open(url).await.unwrap_err();
-            assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err}");
-            assert!(err.to_string().contains("not implemented yet"), "{err}");
-        }
+    async fn unreachable_elasticsearch_is_unavailable() {
+        let err = open("http://elastic:s3cret@127.0.0.1:1").await.unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err}");
+        assert!(err.to_string().contains("cannot connect"), "{err}");
+        assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
+    }
+
+    #[cfg(not(feature = "elasticsearch"))]
+    #[tokio::test]
+    async fn elasticsearch_not_compiled_in_says_so() {
+        let err = open("http://localhost:9200").await.unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err}");
+        assert!(
+            err.to_string()
+                .contains("rebuild with `--features elasticsearch`"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn postgres_not_compiled_in_says_so() {
+        let err = open("postgres://gk:s3cret@localhost/greenkube")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err}");
+        assert!(
+            err.to_string()
+                .contains("rebuild with `--features postgres`"),
+            "{err}"
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! Integration tests of the adapters.
 
+#[cfg(feature = "elasticsearch")]
+mod elasticsearch;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]

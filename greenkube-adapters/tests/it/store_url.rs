@@ -27,17 +27,39 @@ async fn bad_urls_are_clear_errors() {
             StoreErrorKind::Unsupported,
             "not a store URL",
         ),
-        (
-            "postgres://gk:secret@db/gk",
-            StoreErrorKind::Unsupported,
-            "`postgres` store is not implemented yet",
-        ),
-        (
-            "https://es:9200",
-            StoreErrorKind::Unsupported,
-            "`elasticsearch` store is not implemented yet",
-        ),
     ];
+    #[cfg(not(feature = "elasticsearch"))]
+    let cases = [
+        &cases[..],
+        &[(
+            "https://elastic:secret@es:9200",
+            StoreErrorKind::Unsupported,
+            "rebuild with `--features elasticsearch`",
+        )],
+    ]
+    .concat();
+    #[cfg(feature = "elasticsearch")]
+    let cases = [
+        &cases[..],
+        &[
+            (
+                "http://elastic:secret@127.0.0.1:1",
+                StoreErrorKind::Unavailable,
+                "cannot connect (`http://elastic:***@127.0.0.1:1`)",
+            ),
+            (
+                "http://elastic:secret@127.0.0.1:1?index=gk",
+                StoreErrorKind::InvalidData,
+                "unknown parameter `index`",
+            ),
+            (
+                "https://elastic:secret@es:notaport",
+                StoreErrorKind::InvalidData,
+                "invalid Elasticsearch URL `https://elastic:***@es:notaport`",
+            ),
+        ],
+    ]
+    .concat();
     #[cfg(feature = "sqlite")]
     let cases = [
         &cases[..],
@@ -51,11 +73,49 @@ async fn bad_urls_are_clear_errors() {
         ],
     ]
     .concat();
+    #[cfg(not(feature = "postgres"))]
+    let cases = [
+        &cases[..],
+        &[(
+            "postgres://gk:secret@db/gk",
+            StoreErrorKind::Unsupported,
+            "rebuild with `--features postgres`",
+        )],
+    ]
+    .concat();
+    #[cfg(feature = "postgres")]
+    let cases = [
+        &cases[..],
+        &[
+            (
+                "postgres://gk:secret@127.0.0.1:1/gk",
+                StoreErrorKind::Unavailable,
+                "cannot connect (`postgres://gk:***@127.0.0.1:1/gk`)",
+            ),
+            (
+                "postgresql://gk@127.0.0.1:1/gk?password=secret",
+                StoreErrorKind::Unavailable,
+                "password=***",
+            ),
+            (
+                "postgres://gk:secret@127.0.0.1:notaport/gk",
+                StoreErrorKind::InvalidData,
+                "invalid PostgreSQL URL `postgres://gk:***@127.0.0.1:notaport/gk`",
+            ),
+            (
+                "postgres://gk:secret@127.0.0.1:1/gk?sslmode=sometimes",
+                StoreErrorKind::InvalidData,
+                "invalid PostgreSQL URL",
+            ),
+        ],
+    ]
+    .concat();
     for (url, kind, text) in cases {
         let err = store::open(url).await.expect_err(url);
         assert_eq!(err.kind(), kind, "{url}: {err}");
         assert!(err.to_string().contains(text), "{url}: {err}");
         assert!(!err.to_string().contains("secret"), "{url}: {err}");
+        assert!(!format!("{err:?}").contains("secret"), "{url}: {err:?}");
     }
 }
 

@@ -51,6 +51,8 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
                     .footprints
                     .write_footprints(std::slice::from_ref(&footprint))
                     .await?;
+                // Archive the snapshot too, so the window can be replayed and restated.
+                store::archive(&url, &snapshot).await?;
                 anyhow::Ok((repositories.location, summary))
             })?;
             Some((location, summary))

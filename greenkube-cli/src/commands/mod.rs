@@ -4,6 +4,7 @@ mod estimate;
 mod migrate;
 mod recommend;
 mod report;
+mod restate;
 
 use std::process::ExitCode;
 
@@ -18,5 +19,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recommend(args) => recommend::recommend(&args),
         Command::WhatIf(args) => recommend::what_if(&args),
         Command::Score(args) => recommend::score(&args),
+        Command::Restate(args) => restate::run(&args),
     }
 }

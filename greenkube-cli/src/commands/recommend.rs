@@ -10,7 +10,7 @@ use greenkube_core::whatif::{WhatIfOptions, changes_from_json, what_if as run_wh
 use greenkube_core::{Inventory, ReferenceData, ScoreBuilder, ScoreConfig};
 
 use crate::args::{RecommendArgs, ReportFormat, ScoreArgs, WhatIfArgs};
-use crate::printer;
+use crate::{printer, store};
 
 fn inventory(path: Option<&Path>) -> anyhow::Result<Option<Inventory>> {
     path.map(|p| {
@@ -29,7 +29,11 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         ..RecommenderConfig::default()
     };
     let mut recommender = Recommender::new(config, inventory.as_ref());
-    let windows = for_each_footprint(&args.history, |fp| recommender.observe(&fp))?;
+    let windows = match (&args.history, &args.store, args.since) {
+        (Some(history), _, _) => for_each_footprint(history, |fp| recommender.observe(&fp))?,
+        (None, Some(url), Some(since)) => from_store(url, since, |fp| recommender.observe(&fp))?,
+        _ => anyhow::bail!("give --history FILE, or --store URL and --since DURATION"),
+    };
     let recs = recommender.finish(ReferenceData::embedded());
     match args.format {
         ReportFormat::Json => printer::json_line(&recs)?,
@@ -59,6 +63,34 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Streams the archived windows of the last `since` from a store, re-estimated with the default
+/// methodology, into `each`; returns how many there were.
+fn from_store(
+    url: &str,
+    since: chrono::Duration,
+    mut each: impl FnMut(greenkube_core::Footprint),
+) -> anyhow::Result<usize> {
+    // The core reads no clock: "now" is read here, once.
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let range = super::report::time_range(Some(since), None, None, now)?;
+    let runtime = store::runtime()?;
+    runtime.block_on(async {
+        let history = store::open_history(url).await?;
+        let windows = history.archive.archived_windows(range).await?;
+        for (cluster, start) in &windows {
+            if let Some(snapshot) = history.archive.snapshot(cluster.as_deref(), *start).await? {
+                let footprint = greenkube_core::estimate(
+                    &snapshot,
+                    &greenkube_core::EstimateOptions::default(),
+                )
+                .with_context(|| format!("archived window {start} cannot be estimated"))?;
+                each(footprint);
+            }
+        }
+        anyhow::Ok(windows.len())
     })
 }
 

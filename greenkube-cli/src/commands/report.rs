@@ -32,7 +32,17 @@ fn period(arg: PeriodArg) -> Period {
 }
 
 fn range(args: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<TimeRange> {
-    let (from, to) = match (args.since, args.from, args.to) {
+    time_range(args.since, args.from, args.to, now)
+}
+
+/// The range of `--since`, or of `--from` and `--to`.
+pub(crate) fn time_range(
+    since: Option<chrono::Duration>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TimeRange> {
+    let (from, to) = match (since, from, to) {
         (Some(since), None, None) => {
             let from = now
                 .checked_sub_signed(since)
@@ -42,7 +52,7 @@ fn range(args: &ReportArgs, now: DateTime<Utc>) -> anyhow::Result<TimeRange> {
         (None, Some(from), Some(to)) => (from, to),
         _ => bail!("give either --since DURATION, or --from TIME and --to TIME"),
     };
-    TimeRange::new(from, to).context("invalid report range")
+    TimeRange::new(from, to).context("invalid range")
 }
 
 pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {

@@ -338,13 +338,25 @@ fn bad_store_urls_are_clear_errors() {
     for (store, message) in [
         ("mysql://root:hunter2@db/gk", "is not a store URL"),
         ("gk.db", "write `sqlite://gk.db`"),
+        #[cfg(feature = "postgres")]
         (
-            "postgres://gk@db/gk",
-            "`postgres` store is not implemented yet",
+            "postgres://gk:hunter2@127.0.0.1:1/gk",
+            "cannot connect (`postgres://gk:***@127.0.0.1:1/gk`)",
         ),
+        #[cfg(not(feature = "postgres"))]
         (
-            "https://es.example:9200",
-            "`elasticsearch` store is not implemented yet",
+            "postgres://gk:hunter2@127.0.0.1:1/gk",
+            "rebuild with `--features postgres`",
+        ),
+        #[cfg(feature = "elasticsearch")]
+        (
+            "http://elastic:hunter2@127.0.0.1:1",
+            "cannot connect (`http://elastic:***@127.0.0.1:1`)",
+        ),
+        #[cfg(not(feature = "elasticsearch"))]
+        (
+            "https://elastic:hunter2@es.example:9200",
+            "rebuild with `--features elasticsearch`",
         ),
     ] {
         greenkube(dir.path())

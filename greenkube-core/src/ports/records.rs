@@ -319,22 +319,35 @@ fn node_label(n: &NodeRecord) -> String {
     }
 }
 
-fn check_amount(field: &str, v: f64) -> Result<(), String> {
+/// What is wrong with an amount, if anything. Messages are built only for a bad value: this
+/// runs for every figure of every row written.
+fn amount_problem(v: f64) -> Option<String> {
     if v.is_nan() {
-        Err(format!("{field}: must be a number, not NaN"))
+        Some("must be a number, not NaN".to_string())
     } else if v.is_infinite() {
-        Err(format!("{field}: {v} is not finite"))
+        Some(format!("{v} is not finite"))
     } else if v < 0.0 {
-        Err(format!("{field}: {v} is negative"))
+        Some(format!("{v} is negative"))
     } else {
-        Ok(())
+        None
+    }
+}
+
+fn check_amount(field: &str, v: f64) -> Result<(), String> {
+    match amount_problem(v) {
+        Some(problem) => Err(format!("{field}: {problem}")),
+        None => Ok(()),
     }
 }
 
 fn check_ranged(field: &str, r: Ranged) -> Result<(), String> {
     check_amount(field, r.point)?;
-    check_amount(&format!("{field} (low bound)"), r.low)?;
-    check_amount(&format!("{field} (high bound)"), r.high)?;
+    if let Some(problem) = amount_problem(r.low) {
+        return Err(format!("{field} (low bound): {problem}"));
+    }
+    if let Some(problem) = amount_problem(r.high) {
+        return Err(format!("{field} (high bound): {problem}"));
+    }
     if r.low <= r.point && r.point <= r.high {
         Ok(())
     } else {

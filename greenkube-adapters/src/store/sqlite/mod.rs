@@ -2,7 +2,7 @@
 //!
 //! * Schema from the migrations embedded at build time (`migrations/sqlite/`), applied on open.
 //! * A batch of footprints is one `BEGIN IMMEDIATE` transaction: each window's old rows are
-//!   deleted and its new rows inserted (64 rows per statement); an invalid row or any failure
+//!   deleted and its new rows inserted (256 rows per statement); an invalid row or any failure
 //!   rolls the whole batch back.
 //! * Aggregation is one `GROUP BY` query over the key index; period buckets are integer
 //!   arithmetic on microseconds (weeks start on Monday), labelled by the core.
@@ -15,6 +15,7 @@ mod sql;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -145,6 +146,10 @@ async fn migrate(pool: &SqlitePool) -> Result<MigrationReport, StoreError> {
     })
 }
 
+/// The insert of a full chunk of pod rows.
+static FULL_POD_INSERT: LazyLock<String> =
+    LazyLock::new(|| sql::insert("pod_footprints", &sql::POD_COLUMNS, sql::ROWS_PER_INSERT));
+
 /// Writes one window: deletes its rows, inserts the new ones. Returns the pod rows replaced.
 async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<u64, StoreError> {
     let start = micros(w.window_start);
@@ -162,14 +167,17 @@ async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<
         .execute(&mut *conn)
         .await
         .map_err(|e| convert_sqlx_err("replacing a window", e))?;
-    let full_pods = sql::insert("pod_footprints", &sql::POD_COLUMNS, sql::ROWS_PER_INSERT);
     for chunk in w.pods.chunks(sql::ROWS_PER_INSERT) {
-        let text = if chunk.len() == sql::ROWS_PER_INSERT {
-            full_pods.clone()
+        // Full chunks share one statement text, built once per process (and prepared once per
+        // connection); only a window's last chunk has a text of its own.
+        let partial;
+        let text: &str = if chunk.len() == sql::ROWS_PER_INSERT {
+            FULL_POD_INSERT.as_str()
         } else {
-            sql::insert("pod_footprints", &sql::POD_COLUMNS, chunk.len())
+            partial = sql::insert("pod_footprints", &sql::POD_COLUMNS, chunk.len());
+            &partial
         };
-        let mut q = sqlx::query(&text);
+        let mut q = sqlx::query(text);
         for p in chunk {
             q = model::bind_pod(q, p);
         }

@@ -86,8 +86,9 @@ pub(super) const NODE_COLUMNS: [&str; 31] = [
 ];
 
 /// Rows per `INSERT` statement: one statement binds `rows × columns` parameters (SQLite allows
-/// 32 766), and fewer, larger statements make the batch faster.
-pub(super) const ROWS_PER_INSERT: usize = 64;
+/// 32 766), and fewer, larger statements make the batch faster (256 rows: 10 496 parameters;
+/// measured against 64, slightly less system time and no more than 4 MB more memory).
+pub(super) const ROWS_PER_INSERT: usize = 256;
 
 /// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows.
 pub(super) fn insert(table: &str, columns: &[&str], rows: usize) -> String {

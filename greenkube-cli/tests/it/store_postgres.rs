@@ -1,0 +1,186 @@
+//! The store commands end to end against a real PostgreSQL server: the same reports as SQLite,
+//! idempotent writes, a clear error for a missing database, and no password in any output.
+//!
+//! The server comes from `GREENKUBE_TEST_POSTGRES_URL`, which `scripts/test.sh` sets (it starts
+//! a throwaway PostgreSQL with `scripts/services.sh`); without it these tests fail, saying so.
+//! Each test uses a database of its own (`greenkube_cli_PID_N`), which `greenkube` creates;
+//! they are left to the throwaway server, which is removed with them.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const URL_VAR: &str = "GREENKUBE_TEST_POSTGRES_URL";
+
+fn server_url() -> String {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "{URL_VAR} is not set, so `greenkube` cannot be tested against PostgreSQL. Run \
+             scripts/test.sh (it starts a throwaway PostgreSQL and sets {URL_VAR}), or start one \
+             yourself with `eval \"$(scripts/services.sh start)\"` before `cargo test`"
+        ),
+    }
+}
+
+/// The test server's URL naming a database no other test uses (it does not exist yet).
+fn fresh_database() -> (String, String) {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "greenkube_cli_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let url = server_url();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+    let (server, _) = base.rsplit_once('/').expect("the URL names a database");
+    let url = match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    };
+    (url, name)
+}
+
+/// The password in the URL, if any.
+fn password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let user_info = rest.split_once('@')?.0;
+    let password = user_info.split_once(':')?.1;
+    (!password.is_empty()).then(|| password.to_string())
+}
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/snapshots/cluster.json")
+}
+
+fn greenkube(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("greenkube").expect("binary built");
+    cmd.current_dir(dir).env_remove("GREENKUBE_STORE");
+    cmd
+}
+
+/// Runs and returns stdout, asserting success and that no output shows the password.
+fn run(cmd: &mut Command, secret: Option<&str>) -> String {
+    let out = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    if let Some(secret) = secret {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "password shown"
+        );
+    }
+    stdout
+}
+
+fn close(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn postgres_stores_and_reports_what_sqlite_does() {
+    let (pg, _) = fresh_database();
+    let secret = password(&pg);
+    let secret = secret.as_deref();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let sqlite = format!("sqlite://{}", dir.path().join("gk.db").display());
+
+    let migrated = run(
+        greenkube(dir.path()).args(["migrate", "--store", &pg]),
+        secret,
+    );
+    assert!(
+        migrated.contains("applied 1 migration (0001 footprints); schema version 1"),
+        "{migrated}"
+    );
+    // Twice into PostgreSQL (the second write replaces the first), once into SQLite.
+    for store in [&pg, &pg, &sqlite] {
+        run(
+            greenkube(dir.path())
+                .args(["estimate", "--snapshot"])
+                .arg(example())
+                .args(["--store", store]),
+            secret,
+        );
+    }
+    for (group_by, period) in [
+        ("namespace", "day"),
+        ("workload", "hour"),
+        ("node", "week"),
+        ("cluster", "month"),
+    ] {
+        let report = |store: &str| -> Value {
+            let out = run(
+                greenkube(dir.path()).args([
+                    "report",
+                    "--store",
+                    store,
+                    "--from",
+                    "2025-06-01",
+                    "--to",
+                    "2025-07-01",
+                    "--group-by",
+                    group_by,
+                    "--period",
+                    period,
+                    "--format",
+                    "json",
+                ]),
+                secret,
+            );
+            serde_json::from_str(&out).expect("JSON")
+        };
+        let (from_pg, from_sqlite) = (report(&pg), report(&sqlite));
+        assert!(
+            from_pg.as_array().is_some_and(|rows| !rows.is_empty()),
+            "{from_pg}"
+        );
+        assert!(
+            close(&from_pg, &from_sqlite),
+            "by {group_by} per {period}:\npostgres {from_pg}\nsqlite {from_sqlite}"
+        );
+    }
+}
+
+#[test]
+fn reporting_from_a_missing_postgres_database_says_how_to_make_one() {
+    let (pg, name) = fresh_database();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = greenkube(dir.path())
+        .args(["report", "--store", &pg, "--since", "30d"])
+        .assert()
+        .failure()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(format!(
+            "database `{name}` does not exist"
+        )))
+        .stderr(predicate::str::contains(
+            "greenkube migrate --store postgres://",
+        ));
+    if let Some(secret) = password(&pg) {
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(!stderr.contains(&secret), "password shown: {stderr}");
+    }
+}
