@@ -96,6 +96,22 @@ pub struct IntensityPoint {
     pub source: String,
 }
 
+impl IntensityPoint {
+    /// Checks a batch: every value finite and not negative. The message names the first bad point.
+    pub fn check_all(points: &[Self]) -> Result<(), String> {
+        match points
+            .iter()
+            .find(|p| !(p.gco2e_per_kwh.is_finite() && p.gco2e_per_kwh >= 0.0))
+        {
+            Some(bad) => Err(format!(
+                "intensity {} for zone {} at {} is not a finite, non-negative number",
+                bad.gco2e_per_kwh, bad.zone, bad.at
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Grid-intensity history.
 #[async_trait]
 pub trait IntensityHistory: Send + Sync + fmt::Debug {

@@ -187,18 +187,7 @@ impl IntensityHistory for InMemoryHistory {
     }
 
     async fn put_intensities(&self, points: &[IntensityPoint]) -> Result<(), StoreError> {
-        if let Some(bad) = points
-            .iter()
-            .find(|p| !(p.gco2e_per_kwh.is_finite() && p.gco2e_per_kwh >= 0.0))
-        {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                format!(
-                    "intensity {} for zone {} at {} is not a finite, non-negative number",
-                    bad.gco2e_per_kwh, bad.zone, bad.at
-                ),
-            ));
-        }
+        IntensityPoint::check_all(points).map_err(|m| StoreError::invalid_data(BACKEND, m))?;
         let mut state = self.state()?;
         for p in points {
             state.intensities.insert((p.zone.clone(), p.at), p.clone());

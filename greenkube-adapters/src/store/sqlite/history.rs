@@ -296,18 +296,7 @@ impl IntensityHistory for SqliteFootprintRepository {
     }
 
     async fn put_intensities(&self, points: &[IntensityPoint]) -> Result<(), StoreError> {
-        if let Some(bad) = points
-            .iter()
-            .find(|p| !(p.gco2e_per_kwh.is_finite() && p.gco2e_per_kwh >= 0.0))
-        {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                format!(
-                    "intensity {} for zone {} at {} is not a finite, non-negative number",
-                    bad.gco2e_per_kwh, bad.zone, bad.at
-                ),
-            ));
-        }
+        IntensityPoint::check_all(points).map_err(|m| StoreError::invalid_data(BACKEND, m))?;
         let err = |e| convert_sqlx_err("storing intensities", e);
         let mut tx = self.pool().begin().await.map_err(err)?;
         for p in points {
