@@ -185,23 +185,31 @@ fn header(out: &mut dyn Write, fp: &Footprint) -> io::Result<()> {
     writeln!(out)
 }
 
+/// `energy E (lo – hi), CO2e O operational + M embodied = T (lo – hi)`: the figures of a total.
+pub(crate) fn figures_line(energy_joules: Ranged, co2e: Ranged, embodied: Ranged) -> String {
+    let total = co2e + embodied;
+    format!(
+        "energy {} ({}), CO2e {} operational + {} embodied = {} ({})",
+        energy(energy_joules.point),
+        interval(energy_joules, energy),
+        mass(co2e.point),
+        mass(embodied.point),
+        mass(total.point),
+        interval(total, mass),
+    )
+}
+
 fn footer(
     out: &mut dyn Write,
     fp: &Footprint,
     attributed: Option<&[PodFootprint]>,
 ) -> io::Result<()> {
     let t = &fp.totals;
-    let total = t.co2e_grams + t.embodied_co2e_grams;
     writeln!(out)?;
     writeln!(
         out,
-        "cluster total: energy {} ({}), CO2e {} operational + {} embodied = {} ({}), cost {:.5}{}",
-        energy(t.energy_joules.point),
-        interval(t.energy_joules, energy),
-        mass(t.co2e_grams.point),
-        mass(t.embodied_co2e_grams.point),
-        mass(total.point),
-        interval(total, mass),
+        "cluster total: {}, cost {:.5}{}",
+        figures_line(t.energy_joules, t.co2e_grams, t.embodied_co2e_grams),
         t.cost.0,
         if t.pods_without_cost > 0 {
             format!(" ({} pods without cost data)", t.pods_without_cost)

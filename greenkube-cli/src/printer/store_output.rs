@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use greenkube_adapters::store::MigrationReport;
 use greenkube_core::ports::{TimeRange, WriteSummary};
-use greenkube_core::{AggregateRow, Footprint, GroupBy, Period, Ranged};
+use greenkube_core::{AggregateRow, Footprint, GroupBy, Period};
 
 use super::{
     FIGURE_COLUMNS, Table, energy, figures, interval, key_columns, key_values, mass, with_stdout,
@@ -145,17 +145,11 @@ pub(crate) fn report_table(
 }
 
 fn footer(out: &mut dyn Write, group: GroupBy, t: &AggregateRow) -> io::Result<()> {
-    let sum: Ranged = t.total_co2e_grams();
     writeln!(out)?;
     writeln!(
         out,
-        "total: energy {} ({}), CO2e {} operational + {} embodied = {} ({}), cost {:.5}, {} pod rows",
-        energy(t.energy_joules.point),
-        interval(t.energy_joules, energy),
-        mass(t.co2e_grams.point),
-        mass(t.embodied_co2e_grams.point),
-        mass(sum.point),
-        interval(sum, mass),
+        "total: {}, cost {:.5}, {} pod rows",
+        super::figures_line(t.energy_joules, t.co2e_grams, t.embodied_co2e_grams),
         t.cost.0,
         t.rows
     )?;
