@@ -530,15 +530,43 @@ pub(crate) fn shift_plan(windows: &[ShiftWindow]) -> HashMap<usize, (f64, Option
     out
 }
 
-/// The time-shift view of one footprint: the workload's load, the intensity it ran at (or, when
-/// it did not run, the intensity of `usual_node` in this window) and a template pod.
-pub(crate) fn shift_window(
+/// The time-shift view of a sequence of footprints (with their indexes): in each, the workload's
+/// load, the intensity it ran at (or, where it did not run, the intensity of the node it first ran
+/// on) and a template pod.
+pub(crate) fn shift_windows(
+    footprints: &[(usize, &Footprint)],
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> Vec<ShiftWindow> {
+    let mut windows: Vec<ShiftWindow> = footprints
+        .iter()
+        .map(|&(i, fp)| shift_window(i, fp, namespace, kind, name))
+        .collect();
+    let usual: Option<std::sync::Arc<str>> = windows
+        .iter()
+        .find_map(|w| w.template.as_ref().and_then(|t| t.node.clone()));
+    if let Some(usual) = usual {
+        for (w, (_, fp)) in windows.iter_mut().zip(footprints) {
+            if w.intensity.is_none() {
+                w.intensity = fp
+                    .nodes
+                    .iter()
+                    .find(|n| n.node.name.as_deref() == Some(usual.as_ref()))
+                    .map(|n| n.node.grid_intensity.point);
+            }
+        }
+    }
+    windows
+}
+
+/// The workload's load, the intensity it ran at (`None` where it did not run) and a template pod.
+fn shift_window(
     index: usize,
     fp: &Footprint,
     namespace: &str,
     kind: &str,
     name: &str,
-    usual_node: Option<&str>,
 ) -> ShiftWindow {
     let mut load = 0.0;
     let mut weighted = 0.0;
@@ -554,16 +582,7 @@ pub(crate) fn shift_window(
             }
         }
     }
-    let intensity = if load > 0.0 {
-        Some(weighted / load)
-    } else {
-        usual_node.and_then(|u| {
-            fp.nodes
-                .iter()
-                .find(|n| n.node.name.as_deref() == Some(u))
-                .map(|n| n.node.grid_intensity.point)
-        })
-    };
+    let intensity = (load > 0.0).then(|| weighted / load);
     ShiftWindow {
         index,
         start: fp.window_start,
@@ -585,20 +604,8 @@ fn time_shift_plan(history: &[Footprint], changes: &[Change]) -> ShiftPlan {
         else {
             continue;
         };
-        let first: Vec<ShiftWindow> = history
-            .iter()
-            .enumerate()
-            .map(|(wi, fp)| shift_window(wi, fp, namespace, kind, name, None))
-            .collect();
-        let usual: Option<std::sync::Arc<str>> = first
-            .iter()
-            .find_map(|w| w.template.as_ref().and_then(|t| t.node.clone()));
-        let windows: Vec<ShiftWindow> = history
-            .iter()
-            .enumerate()
-            .map(|(wi, fp)| shift_window(wi, fp, namespace, kind, name, usual.as_deref()))
-            .collect();
-        for (wi, plan) in shift_plan(&windows) {
+        let footprints: Vec<(usize, &Footprint)> = history.iter().enumerate().collect();
+        for (wi, plan) in shift_plan(&shift_windows(&footprints, namespace, kind, name)) {
             out.insert((wi, ci), plan);
         }
     }

@@ -17,7 +17,7 @@ use crate::fastmap::{FastMap, fast_map};
 use crate::snapshot::Snapshot;
 use crate::whatif::{
     Change, Figures, SECONDS_PER_YEAR, Target, apply, difference, node_selected, shift_plan,
-    shift_window,
+    shift_windows,
 };
 
 /// Indexes of one sampled window.
@@ -352,16 +352,9 @@ fn price_one(
                 .zip(&subs)
                 .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
                 .collect();
-            let usual = baselines.iter().find_map(|(i, fp)| {
-                shift_window(*i, fp, namespace, kind, name, None)
-                    .template
-                    .and_then(|t| t.node)
-            });
-            let windows: Vec<_> = baselines
-                .iter()
-                .map(|(i, fp)| shift_window(*i, fp, namespace, kind, name, usual.as_deref()))
-                .collect();
-            for (wi, plan) in shift_plan(&windows) {
+            let footprints: Vec<(usize, &crate::Footprint)> =
+                baselines.iter().map(|(i, fp)| (*i, fp)).collect();
+            for (wi, plan) in shift_plan(&shift_windows(&footprints, namespace, kind, name)) {
                 shifts.insert((wi, ci), plan);
             }
         }
