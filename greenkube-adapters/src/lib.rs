@@ -8,7 +8,11 @@
 //!   rustls, see [`store`].
 //! * `elasticsearch`: the Elasticsearch store (`http(s)://HOST:PORT`, Elasticsearch 8 or
 //!   OpenSearch 2–3 API), a thin reqwest client with rustls, see [`store`].
+//! * `http-sources`: Prometheus, OpenCost, Electricity Maps and Boavizta, see [`sources`].
+//! * `kubernetes`: the Kubernetes inventory source through the `kube` crate, see [`sources`].
 
 pub mod history_file;
 pub mod snapshot_file;
+#[cfg(any(feature = "http-sources", feature = "kubernetes"))]
+pub mod sources;
 pub mod store;

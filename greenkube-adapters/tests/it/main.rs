@@ -9,3 +9,5 @@ mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_history;
 mod store_url;
+#[cfg(feature = "http-sources")]
+mod source_http;

@@ -15,12 +15,16 @@
 //!   [`SavingsLedger`], [`EmbodiedCache`]: the other repositories (archived snapshots for
 //!   replay, nodes as a history of changes, grid intensities, recommendations with their
 //!   lifecycle, realised savings, embodied figures including "unknown instance").
+//! * [`UsageSource`], [`InventorySource`], [`CostSource`], [`IntensitySource`],
+//!   [`EmbodiedSource`]: the data sources a collector builds snapshots from (module `sources`),
+//!   failing with a [`SourceError`] that names the source.
 //! * [`StoreError`]: the one error type of every repository, with a [`StoreErrorKind`] callers
 //!   branch on.
 
 mod footprint_repository;
 mod history;
 mod records;
+mod sources;
 mod store_error;
 mod time_range;
 
@@ -32,5 +36,10 @@ pub use history::{
     NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive,
 };
 pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};
+pub use sources::{
+    ClusterInventory, CostSource, EmbodiedFigure, EmbodiedSource, IntensitySource, InventorySource,
+    PodSpec, PodUsage, SourceError, SourceErrorKind, SourceKind, SourceNote, UsageSource,
+    WindowUsage,
+};
 pub use store_error::{StoreError, StoreErrorKind};
 pub use time_range::{TimeRange, TimeRangeError};

@@ -446,12 +446,12 @@ impl Analysis {
         }
 
         // Sample: keep every `stride`-th window; when full, keep every other and double.
-        if index % self.stride == 0 {
+        if index.is_multiple_of(self.stride) {
             if self.samples.len() >= self.max_samples {
-                self.samples.retain(|s| (s.index / self.stride) % 2 == 0);
+                self.samples.retain(|s| (s.index / self.stride).is_multiple_of(2));
                 self.stride *= 2;
             }
-            if index % self.stride == 0 {
+            if index.is_multiple_of(self.stride) {
                 self.samples.push(SampledWindow {
                     index,
                     snapshot: snapshot_of(fp),

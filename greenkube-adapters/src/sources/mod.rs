@@ -1,0 +1,9 @@
+//! Data sources: the adapters behind the core's source ports
+//! ([`greenkube_core::ports::UsageSource`] and friends).
+//!
+//! Every HTTP source goes through [`http::SourceHttp`]: one time-out per request, bounded retries
+//! with back-off for failures that may pass, typed [`greenkube_core::ports::SourceError`]s that
+//! name the source, and no credentials in messages.
+
+#[cfg(feature = "http-sources")]
+pub mod http;

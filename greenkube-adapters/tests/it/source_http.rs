@@ -1,0 +1,204 @@
+//! The shared HTTP client of the sources against a wiremock server: retries what may pass,
+//! stops at what cannot, and names the source in every error.
+
+use std::time::{Duration, Instant};
+
+use greenkube_adapters::sources::http::{HttpPolicy, SourceHttp};
+use greenkube_core::ports::{SourceErrorKind, SourceKind};
+use serde::Deserialize;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Answer {
+    value: f64,
+}
+
+fn policy() -> HttpPolicy {
+    HttpPolicy {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(400),
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+async fn client(server: &MockServer) -> SourceHttp {
+    SourceHttp::new(SourceKind::Opencost, &server.uri(), policy()).expect("client")
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_an_answer_comes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/x"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/x"))
+        .and(query_param("window", "5m"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"value": 2.5}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answer: Answer = client(&server)
+        .await
+        .get_json("/api/x", &[("window", "5m".to_owned())])
+        .await
+        .expect("third attempt answers");
+    assert_eq!(answer, Answer { value: 2.5 });
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .await
+        .get_json::<Answer>("x", &[])
+        .await
+        .expect_err("always 500");
+    assert_eq!(err.kind, SourceErrorKind::ServerError);
+    assert_eq!(err.source_kind, SourceKind::Opencost);
+    assert!(err.message.contains("after 3 attempts"), "{err}");
+    assert!(err.message.contains("boom"), "{err}");
+}
+
+#[tokio::test]
+async fn unauthorized_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .await
+        .get_json::<Answer>("x", &[])
+        .await
+        .expect_err("401");
+    assert_eq!(err.kind, SourceErrorKind::Unauthorized);
+    assert!(!err.message.contains("attempts"), "{err}");
+}
+
+#[tokio::test]
+async fn rate_limits_wait_and_retry() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"value": 1}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answer: Answer = client(&server)
+        .await
+        .get_json("x", &[])
+        .await
+        .expect("second attempt");
+    assert_eq!(answer.value, 1.0);
+}
+
+#[tokio::test]
+async fn malformed_answers_name_the_field_and_are_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"value": "high"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .await
+        .get_json::<Answer>("x", &[])
+        .await
+        .expect_err("string instead of number");
+    assert_eq!(err.kind, SourceErrorKind::BadResponse);
+    assert!(err.message.contains("at value"), "{err}");
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_after_bounded_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"value": 1}"#)
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let err = client(&server)
+        .await
+        .get_json::<Answer>("x", &[])
+        .await
+        .expect_err("too slow");
+    assert_eq!(err.kind, SourceErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn not_found_is_an_answer_when_asked() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let http = client(&server).await;
+    assert_eq!(
+        http.get_json_or_404::<Answer>("x", &[])
+            .await
+            .expect("none"),
+        None
+    );
+    let err = http.get_json::<Answer>("x", &[]).await.expect_err("404");
+    assert_eq!(err.kind, SourceErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn headers_are_sent_and_unreachable_servers_are_reported() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("auth-token", "s3cret"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"value": 3}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client(&server)
+        .await
+        .with_header("auth-token", "s3cret")
+        .expect("header");
+    assert!(!format!("{http:?}").contains("s3cret"));
+    assert_eq!(
+        http.get_json::<Answer>("x", &[]).await.expect("ok").value,
+        3.0
+    );
+
+    let closed =
+        SourceHttp::new(SourceKind::Prometheus, "http://127.0.0.1:9/", policy()).expect("client");
+    let err = closed
+        .get_json::<Answer>("x", &[])
+        .await
+        .expect_err("port 9 is closed");
+    assert_eq!(err.kind, SourceErrorKind::Unreachable);
+    assert!(
+        err.to_string().starts_with("prometheus unreachable"),
+        "{err}"
+    );
+}
