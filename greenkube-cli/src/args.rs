@@ -90,6 +90,18 @@ pub enum Command {
         after_help = "Example:\n  greenkube restate --store sqlite://greenkube.db --since 30d --methodology classic"
     )]
     Restate(RestateArgs),
+
+    /// Roll up stored footprints by hour and day, and apply retention.
+    ///
+    /// Sums the raw rows of every complete hour (and day) into roll-ups that reports read
+    /// instead, with the same totals, then deletes raw rows older than `--keep-raw` (cut at a
+    /// whole hour), hourly roll-ups older than `--keep-hourly` and daily roll-ups older than
+    /// `--keep-daily` (cut at a whole day). Sealed history cannot be written again. Safe to run
+    /// at any time and to interrupt: each step is one transaction, and the next run finishes
+    /// the work. `greenkube collect` runs it after every window.
+    #[command(after_help = "Examples:\n  greenkube maintain\n  \
+        greenkube maintain --store sqlite://gk.db --keep-raw 3d --keep-hourly 30d --keep-daily 400d")]
+    Maintain(MaintainArgs),
 }
 
 /// Arguments of `greenkube estimate`.
@@ -352,6 +364,47 @@ pub enum PeriodArg {
     Month,
     /// `2025`
     Year,
+}
+
+/// How long each level of detail is kept (see `greenkube maintain --help`).
+#[derive(Debug, Clone, clap::Args)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the flags --keep-raw, --keep-hourly and --keep-daily"
+)]
+pub struct RetentionArgs {
+    /// Keep raw rows (one per pod and window) this long.
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_KEEP_RAW", default_value = "7d", value_parser = crate::time_arg::parse_duration)]
+    pub keep_raw: chrono::Duration,
+
+    /// Keep hourly roll-ups this long.
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_KEEP_HOURLY", default_value = "90d", value_parser = crate::time_arg::parse_duration)]
+    pub keep_hourly: chrono::Duration,
+
+    /// Keep daily roll-ups this long, or `forever`.
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_KEEP_DAILY", default_value = "forever", value_parser = crate::time_arg::parse_duration_or_forever)]
+    pub keep_daily: crate::time_arg::KeepFor,
+}
+
+/// Arguments of `greenkube maintain`.
+#[derive(Debug, clap::Args)]
+pub struct MaintainArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// Retention.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+
+    /// Maintain as of TIME instead of now (RFC 3339 or a date): hours that end after it are
+    /// not rolled up, and the cuts are measured from it.
+    #[arg(long, value_name = "TIME", value_parser = crate::time_arg::parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }
 
 /// Arguments of `greenkube restate`.

@@ -8,7 +8,9 @@ use greenkube_core::{
 use serde::Serialize;
 
 mod store_output;
-pub(crate) use store_output::{migrated, report_csv, report_table, stored};
+pub(crate) use store_output::{
+    MaintenanceDocument, kept_from, maintained, migrated, report_csv, report_table, stored,
+};
 
 /// Prints an error and its causes to standard error.
 #[expect(

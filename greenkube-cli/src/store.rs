@@ -47,8 +47,8 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Repositories
     }
 }
 
-/// Archives a snapshot in the store's snapshot archive, when the backend has one (SQLite today);
-/// other backends print a note instead.
+/// Archives a snapshot in the store's snapshot archive, when the backend has one (SQLite and
+/// PostgreSQL); other backends print a note instead.
 pub(crate) async fn archive(url: &str, snapshot: &greenkube_core::Snapshot) -> anyhow::Result<()> {
     match store::history::open_history(url, OpenOptions::default()).await {
         Ok(history) => {

@@ -22,16 +22,30 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     duration.ok_or_else(|| format!("`{text}` is too long"))
 }
 
+/// A retention period: a duration, or forever (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepFor(pub Option<Duration>);
+
+/// A duration, or `forever`.
+pub(crate) fn parse_duration_or_forever(text: &str) -> Result<KeepFor, String> {
+    if text.trim().eq_ignore_ascii_case("forever") {
+        return Ok(KeepFor(None));
+    }
+    parse_duration(text)
+        .map(|d| KeepFor(Some(d)))
+        .map_err(|e| format!("{e}, or `forever`"))
+}
+
 /// An instant: RFC 3339 with a time zone (`2025-06-01T00:00:00Z`), or a date (midnight UTC).
 pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
     }
     Err(
         "expected an RFC 3339 time with a zone (2025-06-01T00:00:00Z) or a date (2025-06-01)"

@@ -1,6 +1,6 @@
 //! Opening the history repositories of a store: the snapshot archive, node history, intensity
-//! history, recommendations, savings ledger and embodied cache. SQLite implements them today;
-//! the other backends say so with an `Unsupported` error.
+//! history, recommendations, savings ledger and embodied cache. SQLite and PostgreSQL
+//! implement them (Elasticsearch not yet); a backend not compiled in says so with an `Unsupported` error.
 
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub struct HistoryRepositories {
     pub embodied: Arc<dyn EmbodiedCache>,
 }
 
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch"))]
 impl HistoryRepositories {
     fn of<T>(store: T) -> Self
     where
@@ -64,13 +64,26 @@ pub async fn open_history(
             let (repo, _) = super::sqlite::SqliteFootprintRepository::open(url, options).await?;
             Ok(HistoryRepositories::of(repo))
         }
-        other => {
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let (repo, _) =
+                super::postgres::PostgresFootprintRepository::open(url.trim(), options).await?;
+            Ok(HistoryRepositories::of(repo))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres => Err(super::not_compiled_in(Backend::Postgres)),
+        Backend::Elasticsearch => {
             let _ = options;
             Err(StoreError::unsupported(
-                other.name(),
-                "the snapshot archive and the other history repositories are implemented for \
-                 SQLite only so far",
+                Backend::Elasticsearch.name(),
+                "the snapshot archive and the other history repositories are not implemented \
+                 for Elasticsearch yet",
             ))
+        }
+        #[cfg(not(feature = "sqlite"))]
+        Backend::Sqlite => {
+            let _ = options;
+            Err(super::not_compiled_in(Backend::Sqlite))
         }
     }
 }

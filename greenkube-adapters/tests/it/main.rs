@@ -4,10 +4,12 @@
 mod elasticsearch;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_history;
+#[cfg(feature = "http-sources")]
+mod source_http;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_history;
 mod store_url;
-#[cfg(feature = "http-sources")]
-mod source_http;

@@ -190,9 +190,10 @@ async fn postgres_and_postgresql_urls_open_and_migrate_once() {
     let first = store::open(&schema.url).await.expect("opens");
     assert_eq!(first.backend, Backend::Postgres);
     assert_eq!(first.footprints.backend(), "postgres");
-    assert_eq!(first.migrations.applied.len(), 1);
+    assert_eq!(first.migrations.applied.len(), 2);
     assert_eq!(first.migrations.applied[0].description, "footprints");
-    assert_eq!(first.migrations.schema_version, 1);
+    assert_eq!(first.migrations.applied[1].description, "history");
+    assert_eq!(first.migrations.schema_version, 2);
     let password = url_password(&server_url());
     if let Some(p) = &password {
         assert!(!first.location.contains(p.as_str()), "{}", first.location);
@@ -249,7 +250,7 @@ async fn a_missing_database_is_created_only_when_asked() {
         "{err}"
     );
     let repos = store::open(&db.url).await.expect("creates the database");
-    assert_eq!(repos.migrations.applied.len(), 1);
+    assert_eq!(repos.migrations.applied.len(), 2);
     let fp = footprint(None, at(2025, 6, 2, 10, 0), 1, &full());
     repos
         .footprints

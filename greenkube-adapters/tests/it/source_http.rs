@@ -24,7 +24,7 @@ fn policy() -> HttpPolicy {
     }
 }
 
-async fn client(server: &MockServer) -> SourceHttp {
+fn client(server: &MockServer) -> SourceHttp {
     SourceHttp::new(SourceKind::Opencost, &server.uri(), policy()).expect("client")
 }
 
@@ -46,7 +46,6 @@ async fn server_errors_are_retried_until_an_answer_comes() {
         .mount(&server)
         .await;
     let answer: Answer = client(&server)
-        .await
         .get_json("/api/x", &[("window", "5m".to_owned())])
         .await
         .expect("third attempt answers");
@@ -62,7 +61,6 @@ async fn retries_are_bounded() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .await
         .get_json::<Answer>("x", &[])
         .await
         .expect_err("always 500");
@@ -81,7 +79,6 @@ async fn unauthorized_is_not_retried() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .await
         .get_json::<Answer>("x", &[])
         .await
         .expect_err("401");
@@ -104,7 +101,6 @@ async fn rate_limits_wait_and_retry() {
         .mount(&server)
         .await;
     let answer: Answer = client(&server)
-        .await
         .get_json("x", &[])
         .await
         .expect("second attempt");
@@ -120,7 +116,6 @@ async fn malformed_answers_name_the_field_and_are_not_retried() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .await
         .get_json::<Answer>("x", &[])
         .await
         .expect_err("string instead of number");
@@ -141,7 +136,6 @@ async fn slow_answers_time_out_after_bounded_attempts() {
         .await;
     let started = Instant::now();
     let err = client(&server)
-        .await
         .get_json::<Answer>("x", &[])
         .await
         .expect_err("too slow");
@@ -160,7 +154,7 @@ async fn not_found_is_an_answer_when_asked() {
         .respond_with(ResponseTemplate::new(404))
         .mount(&server)
         .await;
-    let http = client(&server).await;
+    let http = client(&server);
     assert_eq!(
         http.get_json_or_404::<Answer>("x", &[])
             .await
@@ -181,7 +175,6 @@ async fn headers_are_sent_and_unreachable_servers_are_reported() {
         .mount(&server)
         .await;
     let http = client(&server)
-        .await
         .with_header("auth-token", "s3cret")
         .expect("header");
     assert!(!format!("{http:?}").contains("s3cret"));

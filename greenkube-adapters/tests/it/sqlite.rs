@@ -32,6 +32,12 @@ mod in_memory {
     }
 
     greenkube_core::footprint_repository_contract_suite!(fixture);
+
+    mod retention {
+        use super::fixture;
+
+        greenkube_core::retention_contract_suite!(fixture);
+    }
 }
 
 mod file {
@@ -44,6 +50,12 @@ mod file {
     }
 
     greenkube_core::footprint_repository_contract_suite!(fixture);
+
+    mod retention {
+        use super::fixture;
+
+        greenkube_core::retention_contract_suite!(fixture);
+    }
 }
 
 fn everything() -> TimeRange {
@@ -66,9 +78,10 @@ async fn reopening_keeps_rows_and_migrates_once() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("gk.db").display());
     let first = store::open(&url).await.expect("creates");
-    assert_eq!(first.migrations.applied.len(), 2);
+    assert_eq!(first.migrations.applied.len(), 3);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
+    assert_eq!(first.migrations.applied[2].description, "rollups");
     let m = methodology(Methodology::Full, "gkdata-0123456789ab");
     let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
     first
@@ -86,7 +99,7 @@ async fn reopening_keeps_rows_and_migrates_once() {
     .await
     .expect("reopens");
     assert!(again.migrations.applied.is_empty());
-    assert_eq!(again.migrations.schema_version, 2);
+    assert_eq!(again.migrations.schema_version, 3);
     let rows = again
         .footprints
         .aggregate(&ReportQuery::new(everything(), GroupBy::Namespace))

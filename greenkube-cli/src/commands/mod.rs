@@ -1,6 +1,7 @@
 //! Command dispatch.
 
 mod estimate;
+mod maintain;
 mod migrate;
 mod recommend;
 mod report;
@@ -20,5 +21,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::WhatIf(args) => recommend::what_if(&args),
         Command::Score(args) => recommend::score(&args),
         Command::Restate(args) => restate::run(&args),
+        Command::Maintain(args) => maintain::run(&args),
     }
 }

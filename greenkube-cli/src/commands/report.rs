@@ -65,11 +65,20 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let period = args.period.map(period);
     let query = ReportQuery::new(range, group).with_period(period);
     let runtime = store::runtime()?;
-    let (location, rows) = runtime.block_on(async {
+    let (location, rows, retention) = runtime.block_on(async {
         let repositories = store::open(&args.store.store, false).await?;
         let rows = repositories.footprints.aggregate(&query).await?;
-        anyhow::Ok((repositories.location, rows))
+        let retention = repositories.footprints.retention_state().await?;
+        anyhow::Ok((repositories.location, rows, retention))
     })?;
+    let effective = retention.effective_range(range);
+    if effective != range {
+        printer::note(&format!(
+            "the range reaches history kept only as roll-ups ({}); it was widened to {effective}",
+            printer::kept_from(&retention)
+        ));
+    }
+    let range = effective;
     match args.format {
         Format::Json => printer::json_line(&rows)?,
         Format::Table => printer::report_table(&location, range, group, period, &rows)?,

@@ -3,9 +3,13 @@
 
 use std::io::{self, Write};
 
+use chrono::{DateTime, Utc};
 use greenkube_adapters::store::MigrationReport;
-use greenkube_core::ports::{TimeRange, WriteSummary};
+use greenkube_core::ports::{
+    MaintenanceSummary, RetentionPolicy, RetentionState, TimeRange, WriteSummary,
+};
 use greenkube_core::{AggregateRow, Footprint, GroupBy, Period};
+use serde::Serialize;
 
 use super::{
     FIGURE_COLUMNS, Table, energy, figures, interval, key_columns, key_values, mass, with_stdout,
@@ -36,6 +40,85 @@ pub(crate) fn migrated(location: &str, report: &MigrationReport) -> anyhow::Resu
                 report.schema_version
             )
         }
+    })
+}
+
+/// `greenkube maintain --format json`.
+#[derive(Serialize)]
+pub(crate) struct MaintenanceDocument<'a> {
+    schema: &'static str,
+    store: &'a str,
+    now: DateTime<Utc>,
+    retention: String,
+    hours_rolled: usize,
+    days_rolled: usize,
+    raw_rows_deleted: u64,
+    hourly_rows_deleted: u64,
+    daily_rows_deleted: u64,
+    raw_kept_from: Option<DateTime<Utc>>,
+    hourly_kept_from: Option<DateTime<Utc>>,
+    daily_kept_from: Option<DateTime<Utc>>,
+}
+
+impl<'a> MaintenanceDocument<'a> {
+    pub(crate) fn new(
+        store: &'a str,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+        s: &MaintenanceSummary,
+    ) -> Self {
+        Self {
+            schema: "greenkube.maintenance/v1",
+            store,
+            now,
+            retention: policy.to_string(),
+            hours_rolled: s.hours_rolled,
+            days_rolled: s.days_rolled,
+            raw_rows_deleted: s.raw_rows_deleted,
+            hourly_rows_deleted: s.hourly_rows_deleted,
+            daily_rows_deleted: s.daily_rows_deleted,
+            raw_kept_from: s.state.raw_before,
+            hourly_kept_from: s.state.hourly_before,
+            daily_kept_from: s.state.daily_before,
+        }
+    }
+}
+
+/// Where each level of detail starts, for people.
+pub(crate) fn kept_from(state: &RetentionState) -> String {
+    let at = |t: Option<DateTime<Utc>>| {
+        t.map_or_else(
+            || "in full".to_string(),
+            |t| format!("from {}", t.format("%Y-%m-%d %H:%M")),
+        )
+    };
+    format!(
+        "raw rows {}, hourly {}, daily {}",
+        at(state.raw_before),
+        at(state.hourly_before),
+        at(state.daily_before)
+    )
+}
+
+/// `greenkube maintain`: what was done, on standard output.
+pub(crate) fn maintained(
+    location: &str,
+    policy: &RetentionPolicy,
+    s: &MaintenanceSummary,
+) -> anyhow::Result<()> {
+    with_stdout(|out| {
+        writeln!(
+            out,
+            "{location}: rolled up {} hour{} and {} day{}; deleted {} raw, {} hourly and {} daily rows",
+            s.hours_rolled,
+            if s.hours_rolled == 1 { "" } else { "s" },
+            s.days_rolled,
+            if s.days_rolled == 1 { "" } else { "s" },
+            s.raw_rows_deleted,
+            s.hourly_rows_deleted,
+            s.daily_rows_deleted
+        )?;
+        writeln!(out, "retention: {policy}; kept: {}", kept_from(&s.state))
     })
 }
 

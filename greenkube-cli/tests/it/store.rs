@@ -82,13 +82,13 @@ fn migrate_creates_the_schema_once() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "applied 2 migrations (0001 footprints, 0002 history); schema version 2",
+            "applied 3 migrations (0001 footprints, 0002 history, 0003 rollups); schema version 3",
         ));
     greenkube(dir.path())
         .args(["migrate", "--store", &url(&dir)])
         .assert()
         .success()
-        .stdout(predicate::str::contains("schema up to date (version 2)"));
+        .stdout(predicate::str::contains("schema up to date (version 3)"));
 }
 
 #[test]
@@ -421,4 +421,123 @@ fn report_ranges_are_checked() {
         .failure()
         .code(1)
         .stderr(predicate::str::contains("before it starts"));
+}
+
+/// The example snapshot moved to `start` (five-minute window).
+fn snapshot_at(dir: &TempDir, start: &str, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(example()).expect("example");
+    let mut snapshot: Value = serde_json::from_str(&text).expect("json");
+    let start: DateTime<Utc> = start.parse().expect("time");
+    snapshot["window_start"] = Value::from(start.to_rfc3339());
+    snapshot["window_end"] = Value::from((start + Duration::minutes(5)).to_rfc3339());
+    let path = dir.path().join(name);
+    std::fs::write(&path, snapshot.to_string()).expect("write");
+    path
+}
+
+#[test]
+fn maintain_rolls_up_and_seals_without_changing_reports() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (i, start) in [
+        "2025-06-01T23:55:00Z",
+        "2025-06-02T00:00:00Z",
+        "2025-06-02T00:05:00Z",
+        "2025-06-02T01:10:00Z",
+        "2025-06-02T09:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        estimate_into(&dir, &snapshot_at(&dir, start, &format!("s{i}.json")));
+    }
+    let whole = [
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2025-06-03",
+        "--group-by",
+        "cluster",
+    ];
+    let by_hour = [
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2025-06-03",
+        "--group-by",
+        "namespace",
+        "--period",
+        "hour",
+    ];
+    let before = (report(&dir, &whole), report(&dir, &by_hour));
+
+    let out = run_json(greenkube(dir.path()).args([
+        "maintain",
+        "--store",
+        &url(&dir),
+        "--keep-raw",
+        "2h",
+        "--keep-hourly",
+        "30d",
+        "--now",
+        "2025-06-02T10:30:00Z",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out["schema"], "greenkube.maintenance/v1");
+    assert_eq!(out["hours_rolled"], 4, "{out}");
+    assert_eq!(out["days_rolled"], 1, "{out}");
+    assert_eq!(
+        out["raw_rows_deleted"].as_u64().map(|n| n > 0),
+        Some(true),
+        "{out}"
+    );
+    assert_eq!(out["raw_kept_from"], "2025-06-02T08:00:00Z");
+
+    let after = (report(&dir, &whole), report(&dir, &by_hour));
+    for (b, a) in [(&before.0, &after.0), (&before.1, &after.1)] {
+        let (b, a) = (b.as_array().expect("rows"), a.as_array().expect("rows"));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x["rows"], y["rows"]);
+            for f in FIGURES {
+                assert!(close(&x[f], &y[f]), "{f}: {x} vs {y}");
+            }
+        }
+    }
+
+    // A range inside a sealed hour is widened, and says so.
+    let out = greenkube(dir.path())
+        .args(["report", "--store", &url(&dir), "--format", "json"])
+        .args([
+            "--from",
+            "2025-06-02T00:03:00Z",
+            "--to",
+            "2025-06-02T00:04:00Z",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("widened to [2025-06-02T00:00:00Z"),
+        "{stderr}"
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        rows.as_array().map(|r| r
+            .iter()
+            .map(|x| x["rows"].as_u64().unwrap_or(0))
+            .sum::<u64>()),
+        Some(60)
+    );
+
+    // Sealed history cannot be written again.
+    let sealed = snapshot_at(&dir, "2025-06-02T00:10:00Z", "late.json");
+    greenkube(dir.path())
+        .args(["estimate", "--snapshot"])
+        .arg(&sealed)
+        .args(["--store", &url(&dir)])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("sealed history"));
 }

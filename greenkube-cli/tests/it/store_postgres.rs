@@ -1,5 +1,6 @@
 //! The store commands end to end against a real PostgreSQL server: the same reports as SQLite,
-//! idempotent writes, a clear error for a missing database, and no password in any output.
+//! idempotent writes, archived snapshots replayed by `recommend --since` and `restate`, a clear
+//! error for a missing database, and no password in any output.
 //!
 //! The server comes from `GREENKUBE_TEST_POSTGRES_URL`, which `scripts/test.sh` sets (it starts
 //! a throwaway PostgreSQL with `scripts/services.sh`); without it these tests fail, saying so.
@@ -111,7 +112,7 @@ fn postgres_stores_and_reports_what_sqlite_does() {
         secret,
     );
     assert!(
-        migrated.contains("applied 1 migration (0001 footprints); schema version 1"),
+        migrated.contains("applied 2 migrations (0001 footprints, 0002 history); schema version 2"),
         "{migrated}"
     );
     // Twice into PostgreSQL (the second write replaces the first), once into SQLite.
@@ -183,4 +184,129 @@ fn reporting_from_a_missing_postgres_database_says_how_to_make_one() {
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(!stderr.contains(&secret), "password shown: {stderr}");
     }
+}
+
+/// Estimates 12 hourly windows of the example into `store`; returns the footprints printed as
+/// JSON lines (a history file for `recommend --history`).
+fn fill(dir: &Path, store: &str, secret: Option<&str>) -> String {
+    let base: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).expect("the example snapshot"))
+            .expect("JSON");
+    let start = chrono::DateTime::parse_from_rfc3339("2025-06-02T00:00:00Z").expect("a time");
+    let mut lines = String::new();
+    for h in 0..12 {
+        let mut s = base.clone();
+        let ws = start + chrono::Duration::hours(h);
+        s["window_start"] = Value::from(ws.to_rfc3339());
+        s["window_end"] = Value::from((ws + chrono::Duration::hours(1)).to_rfc3339());
+        let out = greenkube(dir)
+            .args([
+                "estimate",
+                "--snapshot",
+                "-",
+                "--format",
+                "json",
+                "--store",
+                store,
+            ])
+            .write_stdin(s.to_string())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("not archived"), "{stderr}");
+        if let Some(secret) = secret {
+            assert!(!stderr.contains(secret), "password shown");
+        }
+        lines.push_str(&String::from_utf8(out.stdout).expect("UTF-8"));
+    }
+    lines
+}
+
+#[test]
+fn postgres_archives_snapshots_for_recommend_and_restate() {
+    let (pg, _) = fresh_database();
+    let secret = password(&pg);
+    let secret = secret.as_deref();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let history = dir.path().join("history.jsonl");
+    std::fs::write(&history, fill(dir.path(), &pg, secret)).expect("writes the history");
+    let json =
+        |cmd: &mut Command| -> Value { serde_json::from_str(&run(cmd, secret)).expect("JSON") };
+
+    let from_file = json(
+        greenkube(dir.path())
+            .args(["recommend", "--history"])
+            .arg(&history)
+            .args(["-f", "json"]),
+    );
+    let from_store = json(greenkube(dir.path()).args([
+        "recommend",
+        "--store",
+        &pg,
+        "--since",
+        "3000d",
+        "-f",
+        "json",
+    ]));
+    assert!(
+        from_file.as_array().is_some_and(|r| !r.is_empty()),
+        "{from_file}"
+    );
+    assert_eq!(
+        from_store, from_file,
+        "recommend --store replays the archive"
+    );
+
+    let report = || {
+        json(greenkube(dir.path()).args([
+            "report", "--store", &pg, "--since", "3000d", "-g", "cluster", "-f", "json",
+        ]))
+    };
+    let before = report();
+    let dry = json(greenkube(dir.path()).args([
+        "restate",
+        "--store",
+        &pg,
+        "--since",
+        "3000d",
+        "-m",
+        "classic",
+        "--dry-run",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(dry["windows"], 12);
+    assert_eq!(dry["stored"], false);
+    assert_eq!(report(), before, "a dry run stores nothing");
+    let done = json(greenkube(dir.path()).args([
+        "restate", "--store", &pg, "--since", "3000d", "-m", "classic", "-f", "json",
+    ]));
+    assert_eq!(done["windows"], 12);
+    let after = report();
+    assert!(
+        !close(&after, &before),
+        "restating changed the stored figures"
+    );
+    // The restate document's rows and the report's rows are compared by their energy.
+    let energy = |v: &Value| v[0]["energy_joules"].clone();
+    assert!(
+        close(&energy(&after), &energy(&done["after"])),
+        "the report reads what restate stored"
+    );
+    assert!(
+        close(&energy(&done["after"]), &energy(&dry["after"])),
+        "the dry run computed the same"
+    );
+    assert!(close(&energy(&done["before"]), &energy(&before)));
+    // Restating back to full gives the original figures again.
+    let back = run(
+        greenkube(dir.path()).args(["restate", "--store", &pg, "--since", "3000d", "-m", "full"]),
+        secret,
+    );
+    assert!(
+        back.contains("12 archived windows restated under full"),
+        "{back}"
+    );
+    assert!(close(&report(), &before));
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::aggregate::{AggregateRow, GroupBy, Period};
 use crate::footprint::Footprint;
 use crate::ports::records::PodRecord;
+use crate::ports::retention::{MaintenanceSummary, RetentionPolicy, RetentionState};
 use crate::ports::store_error::StoreError;
 use crate::ports::time_range::TimeRange;
 
@@ -133,6 +134,8 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
     ///   and the row.
     /// * A store that cannot be reached MUST return
     ///   [`crate::ports::StoreErrorKind::Unavailable`]; retrying the same batch is safe.
+    /// * A window that starts in sealed history ([`RetentionState::is_sealed`]) MUST fail the
+    ///   batch with [`crate::ports::StoreErrorKind::Conflict`], naming the window and the cut.
     async fn write_footprints(&self, batch: &[Footprint]) -> Result<WriteSummary, StoreError>;
 
     /// Aggregates the stored rows in the store (never by loading them all).
@@ -145,6 +148,12 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
     /// summing known costs, `rows` counting pod rows. Sums may differ from an in-memory sum
     /// only by floating-point summation order; a cluster named `""` is stored, and grouped, as
     /// no cluster.
+    ///
+    /// Roll-ups MUST NOT change the answer: after [`Self::maintain`], the rows are the same
+    /// as before, over [`RetentionState::effective_range`] of the query's range (a range that
+    /// starts or ends in sealed history covers whole hours, or whole days). A report by hour
+    /// that reaches days whose hourly detail is gone MUST fail with
+    /// [`crate::ports::StoreErrorKind::InvalidData`] ([`crate::ports::HourlyDetailGone`]).
     async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError>;
 
     /// Reads stored pod rows whose `window_start` is in `range`, a page at a time, in
@@ -160,6 +169,35 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodPage, StoreError>;
+
+    /// Rolls up complete hours and days and applies `policy` as of `now` (see
+    /// [`crate::ports::RetentionPolicy`] and [`crate::ports::ReadPlan`]).
+    ///
+    /// * Every hour that ends at or before `now` and holds rows written since it was last
+    ///   rolled up MUST be rolled up (again), then every such day whose hours are all rolled up.
+    /// * The retention state MUST then advance to `policy.cuts(now)` (never backwards): raw rows
+    ///   before the raw cut, hourly roll-ups before the hourly cut and daily roll-ups before the
+    ///   daily cut are deleted. Raw pages ([`Self::read_pod_rows`]) no longer see sealed rows.
+    /// * Each step MUST be all-or-nothing, so an interrupted run leaves a consistent store and
+    ///   the next run finishes the work; a second run at the same `now` does nothing.
+    ///
+    /// The default implementation reports that the backend does not support it.
+    async fn maintain(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<MaintenanceSummary, StoreError> {
+        let _ = (policy, now);
+        Err(StoreError::unsupported(
+            self.backend(),
+            "roll-ups and retention are not available on this backend",
+        ))
+    }
+
+    /// Where history is sealed (nothing sealed by default).
+    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
+        Ok(RetentionState::default())
+    }
 }
 
 /// Walks the pod rows of a range page by page, holding one page in memory at a time.

@@ -11,6 +11,8 @@
 //!
 //! * [`FootprintRepository`]: footprint rows, one per pod and window, written by window in
 //!   all-or-nothing batches and aggregated in the database.
+//! * [`RetentionPolicy`], [`ReadPlan`]: hourly and daily roll-ups and retention of footprint
+//!   rows, and how a read combines raw rows and roll-ups (module `retention`).
 //! * [`SnapshotArchive`], [`NodeHistory`], [`IntensityHistory`], [`RecommendationStore`],
 //!   [`SavingsLedger`], [`EmbodiedCache`]: the other repositories (archived snapshots for
 //!   replay, nodes as a history of changes, grid intensities, recommendations with their
@@ -24,6 +26,7 @@
 mod footprint_repository;
 mod history;
 mod records;
+mod retention;
 mod sources;
 mod store_error;
 mod time_range;
@@ -36,6 +39,10 @@ pub use history::{
     NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive,
 };
 pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};
+pub use retention::{
+    HourlyDetailGone, MaintenanceSummary, ReadPlan, ReadSource, RetentionError, RetentionPolicy,
+    RetentionState, ceil_time, floor_time,
+};
 pub use sources::{
     ClusterInventory, CostSource, EmbodiedFigure, EmbodiedSource, IntensitySource, InventorySource,
     PodSpec, PodUsage, SourceError, SourceErrorKind, SourceKind, SourceNote, UsageSource,

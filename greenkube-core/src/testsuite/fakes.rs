@@ -1,17 +1,19 @@
 //! In-memory implementations of the ports: the reference behaviour, and a stand-in for tests
 //! of code that uses a repository.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, GroupKey};
 use crate::footprint::Footprint;
+use crate::ports::floor_time as floor;
 use crate::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, NodeRecord, PodCursor, PodPage, PodRecord, ReportQuery,
-    StoreError, TimeRange, WindowRecords, WriteSummary,
+    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, NodeRecord, PodCursor, PodPage,
+    PodRecord, ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
+    WriteSummary,
 };
 use crate::units::Money;
 
@@ -22,10 +24,17 @@ type PodKey = (DateTime<Utc>, Option<Arc<str>>, Arc<str>, Arc<str>);
 /// `(window_start, cluster, node)`.
 type NodeKey = (DateTime<Utc>, Option<Arc<str>>, Option<Arc<str>>);
 
+/// Roll-ups are a speed device, so the reference keeps sealed rows whole (`sealed_*`, used by
+/// reports only) and models what is observable: sealing, rounding, refusals and the work counts.
 #[derive(Debug, Default, Clone)]
 struct State {
     pods: BTreeMap<PodKey, PodRecord>,
     nodes: BTreeMap<NodeKey, NodeRecord>,
+    sealed_pods: BTreeMap<PodKey, PodRecord>,
+    sealed_nodes: BTreeMap<NodeKey, NodeRecord>,
+    retention: RetentionState,
+    dirty_hours: BTreeSet<DateTime<Utc>>,
+    dirty_days: BTreeSet<DateTime<Utc>>,
 }
 
 impl State {
@@ -38,6 +47,10 @@ impl State {
         self.pods.retain(|k, _| !same(&k.0, &k.1));
         let replaced = before - self.pods.len();
         self.nodes.retain(|k, _| !same(&k.0, &k.1));
+        self.dirty_hours
+            .insert(floor(w.window_start, TimeDelta::hours(1)));
+        self.dirty_days
+            .insert(floor(w.window_start, TimeDelta::days(1)));
         for p in w.pods {
             let key = (
                 p.window_start,
@@ -108,6 +121,7 @@ impl FootprintRepository for InMemoryFootprintRepository {
             let w = WindowRecords::from_footprint(fp);
             w.validate()
                 .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+            next.retention.check_writable(BACKEND, &w)?;
             summary.windows += 1;
             summary.pod_rows += w.pods.len();
             summary.node_rows += w.nodes.len();
@@ -119,9 +133,12 @@ impl FootprintRepository for InMemoryFootprintRepository {
 
     async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
         let state = self.lock()?;
+        let range = state.retention.effective_range(query.range);
+        state.retention.check_period(BACKEND, range, query.period)?;
         let mut groups: BTreeMap<GroupKey, AggregateRow> = BTreeMap::new();
-        let in_range = |t: DateTime<Utc>| query.range.contains(t);
-        for p in state.pods.values().filter(|p| in_range(p.window_start)) {
+        let in_range = |t: DateTime<Utc>| range.contains(t);
+        let pods = state.pods.values().chain(state.sealed_pods.values());
+        for p in pods.filter(|p| in_range(p.window_start)) {
             let mut key = group_key(query, p.window_start);
             match query.group_by {
                 GroupBy::Pod => {
@@ -148,7 +165,8 @@ impl FootprintRepository for InMemoryFootprintRepository {
             add_window(row, p.window_start, p.window_end);
         }
         if matches!(query.group_by, GroupBy::Node | GroupBy::Cluster) {
-            for n in state.nodes.values().filter(|n| in_range(n.window_start)) {
+            let nodes = state.nodes.values().chain(state.sealed_nodes.values());
+            for n in nodes.filter(|n| in_range(n.window_start)) {
                 let mut key = group_key(query, n.window_start);
                 if query.group_by == GroupBy::Node {
                     key.node.clone_from(&n.node);
@@ -204,5 +222,73 @@ impl FootprintRepository for InMemoryFootprintRepository {
             None
         };
         Ok(PodPage { rows, next })
+    }
+
+    async fn maintain(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<MaintenanceSummary, StoreError> {
+        let mut state = self.lock()?;
+        let mut summary = MaintenanceSummary::default();
+        let hour = TimeDelta::hours(1);
+        let day = TimeDelta::days(1);
+        let complete: Vec<_> = state
+            .dirty_hours
+            .iter()
+            .copied()
+            .filter(|h| *h + hour <= now)
+            .collect();
+        for h in &complete {
+            state.dirty_hours.remove(h);
+        }
+        summary.hours_rolled = complete.len();
+        let days: Vec<_> = state
+            .dirty_days
+            .iter()
+            .copied()
+            .filter(|d| *d + day <= now && state.dirty_hours.range(*d..*d + day).next().is_none())
+            .collect();
+        for d in &days {
+            state.dirty_days.remove(d);
+        }
+        summary.days_rolled = days.len();
+
+        let before = state.retention;
+        let after = before.advance(policy.cuts(now));
+        let cut = after.raw_before.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let sealed_pods: Vec<PodKey> = state
+            .pods
+            .range(..(cut, None, "".into(), "".into()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in sealed_pods {
+            if let Some(row) = state.pods.remove(&k) {
+                state.sealed_pods.insert(k, row);
+                summary.raw_rows_deleted += 1;
+            }
+        }
+        let sealed_nodes: Vec<NodeKey> = state
+            .nodes
+            .range(..(cut, None, None))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in sealed_nodes {
+            if let Some(row) = state.nodes.remove(&k) {
+                state.sealed_nodes.insert(k, row);
+                summary.raw_rows_deleted += 1;
+            }
+        }
+        if let Some(gone) = after.daily_before {
+            state.sealed_pods.retain(|k, _| k.0 >= gone);
+            state.sealed_nodes.retain(|k, _| k.0 >= gone);
+        }
+        state.retention = after;
+        summary.state = after;
+        Ok(summary)
+    }
+
+    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
+        Ok(self.lock()?.retention)
     }
 }

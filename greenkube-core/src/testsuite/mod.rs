@@ -21,6 +21,7 @@ pub mod fakes;
 pub mod fixtures;
 pub mod history_contract;
 pub mod history_fakes;
+pub mod retention_contract;
 
 use std::any::Any;
 
@@ -96,17 +97,49 @@ macro_rules! footprint_repository_contract_suite {
     };
 }
 
+/// Generates one `#[tokio::test]` per roll-up and retention rule of
+/// [`FootprintRepository::maintain`], like [`crate::footprint_repository_contract_suite!`].
+#[macro_export]
+macro_rules! retention_contract_suite {
+    ($make:expr) => {
+        $crate::retention_contract_suite!(
+            @tests $make;
+            roll_ups_keep_every_total,
+            sealed_edges_cover_whole_hours_and_days,
+            sealed_windows_are_refused,
+            rewrites_in_rolled_up_hours_count_once,
+            maintenance_is_idempotent,
+            daily_retention_forgets_old_days,
+        );
+    };
+    (@tests $make:expr; $($rule:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $rule() {
+                let fixture: $crate::testsuite::RepositoryFixture = ($make)().await;
+                $crate::testsuite::retention_contract::$rule(fixture.repository()).await;
+            }
+        )*
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::RepositoryFixture;
     use super::fakes::InMemoryFootprintRepository;
 
-    #[expect(clippy::unused_async, reason = "the suite awaits its constructor")]
+    #[allow(clippy::unused_async, reason = "the suite awaits its constructor")]
     async fn in_memory() -> RepositoryFixture {
         RepositoryFixture::new(InMemoryFootprintRepository::new())
     }
 
     crate::footprint_repository_contract_suite!(in_memory);
+
+    mod retention {
+        use super::in_memory;
+
+        crate::retention_contract_suite!(in_memory);
+    }
 
     mod history {
         use crate::testsuite::history_contract::HistoryFixture;

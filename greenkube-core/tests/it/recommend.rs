@@ -201,7 +201,7 @@ fn replica(deployment: &str, suffix: &str, cpu: f64) -> Value {
 }
 
 fn spiky(i: usize) -> f64 {
-    if i % 10 == 0 { 2.0 } else { 0.05 }
+    if i.is_multiple_of(10) { 2.0 } else { 0.05 }
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub(super) fn micros(t: DateTime<Utc>) -> i64 {
 /// `micros(s) < micros_ceil(t)`.
 pub(super) fn micros_ceil(t: DateTime<Utc>) -> i64 {
     let floor = t.timestamp_micros();
-    if t.timestamp_subsec_nanos() % 1000 == 0 {
+    if t.timestamp_subsec_nanos().is_multiple_of(1000) {
         floor
     } else {
         floor.saturating_add(1)

@@ -16,8 +16,11 @@
 //!   Monday), labelled by the core.
 //! * Pages are keyset pages over the primary key `(window_start, cluster, namespace, pod)`,
 //!   whose text columns use the "C" collation, so keys compare byte by byte as in the core.
+//! * The same repository implements the history ports (snapshot archive, node history,
+//!   intensities, recommendations, savings ledger, embodied cache): see `history.rs`.
 
 mod error;
+mod history;
 mod model;
 mod sql;
 

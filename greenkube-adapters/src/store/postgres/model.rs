@@ -25,7 +25,7 @@ pub(super) fn bound(t: DateTime<Utc>) -> DateTime<Utc> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(DateTime::<Utc>::MIN_UTC, |d| d.and_utc());
     let floor = t.timestamp_micros();
-    let micros = if t.timestamp_subsec_nanos() % 1000 == 0 {
+    let micros = if t.timestamp_subsec_nanos().is_multiple_of(1000) {
         floor
     } else {
         floor.saturating_add(1)

@@ -11,6 +11,7 @@
 mod error;
 mod history;
 mod model;
+mod rollup;
 mod sql;
 
 use std::path::Path;
@@ -19,9 +20,10 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, ReportQuery, StoreError, TimeRange,
-    WindowRecords, WriteSummary,
+    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
+    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
 };
 use greenkube_core::{AggregateRow, Footprint};
 use sqlx::migrate::Migrator;
@@ -211,11 +213,13 @@ impl FootprintRepository for SqliteFootprintRepository {
             .await
             .map_err(|e| convert_sqlx_err("starting a write", e))?;
         let mut summary = WriteSummary::default();
+        let retention = rollup::state(&mut tx).await?;
         for fp in batch {
             let w = WindowRecords::from_footprint(fp);
             // Checked inside the transaction: a bad window rolls back the ones before it.
             w.validate()
                 .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+            rollup::before_window(&mut tx, &retention, &w).await?;
             let replaced = write_window(&mut tx, &w).await?;
             summary.windows += 1;
             summary.pod_rows += w.pods.len();
@@ -229,13 +233,21 @@ impl FootprintRepository for SqliteFootprintRepository {
     }
 
     async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
-        let text = sql::aggregate(query.group_by, query.period);
+        // One read transaction: the plan and the rows it reads see the same state.
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| convert_sqlx_err("starting a read", e))?;
+        let plan = rollup::plan(&mut tx, query.range, query.period).await?;
+        let Some(text) = sql::aggregate(query.group_by, query.period, &plan) else {
+            return Ok(Vec::new());
+        };
         let rows = sqlx::query(&text)
-            .bind(micros_ceil(query.range.from()))
-            .bind(micros_ceil(query.range.to()))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .map_err(|e| convert_sqlx_err("aggregating footprints", e))?;
+        drop(tx);
         let mut out = rows
             .iter()
             .map(|row| model::aggregate_from_row(row, query.period))
@@ -289,6 +301,23 @@ impl FootprintRepository for SqliteFootprintRepository {
             rows: records,
             next,
         })
+    }
+
+    async fn maintain(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<MaintenanceSummary, StoreError> {
+        rollup::maintain(&self.pool, policy, now).await
+    }
+
+    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| convert_sqlx_err("reading the retention state", e))?;
+        rollup::state(&mut conn).await
     }
 }
 

@@ -27,14 +27,14 @@ pub(super) fn micros(t: DateTime<Utc>) -> i64 {
 /// `micros(s) < micros_ceil(t)`.
 pub(super) fn micros_ceil(t: DateTime<Utc>) -> i64 {
     let floor = t.timestamp_micros();
-    if t.timestamp_subsec_nanos() % 1000 == 0 {
+    if t.timestamp_subsec_nanos().is_multiple_of(1000) {
         floor
     } else {
         floor.saturating_add(1)
     }
 }
 
-fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(us).ok_or_else(|| {
         StoreError::invalid_data(BACKEND, format!("stored time {us} µs is out of range"))
     })

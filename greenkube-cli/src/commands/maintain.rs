@@ -1,0 +1,38 @@
+//! `greenkube maintain`.
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use greenkube_core::ports::RetentionPolicy;
+
+use crate::args::{MaintainArgs, ReportFormat, RetentionArgs};
+use crate::{printer, store};
+
+/// The policy the retention flags ask for.
+pub(crate) fn policy(args: &RetentionArgs) -> anyhow::Result<RetentionPolicy> {
+    RetentionPolicy::new(args.keep_raw, args.keep_hourly, args.keep_daily.0)
+        .context("check --keep-raw, --keep-hourly and --keep-daily")
+}
+
+pub(crate) fn run(args: &MaintainArgs) -> anyhow::Result<ExitCode> {
+    let policy = policy(&args.retention)?;
+    // The core reads no clock: "now" is read here, once.
+    let now = args
+        .now
+        .unwrap_or_else(|| DateTime::<Utc>::from(SystemTime::now()));
+    let runtime = store::runtime()?;
+    let (location, summary) = runtime.block_on(async {
+        let repositories = store::open(&args.store.store, false).await?;
+        let summary = repositories.footprints.maintain(&policy, now).await?;
+        anyhow::Ok((repositories.location, summary))
+    })?;
+    match args.format {
+        ReportFormat::Json => printer::json_line(&printer::MaintenanceDocument::new(
+            &location, &policy, now, &summary,
+        ))?,
+        ReportFormat::Table => printer::maintained(&location, &policy, &summary)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
