@@ -47,6 +47,7 @@ fn main() -> Result<(), greenkube_core::SnapshotError> {
             cost: Money(0.001_666_7),
         }],
         embodied: Vec::new(),
+        degraded_sources: Vec::new(),
     };
 
     for methodology in Methodology::ALL {

@@ -38,7 +38,7 @@ step "throwaway PostgreSQL for the store tests (scripts/services.sh)"
 # One instance per run, owned by this shell: stopped and removed on exit, and removed by a later
 # start if this run is killed outright.
 export GREENKUBE_SERVICES_DIR="$PWD/target/services/test-$$" GREENKUBE_SERVICES_OWNER=$$
-trap 'scripts/services.sh stop || true; scripts/es-service.sh stop || true' EXIT
+trap 'scripts/services.sh stop || true; scripts/es-service.sh stop || true; scripts/boavizta-service.sh stop || true; scripts/kmock-service.sh stop || true' EXIT
 trap 'exit 130' INT TERM
 services_env=$(scripts/services.sh start)
 eval "$services_env"
@@ -52,6 +52,21 @@ export GREENKUBE_ES_DIR="$PWD/target/services/es-$$" GREENKUBE_ES_OWNER=$$
 es_env=$(scripts/es-service.sh start)
 eval "$es_env"
 echo "ok: GREENKUBE_TEST_ES_URL=$GREENKUBE_TEST_ES_URL"
+
+step "Boavizta API for the embodied source tests (scripts/boavizta-service.sh: boaviztapi 2.5.0)"
+# A real boaviztapi under uvicorn; it exits by itself if this shell dies, and the trap stops it.
+export GREENKUBE_BOAVIZTA_DIR="$PWD/target/services/boavizta-$$" GREENKUBE_BOAVIZTA_OWNER=$$
+boavizta_env=$(scripts/boavizta-service.sh start)
+eval "$boavizta_env"
+echo "ok: GREENKUBE_TEST_BOAVIZTA_URL=$GREENKUBE_TEST_BOAVIZTA_URL"
+
+step "Kubernetes API emulator for the inventory source tests (scripts/kmock-service.sh: kmock)"
+# No real API server can be installed here; the Kubernetes source is tested against kmock (and
+# kube's tower-test mock). One instance per run, exits by itself if this shell dies.
+export GREENKUBE_KMOCK_DIR="$PWD/target/services/kmock-$$" GREENKUBE_KMOCK_OWNER=$$
+kmock_env=$(scripts/kmock-service.sh start)
+eval "$kmock_env"
+echo "ok: GREENKUBE_TEST_KUBE_URL=$GREENKUBE_TEST_KUBE_URL"
 
 step "Rust tests (unit, integration, proptest, doc; the store tests use the PostgreSQL and the emulator above)"
 cargo test --workspace --exclude greenkube-py --locked

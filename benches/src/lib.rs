@@ -631,6 +631,7 @@ impl SyntheticCluster {
             grid_intensity,
             costs,
             embodied: Vec::new(),
+            degraded_sources: Vec::new(),
         }
     }
 

@@ -9,10 +9,13 @@
 //! * `elasticsearch`: the Elasticsearch store (`http(s)://HOST:PORT`, Elasticsearch 8 or
 //!   OpenSearch 2–3 API), a thin reqwest client with rustls, see [`store`].
 //! * `http-sources`: Prometheus, OpenCost, Electricity Maps and Boavizta, see [`sources`].
+//! * `collector`: the collector (module `collector`), which turns source answers into stored
+//!   windows.
 //! * `kubernetes`: the Kubernetes inventory source through the `kube` crate, see [`sources`].
 
+#[cfg(feature = "collector")]
+pub mod collector;
 pub mod history_file;
 pub mod snapshot_file;
-#[cfg(any(feature = "http-sources", feature = "kubernetes"))]
 pub mod sources;
 pub mod store;

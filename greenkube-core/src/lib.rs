@@ -2,6 +2,7 @@
 #![warn(clippy::disallowed_methods)]
 
 pub mod aggregate;
+pub mod collect;
 pub mod engine;
 pub mod error;
 mod fastmap;
@@ -23,7 +24,7 @@ pub mod units;
 pub mod whatif;
 
 pub use aggregate::{AggregateRow, GroupBy, GroupKey, Period, aggregate};
-pub use engine::{estimate, estimate_json, estimate_with};
+pub use engine::{estimate, estimate_json, estimate_with, zones_of};
 pub use error::{ReferenceDataError, SnapshotError, UnknownNameError};
 pub use footprint::{
     FOOTPRINT_SCHEMA, Footprint, MethodologyInfo, NodeContext, NodeFootprint, PodFootprint, Totals,

@@ -148,6 +148,13 @@ pub enum Reason {
     MemoryUsageFromRequest,
     /// Memory usage unknown and no request: no memory energy attributed (`full`).
     MemoryUsageUnknown,
+    /// A data source could not give its part of the window (a collector recorded it).
+    SourceUnavailable {
+        /// Which source.
+        source: crate::ports::SourceKind,
+        /// What kind of failure.
+        kind: crate::ports::SourceErrorKind,
+    },
     /// A reason read back from a stored footprint.
     Text(Arc<str>),
 }
@@ -296,6 +303,12 @@ impl fmt::Display for Reason {
                     "memory usage unknown and no request; no memory energy attributed"
                 )
             }
+            Self::SourceUnavailable { source, kind } => write!(
+                f,
+                "{source} was unavailable for this window ({}); {}",
+                kind.description(),
+                source.fallback()
+            ),
             Self::Text(t) => f.write_str(t),
         }
     }

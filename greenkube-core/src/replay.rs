@@ -88,6 +88,7 @@ pub fn snapshot_of(fp: &Footprint) -> Snapshot {
         grid_intensity,
         costs,
         embodied: embodied.into_values().collect(),
+        degraded_sources: Vec::new(),
     }
 }
 

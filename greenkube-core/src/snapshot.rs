@@ -46,6 +46,14 @@ pub struct Snapshot {
     /// Embodied (manufacturing) emissions per instance type, as a source such as Boavizta gave them.
     #[serde(default, deserialize_with = "null_as_default")]
     pub embodied: Vec<EmbodiedEntry>,
+    /// Sources that could not give their part of this window (a collector records them): every
+    /// figure of the window carries a reason naming the source.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub degraded_sources: Vec<crate::ports::SourceNote>,
 }
 
 /// A node of the cluster.

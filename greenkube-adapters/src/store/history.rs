@@ -1,6 +1,6 @@
 //! Opening the history repositories of a store: the snapshot archive, node history, intensity
-//! history, recommendations, savings ledger and embodied cache. SQLite and PostgreSQL
-//! implement them (Elasticsearch not yet); a backend not compiled in says so with an `Unsupported` error.
+//! history, recommendations, savings ledger and embodied cache. SQLite, PostgreSQL and
+//! Elasticsearch implement them; a backend not compiled in says so with an `Unsupported` error.
 
 use std::sync::Arc;
 
@@ -72,14 +72,15 @@ pub async fn open_history(
         }
         #[cfg(not(feature = "postgres"))]
         Backend::Postgres => Err(super::not_compiled_in(Backend::Postgres)),
+        #[cfg(feature = "elasticsearch")]
         Backend::Elasticsearch => {
-            let _ = options;
-            Err(StoreError::unsupported(
-                Backend::Elasticsearch.name(),
-                "the snapshot archive and the other history repositories are not implemented \
-                 for Elasticsearch yet",
-            ))
+            let (repo, _) =
+                super::elasticsearch::ElasticsearchHistoryRepository::open(url.trim(), options)
+                    .await?;
+            Ok(HistoryRepositories::of(repo))
         }
+        #[cfg(not(feature = "elasticsearch"))]
+        Backend::Elasticsearch => Err(super::not_compiled_in(Backend::Elasticsearch)),
         #[cfg(not(feature = "sqlite"))]
         Backend::Sqlite => {
             let _ = options;

@@ -1,7 +1,17 @@
 //! Integration tests of the adapters.
 
+#[cfg(feature = "http-sources")]
+mod boavizta;
 #[cfg(feature = "elasticsearch")]
 mod elasticsearch;
+#[cfg(feature = "elasticsearch")]
+mod elasticsearch_history;
+#[cfg(feature = "http-sources")]
+mod electricity_maps;
+#[cfg(feature = "kubernetes")]
+mod kubernetes;
+#[cfg(feature = "http-sources")]
+mod opencost;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]

@@ -67,6 +67,30 @@ struct PodInput {
     memory_reason: Option<OwnReason>,
 }
 
+/// The electricity zones the nodes of `snapshot` are in, as the engine resolves them (labels,
+/// regions, the configured default zone), so a collector knows which intensities to fetch.
+pub fn zones_of(
+    snapshot: &Snapshot,
+    options: &EstimateOptions,
+    reference: &ReferenceData,
+) -> std::collections::BTreeSet<String> {
+    let resolver = Resolver::new(snapshot, options, reference);
+    let mut zones: std::collections::BTreeSet<String> = snapshot
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            resolver
+                .resolve(Some(node), Some(&node.name), node_model::Demand::default())
+                .context
+                .zone
+                .as_deref()
+                .map(str::to_string)
+        })
+        .collect();
+    zones.extend(options.default_zone.clone());
+    zones
+}
+
 /// The per-pod usage reasons in one byte (a [`Reason`] is 64), expanded in pass 3: keeps the
 /// per-pod scratch small.
 #[derive(Clone, Copy)]
@@ -307,7 +331,19 @@ pub fn estimate_with(
         totals.embodied_co2e_grams += row.embodied_co2e_grams;
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = snapshot
+        .degraded_sources
+        .iter()
+        .map(|n| {
+            format!(
+                "{} {}: {}; {}",
+                n.source,
+                n.kind.description(),
+                n.detail,
+                n.source.fallback()
+            )
+        })
+        .collect();
     if !cost_index.orphans.is_empty() {
         let orphans: Vec<String> = cost_index
             .orphans

@@ -154,6 +154,16 @@ impl<'a> Resolver<'a> {
         let default = Node::default();
         let spec = node.unwrap_or(&default);
         let node_name: Arc<str> = name.cloned().unwrap_or_else(|| Arc::from("(none)"));
+        // A source that was down during the window affects every figure of it.
+        reasons.extend(
+            self.snapshot
+                .degraded_sources
+                .iter()
+                .map(|n| Reason::SourceUnavailable {
+                    source: n.source,
+                    kind: n.kind,
+                }),
+        );
         if node.is_none() {
             reasons.push(Reason::NodeNotInSnapshot {
                 node: name.cloned(),

@@ -134,22 +134,39 @@ impl SourceError {
     }
 }
 
-/// A source that could not give (part of) a window's inputs, recorded with the snapshot so the
-/// figures built without it carry a reason naming the source.
+/// A source that could not give (part of) a window's inputs, recorded with the snapshot
+/// (`degraded_sources`) so the figures built without it carry a reason naming the source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceNote {
     /// Which source.
     pub source: SourceKind,
-    /// What went wrong, for people.
-    pub problem: String,
+    /// What kind of failure.
+    pub kind: SourceErrorKind,
+    /// What went wrong, for people (kept with the snapshot, not copied into every row).
+    #[serde(default)]
+    pub detail: String,
 }
 
 impl From<&SourceError> for SourceNote {
     fn from(err: &SourceError) -> Self {
         Self {
             source: err.source_kind,
-            problem: format!("{}: {}", err.kind.description(), err.message),
+            kind: err.kind,
+            detail: err.message.clone(),
+        }
+    }
+}
+
+impl SourceKind {
+    /// What greenkube does without this source.
+    pub const fn fallback(self) -> &'static str {
+        match self {
+            Self::Prometheus => "usage unknown, taken from requests where given",
+            Self::Kubernetes => "nodes, requests and owners from metrics only",
+            Self::Opencost => "cost unknown",
+            Self::ElectricityMaps => "grid intensity from reference data",
+            Self::Boavizta => "embodied emissions from reference data",
         }
     }
 }
@@ -214,9 +231,10 @@ pub struct PodSpec {
     pub owner_kind: Option<Arc<str>>,
     /// Name of the owning workload.
     pub owner_name: Option<Arc<str>>,
-    /// Sum of the containers' CPU requests, `None` when no container requests CPU.
+    /// The pod's effective CPU request as Kubernetes computes it (containers, init containers,
+    /// sidecars, overhead), `None` when nothing requests CPU.
     pub cpu_request_cores: Option<Cores>,
-    /// Sum of the containers' memory requests, `None` when no container requests memory.
+    /// The pod's effective memory request, `None` when nothing requests memory.
     pub memory_request_bytes: Option<Bytes>,
 }
 
@@ -301,7 +319,8 @@ mod tests {
         );
         let note = SourceNote::from(&err);
         assert_eq!(note.source, SourceKind::ElectricityMaps);
-        assert!(note.problem.starts_with("refused the credentials"));
+        assert_eq!(note.kind, SourceErrorKind::Unauthorized);
+        assert!(note.detail.ends_with("HTTP 401"));
         assert!(!SourceErrorKind::Unauthorized.is_transient());
         assert!(SourceErrorKind::Timeout.is_transient());
     }

@@ -448,7 +448,8 @@ impl Analysis {
         // Sample: keep every `stride`-th window; when full, keep every other and double.
         if index.is_multiple_of(self.stride) {
             if self.samples.len() >= self.max_samples {
-                self.samples.retain(|s| (s.index / self.stride).is_multiple_of(2));
+                self.samples
+                    .retain(|s| (s.index / self.stride).is_multiple_of(2));
                 self.stride *= 2;
             }
             if index.is_multiple_of(self.stride) {

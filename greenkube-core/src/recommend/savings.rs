@@ -97,6 +97,7 @@ impl Index {
             grid_intensity: snap.grid_intensity.clone(),
             costs,
             embodied: snap.embodied.clone(),
+            degraded_sources: snap.degraded_sources.clone(),
         }
     }
 

@@ -26,6 +26,11 @@
 //! schema version kept in the footprint mapping's `_meta` (a newer one is
 //! [`StoreErrorKind::Conflict`]).
 //!
+//! The history repositories (snapshot archive, node history, intensities, recommendations,
+//! savings ledger, embodied cache) live in indices of their own, opened by
+//! [`ElasticsearchHistoryRepository`]; how each of their rules holds without transactions is in
+//! the [`history`] module.
+//!
 //! # All-or-nothing batches without transactions
 //!
 //! Elasticsearch has no multi-document transaction, so a batch becomes visible through **one
@@ -78,9 +83,12 @@
 //! [`StoreErrorKind::Conflict`]: greenkube_core::ports::StoreErrorKind::Conflict
 
 mod client;
+mod codec;
 mod error;
+pub mod history;
 mod ledger;
 mod model;
+mod node_history;
 mod query;
 
 use std::collections::{HashMap, HashSet};
@@ -99,6 +107,7 @@ use serde_json::{Value, json};
 use self::client::Client;
 pub use self::client::{DEFAULT_INDEX_PREFIX, ElasticsearchConfig};
 use self::error::unexpected;
+pub use self::history::{ElasticsearchHistoryRepository, HISTORY_INDICES, HISTORY_SCHEMA_VERSION};
 use self::ledger::{BatchState, Ledger, Lock, MAX_LEDGER_READS, Meta, Versioned, now_ms};
 use self::model::{NodeDocument, PodDocument, node_id, pod_id, window_id};
 use self::query::{TERMS_PER_CLAUSE, Visibility};
@@ -141,6 +150,85 @@ fn mapping(text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|e| {
         StoreError::other(BACKEND, "the built-in index mapping is not JSON").with_source(e)
     })
+}
+
+/// Checks that the server answers like Elasticsearch or OpenSearch (`GET /`).
+async fn check_server(client: &Client) -> Result<(), StoreError> {
+    let doing = "connecting";
+    let root = client.ok(Method::GET, "/", None, doing).await?;
+    if root.pointer("/version/number").is_none() {
+        return Err(unexpected(
+            doing,
+            format!(
+                "`{}` does not answer like Elasticsearch or OpenSearch",
+                client.location()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The schema version of an index, from its mapping's `_meta`; `None` when the index does not
+/// exist, [`StoreErrorKind::Conflict`] when it exists without one (not made by greenkube).
+async fn index_schema_version(client: &Client, index: &str) -> Result<Option<i64>, StoreError> {
+    let doing = "reading the index mappings";
+    let reply = client
+        .call(Method::GET, &format!("/{index}/_mapping"), None, doing)
+        .await?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    let body = reply.into_ok(doing)?;
+    let version = body
+        .as_object()
+        .and_then(|indices| indices.values().next())
+        .and_then(|i| i.pointer("/mappings/_meta/greenkube_schema_version"))
+        .and_then(Value::as_i64);
+    match version {
+        Some(v) => Ok(Some(v)),
+        None => Err(StoreError::conflict(
+            BACKEND,
+            format!(
+                "index `{index}` at `{}` exists but was not made by greenkube (no schema \
+                 version in its mapping); choose another `index_prefix`",
+                client.location()
+            ),
+        )),
+    }
+}
+
+/// Puts the index template of `index` (schema `version`) and creates the index (an existing
+/// index is kept).
+async fn install_index(
+    client: &Client,
+    index: &str,
+    mapping_text: &str,
+    version: i64,
+) -> Result<(), StoreError> {
+    let template = mapping(mapping_text)?;
+    let doing = "installing the index template";
+    client
+        .ok(
+            Method::PUT,
+            &format!("/_index_template/{index}"),
+            Some(&json!({
+                "index_patterns": [index],
+                "priority": 200,
+                "template": template,
+                "_meta": {"managed_by": "greenkube", "greenkube_schema_version": version}
+            })),
+            doing,
+        )
+        .await?;
+    let doing = "creating the index";
+    let reply = client
+        .call(Method::PUT, &format!("/{index}"), Some(&template), doing)
+        .await?;
+    if reply.is_success() || reply.error().kind == "resource_already_exists_exception" {
+        Ok(())
+    } else {
+        reply.into_ok(doing).map(|_| ())
+    }
 }
 
 impl ElasticsearchFootprintRepository {
@@ -192,74 +280,16 @@ impl ElasticsearchFootprintRepository {
     /// The schema version of an index, from its mapping's `_meta`; `None` when the index does
     /// not exist.
     async fn schema_version(&self, index: &str) -> Result<Option<i64>, StoreError> {
-        let doing = "reading the index mappings";
-        let reply = self
-            .client
-            .call(Method::GET, &format!("/{index}/_mapping"), None, doing)
-            .await?;
-        if reply.status == 404 {
-            return Ok(None);
-        }
-        let body = reply.into_ok(doing)?;
-        let version = body
-            .as_object()
-            .and_then(|indices| indices.values().next())
-            .and_then(|i| i.pointer("/mappings/_meta/greenkube_schema_version"))
-            .and_then(Value::as_i64);
-        match version {
-            Some(v) => Ok(Some(v)),
-            None => Err(StoreError::conflict(
-                BACKEND,
-                format!(
-                    "index `{index}` at `{}` exists but was not made by greenkube (no schema \
-                     version in its mapping); choose another `index_prefix`",
-                    self.client.location()
-                ),
-            )),
-        }
+        index_schema_version(&self.client, index).await
     }
 
     /// Puts the index template of `index` and creates it (an existing index is kept).
     async fn install(&self, index: &str, mapping_text: &str) -> Result<(), StoreError> {
-        let template = mapping(mapping_text)?;
-        let doing = "installing the index template";
-        self.client
-            .ok(
-                Method::PUT,
-                &format!("/_index_template/{index}"),
-                Some(&json!({
-                    "index_patterns": [index],
-                    "priority": 200,
-                    "template": template,
-                    "_meta": {"managed_by": "greenkube", "greenkube_schema_version": SCHEMA_VERSION}
-                })),
-                doing,
-            )
-            .await?;
-        let doing = "creating the index";
-        let reply = self
-            .client
-            .call(Method::PUT, &format!("/{index}"), Some(&template), doing)
-            .await?;
-        if reply.is_success() || reply.error().kind == "resource_already_exists_exception" {
-            Ok(())
-        } else {
-            reply.into_ok(doing).map(|_| ())
-        }
+        install_index(&self.client, index, mapping_text, SCHEMA_VERSION).await
     }
 
     async fn migrate(&self, options: OpenOptions) -> Result<MigrationReport, StoreError> {
-        let doing = "connecting";
-        let root = self.client.ok(Method::GET, "/", None, doing).await?;
-        if root.pointer("/version/number").is_none() {
-            return Err(unexpected(
-                doing,
-                format!(
-                    "`{}` does not answer like Elasticsearch or OpenSearch",
-                    self.client.location()
-                ),
-            ));
-        }
+        check_server(&self.client).await?;
         let mut applied = Vec::new();
         match self.schema_version(&self.footprints_index).await? {
             Some(v) if v > SCHEMA_VERSION => {

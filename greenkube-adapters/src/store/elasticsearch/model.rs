@@ -55,7 +55,7 @@ pub(super) fn window_id(cluster: Option<&str>, start: DateTime<Utc>) -> String {
 
 /// A short, stable digest of key parts (length-prefixed, so no two keys collide by
 /// concatenation).
-fn digest(parts: &[&str]) -> String {
+pub(super) fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());

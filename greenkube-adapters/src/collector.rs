@@ -1,0 +1,425 @@
+//! The collector: for each window, ask the sources (concurrently), build the snapshot, estimate
+//! it and store it, so each window is collected once and survives a source that is down.
+//!
+//! * **Watermark.** The archive of snapshots is the record of what was collected: a window is
+//!   done when its snapshot is archived, and the archive is written *after* its footprints. A
+//!   crash between the two leaves the window to be collected again, which rewrites the same rows
+//!   (writes are idempotent); nothing is lost or doubled.
+//! * **Batches.** Windows are collected a batch at a time (usage for the whole batch in one
+//!   range query, footprints in one transaction), so backfilling days of history is quick.
+//! * **Degradation.** A source that fails does not stop collection: its part of the window is
+//!   missing, the snapshot records a [`SourceNote`], and every figure of the window carries a
+//!   reason naming the source. Only the store failing stops a batch (nothing of it is kept, and
+//!   the same windows are collected again on the next attempt).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use greenkube_core::collect::{WindowInputs, assemble};
+use greenkube_core::ports::{
+    ClusterInventory, CostSource, EmbodiedSource, FootprintRepository, IntensityHistory,
+    IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, RetentionPolicy,
+    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange, UsageSource,
+    WindowUsage,
+};
+use greenkube_core::snapshot::EmbodiedEntry;
+use greenkube_core::units::GramsPerKwh;
+use greenkube_core::{EstimateOptions, Footprint, ReferenceData, Snapshot, SnapshotError};
+
+/// The data sources of a collector. Only usage is required; a source left out is simply not
+/// used (its absence is not a degradation: the engine's own fallbacks and reasons apply).
+#[derive(Clone, Default)]
+pub struct Sources {
+    /// Per-pod usage (Prometheus).
+    pub usage: Option<Arc<dyn UsageSource>>,
+    /// Nodes, pods, autoscalers (Kubernetes).
+    pub inventory: Option<Arc<dyn InventorySource>>,
+    /// Cost per pod (OpenCost).
+    pub costs: Option<Arc<dyn CostSource>>,
+    /// Grid intensity (Electricity Maps).
+    pub intensity: Option<Arc<dyn IntensitySource>>,
+    /// Embodied emissions per instance type (Boavizta).
+    pub embodied: Option<Arc<dyn EmbodiedSource>>,
+}
+
+impl fmt::Debug for Sources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sources")
+            .field("usage", &self.usage.is_some())
+            .field("inventory", &self.inventory.is_some())
+            .field("costs", &self.costs.is_some())
+            .field("intensity", &self.intensity.is_some())
+            .field("embodied", &self.embodied.is_some())
+            .finish()
+    }
+}
+
+/// Where a collector keeps what it collects.
+#[derive(Clone)]
+pub struct Stores {
+    /// Footprint rows.
+    pub footprints: Arc<dyn FootprintRepository>,
+    /// Archived snapshots (the watermark).
+    pub archive: Arc<dyn SnapshotArchive>,
+    /// Nodes as a history of changes.
+    pub nodes: Arc<dyn NodeHistory>,
+    /// Grid intensities.
+    pub intensities: Arc<dyn IntensityHistory>,
+}
+
+impl fmt::Debug for Stores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stores")
+            .field("footprints", &self.footprints.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a collector works.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// Cluster name recorded with every window.
+    pub cluster: Option<String>,
+    /// Window length.
+    pub step: TimeDelta,
+    /// Estimation options (methodology, idle policy, defaults).
+    pub options: EstimateOptions,
+    /// Retention applied after each batch.
+    pub retention: RetentionPolicy,
+    /// Oldest measured intensity used for a window.
+    pub intensity_max_age: TimeDelta,
+}
+
+impl Default for CollectorConfig {
+    /// Five-minute windows, the default methodology, the default retention, intensities up to
+    /// two hours old.
+    fn default() -> Self {
+        Self {
+            cluster: None,
+            step: TimeDelta::minutes(5),
+            options: EstimateOptions::default(),
+            retention: RetentionPolicy::default(),
+            intensity_max_age: TimeDelta::hours(2),
+        }
+    }
+}
+
+/// Why a batch could not be collected.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The store failed: nothing of the batch is kept; collect the same windows again later.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A snapshot the sources produced is not valid (a bug in a source adapter, or data the
+    /// engine refuses): the batch is not stored.
+    #[error("window {window}: {source}")]
+    Snapshot {
+        /// Start of the window.
+        window: DateTime<Utc>,
+        /// The engine's error.
+        source: SnapshotError,
+    },
+    /// No usage source is configured.
+    #[error("no usage source (Prometheus) is configured")]
+    NoUsageSource,
+}
+
+/// What one batch stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Windows stored.
+    pub windows: usize,
+    /// Pod rows stored.
+    pub pod_rows: usize,
+    /// Sources that failed during the batch (one note per source).
+    pub degraded: Vec<SourceNote>,
+    /// Sum of the windows' total CO2e (operational + embodied), grams (point estimates).
+    pub co2e_grams: f64,
+}
+
+/// Collects windows from [`Sources`] into [`Stores`].
+#[derive(Debug)]
+pub struct Collector {
+    sources: Sources,
+    stores: Stores,
+    config: CollectorConfig,
+    reference: &'static ReferenceData,
+    embodied_memo: Mutex<HashMap<(String, String), Option<EmbodiedEntry>>>,
+}
+
+impl Collector {
+    /// A collector over these sources and stores.
+    pub fn new(sources: Sources, stores: Stores, config: CollectorConfig) -> Self {
+        Self {
+            sources,
+            stores,
+            config,
+            reference: ReferenceData::embedded(),
+            embodied_memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CollectorConfig {
+        &self.config
+    }
+
+    /// The end of the last collected window of this cluster that started in
+    /// `[now - lookback, now)`, or `None` when none was.
+    pub async fn watermark(
+        &self,
+        now: DateTime<Utc>,
+        lookback: TimeDelta,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let from = now.checked_sub_signed(lookback).unwrap_or(now);
+        let range = TimeRange::new(from, now)
+            .map_err(|e| StoreError::invalid_data(self.stores.archive.backend(), e.to_string()))?;
+        let cluster = self.config.cluster.as_deref().filter(|c| !c.is_empty());
+        let windows = self.stores.archive.archived_windows(range).await?;
+        Ok(windows
+            .into_iter()
+            .filter(|(c, _)| c.as_deref().filter(|c| !c.is_empty()) == cluster)
+            .map(|(_, start)| start + self.config.step)
+            .max())
+    }
+
+    /// Collects `windows` (consecutive, oldest first, each one step long) as one batch.
+    pub async fn collect(&self, windows: &[TimeRange]) -> Result<BatchOutcome, CollectError> {
+        let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+            return Ok(BatchOutcome::default());
+        };
+        let usage_source = self
+            .sources
+            .usage
+            .as_ref()
+            .ok_or(CollectError::NoUsageSource)?;
+        let span = TimeRange::new(first.from(), last.to()).unwrap_or(*first);
+        let step = self
+            .config
+            .step
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let mut notes: Vec<SourceNote> = Vec::new();
+
+        // Usage for the whole batch, the inventory and the metric nodes, concurrently.
+        let inventory_fut = async {
+            match &self.sources.inventory {
+                Some(s) => Some(s.inventory().await),
+                None => None,
+            }
+        };
+        let (usage, inventory, metric_nodes) = tokio::join!(
+            usage_source.usage(span, step),
+            inventory_fut,
+            usage_source.nodes(last.from())
+        );
+        let usage: BTreeMap<DateTime<Utc>, WindowUsage> = match usage {
+            Ok(windows) => windows.into_iter().map(|w| (w.window_start, w)).collect(),
+            Err(e) => {
+                notes.push(SourceNote::from(&e));
+                BTreeMap::new()
+            }
+        };
+        let usage_failed = notes.iter().any(|n| n.source == SourceKind::Prometheus);
+        let inventory: Option<ClusterInventory> = match inventory {
+            Some(Ok(i)) => Some(i),
+            Some(Err(e)) => {
+                notes.push(SourceNote::from(&e));
+                None
+            }
+            None => None,
+        };
+        let metric_nodes = match metric_nodes {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                if !usage_failed {
+                    notes.push(SourceNote::from(&e));
+                }
+                Vec::new()
+            }
+        };
+
+        let mut footprints: Vec<Footprint> = Vec::with_capacity(windows.len());
+        let mut snapshots: Vec<Snapshot> = Vec::with_capacity(windows.len());
+        let mut outcome = BatchOutcome::default();
+        let mut zone_cache: Option<BTreeSet<String>> = None;
+        for window in windows {
+            let mut window_notes = notes.clone();
+            let costs = match &self.sources.costs {
+                Some(s) => match s.costs(*window).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        window_notes.push(SourceNote::from(&e));
+                        Vec::new()
+                    }
+                },
+                None => Vec::new(),
+            };
+            let mut snapshot = assemble(
+                window.from(),
+                window.to(),
+                WindowInputs {
+                    cluster: self.config.cluster.as_deref().map(Arc::from),
+                    inventory: inventory.as_ref(),
+                    metric_nodes: &metric_nodes,
+                    usage: usage.get(&window.from()),
+                    costs,
+                    degraded_sources: window_notes,
+                    ..WindowInputs::default()
+                },
+            );
+            let zones = zone_cache.get_or_insert_with(|| {
+                greenkube_core::zones_of(&snapshot, &self.config.options, self.reference)
+            });
+            self.add_intensities(&mut snapshot, zones, window.from())
+                .await?;
+            self.add_embodied(&mut snapshot).await;
+            let fp = greenkube_core::estimate_with(&snapshot, &self.config.options, self.reference)
+                .map_err(|source| CollectError::Snapshot {
+                    window: window.from(),
+                    source,
+                })?;
+            outcome.windows += 1;
+            outcome.pod_rows += fp.pods.len();
+            outcome.co2e_grams += fp.totals.co2e_grams.point + fp.totals.embodied_co2e_grams.point;
+            for n in &snapshot.degraded_sources {
+                if !outcome.degraded.iter().any(|d| d.source == n.source) {
+                    outcome.degraded.push(n.clone());
+                }
+            }
+            footprints.push(fp);
+            snapshots.push(snapshot);
+        }
+
+        // Footprints first (one transaction), then the archive that marks the windows done.
+        self.stores.footprints.write_footprints(&footprints).await?;
+        if let Some(last) = snapshots.last() {
+            self.stores
+                .nodes
+                .record_nodes(last.cluster.as_deref(), last.window_start, &last.nodes)
+                .await
+                .or_else(ignore_older_observation)?;
+        }
+        for snapshot in &snapshots {
+            self.stores.archive.archive(snapshot).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Rolls up and applies retention as of `now`.
+    pub async fn maintain(&self, now: DateTime<Utc>) -> Result<MaintenanceSummary, StoreError> {
+        self.stores
+            .footprints
+            .maintain(&self.config.retention, now)
+            .await
+    }
+
+    /// Measured intensities for the window's zones: fetched from the source once per zone and
+    /// hour (the adapter caches), kept in the intensity history, and read back for the window.
+    async fn add_intensities(
+        &self,
+        snapshot: &mut Snapshot,
+        zones: &BTreeSet<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(source) = &self.sources.intensity else {
+            return Ok(());
+        };
+        let mut failed: Option<SourceError> = None;
+        for zone in zones {
+            match source.history(zone).await {
+                Ok(points) if !points.is_empty() => {
+                    self.stores.intensities.put_intensities(&points).await?;
+                }
+                Ok(_) => {}
+                Err(e) => failed = Some(e),
+            }
+            if let Some(point) = self
+                .stores
+                .intensities
+                .intensity_at(zone, at, self.config.intensity_max_age)
+                .await?
+            {
+                snapshot
+                    .grid_intensity
+                    .insert(zone.clone(), GramsPerKwh(point.gco2e_per_kwh));
+            }
+        }
+        if let Some(e) = failed
+            && !snapshot
+                .degraded_sources
+                .iter()
+                .any(|n| n.source == SourceKind::ElectricityMaps)
+        {
+            snapshot.degraded_sources.push(SourceNote::from(&e));
+        }
+        Ok(())
+    }
+
+    /// Embodied figures for the instance types of the window's nodes, asked once per process
+    /// for each type (the source adapter may cache across processes).
+    async fn add_embodied(&self, snapshot: &mut Snapshot) {
+        let Some(source) = &self.sources.embodied else {
+            return;
+        };
+        let types: BTreeSet<(String, String)> = snapshot
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n.provider.as_deref()?.to_ascii_lowercase(),
+                    n.instance_type.as_deref()?.to_string(),
+                ))
+            })
+            .collect();
+        for key in types {
+            let known = self.memo().get(&key).cloned();
+            let entry = match known {
+                Some(entry) => entry,
+                None => match source.embodied(&key.0, &key.1).await {
+                    Ok(figure) => {
+                        let entry = figure.map(|f| EmbodiedEntry {
+                            provider: Arc::from(key.0.as_str()),
+                            instance_type: Arc::from(key.1.as_str()),
+                            kgco2e: f.kgco2e,
+                            lifespan_hours: Some(f.duration_hours),
+                        });
+                        self.memo().insert(key.clone(), entry.clone());
+                        entry
+                    }
+                    Err(e) => {
+                        if !snapshot
+                            .degraded_sources
+                            .iter()
+                            .any(|n| n.source == SourceKind::Boavizta)
+                        {
+                            snapshot.degraded_sources.push(SourceNote::from(&e));
+                        }
+                        None
+                    }
+                },
+            };
+            if let Some(entry) = entry {
+                snapshot.embodied.push(entry);
+            }
+        }
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Option<EmbodiedEntry>>> {
+        self.embodied_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Node observations arrive in window order; one older than the last recorded (a backfill after
+/// newer windows) is not an error for the collector.
+fn ignore_older_observation(e: StoreError) -> Result<(), StoreError> {
+    if e.kind() == greenkube_core::ports::StoreErrorKind::InvalidData {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
