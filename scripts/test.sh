@@ -38,7 +38,7 @@ step "throwaway PostgreSQL for the store tests (scripts/services.sh)"
 # One instance per run, owned by this shell: stopped and removed on exit, and removed by a later
 # start if this run is killed outright.
 export GREENKUBE_SERVICES_DIR="$PWD/target/services/test-$$" GREENKUBE_SERVICES_OWNER=$$
-trap 'scripts/services.sh stop || true; scripts/es-service.sh stop || true; scripts/boavizta-service.sh stop || true; scripts/kmock-service.sh stop || true' EXIT
+trap 'scripts/services.sh stop || true; scripts/es-service.sh stop || true; scripts/boavizta-service.sh stop || true; scripts/kmock-service.sh stop || true; scripts/prometheus-service.sh stop || true' EXIT
 trap 'exit 130' INT TERM
 services_env=$(scripts/services.sh start)
 eval "$services_env"
@@ -67,6 +67,14 @@ export GREENKUBE_KMOCK_DIR="$PWD/target/services/kmock-$$" GREENKUBE_KMOCK_OWNER
 kmock_env=$(scripts/kmock-service.sh start)
 eval "$kmock_env"
 echo "ok: GREENKUBE_TEST_KUBE_URL=$GREENKUBE_TEST_KUBE_URL"
+
+step "Prometheus with a synthetic history for the usage source tests (scripts/prometheus-service.sh)"
+# Debian's prometheus (installed if missing), history backfilled with promtool. One instance per
+# run: a watchdog stops it if this shell dies, and the trap above stops it on exit.
+export GREENKUBE_PROMETHEUS_DIR="$PWD/target/services/prometheus-$$" GREENKUBE_PROMETHEUS_OWNER=$$
+prometheus_env=$(scripts/prometheus-service.sh start)
+eval "$prometheus_env"
+echo "ok: GREENKUBE_TEST_PROMETHEUS_URL=$GREENKUBE_TEST_PROMETHEUS_URL"
 
 step "Rust tests (unit, integration, proptest, doc; the store tests use the PostgreSQL and the emulator above)"
 cargo test --workspace --exclude greenkube-py --locked

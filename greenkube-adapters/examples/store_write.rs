@@ -13,6 +13,10 @@
 //! estimated window with a new start), which costs little next to writing it; batches are built
 //! one at a time, so memory stays flat.
 //!
+//! With `--maintain`, then rolls the history up and applies the default retention (raw rows 7
+//! days, hourly roll-ups 90 days) as of the end of the last window, and reports again: the
+//! 30-day report of the benchmark target reads daily roll-ups.
+//!
 //! Without `--store`, writes to a new SQLite file in a temporary directory. With a
 //! `postgres://` URL, writes into a new schema (`greenkube_bench_PID`) of that database, dropped
 //! at the end, so the database needs no preparation and keeps nothing.
@@ -71,13 +75,16 @@ fn snapshot(pods: usize) -> Snapshot {
     Snapshot::from_json_str(&text).expect("synthetic snapshot")
 }
 
-/// `--store URL` (anywhere) and the numbers, in order.
-fn args() -> (Option<String>, Vec<usize>) {
+/// `--store URL` (anywhere), `--maintain`, and the numbers, in order.
+fn args() -> (Option<String>, bool, Vec<usize>) {
     let mut store = None;
+    let mut maintain = false;
     let mut numbers = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        if a == "--store" {
+        if a == "--maintain" {
+            maintain = true;
+        } else if a == "--store" {
             store = it.next();
         } else if let Some(url) = a.strip_prefix("--store=") {
             store = Some(url.to_string());
@@ -85,7 +92,7 @@ fn args() -> (Option<String>, Vec<usize>) {
             numbers.push(a.parse().unwrap_or_else(|_| panic!("not a number: {a}")));
         }
     }
-    (store, numbers)
+    (store, maintain, numbers)
 }
 
 /// A PostgreSQL URL whose connections use a new schema, and the schema's name.
@@ -117,7 +124,7 @@ async fn drop_schema(url: &str, schema: &str) {
 #[tokio::main(flavor = "current_thread")]
 #[expect(clippy::print_stdout, reason = "an example prints its measurement")]
 async fn main() {
-    let (store_url, numbers) = args();
+    let (store_url, maintain, numbers) = args();
     let arg = |i: usize, default: usize| numbers.get(i).copied().unwrap_or(default);
     let pods = arg(0, 1000);
     let windows = arg(1, 100);
@@ -185,6 +192,34 @@ async fn main() {
         report.len(),
         started.elapsed().as_secs_f64()
     );
+    if maintain {
+        let end = t0 + Duration::minutes(5 * i64::try_from(windows).expect("window count"));
+        let started = Instant::now();
+        let summary = repos
+            .footprints
+            .maintain(&greenkube_core::ports::RetentionPolicy::default(), end)
+            .await
+            .expect("maintains");
+        println!(
+            "maintain (raw 7d, hourly 90d): rolled up {} hours and {} days, deleted {} raw rows \
+             in {:.2} s",
+            summary.hours_rolled,
+            summary.days_rolled,
+            summary.raw_rows_deleted,
+            started.elapsed().as_secs_f64()
+        );
+        let started = Instant::now();
+        let report = repos
+            .footprints
+            .aggregate(&ReportQuery::new(range, GroupBy::Namespace).with_period(Some(Period::Day)))
+            .await
+            .expect("aggregates");
+        println!(
+            "report by namespace and day after roll-ups: {} rows in {:.3} s",
+            report.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     drop(repos);
     if let Some((base, schema)) = schema {
         #[cfg(feature = "postgres")]

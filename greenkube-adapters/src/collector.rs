@@ -195,7 +195,9 @@ impl Collector {
             .usage
             .as_ref()
             .ok_or(CollectError::NoUsageSource)?;
-        let span = TimeRange::new(first.from(), last.to()).unwrap_or(*first);
+        // One window more before the batch: restart counters are cumulative, and the restarts
+        // of a window are the difference with the window before.
+        let span = TimeRange::new(first.from() - self.config.step, last.to()).unwrap_or(*first);
         let step = self
             .config
             .step
@@ -216,7 +218,7 @@ impl Collector {
             usage_source.nodes(last.from())
         );
         let usage: BTreeMap<DateTime<Utc>, WindowUsage> = match usage {
-            Ok(windows) => windows.into_iter().map(|w| (w.window_start, w)).collect(),
+            Ok(windows) => restarts_per_window(windows, self.config.step),
             Err(e) => {
                 notes.push(SourceNote::from(&e));
                 BTreeMap::new()
@@ -414,6 +416,42 @@ impl Collector {
     }
 }
 
+/// A pod in a window: (window start, namespace, pod).
+type PodAt = (DateTime<Utc>, Arc<str>, Arc<str>);
+
+/// Turns the cumulative restart counts of the usage port into restarts during each window: the
+/// difference with the previous window's count for the same pod (the count itself after a
+/// counter reset, or when the pod has no count in the previous window).
+fn restarts_per_window(
+    windows: Vec<WindowUsage>,
+    step: TimeDelta,
+) -> BTreeMap<DateTime<Utc>, WindowUsage> {
+    let mut by_start: BTreeMap<DateTime<Utc>, WindowUsage> =
+        windows.into_iter().map(|w| (w.window_start, w)).collect();
+    let totals: HashMap<PodAt, u64> = by_start
+        .values()
+        .flat_map(|w| {
+            w.pods.iter().filter_map(move |p| {
+                p.restarts
+                    .map(|r| ((w.window_start, p.namespace.clone(), p.pod.clone()), r))
+            })
+        })
+        .collect();
+    for w in by_start.values_mut() {
+        let previous = w.window_start - step;
+        for p in &mut w.pods {
+            if let Some(now) = p.restarts {
+                let before = totals.get(&(previous, p.namespace.clone(), p.pod.clone()));
+                p.restarts = Some(match before {
+                    Some(b) if *b <= now => now - b,
+                    _ => now,
+                });
+            }
+        }
+    }
+    by_start
+}
+
 /// Node observations arrive in window order; one older than the last recorded (a backfill after
 /// newer windows) is not an error for the collector.
 fn ignore_older_observation(e: StoreError) -> Result<(), StoreError> {
@@ -421,5 +459,49 @@ fn ignore_older_observation(e: StoreError) -> Result<(), StoreError> {
         Ok(())
     } else {
         Err(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use greenkube_core::ports::PodUsage;
+
+    use super::*;
+
+    fn window(minute: u32, counts: &[(&str, Option<u64>)]) -> WindowUsage {
+        WindowUsage {
+            window_start: Utc.with_ymd_and_hms(2025, 6, 2, 10, minute, 0).unwrap(),
+            pods: counts
+                .iter()
+                .map(|(pod, restarts)| PodUsage {
+                    namespace: "ns".into(),
+                    pod: (*pod).into(),
+                    node: None,
+                    cpu_usage_cores: None,
+                    memory_usage_bytes: None,
+                    restarts: *restarts,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn restarts_are_counted_per_window() {
+        let windows = vec![
+            window(0, &[("a", Some(3)), ("b", Some(1))]),
+            window(5, &[("a", Some(5)), ("b", Some(0)), ("c", Some(2))]),
+            window(10, &[("a", Some(5)), ("b", None)]),
+        ];
+        let out = restarts_per_window(windows, TimeDelta::minutes(5));
+        let counts = |minute: u32| -> Vec<Option<u64>> {
+            let t = Utc.with_ymd_and_hms(2025, 6, 2, 10, minute, 0).unwrap();
+            out[&t].pods.iter().map(|p| p.restarts).collect()
+        };
+        // The first window has nothing before it: its cumulative count stays.
+        assert_eq!(counts(0), [Some(3), Some(1)]);
+        // a: 5 - 3; b: the counter was reset (0 < 1); c: new pod.
+        assert_eq!(counts(5), [Some(2), Some(0), Some(2)]);
+        assert_eq!(counts(10), [Some(0), None]);
     }
 }

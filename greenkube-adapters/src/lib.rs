@@ -12,6 +12,8 @@
 //! * `collector`: the collector (module `collector`), which turns source answers into stored
 //!   windows.
 //! * `kubernetes`: the Kubernetes inventory source through the `kube` crate, see [`sources`].
+//!
+//! The synthetic cluster behind `greenkube demo` ([`sources::synthetic`]) needs no feature.
 
 #[cfg(feature = "collector")]
 pub mod collector;

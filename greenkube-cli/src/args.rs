@@ -102,6 +102,41 @@ pub enum Command {
     #[command(after_help = "Examples:\n  greenkube maintain\n  \
         greenkube maintain --store sqlite://gk.db --keep-raw 3d --keep-hourly 30d --keep-daily 400d")]
     Maintain(MaintainArgs),
+
+    /// Collect windows from a cluster, estimate them and store them, on a schedule.
+    ///
+    /// Every `--step` (5 minutes by default), asks Prometheus (usage), the Kubernetes API
+    /// (nodes, pods, requests, owners, autoscalers), OpenCost (costs), Electricity Maps (grid
+    /// intensity) and Boavizta (embodied emissions) about the window that just ended, builds its
+    /// snapshot, estimates it and stores the footprints and the snapshot. A watermark in the
+    /// store makes each window collected exactly once: windows missed while greenkube was down
+    /// are collected on the next start. A source that is down does not stop collection: the
+    /// figures it would have improved are estimated without it and flagged with a reason naming
+    /// it. SIGTERM or Ctrl-C finishes the current batch and exits.
+    ///
+    /// Prometheus and OpenCost are found in the cluster when not given (services named like
+    /// `prometheus-server`, `kube-prometheus-stack-prometheus`, `opencost`).
+    #[cfg(feature = "collect")]
+    #[command(
+        after_help = "Examples:\n  greenkube collect                                  # in a cluster, every 5 minutes\n  \
+        greenkube collect --once --prometheus-url http://localhost:9090 --no-kubernetes\n  \
+        greenkube collect --since 7d --store postgres://gk:secret@db:5432/greenkube   # backfill, then keep going\n\n\
+        Every flag can also be set with its environment variable (shown with each flag)."
+    )]
+    Collect(CollectArgs),
+
+    /// Show the whole product on a realistic synthetic cluster, in one command.
+    ///
+    /// Builds a synthetic cluster (about 15 nodes on three clouds, 60 pods in 12 namespaces,
+    /// daily and weekly load, a few zombies and oversized requests), runs `--days` days of it
+    /// through the real collect, estimate and store path, rolls the history up, then prints a
+    /// report and the top recommendations. The same seed and end give the same data. Afterwards
+    /// `greenkube report --since 30d` and `greenkube recommend --store sqlite://greenkube.db
+    /// --since 30d` work on what it stored.
+    #[command(
+        after_help = "Examples:\n  greenkube demo\n  greenkube demo --seed 7 --store sqlite://demo.db --days 14"
+    )]
+    Demo(DemoArgs),
 }
 
 /// Arguments of `greenkube estimate`.
@@ -384,6 +419,130 @@ pub struct RetentionArgs {
     /// Keep daily roll-ups this long, or `forever`.
     #[arg(long, value_name = "DURATION", env = "GREENKUBE_KEEP_DAILY", default_value = "forever", value_parser = crate::time_arg::parse_duration_or_forever)]
     pub keep_daily: crate::time_arg::KeepFor,
+}
+
+/// Arguments of `greenkube collect`.
+#[cfg(feature = "collect")]
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// Retention applied after each batch.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+
+    /// Collect one window (the latest complete one) and exit; with `--since`, backfill and exit.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Backfill the windows of the last DURATION that are not stored yet (with a progress bar).
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_SINCE", value_parser = crate::time_arg::parse_duration)]
+    pub since: Option<chrono::Duration>,
+
+    /// Window length.
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_STEP", default_value = "5m", value_parser = crate::time_arg::parse_duration)]
+    pub step: chrono::Duration,
+
+    /// Collect as if it were TIME (RFC 3339 or a date), to replay a past period with `--once`;
+    /// only with `--once`.
+    #[arg(long, value_name = "TIME", requires = "once", value_parser = crate::time_arg::parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Seconds to wait after a window ends before collecting it (late samples).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "GREENKUBE_DELAY",
+        default_value_t = 30
+    )]
+    pub delay_seconds: i64,
+
+    /// Cluster name stored with every window.
+    #[arg(long, value_name = "NAME", env = "GREENKUBE_CLUSTER")]
+    pub cluster: Option<String>,
+
+    /// Prometheus base URL (default: found in the cluster).
+    #[arg(long, value_name = "URL", env = "GREENKUBE_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+
+    /// OpenCost base URL (default: found in the cluster; without it costs are unknown).
+    #[arg(long, value_name = "URL", env = "GREENKUBE_OPENCOST_URL")]
+    pub opencost_url: Option<String>,
+
+    /// Electricity Maps API token (without it, zone intensities come from the reference data).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GREENKUBE_ELECTRICITY_MAPS_TOKEN",
+        hide_env_values = true
+    )]
+    pub electricity_maps_token: Option<String>,
+
+    /// Electricity Maps API base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GREENKUBE_ELECTRICITY_MAPS_URL",
+        default_value = "https://api.electricitymaps.com/v3"
+    )]
+    pub electricity_maps_url: String,
+
+    /// Boavizta API base URL (without it, embodied emissions come from the reference data).
+    #[arg(long, value_name = "URL", env = "GREENKUBE_BOAVIZTA_URL")]
+    pub boavizta_url: Option<String>,
+
+    /// Kubeconfig file (default: in-cluster configuration, then `$KUBECONFIG`, then
+    /// `~/.kube/config`).
+    #[arg(long, value_name = "FILE", env = "GREENKUBE_KUBECONFIG")]
+    pub kubeconfig: Option<String>,
+
+    /// Do not use the Kubernetes API (nodes and pods from the metrics only).
+    #[arg(long, env = "GREENKUBE_NO_KUBERNETES")]
+    pub no_kubernetes: bool,
+
+    /// Time-out of one request to a source, seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "GREENKUBE_SOURCE_TIMEOUT",
+        default_value_t = 30
+    )]
+    pub source_timeout: u64,
+
+    /// Methodology.
+    #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = MethodologyArg::Full)]
+    pub methodology: MethodologyArg,
+}
+
+/// Arguments of `greenkube demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// Seed of the synthetic cluster.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Days of history.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+
+    /// End of the history (RFC 3339 or a date; default: the start of the current hour).
+    #[arg(long, value_name = "TIME", value_parser = crate::time_arg::parse_instant)]
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Do not serve the dashboard afterwards (the REST API and dashboard do not exist yet, so
+    /// this is what the demo does anyway).
+    #[arg(long)]
+    pub no_serve: bool,
+
+    /// Recommendations to print.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
 }
 
 /// Arguments of `greenkube maintain`.

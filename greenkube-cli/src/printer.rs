@@ -9,7 +9,8 @@ use serde::Serialize;
 
 mod store_output;
 pub(crate) use store_output::{
-    MaintenanceDocument, kept_from, maintained, migrated, report_csv, report_table, stored,
+    MaintenanceDocument, collected, demo_next_steps, kept_from, maintained, migrated,
+    progress_line, report_csv, report_table, stored,
 };
 
 /// Prints an error and its causes to standard error.
@@ -513,7 +514,16 @@ pub(crate) fn recommendations_table(
         ]);
     }
     let co2e: f64 = recs.iter().map(|r| r.savings_co2e_grams_per_year).sum();
-    let cost: f64 = recs.iter().filter_map(|r| r.savings_cost_per_year).sum();
+    let known: Vec<f64> = recs
+        .iter()
+        .filter_map(|r| r.savings_cost_per_year)
+        .collect();
+    // An empty f64 sum is -0.0: say "an unknown amount" rather than "-0.00".
+    let cost = if known.is_empty() {
+        "an unknown amount of money".to_string()
+    } else {
+        format!("{:.2}", known.iter().sum::<f64>() + 0.0)
+    };
     with_stdout(|out| {
         if recs.is_empty() {
             writeln!(out, "no recommendations from {windows} windows of history")?;
@@ -534,7 +544,7 @@ pub(crate) fn recommendations_table(
         writeln!(out)?;
         writeln!(
             out,
-            "{} recommendations from {windows} windows ({}); together up to {} CO2e and {cost:.2} per year \
+            "{} recommendations from {windows} windows ({}); together up to {} CO2e and {cost} per year \
              (savings from the what-if engine; `unknown` cost: node prices are not recorded)",
             recs.len(),
             recs.first().map_or("full", |r| r.methodology.as_str()),

@@ -34,7 +34,8 @@ pub struct WindowInputs<'a> {
     pub inventory: Option<&'a ClusterInventory>,
     /// Nodes as the metrics describe them (a fallback for the API).
     pub metric_nodes: &'a [Node],
-    /// Usage per pod in the window, when Prometheus answered.
+    /// Usage per pod in the window, when Prometheus answered; `restarts` are the restarts during
+    /// the window (the collector turns the port's cumulative counts into differences).
     pub usage: Option<&'a WindowUsage>,
     /// Cost per pod in the window.
     pub costs: Vec<CostEntry>,

@@ -21,5 +21,10 @@ pub mod kubernetes;
 pub mod node_labels;
 #[cfg(feature = "http-sources")]
 pub mod opencost;
+#[cfg(feature = "http-sources")]
+pub mod prometheus;
+#[cfg(feature = "http-sources")]
+pub mod promql;
 #[cfg(feature = "kubernetes")]
 pub mod quantity;
+pub mod synthetic;

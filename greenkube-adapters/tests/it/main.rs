@@ -2,6 +2,8 @@
 
 #[cfg(feature = "http-sources")]
 mod boavizta;
+#[cfg(all(feature = "collector", feature = "sqlite"))]
+mod collector;
 #[cfg(feature = "elasticsearch")]
 mod elasticsearch;
 #[cfg(feature = "elasticsearch")]
@@ -16,6 +18,8 @@ mod opencost;
 mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_history;
+#[cfg(feature = "http-sources")]
+mod prometheus;
 #[cfg(feature = "http-sources")]
 mod source_http;
 #[cfg(feature = "sqlite")]

@@ -1,13 +1,15 @@
-//! The PostgreSQL store against a real server: the footprint repository contract, and what only
-//! a real server can show (a connection killed mid-batch, a failure inside the database, a
-//! newer schema, concurrent writers, the session's time zone, a locale that sorts differently,
-//! missing databases and refused credentials).
+//! The PostgreSQL store against a real server: the footprint repository and retention contracts,
+//! and what only a real server can show (a connection killed mid-batch, a failure inside the
+//! database, a newer schema, concurrent writers, writers racing maintenance, rows stored before
+//! the roll-up migration, the session's time zone, a locale that sorts differently, missing
+//! databases and refused credentials).
 //!
 //! The server comes from `GREENKUBE_TEST_POSTGRES_URL` (a role that may create schemas and
 //! databases). `scripts/test.sh` starts a throwaway one (`scripts/services.sh`) and sets it;
 //! without it every test here fails, saying so. Each test works in a schema (or database) of
 //! its own, so they run in parallel and leave nothing behind.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,7 +19,8 @@ use chrono::Duration;
 use greenkube_adapters::store::postgres::{PostgresFootprintRepository, count_rows};
 use greenkube_adapters::store::{self, Backend, OpenOptions};
 use greenkube_core::ports::{
-    FootprintRepository, PodRowPager, ReportQuery, StoreErrorKind, TimeRange, WindowRecords,
+    FootprintRepository, PodRowPager, ReportQuery, RetentionPolicy, StoreErrorKind, TimeRange,
+    WindowRecords,
 };
 use greenkube_core::testsuite::RepositoryFixture;
 use greenkube_core::testsuite::fixtures::{at, footprint, history, methodology};
@@ -174,6 +177,12 @@ mod contract {
     }
 
     greenkube_core::footprint_repository_contract_suite!(fixture);
+
+    mod retention {
+        use super::fixture;
+
+        greenkube_core::retention_contract_suite!(fixture);
+    }
 }
 
 fn everything() -> TimeRange {
@@ -190,10 +199,11 @@ async fn postgres_and_postgresql_urls_open_and_migrate_once() {
     let first = store::open(&schema.url).await.expect("opens");
     assert_eq!(first.backend, Backend::Postgres);
     assert_eq!(first.footprints.backend(), "postgres");
-    assert_eq!(first.migrations.applied.len(), 2);
+    assert_eq!(first.migrations.applied.len(), 3);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
-    assert_eq!(first.migrations.schema_version, 2);
+    assert_eq!(first.migrations.applied[2].description, "rollups");
+    assert_eq!(first.migrations.schema_version, 3);
     let password = url_password(&server_url());
     if let Some(p) = &password {
         assert!(!first.location.contains(p.as_str()), "{}", first.location);
@@ -250,7 +260,7 @@ async fn a_missing_database_is_created_only_when_asked() {
         "{err}"
     );
     let repos = store::open(&db.url).await.expect("creates the database");
-    assert_eq!(repos.migrations.applied.len(), 2);
+    assert_eq!(repos.migrations.applied.len(), 3);
     let fp = footprint(None, at(2025, 6, 2, 10, 0), 1, &full());
     repos
         .footprints
@@ -654,4 +664,270 @@ async fn keys_page_byte_by_byte_whatever_the_locale() {
         );
     }
     repo.pool().close().await;
+}
+
+fn keep_everything() -> RetentionPolicy {
+    RetentionPolicy::new(Duration::days(365 * 100), Duration::days(365 * 100), None)
+        .expect("policy")
+}
+
+/// Every grouping, per `periods`, over `range`, equals the in-memory aggregate of `stored`.
+async fn assert_reports(
+    repo: &PostgresFootprintRepository,
+    stored: &[Footprint],
+    range: TimeRange,
+    periods: &[Option<Period>],
+    when: &str,
+) {
+    for group_by in GroupBy::ALL {
+        for period in periods {
+            let got = repo
+                .aggregate(&ReportQuery::new(range, group_by).with_period(*period))
+                .await
+                .unwrap_or_else(|e| panic!("{when}: aggregate: {e:#}"));
+            let want = aggregate(
+                stored.iter().filter(|fp| range.contains(fp.window_start)),
+                group_by,
+                *period,
+            );
+            assert_eq!(
+                got, want,
+                "{when}: over {range} by {group_by} per {period:?}"
+            );
+        }
+    }
+}
+
+/// Late writes into every other rolled-up hour leave plans of more ranges than are compared one
+/// by one (raw rows and hourly roll-ups alternate, 24 ranges each): the ranges bound as arrays
+/// still read every row once, from a whole range or one that starts and ends inside hours.
+#[tokio::test]
+async fn plans_of_many_ranges_read_every_row_once() {
+    let schema = Schema::new().await;
+    let repo = schema.open().await;
+    let m = full();
+    let t0 = at(2025, 6, 1, 0, 0);
+    // Three days of two windows an hour (the third day stays rolled up whole).
+    let mut stored: Vec<Footprint> = (0..72 * 2)
+        .map(|i| {
+            footprint(
+                Some("prod"),
+                t0 + Duration::minutes(30 * i + 10),
+                i as u64,
+                &m,
+            )
+        })
+        .collect();
+    repo.write_footprints(&stored).await.expect("writes");
+    let first = repo
+        .maintain(&keep_everything(), t0 + Duration::days(4))
+        .await
+        .expect("maintains");
+    assert_eq!((first.hours_rolled, first.days_rolled), (72, 3));
+    let rewritten: Vec<Footprint> = (0..48)
+        .step_by(2)
+        .map(|h| {
+            footprint(
+                Some("prod"),
+                t0 + Duration::minutes(60 * h + 10),
+                500 + h as u64,
+                &m,
+            )
+        })
+        .collect();
+    repo.write_footprints(&rewritten)
+        .await
+        .expect("late writes");
+    for fp in &rewritten {
+        let slot = stored
+            .iter_mut()
+            .find(|s| s.window_start == fp.window_start)
+            .expect("a stored window");
+        *slot = fp.clone();
+    }
+    let periods = [None, Some(Period::Hour), Some(Period::Day)];
+    assert_reports(&repo, &stored, everything(), &periods, "late writes").await;
+    let inside = TimeRange::new(
+        t0 + Duration::minutes(20),
+        t0 + Duration::hours(70) + Duration::minutes(20),
+    )
+    .expect("range");
+    assert_reports(
+        &repo,
+        &stored,
+        inside,
+        &periods,
+        "late writes, inside hours",
+    )
+    .await;
+    let again = repo
+        .maintain(&keep_everything(), t0 + Duration::days(4))
+        .await
+        .expect("maintains");
+    assert_eq!((again.hours_rolled, again.days_rolled), (24, 2));
+    assert_reports(&repo, &stored, everything(), &periods, "rolled up again").await;
+}
+
+/// Rows stored under schema version 2 are marked for roll-up by migration 3: the first
+/// `maintain` rolls up each of their hours and days, and reports are unchanged.
+#[tokio::test]
+async fn rows_stored_before_the_rollup_migration_are_rolled_up() {
+    let source = Schema::new().await;
+    let history = history();
+    source
+        .open()
+        .await
+        .write_footprints(&history)
+        .await
+        .expect("writes");
+    let target = Schema::new().await;
+    let mut conn = target.connect().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut migrator = sqlx::migrate::Migrator::new(dir)
+        .await
+        .expect("reads the migrations");
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 2)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator
+        .run(&mut conn)
+        .await
+        .expect("migrates to version 2");
+    sqlx::raw_sql(&format!(
+        "INSERT INTO pod_footprints SELECT * FROM {0}.pod_footprints; \
+         INSERT INTO node_footprints SELECT * FROM {0}.node_footprints",
+        source.name
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("copies the rows");
+    let (repo, report) = PostgresFootprintRepository::open(&target.url, OpenOptions::default())
+        .await
+        .expect("opens");
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.applied[0].description, "rollups");
+    let periods = [None, Some(Period::Day), Some(Period::Week)];
+    assert_reports(&repo, &history, everything(), &periods, "migrated").await;
+    let hours: BTreeSet<_> = history
+        .iter()
+        .map(|fp| fp.window_start.format("%F %H").to_string())
+        .collect();
+    let days: BTreeSet<_> = history
+        .iter()
+        .map(|fp| fp.window_start.date_naive())
+        .collect();
+    let policy = RetentionPolicy::new(Duration::hours(1), Duration::days(1), None).expect("policy");
+    let summary = repo
+        .maintain(&policy, at(2025, 6, 3, 0, 0))
+        .await
+        .expect("maintains");
+    assert_eq!(
+        (summary.hours_rolled, summary.days_rolled),
+        (hours.len(), days.len())
+    );
+    assert_eq!(
+        count_rows(&repo).await.expect("counts"),
+        (0, 0),
+        "all sealed"
+    );
+    assert_reports(
+        &repo,
+        &history,
+        everything(),
+        &periods,
+        "rolled up and sealed",
+    )
+    .await;
+}
+
+/// Writers of three clusters rewrite a day of windows while `maintain` runs again and again, then
+/// while a `maintain` seals their first hours: every write that succeeded counts once, with its
+/// last figures; writes refused are refused as sealed (`Conflict`) and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_racing_maintenance_are_never_lost() {
+    let schema = Schema::new().await;
+    let repo = Arc::new(schema.open().await);
+    let t0 = at(2025, 6, 1, 0, 0);
+    let starts: Vec<_> = (0..36).map(|i| t0 + Duration::minutes(20 * i)).collect();
+    let clusters = ["a", "b", "c"];
+
+    // Writes `pass` over every window of `cluster`, one window per batch; returns the windows
+    // that were written (the others were refused as sealed).
+    let write_pass = |cluster: &'static str, pass: u64| {
+        let repo = repo.clone();
+        let starts = starts.clone();
+        tokio::spawn(async move {
+            let m = full();
+            let mut written = Vec::new();
+            for (i, start) in starts.iter().enumerate() {
+                let fp = footprint(Some(cluster), *start, pass * 100 + i as u64, &m);
+                match repo.write_footprints(std::slice::from_ref(&fp)).await {
+                    Ok(_) => written.push(fp),
+                    Err(e) if e.kind() == StoreErrorKind::Conflict => {
+                        assert!(e.message().contains("sealed history"), "{e}");
+                    }
+                    Err(e) => panic!("a write failed: {e:#}"),
+                }
+            }
+            written
+        })
+    };
+    // The last successful write of each (cluster, window).
+    let mut stored = BTreeMap::new();
+    let keep = |stored: &mut BTreeMap<_, _>, written: Vec<Footprint>| {
+        for fp in written {
+            stored.insert((fp.cluster.clone(), fp.window_start), fp);
+        }
+    };
+
+    for pass in 0..2 {
+        let writers: Vec<_> = clusters.iter().map(|c| write_pass(c, pass)).collect();
+        while !writers.iter().all(tokio::task::JoinHandle::is_finished) {
+            repo.maintain(&keep_everything(), t0 + Duration::days(1))
+                .await
+                .expect("maintains while writers write");
+        }
+        for w in writers {
+            keep(&mut stored, w.await.expect("writer"));
+        }
+    }
+    let expected: Vec<Footprint> = stored.values().cloned().collect();
+    let periods = [None, Some(Period::Hour), Some(Period::Day)];
+    assert_reports(
+        &repo,
+        &expected,
+        everything(),
+        &periods,
+        "after racing roll-ups",
+    )
+    .await;
+    repo.maintain(&keep_everything(), t0 + Duration::days(1))
+        .await
+        .expect("maintains");
+    assert_reports(&repo, &expected, everything(), &periods, "rolled up").await;
+
+    // Raw rows before 06:00 are sealed while the third pass is written.
+    let seal = RetentionPolicy::new(Duration::hours(1), Duration::days(30), None).expect("policy");
+    let writers: Vec<_> = clusters.iter().map(|c| write_pass(c, 2)).collect();
+    tokio::time::sleep(StdDuration::from_millis(30)).await;
+    let sealed = repo
+        .maintain(&seal, t0 + Duration::hours(7))
+        .await
+        .expect("seals");
+    assert_eq!(sealed.state.raw_before, Some(t0 + Duration::hours(6)));
+    for w in writers {
+        keep(&mut stored, w.await.expect("writer"));
+    }
+    let expected: Vec<Footprint> = stored.values().cloned().collect();
+    // Hourly detail before 2025-05-02 is gone (30 days): reports over the day itself.
+    let day = TimeRange::new(t0, t0 + Duration::days(1)).expect("range");
+    assert_reports(&repo, &expected, day, &periods, "after racing the seal").await;
+    repo.maintain(&seal, t0 + Duration::hours(7))
+        .await
+        .expect("maintains");
+    assert_reports(&repo, &expected, day, &periods, "rolled up after the seal").await;
 }

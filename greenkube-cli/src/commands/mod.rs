@@ -1,11 +1,17 @@
 //! Command dispatch.
 
+#[cfg(feature = "collect")]
+mod collect;
+mod demo;
 mod estimate;
 mod maintain;
 mod migrate;
 mod recommend;
 mod report;
 mod restate;
+mod windows;
+
+pub(crate) use windows::RunSummary;
 
 use std::process::ExitCode;
 
@@ -22,5 +28,19 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(args) => recommend::score(&args),
         Command::Restate(args) => restate::run(&args),
         Command::Maintain(args) => maintain::run(&args),
+        #[cfg(feature = "collect")]
+        Command::Collect(args) => collect::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }
+}
+
+/// Estimation options for a methodology (the idle policy and defaults stay the defaults).
+pub(crate) fn estimate_options(m: crate::args::MethodologyArg) -> greenkube_core::EstimateOptions {
+    greenkube_core::EstimateOptions {
+        methodology: match m {
+            crate::args::MethodologyArg::Classic => greenkube_core::Methodology::Classic,
+            crate::args::MethodologyArg::Full => greenkube_core::Methodology::Full,
+        },
+        ..greenkube_core::EstimateOptions::default()
     }
 }

@@ -71,7 +71,7 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
 fn from_store(
     url: &str,
     since: chrono::Duration,
-    mut each: impl FnMut(greenkube_core::Footprint),
+    each: impl FnMut(greenkube_core::Footprint),
 ) -> anyhow::Result<usize> {
     // The core reads no clock: "now" is read here, once.
     let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
@@ -79,19 +79,27 @@ fn from_store(
     let runtime = store::runtime()?;
     runtime.block_on(async {
         let history = store::open_history(url).await?;
-        let windows = history.archive.archived_windows(range).await?;
-        for (cluster, start) in &windows {
-            if let Some(snapshot) = history.archive.snapshot(cluster.as_deref(), *start).await? {
-                let footprint = greenkube_core::estimate(
-                    &snapshot,
-                    &greenkube_core::EstimateOptions::default(),
-                )
-                .with_context(|| format!("archived window {start} cannot be estimated"))?;
-                each(footprint);
-            }
-        }
-        anyhow::Ok(windows.len())
+        observe_archived(&history, range, each).await
     })
+}
+
+/// Streams the archived windows of `range`, re-estimated with the default methodology, into
+/// `each`, one at a time; returns how many there were.
+pub(crate) async fn observe_archived(
+    history: &greenkube_adapters::store::history::HistoryRepositories,
+    range: greenkube_core::ports::TimeRange,
+    mut each: impl FnMut(greenkube_core::Footprint),
+) -> anyhow::Result<usize> {
+    let windows = history.archive.archived_windows(range).await?;
+    for (cluster, start) in &windows {
+        if let Some(snapshot) = history.archive.snapshot(cluster.as_deref(), *start).await? {
+            let footprint =
+                greenkube_core::estimate(&snapshot, &greenkube_core::EstimateOptions::default())
+                    .with_context(|| format!("archived window {start} cannot be estimated"))?;
+            each(footprint);
+        }
+    }
+    Ok(windows.len())
 }
 
 pub(crate) fn what_if(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {

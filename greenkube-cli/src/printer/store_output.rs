@@ -302,3 +302,62 @@ pub(crate) fn report_csv(
     });
     write_csv(&header, lines)
 }
+
+/// A line of progress on standard error (pipes keep standard output clean).
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn progress_line(message: &str) {
+    eprintln!("{message}");
+}
+
+/// `greenkube collect` and `greenkube demo`: what a run stored, on standard error.
+pub(crate) fn collected(
+    location: &str,
+    windows: &[TimeRange],
+    summary: &crate::commands::RunSummary,
+) {
+    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+        return;
+    };
+    let span = if windows.len() == 1 {
+        format!("window {}", first.from().format("%Y-%m-%d %H:%M"))
+    } else {
+        format!(
+            "{} windows {} to {}",
+            summary.windows,
+            first.from().format("%Y-%m-%d %H:%M"),
+            last.to().format("%Y-%m-%d %H:%M")
+        )
+    };
+    let degraded = if summary.degraded.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = summary
+            .degraded
+            .iter()
+            .map(|n| format!("{} ({})", n.source, n.kind.description()))
+            .collect();
+        format!("; degraded: {}", names.join(", "))
+    };
+    progress_line(&format!(
+        "{location}: stored {span}: {} pod rows, {} CO2e (operational + embodied){degraded}",
+        summary.pod_rows,
+        super::mass(summary.co2e_grams)
+    ));
+}
+
+/// What to try after `greenkube demo`.
+pub(crate) fn demo_next_steps(store: &str) {
+    let flag = if store == greenkube_adapters::store::DEFAULT_STORE_URL {
+        String::new()
+    } else {
+        format!(" --store {store}")
+    };
+    progress_line(&format!(
+        "\nnext:\n  greenkube report --since 30d --group-by workload --period week{flag}\n  \
+         greenkube recommend --store {store} --since 30d\n  \
+         greenkube report --since 7d --group-by node --format csv{flag} > nodes.csv"
+    ));
+}

@@ -1,5 +1,7 @@
 //! Integration tests of the `greenkube` binary.
 
+#[cfg(feature = "collect")]
+mod collect;
 mod estimate;
 mod history_store;
 mod recommend;

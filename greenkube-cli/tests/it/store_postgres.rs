@@ -112,7 +112,9 @@ fn postgres_stores_and_reports_what_sqlite_does() {
         secret,
     );
     assert!(
-        migrated.contains("applied 2 migrations (0001 footprints, 0002 history); schema version 2"),
+        migrated.contains(
+            "applied 3 migrations (0001 footprints, 0002 history, 0003 rollups); schema version 3"
+        ),
         "{migrated}"
     );
     // Twice into PostgreSQL (the second write replaces the first), once into SQLite.

@@ -13,7 +13,12 @@
 //!   whole batch back. Writers of the same window take turns (a transaction-scoped advisory
 //!   lock per window) instead of failing on the key.
 //! * Aggregation is one `GROUP BY` query; period buckets are `date_trunc` in UTC (weeks start on
-//!   Monday), labelled by the core.
+//!   Monday), labelled by the core. It reads the read plan's sources (raw rows, hourly and daily
+//!   roll-ups) in one `UNION ALL`; the plan and the query run in one `REPEATABLE READ`
+//!   snapshot, so they agree.
+//! * Roll-ups and retention (`maintain`, migration `0003_rollups`): the same design as SQLite's;
+//!   a write holds the retention state `FOR SHARE` and each maintenance step holds it
+//!   `FOR UPDATE`, so a step never runs under a write (see `rollup.rs`).
 //! * Pages are keyset pages over the primary key `(window_start, cluster, namespace, pod)`,
 //!   whose text columns use the "C" collation, so keys compare byte by byte as in the core.
 //! * The same repository implements the history ports (snapshot archive, node history,
@@ -22,6 +27,7 @@
 mod error;
 mod history;
 mod model;
+mod rollup;
 mod sql;
 
 use std::str::FromStr;
@@ -29,9 +35,10 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, ReportQuery, StoreError, TimeRange,
-    WindowRecords, WriteSummary,
+    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
+    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
 };
 use greenkube_core::{AggregateRow, Footprint};
 use sqlx::migrate::Migrator;
@@ -251,18 +258,22 @@ async fn write_batch(
         .execute(&mut *conn)
         .await
         .map_err(|e| convert_sqlx_err("locking the windows of a write", e))?;
+    // Held until the write ends: no maintenance step (roll-up or cut) runs meanwhile.
+    let retention = rollup::lock_for_write(&mut *conn).await?;
     let mut summary = WriteSummary::default();
     for fp in batch {
         let w = WindowRecords::from_footprint(fp);
         // Checked inside the transaction: a bad window rolls back the ones before it.
         w.validate()
             .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+        retention.check_writable(BACKEND, &w)?;
         let replaced = write_window(&mut *conn, &w, fp).await?;
         summary.windows += 1;
         summary.pod_rows += w.pods.len();
         summary.node_rows += w.nodes.len();
         summary.replaced_pod_rows += usize::try_from(replaced).unwrap_or(usize::MAX);
     }
+    rollup::mark_written(&mut *conn, batch).await?;
     Ok(summary)
 }
 
@@ -316,13 +327,29 @@ impl FootprintRepository for PostgresFootprintRepository {
     }
 
     async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
-        let text = sql::aggregate(query.group_by, query.period);
-        let rows = sqlx::query(&text)
-            .bind(bound(query.range.from()))
-            .bind(bound(query.range.to()))
-            .fetch_all(&self.pool)
+        // One snapshot: the plan and the rows it reads see the same roll-ups and cuts.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await
+            .map_err(|e| convert_sqlx_err("starting a read", e))?;
+        let plan = rollup::plan(&mut tx, query.range, query.period).await?;
+        let Some(statement) = sql::aggregate(query.group_by, query.period, &plan) else {
+            return Ok(Vec::new());
+        };
+        let mut q = sqlx::query(&statement.text);
+        for b in &statement.binds {
+            q = match b {
+                sql::Bind::Time(t) => q.bind(*t),
+                sql::Bind::Times(ts) => q.bind(ts.as_slice()),
+            };
+        }
+        let rows = q
+            .fetch_all(&mut *tx)
             .await
             .map_err(|e| convert_sqlx_err("aggregating footprints", e))?;
+        // Read only: ending it is a courtesy, the rows are already here.
+        let _ = tx.commit().await;
         let mut out = rows
             .iter()
             .map(|row| model::aggregate_from_row(row, query.period))
@@ -377,6 +404,18 @@ impl FootprintRepository for PostgresFootprintRepository {
             rows: records,
             next,
         })
+    }
+
+    async fn maintain(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<MaintenanceSummary, StoreError> {
+        rollup::maintain(&self.pool, policy, now).await
+    }
+
+    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
+        rollup::state(&self.pool).await
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
 use greenkube_core::{GroupBy, Period};
 
 /// Columns every row of one window shares, bound once per window as `$1..$7`.
@@ -160,9 +161,10 @@ pub(super) fn select_pods(after_cursor: bool) -> String {
     sql
 }
 
-/// The start of the period containing `window_start`, as a `timestamptz`, computed in UTC
-/// whatever the session's `TimeZone`. `date_trunc('week', ...)` gives the Monday of the ISO
-/// week; the core labels the bucket with its ISO week and ISO year.
+/// The start of the period containing `t` (a window start, or a roll-up's bucket), as a
+/// `timestamptz`, computed in UTC whatever the session's `TimeZone`.
+/// `date_trunc('week', ...)` gives the Monday of the ISO week; the core labels the bucket with
+/// its ISO week and ISO year.
 fn bucket(period: Option<Period>) -> String {
     let field = match period {
         None => return "NULL::timestamptz".to_string(),
@@ -172,7 +174,7 @@ fn bucket(period: Option<Period>) -> String {
         Some(Period::Month) => "month",
         Some(Period::Year) => "year",
     };
-    format!("(date_trunc('{field}', window_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')")
+    format!("(date_trunc('{field}', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')")
 }
 
 /// Key columns of each grouping (the others are selected as NULL).
@@ -196,34 +198,153 @@ const KEY_COLUMNS: [&str; 6] = [
     "k_node",
 ];
 
-const POD_SOURCE: &str = "SELECT NULLIF(cluster, '') AS k_cluster, namespace AS k_namespace, \
+/// A read plan as PostgreSQL compares it: half-open ranges of raw window starts, hours and days,
+/// each bound already passed through [`super::model::bound`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct PlanBounds {
+    pub(super) raw: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub(super) hourly: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub(super) daily: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// A value bound to the aggregate query, in placeholder order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Bind {
+    /// A `timestamptz`.
+    Time(DateTime<Utc>),
+    /// A `timestamptz[]`.
+    Times(Vec<DateTime<Utc>>),
+}
+
+/// The aggregate query and what to bind to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Statement {
+    pub(super) text: String,
+    pub(super) binds: Vec<Bind>,
+}
+
+/// Up to this many ranges of one source are compared one by one (`(t >= $a AND t < $b) OR
+/// ...`, which the planner turns into index ranges, or a sequential scan for a wide one); more
+/// are bound as two arrays and joined (one index range scan per range), so a plan of any size
+/// binds a bounded number of parameters.
+const INLINE_RANGES: usize = 16;
+
+/// How a source is restricted to the ranges of its part of the plan: a join (empty when the
+/// ranges are compared one by one) and a condition.
+struct Restriction {
+    join: String,
+    condition: String,
+}
+
+impl Restriction {
+    fn new(column: &str, ranges: &[(DateTime<Utc>, DateTime<Utc>)], binds: &mut Vec<Bind>) -> Self {
+        let mut placeholder = |b: Bind| {
+            binds.push(b);
+            binds.len()
+        };
+        if ranges.len() <= INLINE_RANGES {
+            let parts: Vec<String> = ranges
+                .iter()
+                .map(|(from, to)| {
+                    let a = placeholder(Bind::Time(*from));
+                    let b = placeholder(Bind::Time(*to));
+                    format!("({column} >= ${a} AND {column} < ${b})")
+                })
+                .collect();
+            Self {
+                join: String::new(),
+                condition: format!("({})", parts.join(" OR ")),
+            }
+        } else {
+            let a = placeholder(Bind::Times(ranges.iter().map(|r| r.0).collect()));
+            let b = placeholder(Bind::Times(ranges.iter().map(|r| r.1).collect()));
+            Self {
+                join: format!(
+                    " JOIN unnest(${a}::timestamptz[], ${b}::timestamptz[]) \
+                     AS plan_range(range_from, range_to) \
+                     ON {column} >= plan_range.range_from AND {column} < plan_range.range_to"
+                ),
+                condition: "TRUE".to_string(),
+            }
+        }
+    }
+}
+
+const RAW_POD: &str = "SELECT NULLIF(cluster, '') AS k_cluster, namespace AS k_namespace, \
     workload_kind AS k_workload_kind, workload AS k_workload, pod AS k_pod, node AS k_node, \
-    window_start, window_end, \
+    window_start AS t, window_start AS first_t, window_end AS end_t, \
     energy_joules AS e, energy_joules_low AS e_low, energy_joules_high AS e_high, \
     co2e_grams AS c, co2e_grams_low AS c_low, co2e_grams_high AS c_high, \
     embodied_co2e_grams AS m, embodied_co2e_grams_low AS m_low, embodied_co2e_grams_high AS m_high, \
-    cost, TRUE AS is_pod, estimated, (cost IS NULL) AS no_cost \
-    FROM pod_footprints WHERE window_start >= $1 AND window_start < $2";
+    cost, 1::int8 AS n_pod, estimated::int4::int8 AS n_estimated, \
+    (cost IS NULL)::int4::int8 AS n_no_cost FROM pod_footprints";
 
-const NODE_SOURCE: &str = "SELECT NULLIF(cluster, ''), NULL::text, NULL::text, NULL::text, \
-    NULL::text, NULLIF(node, ''), window_start, window_end, \
+/// Named like [`RAW_POD`]: it comes first in the `UNION ALL` when the plan reads no raw rows.
+const ROLLED_POD: &str = "SELECT NULLIF(cluster, '') AS k_cluster, namespace AS k_namespace, \
+    workload_kind AS k_workload_kind, workload AS k_workload, pod AS k_pod, node AS k_node, \
+    bucket AS t, first_window AS first_t, last_window_end AS end_t, \
+    energy_joules AS e, energy_joules_low AS e_low, energy_joules_high AS e_high, \
+    co2e_grams AS c, co2e_grams_low AS c_low, co2e_grams_high AS c_high, \
+    embodied_co2e_grams AS m, embodied_co2e_grams_low AS m_low, embodied_co2e_grams_high AS m_high, \
+    cost, rows AS n_pod, estimated_rows AS n_estimated, no_cost_rows AS n_no_cost \
+    FROM pod_rollups";
+
+const RAW_NODE: &str = "SELECT NULLIF(cluster, ''), NULL::text, NULL::text, NULL::text, \
+    NULL::text, NULLIF(node, ''), window_start, window_start, window_end, \
     overhead_energy_joules, overhead_energy_joules_low, overhead_energy_joules_high, \
     overhead_co2e_grams, overhead_co2e_grams_low, overhead_co2e_grams_high, \
     unallocated_embodied_co2e_grams, unallocated_embodied_co2e_grams_low, \
     unallocated_embodied_co2e_grams_high, \
-    NULL::float8, FALSE, FALSE, FALSE \
-    FROM node_footprints WHERE window_start >= $1 AND window_start < $2";
+    NULL::float8, 0::int8, 0::int8, 0::int8 FROM node_footprints";
 
-/// The aggregate query: `$1` from and `$2` to. Returns the six key columns (NULL outside the
-/// grouping), the bucket start, the sums of each figure and its bounds, the cost, pod rows,
-/// estimated rows, rows without cost, first window start and last window end.
-pub(super) fn aggregate(group_by: GroupBy, period: Option<Period>) -> String {
+const ROLLED_NODE: &str = "SELECT NULLIF(cluster, ''), NULL::text, NULL::text, NULL::text, \
+    NULL::text, NULLIF(node, ''), bucket, first_window, last_window_end, \
+    energy_joules, energy_joules_low, energy_joules_high, co2e_grams, co2e_grams_low, \
+    co2e_grams_high, embodied_co2e_grams, embodied_co2e_grams_low, embodied_co2e_grams_high, \
+    NULL::float8, 0::int8, 0::int8, 0::int8 FROM node_rollups";
+
+/// The aggregate query over a read plan, or `None` when the plan reads nothing: raw rows of the
+/// plan's raw ranges, hourly and daily roll-ups of its hours and days, in one `UNION ALL`.
+/// Returns the six key columns (NULL outside the grouping), the bucket start, the sums of each
+/// figure and its bounds, the cost, pod rows, estimated rows, rows without cost, first window
+/// start and last window end.
+pub(super) fn aggregate(
+    group_by: GroupBy,
+    period: Option<Period>,
+    plan: &PlanBounds,
+) -> Option<Statement> {
+    let with_nodes = matches!(group_by, GroupBy::Node | GroupBy::Cluster);
+    let mut binds = Vec::new();
+    let mut sources = Vec::new();
+    if !plan.raw.is_empty() {
+        // One set of placeholders for the pod and the node rows.
+        let r = Restriction::new("window_start", &plan.raw, &mut binds);
+        sources.push(format!("{RAW_POD}{} WHERE {}", r.join, r.condition));
+        if with_nodes {
+            sources.push(format!("{RAW_NODE}{} WHERE {}", r.join, r.condition));
+        }
+    }
+    for (level, ranges) in [(1, &plan.hourly), (2, &plan.daily)] {
+        if ranges.is_empty() {
+            continue;
+        }
+        let r = Restriction::new("bucket", ranges, &mut binds);
+        sources.push(format!(
+            "{ROLLED_POD}{} WHERE level = {level} AND {}",
+            r.join, r.condition
+        ));
+        if with_nodes {
+            sources.push(format!(
+                "{ROLLED_NODE}{} WHERE level = {level} AND {}",
+                r.join, r.condition
+            ));
+        }
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let source = sources.join(" UNION ALL ");
     let group = keys(group_by);
-    let source = if matches!(group_by, GroupBy::Node | GroupBy::Cluster) {
-        format!("{POD_SOURCE} UNION ALL {NODE_SOURCE}")
-    } else {
-        POD_SOURCE.to_string()
-    };
     let mut sql = String::from("SELECT ");
     for k in KEY_COLUMNS {
         if group.contains(&k) {
@@ -237,8 +358,8 @@ pub(super) fn aggregate(group_by: GroupBy, period: Option<Period>) -> String {
         "{} AS bucket, \
          SUM(e), SUM(e_low), SUM(e_high), SUM(c), SUM(c_low), SUM(c_high), \
          SUM(m), SUM(m_low), SUM(m_high), COALESCE(SUM(cost), 0), \
-         COUNT(*) FILTER (WHERE is_pod), COUNT(*) FILTER (WHERE estimated), \
-         COUNT(*) FILTER (WHERE no_cost), MIN(window_start), MAX(window_end) \
+         SUM(n_pod)::int8, SUM(n_estimated)::int8, SUM(n_no_cost)::int8, \
+         MIN(first_t), MAX(end_t) \
          FROM ({source}) AS s GROUP BY {}",
         bucket(period),
         group.join(", ")
@@ -246,7 +367,7 @@ pub(super) fn aggregate(group_by: GroupBy, period: Option<Period>) -> String {
     if period.is_some() {
         sql.push_str(", bucket");
     }
-    sql
+    Some(Statement { text: sql, binds })
 }
 
 #[cfg(test)]
@@ -268,16 +389,84 @@ mod tests {
         assert!(!sql.contains("$42"), "{sql}");
     }
 
+    fn t(h: u32) -> DateTime<Utc> {
+        use chrono::TimeZone as _;
+        Utc.with_ymd_and_hms(2025, 6, 2, h, 0, 0).unwrap()
+    }
+
     #[test]
     fn aggregate_groups_by_the_grouping_keys_only() {
-        let sql = aggregate(GroupBy::Namespace, Some(Period::Week));
-        assert!(sql.ends_with("GROUP BY k_namespace, bucket"), "{sql}");
-        assert!(sql.contains("date_trunc('week', window_start AT TIME ZONE 'UTC')"));
-        assert!(sql.contains("NULL::text AS k_node"));
-        assert!(!sql.contains("node_footprints"));
-        let sql = aggregate(GroupBy::Cluster, None);
-        assert!(sql.contains("UNION ALL"));
-        assert!(sql.contains("NULL::timestamptz AS bucket"));
-        assert!(sql.ends_with("GROUP BY k_cluster"), "{sql}");
+        let plan = PlanBounds {
+            raw: vec![(t(0), t(1)), (t(2), t(3))],
+            ..PlanBounds::default()
+        };
+        let s = aggregate(GroupBy::Namespace, Some(Period::Week), &plan).unwrap();
+        assert!(
+            s.text.ends_with("GROUP BY k_namespace, bucket"),
+            "{}",
+            s.text
+        );
+        assert!(s.text.contains("date_trunc('week', t AT TIME ZONE 'UTC')"));
+        assert!(s.text.contains("NULL::text AS k_node"));
+        assert!(!s.text.contains("node_footprints"));
+        assert!(
+            s.text
+                .contains("((window_start >= $1 AND window_start < $2) OR (window_start >= $3"),
+            "{}",
+            s.text
+        );
+        assert_eq!(s.binds.len(), 4);
+        let plan = PlanBounds {
+            raw: vec![(t(4), t(5))],
+            daily: vec![(t(0), t(0) + chrono::TimeDelta::days(1))],
+            ..PlanBounds::default()
+        };
+        let s = aggregate(GroupBy::Cluster, None, &plan).unwrap();
+        assert!(s.text.contains("UNION ALL"));
+        assert!(s.text.contains("NULL::timestamptz AS bucket"));
+        assert!(
+            s.text
+                .contains("FROM node_rollups WHERE level = 2 AND ((bucket >= $3")
+        );
+        assert!(
+            s.text
+                .contains("FROM node_footprints WHERE ((window_start >= $1"),
+            "the node rows share the pod rows' placeholders: {}",
+            s.text
+        );
+        assert!(!s.text.contains("level = 1"));
+        assert!(s.text.ends_with("GROUP BY k_cluster"), "{}", s.text);
+        assert_eq!(s.binds.len(), 4);
+        assert!(aggregate(GroupBy::Cluster, None, &PlanBounds::default()).is_none());
+    }
+
+    #[test]
+    fn many_ranges_are_bound_as_arrays() {
+        let hours: Vec<_> = (0..20)
+            .map(|h| (t(h), t(h) + chrono::TimeDelta::minutes(30)))
+            .collect();
+        let plan = PlanBounds {
+            hourly: hours.clone(),
+            ..PlanBounds::default()
+        };
+        let s = aggregate(GroupBy::Node, Some(Period::Hour), &plan).unwrap();
+        assert!(
+            s.text
+                .contains("FROM pod_rollups JOIN unnest($1::timestamptz[], $2::timestamptz[])"),
+            "{}",
+            s.text
+        );
+        assert!(
+            s.text
+                .contains("FROM node_rollups JOIN unnest($1::timestamptz[]")
+        );
+        assert!(s.text.contains("WHERE level = 1 AND TRUE"));
+        assert_eq!(
+            s.binds,
+            vec![
+                Bind::Times(hours.iter().map(|r| r.0).collect()),
+                Bind::Times(hours.iter().map(|r| r.1).collect()),
+            ]
+        );
     }
 }

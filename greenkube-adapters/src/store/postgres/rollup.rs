@@ -1,0 +1,527 @@
+//! Roll-ups and retention in PostgreSQL (see `greenkube_core::ports::RetentionPolicy`); the same
+//! design as the SQLite store's (`migrations/postgres/0003_rollups.sql`).
+//!
+//! * A write reads the retention state `FOR SHARE` before its windows, refuses a window in sealed
+//!   history, and marks the hours and days it wrote dirty (and no longer rolled up), all in its
+//!   own transaction. The shared lock is held until the write ends, so writers never wait for
+//!   each other on it.
+//! * Every step of `maintain` is one transaction that starts by locking the retention state
+//!   `FOR UPDATE`: it waits for the writes in flight and holds new ones back until it commits.
+//!   So a step sees every row of the hours it rolls up, no write can mark an hour dirty while
+//!   it is being rolled up (and be forgotten when the step clears the mark), and no cut moves
+//!   under a writer that has checked it. Concurrent `maintain` runs take turns on the same lock,
+//!   and a step rolls up only the buckets that are still dirty once it holds it, so no bucket is
+//!   rolled up twice for one write.
+//! * `maintain` rolls up complete dirty hours a day's worth per transaction, then complete dirty
+//!   days without dirty hours, then advances the cuts and deletes what they seal. A write can
+//!   land between the steps (into an hour the first step had already passed): the last step,
+//!   under the lock, rolls up any dirty hour (and day) before the cuts before deleting their raw
+//!   rows (hourly roll-ups), so nothing written is ever lost.
+//! * A read plans its sources and reads them in one `REPEATABLE READ` snapshot.
+//!
+//! All bucket arithmetic is done in Rust or in absolute time (`interval '24 hours'`), never
+//! with calendar intervals, which depend on the session's `TimeZone`.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use greenkube_core::ports::{
+    MaintenanceSummary, ReadPlan, RetentionPolicy, RetentionState, StoreError, TimeRange,
+    floor_time,
+};
+use greenkube_core::{Footprint, Period};
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, Row as _, Transaction};
+
+use super::BACKEND;
+use super::error::convert_sqlx_err;
+use super::model::bound;
+use super::sql::PlanBounds;
+
+/// Hours (or days) rolled up per transaction.
+const BUCKETS_PER_TRANSACTION: usize = 24;
+
+/// Level of hourly roll-ups.
+const HOURLY: i16 = 1;
+/// Level of daily roll-ups.
+const DAILY: i16 = 2;
+
+fn width(level: i16) -> TimeDelta {
+    if level == HOURLY {
+        TimeDelta::hours(1)
+    } else {
+        TimeDelta::days(1)
+    }
+}
+
+/// The end of the bucket of `level` starting at `start` (clamped, never panicking).
+fn end_of(level: i16, start: DateTime<Utc>) -> DateTime<Utc> {
+    start
+        .checked_add_signed(width(level))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// How the retention state is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// A plain read (in the caller's snapshot).
+    None,
+    /// A write: held until it ends, shared with other writes.
+    Share,
+    /// A maintenance step: waits for the writes in flight, holds new ones back.
+    Update,
+}
+
+/// The retention state, read on `conn` (inside a transaction when it must not change).
+async fn read_state(conn: &mut PgConnection, lock: Lock) -> Result<RetentionState, StoreError> {
+    let text = match lock {
+        Lock::None => {
+            "SELECT raw_before, hourly_before, daily_before FROM retention_state WHERE id = 1"
+        }
+        Lock::Share => {
+            "SELECT raw_before, hourly_before, daily_before FROM retention_state WHERE id = 1 \
+             FOR SHARE"
+        }
+        Lock::Update => {
+            "SELECT raw_before, hourly_before, daily_before FROM retention_state WHERE id = 1 \
+             FOR UPDATE"
+        }
+    };
+    let err = |e| convert_sqlx_err("reading the retention state", e);
+    let row = sqlx::query(text).fetch_one(&mut *conn).await.map_err(err)?;
+    Ok(RetentionState {
+        raw_before: row.try_get(0).map_err(err)?,
+        hourly_before: row.try_get(1).map_err(err)?,
+        daily_before: row.try_get(2).map_err(err)?,
+    })
+}
+
+/// The retention state now.
+pub(super) async fn state(pool: &PgPool) -> Result<RetentionState, StoreError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| convert_sqlx_err("reading the retention state", e))?;
+    read_state(&mut conn, Lock::None).await
+}
+
+/// Inside a write, before its windows: the retention state, locked against maintenance until
+/// the write ends. Check each window with [`RetentionState::check_writable`].
+pub(super) async fn lock_for_write(conn: &mut PgConnection) -> Result<RetentionState, StoreError> {
+    read_state(conn, Lock::Share).await
+}
+
+/// The hour and day buckets of `batch`, sorted by (level, bucket) and without duplicates.
+fn buckets_of(batch: &[Footprint]) -> (Vec<i16>, Vec<DateTime<Utc>>) {
+    let buckets: BTreeSet<(i16, DateTime<Utc>)> = batch
+        .iter()
+        .flat_map(|fp| {
+            [HOURLY, DAILY].map(|level| (level, floor_time(fp.window_start, width(level))))
+        })
+        .collect();
+    buckets.into_iter().unzip()
+}
+
+/// Sorted, so writers of the same new buckets queue in one order instead of deadlocking.
+const MARK_DIRTY: &str = "INSERT INTO dirty_buckets (level, bucket) \
+    SELECT level, bucket FROM unnest($1::int2[], $2::timestamptz[]) AS b(level, bucket) \
+    ORDER BY level, bucket ON CONFLICT DO NOTHING";
+
+/// Locks the rows in order before deleting them, for the same reason.
+const UNMARK_ROLLED: &str = "DELETE FROM rolled_buckets WHERE (level, bucket) IN ( \
+    SELECT level, bucket FROM rolled_buckets \
+    WHERE (level, bucket) IN (SELECT * FROM unnest($1::int2[], $2::timestamptz[])) \
+    ORDER BY level, bucket FOR UPDATE)";
+
+/// Inside a write, after its windows: marks their hours and days dirty and not rolled up.
+pub(super) async fn mark_written(
+    conn: &mut PgConnection,
+    batch: &[Footprint],
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (levels, buckets) = buckets_of(batch);
+    for text in [MARK_DIRTY, UNMARK_ROLLED] {
+        sqlx::query(text)
+            .bind(&levels)
+            .bind(&buckets)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| convert_sqlx_err("marking windows for roll-up", e))?;
+    }
+    Ok(())
+}
+
+const POD_ROLLUP_COLUMNS: &str = "level, bucket, cluster, namespace, pod, workload_kind, \
+    workload, node, first_window, last_window_end, energy_joules, energy_joules_low, \
+    energy_joules_high, co2e_grams, co2e_grams_low, co2e_grams_high, embodied_co2e_grams, \
+    embodied_co2e_grams_low, embodied_co2e_grams_high, cost, rows, estimated_rows, no_cost_rows";
+
+const NODE_ROLLUP_COLUMNS: &str = "level, bucket, cluster, node, first_window, last_window_end, \
+    energy_joules, energy_joules_low, energy_joules_high, co2e_grams, co2e_grams_low, \
+    co2e_grams_high, embodied_co2e_grams, embodied_co2e_grams_low, embodied_co2e_grams_high";
+
+/// `$1` the hour, `$2` its end.
+fn roll_hour_pods() -> String {
+    format!(
+        "INSERT INTO pod_rollups ({POD_ROLLUP_COLUMNS}) SELECT 1, $1::timestamptz, cluster, \
+         namespace, pod, workload_kind, workload, node, MIN(window_start), MAX(window_end), \
+         SUM(energy_joules), SUM(energy_joules_low), SUM(energy_joules_high), \
+         SUM(co2e_grams), SUM(co2e_grams_low), SUM(co2e_grams_high), \
+         SUM(embodied_co2e_grams), SUM(embodied_co2e_grams_low), SUM(embodied_co2e_grams_high), \
+         COALESCE(SUM(cost), 0), COUNT(*), COUNT(*) FILTER (WHERE estimated), \
+         COUNT(*) FILTER (WHERE cost IS NULL) FROM pod_footprints \
+         WHERE window_start >= $1 AND window_start < $2 \
+         GROUP BY cluster, namespace, pod, workload_kind, workload, node"
+    )
+}
+
+fn roll_hour_nodes() -> String {
+    format!(
+        "INSERT INTO node_rollups ({NODE_ROLLUP_COLUMNS}) SELECT 1, $1::timestamptz, cluster, \
+         node, MIN(window_start), MAX(window_end), \
+         SUM(overhead_energy_joules), SUM(overhead_energy_joules_low), \
+         SUM(overhead_energy_joules_high), SUM(overhead_co2e_grams), \
+         SUM(overhead_co2e_grams_low), SUM(overhead_co2e_grams_high), \
+         SUM(unallocated_embodied_co2e_grams), SUM(unallocated_embodied_co2e_grams_low), \
+         SUM(unallocated_embodied_co2e_grams_high) FROM node_footprints \
+         WHERE window_start >= $1 AND window_start < $2 GROUP BY cluster, node"
+    )
+}
+
+/// `$1` the day, `$2` its end: the sum of the day's hourly roll-ups.
+fn roll_day_pods() -> String {
+    format!(
+        "INSERT INTO pod_rollups ({POD_ROLLUP_COLUMNS}) SELECT 2, $1::timestamptz, cluster, \
+         namespace, pod, workload_kind, workload, node, MIN(first_window), \
+         MAX(last_window_end), SUM(energy_joules), SUM(energy_joules_low), \
+         SUM(energy_joules_high), SUM(co2e_grams), SUM(co2e_grams_low), SUM(co2e_grams_high), \
+         SUM(embodied_co2e_grams), SUM(embodied_co2e_grams_low), SUM(embodied_co2e_grams_high), \
+         SUM(cost), SUM(rows)::int8, SUM(estimated_rows)::int8, SUM(no_cost_rows)::int8 \
+         FROM pod_rollups WHERE level = 1 AND bucket >= $1 AND bucket < $2 \
+         GROUP BY cluster, namespace, pod, workload_kind, workload, node"
+    )
+}
+
+fn roll_day_nodes() -> String {
+    format!(
+        "INSERT INTO node_rollups ({NODE_ROLLUP_COLUMNS}) SELECT 2, $1::timestamptz, cluster, \
+         node, MIN(first_window), MAX(last_window_end), \
+         SUM(energy_joules), SUM(energy_joules_low), SUM(energy_joules_high), \
+         SUM(co2e_grams), SUM(co2e_grams_low), SUM(co2e_grams_high), \
+         SUM(embodied_co2e_grams), SUM(embodied_co2e_grams_low), SUM(embodied_co2e_grams_high) \
+         FROM node_rollups WHERE level = 1 AND bucket >= $1 AND bucket < $2 \
+         GROUP BY cluster, node"
+    )
+}
+
+/// Replaces the roll-up of one bucket and marks it current (inside a maintenance step).
+async fn roll(conn: &mut PgConnection, level: i16, start: DateTime<Utc>) -> Result<(), StoreError> {
+    let end = end_of(level, start);
+    let (pods, nodes) = if level == HOURLY {
+        (roll_hour_pods(), roll_hour_nodes())
+    } else {
+        (roll_day_pods(), roll_day_nodes())
+    };
+    let err = |e| convert_sqlx_err("rolling up footprints", e);
+    let by_bucket = |text| sqlx::query(text).bind(level).bind(start);
+    for text in [
+        "DELETE FROM pod_rollups WHERE level = $1 AND bucket = $2",
+        "DELETE FROM node_rollups WHERE level = $1 AND bucket = $2",
+    ] {
+        by_bucket(text).execute(&mut *conn).await.map_err(err)?;
+    }
+    for text in [pods, nodes] {
+        sqlx::query(&text)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+    }
+    for text in [
+        "INSERT INTO rolled_buckets (level, bucket) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "DELETE FROM dirty_buckets WHERE level = $1 AND bucket = $2",
+    ] {
+        by_bucket(text).execute(&mut *conn).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Dirty days none of whose hours is dirty (`d` is the day's row).
+const NO_DIRTY_HOURS: &str = "NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
+    AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')";
+
+/// Dirty buckets of `level` starting before `before`, ready to roll up (days: without dirty
+/// hours), in order.
+async fn dirty_before(
+    conn: &mut PgConnection,
+    level: i16,
+    before: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    let text = if level == HOURLY {
+        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket < $1 ORDER BY bucket"
+            .to_string()
+    } else {
+        format!(
+            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket < $1 \
+             AND {NO_DIRTY_HOURS} ORDER BY bucket"
+        )
+    };
+    sqlx::query_scalar(&text)
+        .bind(bound(before))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| convert_sqlx_err("finding buckets to roll up", e))
+}
+
+/// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
+/// have rolled them up meanwhile), and still ready. Returns how many.
+async fn roll_still_dirty(
+    conn: &mut PgConnection,
+    level: i16,
+    candidates: &[DateTime<Utc>],
+) -> Result<usize, StoreError> {
+    let text = if level == HOURLY {
+        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
+            .to_string()
+    } else {
+        format!(
+            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket = ANY($1) \
+             AND {NO_DIRTY_HOURS} ORDER BY bucket"
+        )
+    };
+    let still: Vec<DateTime<Utc>> = sqlx::query_scalar(&text)
+        .bind(candidates)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| convert_sqlx_err("finding buckets to roll up", e))?;
+    for bucket in &still {
+        roll(conn, level, *bucket).await?;
+    }
+    Ok(still.len())
+}
+
+/// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
+async fn begin_step(
+    pool: &PgPool,
+) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
+    match read_state(&mut tx, Lock::Update).await {
+        Ok(state) => Ok((tx, state)),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Commits a step that succeeded, rolls back one that failed (now, so its locks go at once).
+async fn end_step<T>(
+    tx: Transaction<'static, Postgres>,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit()
+                .await
+                .map_err(|e| convert_sqlx_err("committing maintenance", e))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// See `FootprintRepository::maintain`.
+pub(super) async fn maintain(
+    pool: &PgPool,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<MaintenanceSummary, StoreError> {
+    let mut summary = MaintenanceSummary::default();
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
+    // An hour (day) is complete when it ends at or before `now`: it starts before the start of
+    // `now`'s hour (day).
+    let hours = dirty_before(&mut conn, HOURLY, floor_time(now, width(HOURLY))).await?;
+    drop(conn);
+    for chunk in hours.chunks(BUCKETS_PER_TRANSACTION) {
+        let (mut tx, _) = begin_step(pool).await?;
+        let rolled = roll_still_dirty(&mut tx, HOURLY, chunk).await;
+        summary.hours_rolled += end_step(tx, rolled).await?;
+    }
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
+    let days = dirty_before(&mut conn, DAILY, floor_time(now, width(DAILY))).await?;
+    drop(conn);
+    for chunk in days.chunks(BUCKETS_PER_TRANSACTION) {
+        let (mut tx, _) = begin_step(pool).await?;
+        let rolled = roll_still_dirty(&mut tx, DAILY, chunk).await;
+        summary.days_rolled += end_step(tx, rolled).await?;
+    }
+    let (mut tx, before) = begin_step(pool).await?;
+    let sealed = seal(&mut tx, before, policy.cuts(now), &mut summary).await;
+    summary.state = end_step(tx, sealed).await?;
+    Ok(summary)
+}
+
+/// Inside a step: advances the cuts and deletes what they seal. Returns the new state.
+async fn seal(
+    conn: &mut PgConnection,
+    before: RetentionState,
+    cuts: RetentionState,
+    summary: &mut MaintenanceSummary,
+) -> Result<RetentionState, StoreError> {
+    let after = before.advance(cuts);
+    let err = |e| convert_sqlx_err("applying retention", e);
+    // Hours written since the roll-up steps (and their days): rolled up before their raw rows
+    // (hourly roll-ups) go. Hours before the raw cut are complete, as are days before the
+    // hourly cut, whose hours are all before the raw cut.
+    if let Some(cut) = after.raw_before {
+        for hour in dirty_before(conn, HOURLY, cut).await? {
+            roll(conn, HOURLY, hour).await?;
+            summary.hours_rolled += 1;
+        }
+    }
+    if let Some(cut) = after.hourly_before {
+        for day in dirty_before(conn, DAILY, cut).await? {
+            roll(conn, DAILY, day).await?;
+            summary.days_rolled += 1;
+        }
+    }
+    if after.raw_before != before.raw_before
+        && let Some(cut) = after.raw_before
+    {
+        for table in ["pod_footprints", "node_footprints"] {
+            summary.raw_rows_deleted +=
+                sqlx::query(&format!("DELETE FROM {table} WHERE window_start < $1"))
+                    .bind(bound(cut))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+        }
+    }
+    for (level, from, to) in [
+        (HOURLY, before.hourly_before, after.hourly_before),
+        (DAILY, before.daily_before, after.daily_before),
+    ] {
+        let Some(cut) = to.filter(|_| to != from) else {
+            continue;
+        };
+        let mut deleted = 0;
+        for table in ["pod_rollups", "node_rollups"] {
+            deleted += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE level = $1 AND bucket < $2"
+            ))
+            .bind(level)
+            .bind(bound(cut))
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?
+            .rows_affected();
+        }
+        if level == HOURLY {
+            summary.hourly_rows_deleted += deleted;
+        } else {
+            summary.daily_rows_deleted += deleted;
+        }
+        sqlx::query("DELETE FROM rolled_buckets WHERE level = $1 AND bucket < $2")
+            .bind(level)
+            .bind(bound(cut))
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+    }
+    if after != before {
+        sqlx::query(
+            "UPDATE retention_state SET raw_before = $1, hourly_before = $2, \
+             daily_before = $3 WHERE id = 1",
+        )
+        .bind(after.raw_before.map(bound))
+        .bind(after.hourly_before.map(bound))
+        .bind(after.daily_before.map(bound))
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
+    }
+    Ok(after)
+}
+
+/// Plans a read (in one snapshot of the store: call inside a `REPEATABLE READ` transaction that
+/// also runs the query).
+pub(super) async fn plan(
+    conn: &mut PgConnection,
+    range: TimeRange,
+    period: Option<Period>,
+) -> Result<PlanBounds, StoreError> {
+    let retention = read_state(conn, Lock::None).await?;
+    let eff = retention.effective_range(range);
+    let err = |e| convert_sqlx_err("planning a read", e);
+    let rows =
+        sqlx::query("SELECT level, bucket FROM rolled_buckets WHERE bucket >= $1 AND bucket < $2")
+            .bind(bound(eff.from()))
+            .bind(bound(eff.to()))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?;
+    let mut hours = BTreeSet::new();
+    let mut days = BTreeSet::new();
+    for row in rows {
+        let level: i16 = row.try_get(0).map_err(err)?;
+        let at: DateTime<Utc> = row.try_get(1).map_err(err)?;
+        if level == HOURLY {
+            hours.insert(at);
+        } else {
+            days.insert(at);
+        }
+    }
+    let plan = ReadPlan::new(range, period, &retention, &hours, &days)
+        .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+    let bounds = |ranges: &[TimeRange]| -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        ranges
+            .iter()
+            .map(|r| (bound(r.from()), bound(r.to())))
+            .collect()
+    };
+    Ok(PlanBounds {
+        raw: bounds(&plan.raw),
+        hourly: bounds(&plan.hourly),
+        daily: bounds(&plan.daily),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+    use greenkube_core::testsuite::fixtures::{footprint, methodology};
+
+    #[test]
+    fn a_batch_marks_each_hour_and_day_once_in_order() {
+        let m = methodology(greenkube_core::Methodology::Full, "gkdata-0123456789ab");
+        let at = |d, h, min| Utc.with_ymd_and_hms(2025, 6, d, h, min, 0).unwrap();
+        let batch = [
+            footprint(Some("b"), at(2, 10, 5), 1, &m),
+            footprint(Some("a"), at(1, 23, 55), 1, &m),
+            footprint(Some("a"), at(2, 10, 0), 1, &m),
+        ];
+        let (levels, buckets) = buckets_of(&batch);
+        assert_eq!(levels, [1, 1, 2, 2]);
+        assert_eq!(
+            buckets,
+            [at(1, 23, 0), at(2, 10, 0), at(1, 0, 0), at(2, 0, 0)]
+        );
+    }
+}

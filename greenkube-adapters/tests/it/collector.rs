@@ -1,0 +1,227 @@
+//! The collector over the synthetic cluster into SQLite: windows stored once, a source that is
+//! down degrades the figures with a reason naming it, and the watermark resumes where it left.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores};
+use greenkube_adapters::sources::synthetic::{SyntheticCluster, SyntheticConfig};
+use greenkube_adapters::store::{self, history::open_history};
+use greenkube_core::GroupBy;
+use greenkube_core::collect::due_windows;
+use greenkube_core::ports::{
+    CostSource, PodRowPager, ReportQuery, SourceError, SourceErrorKind, SourceKind, TimeRange,
+    UsageSource, WindowUsage,
+};
+use greenkube_core::snapshot::{CostEntry, Node};
+
+fn end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 30, 0, 0, 0).unwrap()
+}
+
+fn synthetic() -> Arc<SyntheticCluster> {
+    Arc::new(SyntheticCluster::with_config(
+        7,
+        SyntheticConfig {
+            now: end(),
+            ..SyntheticConfig::default()
+        },
+    ))
+}
+
+/// A cost source that is down.
+#[derive(Debug)]
+struct DownCosts;
+
+#[async_trait]
+impl CostSource for DownCosts {
+    async fn costs(&self, _: TimeRange) -> Result<Vec<CostEntry>, SourceError> {
+        Err(SourceError::new(
+            SourceKind::Opencost,
+            SourceErrorKind::Unreachable,
+            "connection refused",
+        ))
+    }
+}
+
+/// A usage source that is down.
+#[derive(Debug)]
+struct DownUsage;
+
+#[async_trait]
+impl UsageSource for DownUsage {
+    async fn usage(&self, _: TimeRange, _: Duration) -> Result<Vec<WindowUsage>, SourceError> {
+        Err(SourceError::new(
+            SourceKind::Prometheus,
+            SourceErrorKind::Timeout,
+            "no answer in 30 s",
+        ))
+    }
+
+    async fn nodes(&self, _: DateTime<Utc>) -> Result<Vec<Node>, SourceError> {
+        Err(SourceError::new(
+            SourceKind::Prometheus,
+            SourceErrorKind::Timeout,
+            "no answer in 30 s",
+        ))
+    }
+}
+
+async fn make_collector(url: &str, sources: Sources) -> (Collector, store::Repositories) {
+    let repos = store::open(url).await.expect("store");
+    let history = open_history(url, store::OpenOptions::default())
+        .await
+        .expect("history");
+    let collector = Collector::new(
+        sources,
+        Stores {
+            footprints: repos.footprints.clone(),
+            archive: history.archive.clone(),
+            nodes: history.nodes.clone(),
+            intensities: history.intensities.clone(),
+        },
+        CollectorConfig {
+            cluster: Some("demo".into()),
+            ..CollectorConfig::default()
+        },
+    );
+    (collector, repos)
+}
+
+fn all(cluster: &Arc<SyntheticCluster>) -> Sources {
+    Sources {
+        usage: Some(cluster.clone()),
+        inventory: Some(cluster.clone()),
+        costs: Some(cluster.clone()),
+        intensity: Some(cluster.clone()),
+        embodied: Some(cluster.clone()),
+    }
+}
+
+async fn pod_rows(repos: &store::Repositories, range: TimeRange) -> usize {
+    let mut pager = PodRowPager::new(repos.footprints.as_ref(), range, 1000);
+    let mut n = 0;
+    while let Some(rows) = pager.next_page().await.expect("pages") {
+        n += rows.len();
+    }
+    n
+}
+
+#[tokio::test]
+async fn windows_are_collected_once_and_resume_at_the_watermark() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let cluster = synthetic();
+    let (collector, repos) = make_collector(&url, all(&cluster)).await;
+    let step = TimeDelta::minutes(5);
+    let first_end = end() - TimeDelta::hours(1);
+    assert_eq!(
+        collector
+            .watermark(first_end, TimeDelta::days(1))
+            .await
+            .unwrap(),
+        None
+    );
+    let due = due_windows(None, first_end, step, TimeDelta::hours(2), usize::MAX);
+    assert_eq!(due.len(), 24);
+    let outcome = collector.collect(&due).await.expect("collects");
+    assert_eq!(outcome.windows, 24);
+    assert!(outcome.degraded.is_empty(), "{:?}", outcome.degraded);
+    let stored = pod_rows(
+        &repos,
+        TimeRange::new(end() - TimeDelta::days(1), end()).unwrap(),
+    )
+    .await;
+    assert_eq!(stored, outcome.pod_rows);
+
+    // A restart an hour later owes exactly the 12 windows of the last hour.
+    let mark = collector
+        .watermark(end(), TimeDelta::days(1))
+        .await
+        .unwrap();
+    assert_eq!(mark, Some(first_end));
+    let due = due_windows(mark, end(), step, TimeDelta::hours(2), usize::MAX);
+    assert_eq!(due.len(), 12);
+    assert_eq!(due[0].from(), first_end);
+    let second = collector.collect(&due).await.expect("collects");
+
+    // Collecting the same windows again leaves one row per pod and window.
+    collector.collect(&due).await.expect("again");
+    let all_rows = pod_rows(
+        &repos,
+        TimeRange::new(end() - TimeDelta::days(1), end()).unwrap(),
+    )
+    .await;
+    assert_eq!(all_rows, outcome.pod_rows + second.pod_rows);
+
+    // Reports agree with the collected totals.
+    let rows = repos
+        .footprints
+        .aggregate(&ReportQuery::new(
+            TimeRange::new(end() - TimeDelta::days(1), end()).unwrap(),
+            GroupBy::Namespace,
+        ))
+        .await
+        .expect("report");
+    let reported: usize = rows.iter().map(|r| r.rows).sum();
+    assert_eq!(reported, all_rows);
+    assert!(rows.len() >= 10, "namespaces: {}", rows.len());
+}
+
+#[tokio::test]
+async fn a_source_that_is_down_degrades_the_window_with_a_reason_naming_it() {
+    let cluster = synthetic();
+    let mut sources = all(&cluster);
+    sources.costs = Some(Arc::new(DownCosts));
+    let (collector, repos) = make_collector("sqlite::memory:", sources).await;
+    let due = due_windows(
+        None,
+        end(),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(10),
+        10,
+    );
+    let outcome = collector.collect(&due).await.expect("collection goes on");
+    assert_eq!(outcome.windows, 2);
+    assert_eq!(outcome.degraded.len(), 1);
+    assert_eq!(outcome.degraded[0].source, SourceKind::Opencost);
+    let range = TimeRange::new(due[0].from(), end()).unwrap();
+    let mut pager = PodRowPager::new(repos.footprints.as_ref(), range, 1000);
+    let rows = pager.next_page().await.unwrap().expect("rows");
+    assert!(
+        rows.iter().all(|r| r.cost.is_none()),
+        "no cost is ever a zero"
+    );
+    assert!(rows.iter().all(|r| r.estimated));
+    assert!(
+        rows[0]
+            .estimation_reasons
+            .iter()
+            .any(|r| r
+                .contains("opencost was unavailable for this window (unreachable); cost unknown")),
+        "{:?}",
+        rows[0].estimation_reasons
+    );
+
+    // Prometheus down: the window is still stored, usage unknown and flagged.
+    let mut sources = all(&cluster);
+    sources.usage = Some(Arc::new(DownUsage));
+    let (collector, repos) = make_collector("sqlite::memory:", sources).await;
+    let outcome = collector.collect(&due).await.expect("collection goes on");
+    assert_eq!(outcome.degraded[0].source, SourceKind::Prometheus);
+    let mut pager = PodRowPager::new(repos.footprints.as_ref(), range, 1000);
+    let rows = pager
+        .next_page()
+        .await
+        .unwrap()
+        .expect("rows from the inventory");
+    assert!(rows.iter().all(|r| r.cpu_usage_cores.is_none()));
+    assert!(
+        rows[0]
+            .estimation_reasons
+            .iter()
+            .any(|r| r.starts_with("prometheus was unavailable"))
+    );
+}
