@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`, `sqlite::memory:` | SQLite, embedded; WAL journal | `sqlite` (default) |
 //! | `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, `postgresql://...` | PostgreSQL (12 or later; tested on 15); created when missing | `postgres` |
-//! | `http(s)://[USER:PASSWORD@]HOST:PORT[/PATH][?index_prefix=NAME]` | Elasticsearch 8 or OpenSearch 2–3 API (tested against the `osmem-server` emulator); indices `PREFIX-footprints` and `PREFIX-meta` created when missing | `elasticsearch` |
+//! | `http(s)://[USER:PASSWORD@]HOST:PORT[/PATH][?index_prefix=NAME]` | Elasticsearch 8 or OpenSearch 2–3 API (tested against the `osmem-server` emulator); indices `PREFIX-footprints`, `PREFIX-meta` and `PREFIX-rollups`, and `PREFIX-snapshots`, `-nodes`, `-intensities`, `-recommendations`, `-savings` and `-embodied` for the history repositories, created when missing | `elasticsearch` |
 //!
 //! [`open`] connects and brings the schema up to date (migrations are embedded in the
 //! binary); a URL whose backend is not compiled in, or not implemented yet, is a

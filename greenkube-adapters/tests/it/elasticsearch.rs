@@ -19,11 +19,11 @@ use greenkube_adapters::store::elasticsearch::{
 };
 use greenkube_adapters::store::{self, Backend, OpenOptions};
 use greenkube_core::ports::{
-    FootprintRepository, PodRecord, PodRowPager, ReportQuery, StoreErrorKind, TimeRange,
-    WindowRecords,
+    FootprintRepository, PodRecord, PodRowPager, ReportQuery, RetentionPolicy, StoreErrorKind,
+    TimeRange, WindowRecords,
 };
 use greenkube_core::testsuite::RepositoryFixture;
-use greenkube_core::testsuite::fixtures::{at, footprint, methodology};
+use greenkube_core::testsuite::fixtures::{at, footprint, history, methodology};
 use greenkube_core::{Footprint, GroupBy, Methodology, Period, aggregate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -125,8 +125,9 @@ impl Indices {
 impl Drop for Indices {
     fn drop(&mut self) {
         let p = &self.prefix;
-        self.request("DELETE", &format!("/{p}-footprints,{p}-meta"), "");
-        for index in ["footprints", "meta"] {
+        // One by one: a request naming a missing index fails as a whole.
+        for index in ["footprints", "meta", "rollups"] {
+            self.request("DELETE", &format!("/{p}-{index}"), "");
             self.request("DELETE", &format!("/_index_template/{p}-{index}"), "");
         }
     }
@@ -139,6 +140,12 @@ async fn fixture() -> RepositoryFixture {
 }
 
 greenkube_core::footprint_repository_contract_suite!(fixture);
+
+mod retention {
+    use super::fixture;
+
+    greenkube_core::retention_contract_suite!(fixture);
+}
 
 fn everything() -> TimeRange {
     TimeRange::new(at(1970, 1, 1, 0, 0), at(9999, 12, 31, 0, 0)).expect("range")
@@ -351,8 +358,8 @@ async fn store_open_migrates_once_and_redacts() {
         repos.location
     );
     assert!(!repos.location.contains("s3cret"));
-    assert_eq!(repos.migrations.schema_version, 1);
-    assert_eq!(repos.migrations.applied.len(), 1, "{:?}", repos.migrations);
+    assert_eq!(repos.migrations.schema_version, 2);
+    assert_eq!(repos.migrations.applied.len(), 2, "{:?}", repos.migrations);
     let again = store::open(&url).await.expect("opens again");
     assert!(again.migrations.applied.is_empty(), "already up to date");
     assert_eq!(
@@ -388,7 +395,7 @@ async fn newer_or_foreign_indices_are_conflicts() {
     let status = indices.request(
         "PUT",
         &format!("/{}-footprints/_mapping", indices.prefix),
-        r#"{"_meta": {"greenkube_schema_version": 2}}"#,
+        r#"{"_meta": {"greenkube_schema_version": 3}}"#,
     );
     assert_eq!(status, 200, "the test can change the mapping's _meta");
     let err = store::open(&indices.url()).await.expect_err("newer schema");
@@ -792,4 +799,192 @@ async fn reports_page_through_many_groups() {
             "by {group_by} per {period:?}"
         );
     }
+}
+
+/// Raw rows kept `raw_hours`, hourly roll-ups `hourly_days`, daily roll-ups forever.
+fn keep(raw_hours: i64, hourly_days: i64) -> RetentionPolicy {
+    RetentionPolicy::new(
+        Duration::hours(raw_hours),
+        Duration::days(hourly_days),
+        None,
+    )
+    .expect("valid policy")
+}
+
+/// After the last window of the fixture history.
+fn after_history() -> chrono::DateTime<chrono::Utc> {
+    at(2025, 6, 2, 12, 0)
+}
+
+/// Every report of the history by cluster and namespace, per day and over everything.
+async fn assert_history_reports(repo: &dyn FootprintRepository, history: &[Footprint], when: &str) {
+    for group_by in [GroupBy::Cluster, GroupBy::Namespace] {
+        for period in [None, Some(Period::Day)] {
+            let got = repo
+                .aggregate(&ReportQuery::new(everything(), group_by).with_period(period))
+                .await
+                .unwrap_or_else(|e| panic!("{when}: aggregates: {e}"));
+            assert_eq!(
+                got,
+                aggregate(history, group_by, period),
+                "{when}: by {group_by} per {period:?}"
+            );
+        }
+    }
+}
+
+/// `maintain` cut off mid-step (after some roll-up documents were written) changes no report;
+/// the next run goes on from there, until one finishes; one more then does nothing.
+#[tokio::test]
+async fn maintenance_cut_off_midway_is_finished_by_the_next_run() {
+    let indices = Indices::new();
+    let proxy = Proxy::start().await;
+    let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
+    config.bulk_documents = 10;
+    let (repo, _) =
+        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
+            .await
+            .expect("opens through the proxy");
+    let direct = indices.open().await;
+    let history = history();
+    repo.write_footprints(&history).await.expect("writes");
+    let policy = keep(1, 1);
+    let mut cuts = 0;
+    let mut budget = 1;
+    let summary = loop {
+        proxy.cut_after_bulk_requests(budget);
+        let attempt = repo.maintain(&policy, after_history()).await;
+        proxy.heal();
+        match attempt {
+            Ok(summary) => break summary,
+            Err(e) => {
+                assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e}");
+                cuts += 1;
+                assert_history_reports(&direct, &history, &format!("cut {cuts}")).await;
+                budget += 3;
+            }
+        }
+    };
+    assert!(cuts >= 2, "the run was cut during several steps ({cuts})");
+    assert_eq!(summary.state.raw_before, Some(at(2025, 6, 2, 11, 0)));
+    assert!(summary.raw_rows_deleted > 0, "{summary:?}");
+    assert_history_reports(&direct, &history, "finished").await;
+    let again = direct
+        .maintain(&policy, after_history())
+        .await
+        .expect("maintains");
+    assert_eq!(
+        (
+            again.hours_rolled,
+            again.days_rolled,
+            again.raw_rows_deleted
+        ),
+        (0, 0, 0),
+        "{again:?}"
+    );
+    let (_, _, lock, in_flight) = ledger_summary(&direct).await.expect("ledger");
+    assert_eq!((lock, in_flight), (None, Vec::new()));
+}
+
+/// Reports read while `maintain` rolls up and seals history (in another repository, as another
+/// process would) always have the same totals.
+#[tokio::test]
+async fn readers_see_the_same_totals_while_maintain_runs() {
+    let indices = Indices::new();
+    let maintainer = indices.open().await;
+    let reader = indices.open().await;
+    let history = history();
+    maintainer.write_footprints(&history).await.expect("writes");
+    let query = ReportQuery::new(everything(), GroupBy::Cluster).with_period(Some(Period::Day));
+    let want = aggregate(&history, GroupBy::Cluster, Some(Period::Day));
+    let done = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn({
+        let done = done.clone();
+        async move {
+            for policy in [
+                keep(24 * 365 * 100, 365 * 100),
+                keep(1, 365 * 100),
+                keep(1, 1),
+            ] {
+                maintainer
+                    .maintain(&policy, after_history())
+                    .await
+                    .expect("maintains");
+            }
+            done.store(true, Ordering::SeqCst);
+        }
+    });
+    let mut reads = 0;
+    while !done.load(Ordering::SeqCst) {
+        let got = reader.aggregate(&query).await.expect("reads");
+        assert_eq!(got, want, "read {reads} during maintenance");
+        reads += 1;
+    }
+    task.await.expect("maintenance task");
+    assert!(reads > 0);
+    assert_eq!(reader.aggregate(&query).await.expect("reads"), want);
+}
+
+/// A store made before roll-ups (schema 1: no roll-up index, no roll-up state in the ledger)
+/// is upgraded on open: the hours of its rows are rolled up by the next `maintain` before any
+/// is sealed. A ledger that loses its roll-up state again (rewritten by an older greenkube) is
+/// refused, not read as if nothing were sealed.
+#[tokio::test]
+async fn a_store_from_before_roll_ups_is_upgraded() {
+    let indices = Indices::new();
+    let p = indices.prefix.clone();
+    let history = history();
+    let repo = indices.open().await;
+    repo.write_footprints(&history).await.expect("writes");
+    let (committed, next, _, _) = ledger_summary(&repo).await.expect("ledger");
+    drop(repo);
+    let schema_1_ledger = format!(
+        r#"{{"kind": "ledger", "committed_through": {committed}, "next_batch": {next}, "lock": null, "batches": []}}"#
+    );
+    let put_schema_1_ledger = || {
+        indices.request(
+            "PUT",
+            &format!("/{p}-meta/_doc/ledger?refresh=true"),
+            &schema_1_ledger,
+        )
+    };
+    assert_eq!(put_schema_1_ledger(), 200);
+    for index in ["footprints", "meta"] {
+        let status = indices.request(
+            "PUT",
+            &format!("/{p}-{index}/_mapping"),
+            r#"{"_meta": {"greenkube_schema_version": 1}}"#,
+        );
+        assert_eq!(status, 200);
+    }
+    assert_eq!(indices.request("DELETE", &format!("/{p}-rollups"), ""), 200);
+
+    let repos = store::open(&indices.url()).await.expect("upgrades");
+    assert_eq!(repos.migrations.schema_version, 2);
+    let versions: Vec<i64> = repos.migrations.applied.iter().map(|m| m.version).collect();
+    assert_eq!(versions, vec![2], "{:?}", repos.migrations);
+    let repo = repos.footprints;
+    let summary = repo
+        .maintain(&keep(1, 365 * 100), after_history())
+        .await
+        .expect("maintains");
+    assert!(summary.hours_rolled > 0, "{summary:?}");
+    assert!(summary.raw_rows_deleted > 0, "{summary:?}");
+    assert_history_reports(repo.as_ref(), &history, "upgraded and sealed").await;
+    let again = store::open(&indices.url()).await.expect("opens");
+    assert!(
+        again.migrations.applied.is_empty(),
+        "{:?}",
+        again.migrations
+    );
+
+    assert_eq!(put_schema_1_ledger(), 200);
+    let err = repo
+        .aggregate(&ReportQuery::new(everything(), GroupBy::Cluster))
+        .await
+        .expect_err("the roll-up state is gone");
+    assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("older than schema 2"), "{err}");
+    let err = store::open(&indices.url()).await.expect_err("refused");
+    assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
 }

@@ -131,7 +131,7 @@ impl Indices {
     fn names(&self) -> Vec<String> {
         HISTORY_INDICES
             .iter()
-            .chain(&["footprints", "meta"])
+            .chain(&["footprints", "meta", "rollups"])
             .map(|s| format!("{}-{s}", self.prefix))
             .collect()
     }

@@ -83,12 +83,12 @@ fn elasticsearch_stores_and_reports_what_sqlite_does() {
     let migrated = run(greenkube(dir.path()).args(["migrate", "--store", &es]));
     assert!(
         migrated.contains(
-            "applied 1 migration (0001 footprints (index templates and mappings)); schema version 1"
+            "applied 2 migrations (0001 footprints (index templates and mappings), 0002 roll-ups and retention (the rollups index, roll-up state in the ledger)); schema version 2"
         ),
         "{migrated}"
     );
     let again = run(greenkube(dir.path()).args(["migrate", "--store", &es]));
-    assert!(again.contains("schema up to date (version 1)"), "{again}");
+    assert!(again.contains("schema up to date (version 2)"), "{again}");
     // Twice into Elasticsearch (the second write replaces the first), once into SQLite.
     for store in [&es, &es, &sqlite] {
         run(greenkube(dir.path())

@@ -1,6 +1,7 @@
 //! The ledger: one document (`PREFIX-meta/_doc/ledger`) that holds the write lock, the
-//! committed-batch watermark and the batches in flight, changed only by compare-and-swap on
-//! its sequence number; plus one document per batch in flight listing its windows.
+//! committed-batch watermark, the batches in flight and the roll-up state (retention cuts,
+//! dirty and rolled-up buckets), changed only by compare-and-swap on its sequence number; plus
+//! one document per batch in flight listing its windows.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,6 +14,7 @@ use super::BACKEND;
 use super::client::Client;
 use super::error::unexpected;
 use super::query::Visibility;
+use super::rollup::RollupState;
 
 /// The id of the ledger document.
 pub(super) const LEDGER_ID: &str = "ledger";
@@ -64,6 +66,10 @@ pub(super) struct Ledger {
     pub(super) lock: Option<Lock>,
     /// Batches in flight.
     pub(super) batches: Vec<InFlight>,
+    /// The roll-up state. `None` only in a ledger of schema 1 (before roll-ups), which opening
+    /// the store upgrades, or in one rewritten by such an older greenkube since.
+    #[serde(default)]
+    pub(super) rollups: Option<RollupState>,
 }
 
 impl Default for Ledger {
@@ -74,8 +80,18 @@ impl Default for Ledger {
             next_batch: 1,
             lock: None,
             batches: Vec::new(),
+            rollups: Some(RollupState::default()),
         }
     }
+}
+
+fn no_rollup_state() -> StoreError {
+    StoreError::conflict(
+        BACKEND,
+        "the store ledger has no roll-up state: it was written by a greenkube older than \
+         schema 2 (which ignores roll-ups and retention); stop older greenkube processes \
+         writing to this store, and check what they wrote",
+    )
 }
 
 impl Ledger {
@@ -97,6 +113,42 @@ impl Ledger {
     /// Forgets a batch in flight.
     pub(super) fn remove(&mut self, batch: u64) {
         self.batches.retain(|b| b.batch != batch);
+    }
+
+    /// The roll-up state ([`StoreErrorKind::Conflict`] when an older greenkube dropped it).
+    ///
+    /// [`StoreErrorKind::Conflict`]: greenkube_core::ports::StoreErrorKind::Conflict
+    pub(super) fn rollups(&self) -> Result<&RollupState, StoreError> {
+        self.rollups.as_ref().ok_or_else(no_rollup_state)
+    }
+
+    /// The roll-up state, to change it.
+    pub(super) fn rollups_mut(&mut self) -> Result<&mut RollupState, StoreError> {
+        self.rollups.as_mut().ok_or_else(no_rollup_state)
+    }
+
+    /// What a read that saw this ledger depends on: the committed watermark and the roll-up
+    /// epoch. A read whose token changed meanwhile starts again.
+    pub(super) fn read_token(&self) -> (u64, Option<u64>) {
+        (
+            self.committed_through,
+            self.rollups.as_ref().map(|r| r.epoch),
+        )
+    }
+
+    /// What may be seen while the write lock is held (once earlier writers' batches have been
+    /// finished): every committed batch but the aborted ones in quarantine.
+    pub(super) fn visibility_under_lock(&self) -> Visibility {
+        Visibility {
+            committed_through: self.committed_through,
+            aborted: self
+                .batches
+                .iter()
+                .filter(|b| b.state == BatchState::Aborted)
+                .map(|b| b.batch)
+                .collect(),
+            superseding: Vec::new(),
+        }
     }
 
     /// True when `owner` may take the lock now: free, expired, or already its own.
@@ -322,7 +374,7 @@ impl Meta {
     /// What reads may see now, and the ledger it comes from. A window list that vanished
     /// between reading the ledger and reading the list (its batch was cleaned up meanwhile)
     /// means the ledger changed: read again.
-    pub(super) async fn visibility(&self) -> Result<Visibility, StoreError> {
+    pub(super) async fn view(&self) -> Result<View, StoreError> {
         for _ in 0..MAX_LEDGER_READS {
             let current = self.read().await?;
             let ledger = &current.ledger;
@@ -346,19 +398,29 @@ impl Meta {
             else {
                 continue;
             };
-            return Ok(Visibility {
-                committed_through: ledger.committed_through,
-                aborted,
-                superseding,
+            return Ok(View {
+                visibility: Visibility {
+                    committed_through: ledger.committed_through,
+                    aborted,
+                    superseding,
+                },
+                ledger: current.ledger,
             });
         }
         Err(StoreError::unavailable(
             BACKEND,
             format!(
-                "reading the store ledger: it changed during each of {MAX_LEDGER_READS} reads;                  retry"
+                "reading the store ledger: it changed during each of {MAX_LEDGER_READS} reads; retry"
             ),
         ))
     }
+}
+
+/// What a read sees: which rows, and the ledger that says so (its roll-up state plans the read).
+#[derive(Debug, Clone)]
+pub(super) struct View {
+    pub(super) visibility: Visibility,
+    pub(super) ledger: Ledger,
 }
 
 /// Reads of the ledger before a reader gives up on a store that keeps changing.

@@ -18,13 +18,19 @@
 //!   (`row: pod`) and per node and window (`row: node`), strict mapping, keyed by
 //!   `(cluster, namespace, pod, window_start)` (nodes: `(cluster, node, window_start)`) and the
 //!   batch that wrote it: `_id` is `p-<sha256 of the key>-<batch>`.
-//! * `PREFIX-meta` ([`mappings/meta.json`]): the ledger document and the window lists of
-//!   batches in flight.
+//! * `PREFIX-meta` ([`mappings/meta.json`]): the ledger document (with the roll-up state) and
+//!   the window lists of batches in flight.
+//! * `PREFIX-rollups` ([`mappings/rollups.json`]): hourly and daily roll-ups (below).
 //!
 //! Opening a store puts an index template for each (so an index re-created by anything else
 //! gets the same mappings), creates the indices and the ledger when missing, and checks the
 //! schema version kept in the footprint mapping's `_meta` (a newer one is
-//! [`StoreErrorKind::Conflict`]).
+//! [`StoreErrorKind::Conflict`]). Schema 1 had no roll-ups; opening such a store (migration 2)
+//! adds the roll-up index and the ledger field, marks every hour and day holding rows dirty
+//! (so the next `maintain` rolls them up before any cut can seal them), and raises the
+//! version last, so an interrupted upgrade is done again. Schema 2 keeps greenkube releases
+//! without roll-ups out: they would ignore the cuts, and drop the roll-up state from the
+//! ledger when they rewrite it.
 //!
 //! The history repositories (snapshot archive, node history, intensities, recommendations,
 //! savings ledger, embodied cache) live in indices of their own, opened by
@@ -71,15 +77,62 @@
 //!
 //! # Aggregation
 //!
-//! One composite aggregation, paged by `after_key`: `terms` sources on the grouping's keyword
-//! fields and a `date_histogram` source (`calendar_interval` hour/day/week/month/year, UTC,
-//! weeks from Monday) on the window start; `sum` of every figure and bound (node overhead
-//! fields summed beside the pod fields for node and cluster groupings), of the cost and of
-//! 0/1 row counters, `min` window start and `max` window end. Period labels are computed from
-//! the bucket start by the core.
+//! One composite aggregation (over raw rows and roll-ups, below), paged by `after_key`: `terms`
+//! sources on the grouping's keyword fields and a `date_histogram` source (`calendar_interval`
+//! hour/day/week/month/year, UTC, weeks from Monday) on the window start; `sum` of every figure
+//! and bound (node overhead fields summed beside the pod fields for node and cluster
+//! groupings), of the cost and of the row counters, `min` window start and `max` window end.
+//! Period labels are computed from the bucket start by the core.
+//!
+//! # Roll-ups and retention
+//!
+//! (The rules are `greenkube_core::ports::RetentionPolicy`'s.) A roll-up document sums the
+//! raw rows of one pod (`row: pod`, grouped by cluster, namespace, pod, workload kind,
+//! workload and node) or node (`row: node`, by cluster and node) over one hour
+//! (`level: hour`) or day (`level: day`, summed from the hourly roll-ups). It has the fields a
+//! report reads under the raw rows' names: the sums of every figure and bound, of the known
+//! costs and of the row counters, `window_start_us` the first window start and
+//! `window_end_us` the last window end, `window_start` (for `date_histogram`) and `bucket_us`
+//! the hour or day start. Its `_id` is `h|d-p|n-<bucket>-<sha256 of level, bucket and keys>`,
+//! so rolling a bucket up again overwrites it (stale groups are deleted first).
+//!
+//! The **roll-up state** lives in the ledger (`rollups`, an unindexed object): the retention
+//! cuts, the *dirty* buckets (rows committed since the last roll-up), the *rolled* buckets
+//! (roll-ups current; only those reads can still use are kept), stored as runs of consecutive
+//! buckets, and an `epoch`. So:
+//!
+//! * a write checks its windows against the raw cut under the write lock (refusing sealed
+//!   ones before sending anything), and its **commit** (the one compare-and-swap that makes
+//!   it visible) also marks its hours and days dirty and no longer rolled: a visible batch is
+//!   never read from a stale roll-up, and a roll-up never counts an invisible batch;
+//! * `maintain` works in steps, each under the write lock and ended by one compare-and-swap
+//!   that records it and releases the lock (writers get turns in between): up to 24 complete
+//!   dirty hours are rolled up (roll-ups of those buckets cleared, a composite aggregation
+//!   over their visible raw rows, bulk-indexed, refreshed, then marked rolled), then complete
+//!   dirty days without dirty hours the same way from the hourly roll-ups, then the cuts
+//!   advance (when nothing is left to roll up, every hour before the new raw cut and every
+//!   day before the new hourly cut is rolled up). Only then are raw rows and roll-ups below
+//!   the recorded cuts deleted (`_delete_by_query`), on every run, so a run interrupted
+//!   there is finished by the next; reads and pages never look below the cuts anyway;
+//! * a report reads the ledger, plans the read (`ReadPlan`: raw ranges, hourly and daily
+//!   roll-up ranges of current buckets, sealed edges widened) and runs one composite
+//!   aggregation over `PREFIX-footprints,PREFIX-rollups`: a `bool` of visible raw rows in the
+//!   raw ranges or roll-ups of the right level in the others (told apart by `_index`).
+//!   Every step of `maintain` that changes what a read sees bumps the epoch; like a commit,
+//!   it makes an overlapping read start again.
+//!
+//! A `maintain` that dies mid-step leaves its roll-up documents for buckets still dirty
+//! (never read, replaced by the next run) and the lock to expire; one that dies after
+//! advancing the cuts leaves sealed rows the next run deletes. Limits: a greenkube of
+//! schema 1 still running against an upgraded store drops the roll-up state when it rewrites
+//! the ledger; the store then refuses reads, writes and `maintain`
+//! ([`StoreErrorKind::Conflict`]) rather than read sealed history as empty, and has to be
+//! repaired by hand. A plan's ranges are `bool` clauses: thousands of alternating dirty and
+//! rolled hours would meet Elasticsearch's clause limit (`indices.query.bool.max_clause_count`).
 //!
 //! [`mappings/footprints.json`]: https://github.com/greenkube/greenkube-rs/blob/main/greenkube-adapters/src/store/elasticsearch/mappings/footprints.json
 //! [`mappings/meta.json`]: https://github.com/greenkube/greenkube-rs/blob/main/greenkube-adapters/src/store/elasticsearch/mappings/meta.json
+//! [`mappings/rollups.json`]: https://github.com/greenkube/greenkube-rs/blob/main/greenkube-adapters/src/store/elasticsearch/mappings/rollups.json
 //! [`StoreErrorKind::Conflict`]: greenkube_core::ports::StoreErrorKind::Conflict
 
 mod client;
@@ -87,18 +140,22 @@ mod codec;
 mod error;
 pub mod history;
 mod ledger;
+mod maintain;
 mod model;
 mod node_history;
 mod query;
+mod rollup;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, ReportQuery, StoreError,
-    StoreErrorKind, TimeRange, WindowRecords, WriteSummary,
+    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
+    RetentionPolicy, RetentionState, StoreError, StoreErrorKind, TimeRange, WindowRecords,
+    WriteSummary,
 };
 use greenkube_core::{AggregateRow, Footprint};
 use reqwest::Method;
@@ -108,18 +165,29 @@ use self::client::Client;
 pub use self::client::{DEFAULT_INDEX_PREFIX, ElasticsearchConfig};
 use self::error::unexpected;
 pub use self::history::{ElasticsearchHistoryRepository, HISTORY_INDICES, HISTORY_SCHEMA_VERSION};
-use self::ledger::{BatchState, Ledger, Lock, MAX_LEDGER_READS, Meta, Versioned, now_ms};
-use self::model::{NodeDocument, PodDocument, node_id, pod_id, window_id};
+use self::ledger::{BatchState, Ledger, Lock, MAX_LEDGER_READS, Meta, Versioned, View, now_ms};
+use self::model::{NodeDocument, PodDocument, micros, node_id, pod_id, window_id};
 use self::query::{TERMS_PER_CLAUSE, Visibility};
 use super::{AppliedMigration, MigrationReport, OpenOptions};
 
 const BACKEND: &str = "elasticsearch";
 
-/// The schema version these mappings are.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version these mappings are: 1 footprints, ledger and batch windows; 2 roll-ups
+/// and retention (the `PREFIX-rollups` index and the roll-up state in the ledger).
+pub const SCHEMA_VERSION: i64 = 2;
 
 const FOOTPRINTS_MAPPING: &str = include_str!("mappings/footprints.json");
 const META_MAPPING: &str = include_str!("mappings/meta.json");
+const ROLLUPS_MAPPING: &str = include_str!("mappings/rollups.json");
+
+/// The migrations of the footprint store, by schema version.
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, "footprints (index templates and mappings)"),
+    (
+        2,
+        "roll-ups and retention (the rollups index, roll-up state in the ledger)",
+    ),
+];
 
 /// Footprint rows in Elasticsearch (or an API-compatible server).
 #[derive(Debug)]
@@ -129,6 +197,7 @@ pub struct ElasticsearchFootprintRepository {
     config: ElasticsearchConfig,
     footprints_index: String,
     meta_index: String,
+    rollups_index: String,
     /// Who this repository is when it holds the write lock.
     owner: String,
     /// One write at a time per repository (the lock is per owner).
@@ -249,12 +318,14 @@ impl ElasticsearchFootprintRepository {
         let client = Client::new(&config)?;
         let footprints_index = format!("{}-footprints", config.index_prefix);
         let meta_index = format!("{}-meta", config.index_prefix);
+        let rollups_index = format!("{}-rollups", config.index_prefix);
         let repository = Self {
             meta: Meta::new(client.clone(), meta_index.clone()),
             client,
             config,
             footprints_index,
             meta_index,
+            rollups_index,
             owner: new_owner(),
             writer: tokio::sync::Mutex::new(()),
         };
@@ -277,6 +348,11 @@ impl ElasticsearchFootprintRepository {
         &self.meta_index
     }
 
+    /// The index holding the hourly and daily roll-ups.
+    pub fn rollups_index(&self) -> &str {
+        &self.rollups_index
+    }
+
     /// The schema version of an index, from its mapping's `_meta`; `None` when the index does
     /// not exist.
     async fn schema_version(&self, index: &str) -> Result<Option<i64>, StoreError> {
@@ -288,21 +364,41 @@ impl ElasticsearchFootprintRepository {
         install_index(&self.client, index, mapping_text, SCHEMA_VERSION).await
     }
 
+    /// Puts the current index template of an existing index and adds what its mapping lacks
+    /// (new fields, the schema version in `_meta`).
+    async fn upgrade_mapping(&self, index: &str, mapping_text: &str) -> Result<(), StoreError> {
+        self.install(index, mapping_text).await?;
+        let doing = "upgrading the index mapping";
+        let mappings = mapping(mapping_text)?
+            .get("mappings")
+            .cloned()
+            .ok_or_else(|| unexpected(doing, "the built-in mapping has no `mappings`"))?;
+        self.client
+            .ok(
+                Method::PUT,
+                &format!("/{index}/_mapping"),
+                Some(&mappings),
+                doing,
+            )
+            .await
+            .map(|_| ())
+    }
+
     async fn migrate(&self, options: OpenOptions) -> Result<MigrationReport, StoreError> {
         check_server(&self.client).await?;
-        let mut applied = Vec::new();
-        match self.schema_version(&self.footprints_index).await? {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::conflict(
-                    BACKEND,
-                    format!(
-                        "index `{}` has schema version {v}, which this greenkube (schema \
-                         {SCHEMA_VERSION}) does not know: it was written by a newer greenkube",
-                        self.footprints_index
-                    ),
-                ));
-            }
-            Some(v) if v == SCHEMA_VERSION => {}
+        let newer = |index: &str, v: i64| {
+            StoreError::conflict(
+                BACKEND,
+                format!(
+                    "index `{index}` has schema version {v}, which this greenkube (schema \
+                     {SCHEMA_VERSION}) does not know: it was written by a newer greenkube"
+                ),
+            )
+        };
+        // The schema version of the store is the footprint index's; 0: a new store.
+        let from = match self.schema_version(&self.footprints_index).await? {
+            Some(v) if v > SCHEMA_VERSION => return Err(newer(&self.footprints_index, v)),
+            Some(v) if v >= 1 => v,
             Some(v) => {
                 return Err(StoreError::conflict(
                     BACKEND,
@@ -325,26 +421,40 @@ impl ElasticsearchFootprintRepository {
             None => {
                 self.install(&self.footprints_index, FOOTPRINTS_MAPPING)
                     .await?;
-                applied.push(AppliedMigration {
-                    version: 1,
-                    description: "footprints (index templates and mappings)".to_string(),
-                });
+                0
             }
-        }
+        };
         match self.schema_version(&self.meta_index).await? {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::conflict(
-                    BACKEND,
-                    format!(
-                        "index `{}` has schema version {v}: it was written by a newer greenkube",
-                        self.meta_index
-                    ),
-                ));
+            Some(v) if v > SCHEMA_VERSION => return Err(newer(&self.meta_index, v)),
+            Some(v) if v < SCHEMA_VERSION => {
+                self.upgrade_mapping(&self.meta_index, META_MAPPING).await?;
             }
             Some(_) => {}
             None => self.install(&self.meta_index, META_MAPPING).await?,
         }
+        match self.schema_version(&self.rollups_index).await? {
+            Some(v) if v > SCHEMA_VERSION => return Err(newer(&self.rollups_index, v)),
+            Some(_) => {}
+            None => self.install(&self.rollups_index, ROLLUPS_MAPPING).await?,
+        }
         self.meta.create_ledger().await?;
+        if from == 1 {
+            // Rows written before roll-ups: their hours wait for the first roll-up. The
+            // version is raised last, so an interrupted upgrade is simply done again.
+            self.mark_stored_rows_dirty().await?;
+            self.upgrade_mapping(&self.footprints_index, FOOTPRINTS_MAPPING)
+                .await?;
+        } else {
+            self.meta.read().await?.ledger.rollups()?;
+        }
+        let applied = MIGRATIONS
+            .iter()
+            .filter(|(version, _)| *version > from)
+            .map(|(version, description)| AppliedMigration {
+                version: *version,
+                description: (*description).to_string(),
+            })
+            .collect();
         Ok(MigrationReport {
             applied,
             schema_version: SCHEMA_VERSION,
@@ -379,14 +489,19 @@ impl ElasticsearchFootprintRepository {
     }
 
     async fn delete_by_query(&self, query: &Value, doing: &str) -> Result<(), StoreError> {
+        self.delete_in(&self.footprints_index, query, doing)
+            .await
+            .map(|_| ())
+    }
+
+    /// Deletes the documents of `index` that `query` matches (and refreshes it); returns how
+    /// many were deleted.
+    async fn delete_in(&self, index: &str, query: &Value, doing: &str) -> Result<u64, StoreError> {
         let body = self
             .client
             .ok(
                 Method::POST,
-                &format!(
-                    "/{}/_delete_by_query?refresh=true&conflicts=proceed",
-                    self.footprints_index
-                ),
+                &format!("/{index}/_delete_by_query?refresh=true&conflicts=proceed"),
                 Some(&json!({"query": query})),
                 doing,
             )
@@ -401,18 +516,17 @@ impl ElasticsearchFootprintRepository {
                 format!("{doing}: the delete-by-query did not finish: {body}"),
             ));
         }
-        Ok(())
+        Ok(body.get("deleted").and_then(Value::as_u64).unwrap_or(0))
     }
 
     async fn refresh(&self) -> Result<(), StoreError> {
-        let doing = "refreshing the footprint index";
+        self.refresh_index(&self.footprints_index).await
+    }
+
+    async fn refresh_index(&self, index: &str) -> Result<(), StoreError> {
+        let doing = "refreshing an index";
         self.client
-            .ok(
-                Method::POST,
-                &format!("/{}/_refresh", self.footprints_index),
-                None,
-                doing,
-            )
+            .ok(Method::POST, &format!("/{index}/_refresh"), None, doing)
             .await
             .map(|_| ())
     }
@@ -614,17 +728,7 @@ impl ElasticsearchFootprintRepository {
         window_ids: &[String],
     ) -> Result<usize, StoreError> {
         // Under the lock nothing else is in flight but aborted batches in quarantine.
-        let visibility = Visibility {
-            committed_through: current.ledger.committed_through,
-            aborted: current
-                .ledger
-                .batches
-                .iter()
-                .filter(|b| b.state == BatchState::Aborted)
-                .map(|b| b.batch)
-                .collect(),
-            superseding: Vec::new(),
-        };
+        let visibility = current.ledger.visibility_under_lock();
         let mut replaced = 0;
         for chunk in window_ids.chunks(TERMS_PER_CLAUSE) {
             let query = json!({"bool": {
@@ -671,6 +775,12 @@ impl ElasticsearchFootprintRepository {
         let mut next = current.ledger.clone();
         next.committed_through = batch;
         next.set(batch, BatchState::Committed, now_ms());
+        // The same compare-and-swap that makes the batch visible makes its hours and days
+        // stale: no roll-up is read for them until they are rolled up again.
+        let rollups = next.rollups_mut()?;
+        for (_, w) in windows {
+            rollups.mark_written(micros(w.window_start));
+        }
         self.meta
             .replace(current, next, "committing a batch")
             .await?;
@@ -747,60 +857,54 @@ impl ElasticsearchFootprintRepository {
     }
 
     /// Every group of a report, as the ledger allows, page by page.
+    ///
+    /// The ledger's roll-up state plans the read ([`ReadPlan`]): raw rows for its raw ranges,
+    /// roll-ups for its hourly and daily ranges, summed by one composite aggregation over the
+    /// footprint and roll-up indices.
+    ///
+    /// [`ReadPlan`]: greenkube_core::ports::ReadPlan
     async fn aggregate_once(
         &self,
         query: &ReportQuery,
-        visibility: &Visibility,
+        view: &View,
     ) -> Result<Vec<AggregateRow>, StoreError> {
         let doing = "aggregating footprints";
+        let plan = view.ledger.rollups()?.plan(query.range, query.period)?;
+        let Some(filter) = rollup::plan_filter(
+            &plan,
+            query::includes_nodes(query.group_by),
+            &view.visibility,
+            &self.footprints_index,
+            &self.rollups_index,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let indices = format!("{},{}", self.footprints_index, self.rollups_index);
         let mut out = Vec::new();
         let mut after: Option<Value> = None;
         loop {
-            let body = query::aggregate_body(
-                query.range,
-                query.group_by,
-                query.period,
-                visibility,
-                after.as_ref(),
-            );
-            let reply = self
-                .client
-                .ok(
-                    Method::POST,
-                    &format!("/{}/_search", self.footprints_index),
-                    Some(&body),
-                    doing,
-                )
-                .await?;
-            let groups = reply
-                .pointer("/aggregations/groups")
-                .ok_or_else(|| unexpected(doing, "no `aggregations.groups`"))?;
-            let buckets = groups
-                .get("buckets")
-                .and_then(Value::as_array)
-                .ok_or_else(|| unexpected(doing, "no `buckets`"))?;
-            for bucket in buckets {
+            let body = query::aggregate_body(&filter, query.group_by, query.period, after.as_ref());
+            let (buckets, next) = self.composite_page(&indices, &body, doing).await?;
+            for bucket in &buckets {
                 out.push(model::aggregate_from_bucket(
                     bucket,
                     query.group_by,
                     query.period,
                 )?);
             }
-            // A short page is the last one.
-            match groups.get("after_key") {
-                Some(key) if buckets.len() >= query::COMPOSITE_PAGE && !key.is_null() => {
-                    after = Some(key.clone());
-                }
-                _ => break,
+            match next {
+                Some(key) => after = Some(key),
+                None => break,
             }
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 
-    /// True when no batch was committed since `visibility` was read.
-    async fn unchanged_since(&self, visibility: &Visibility) -> Result<bool, StoreError> {
-        Ok(self.meta.read().await?.ledger.committed_through == visibility.committed_through)
+    /// True when no batch was committed, and nothing rolled up or sealed, since `ledger` was
+    /// read.
+    async fn unchanged_since(&self, ledger: &Ledger) -> Result<bool, StoreError> {
+        Ok(self.meta.read().await?.ledger.read_token() == ledger.read_token())
     }
 }
 
@@ -873,6 +977,20 @@ impl FootprintRepository for ElasticsearchFootprintRepository {
 
         let _one_writer = self.writer.lock().await;
         let mut current = self.acquire().await?;
+        // Under the lock: the cuts cannot advance before this batch commits or aborts.
+        let writable = current
+            .ledger
+            .rollups()
+            .and_then(rollup::RollupState::retention)
+            .and_then(|cuts| {
+                windows
+                    .iter()
+                    .try_for_each(|(_, w)| cuts.check_writable(BACKEND, w))
+            });
+        if let Err(e) = writable {
+            self.release(&mut current).await;
+            return Err(e);
+        }
         let batch_number = current.ledger.next_batch;
         let registered = async {
             self.meta.put_windows(batch_number, &window_ids).await?;
@@ -924,9 +1042,9 @@ impl FootprintRepository for ElasticsearchFootprintRepository {
 
     async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
         for _ in 0..MAX_LEDGER_READS {
-            let visibility = self.meta.visibility().await?;
-            let rows = self.aggregate_once(query, &visibility).await?;
-            if self.unchanged_since(&visibility).await? {
+            let view = self.meta.view().await?;
+            let rows = self.aggregate_once(query, &view).await?;
+            if self.unchanged_since(&view.ledger).await? {
                 return Ok(rows);
             }
         }
@@ -947,13 +1065,34 @@ impl FootprintRepository for ElasticsearchFootprintRepository {
         }
         let limit = limit.min(MAX_PAGE_SIZE);
         for _ in 0..MAX_LEDGER_READS {
-            let visibility = self.meta.visibility().await?;
-            let page = self.page_once(range, after, limit, &visibility).await?;
-            if self.unchanged_since(&visibility).await? {
+            let view = self.meta.view().await?;
+            // Sealed raw rows are no longer pages' to show (they may not be deleted yet).
+            let cut = view.ledger.rollups()?.retention()?.raw_before;
+            let from = cut.map_or(range.from(), |cut| cut.max(range.from()));
+            let page = match TimeRange::new(from, range.to()) {
+                Ok(unsealed) if !unsealed.is_empty() => {
+                    self.page_once(unsealed, after, limit, &view.visibility)
+                        .await?
+                }
+                _ => PodPage::default(),
+            };
+            if self.unchanged_since(&view.ledger).await? {
                 return Ok(page);
             }
         }
         Err(changing())
+    }
+
+    async fn maintain(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<MaintenanceSummary, StoreError> {
+        self.run_maintenance(policy, now).await
+    }
+
+    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
+        self.meta.read().await?.ledger.rollups()?.retention()
     }
 }
 

@@ -41,7 +41,8 @@ pub(super) fn micros_ceil(t: DateTime<Utc>) -> i64 {
     }
 }
 
-fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
+/// A stored instant (microseconds since 1970) as a time.
+pub(super) fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(us).ok_or_else(|| {
         StoreError::invalid_data(BACKEND, format!("stored time {us} µs is out of range"))
     })

@@ -116,14 +116,15 @@ fn interval(period: Period) -> &'static str {
     }
 }
 
-/// One request of a report: a composite aggregation over the group keys (and the period as a
-/// `date_histogram` source on the window start, UTC), with the sums, counts and window bounds
-/// of each group; `after` is the previous page's `after_key`.
+/// One request of a report over the documents `filter` selects (raw rows and roll-ups, which
+/// share the field names the report reads): a composite aggregation over the group keys (and
+/// the period as a `date_histogram` source on the window start, UTC; a roll-up's is its bucket
+/// start), with the sums, counts and window bounds of each group; `after` is the previous
+/// page's `after_key`.
 pub(super) fn aggregate_body(
-    range: TimeRange,
+    filter: &Value,
     group_by: GroupBy,
     period: Option<Period>,
-    visibility: &Visibility,
     after: Option<&Value>,
 ) -> Value {
     let fields = group_fields(group_by);
@@ -170,7 +171,7 @@ pub(super) fn aggregate_body(
     json!({
         "size": 0,
         "track_total_hits": false,
-        "query": visible_rows(range, with_nodes, visibility),
+        "query": filter,
         "aggs": {"groups": {"composite": composite, "aggs": aggs}}
     })
 }
@@ -257,10 +258,9 @@ mod tests {
     #[test]
     fn report_groups_by_the_grouping_and_period() {
         let body = aggregate_body(
-            range(),
+            &visible_rows(range(), false, &Visibility::default()),
             GroupBy::Namespace,
             Some(Period::Week),
-            &Visibility::default(),
             None,
         );
         let sources = &body["aggs"]["groups"]["composite"]["sources"];
@@ -278,10 +278,9 @@ mod tests {
         let aggs = body["aggs"]["groups"]["aggs"].as_object().unwrap();
         assert!(!aggs.contains_key("overhead_energy_joules"));
         let body = aggregate_body(
-            range(),
+            &visible_rows(range(), true, &Visibility::default()),
             GroupBy::Cluster,
             None,
-            &Visibility::default(),
             Some(&json!({"k_cluster": "a"})),
         );
         assert_eq!(
