@@ -86,7 +86,21 @@ for table in instance_types cpu_power providers region_pue region_zones zone_int
 done
 echo "ok: all 8 tables in the package"
 
-step "README main command: greenkube estimate on the bundled example"
+# Where cargo puts binaries (absolute, so they can run from another directory).
+root_target="${CARGO_TARGET_DIR:-target}"
+case "$root_target" in /*) ;; *) root_target="$PWD/$root_target" ;; esac
+
+step "README main command: greenkube demo (release, into a temporary directory's greenkube.db)"
+demo_dir=$(mktemp -d)
+cargo build --quiet --locked --release -p greenkube-cli
+(cd "$demo_dir" && "$root_target/release/greenkube" demo > demo.out)
+grep -q "recommendations from 8640 windows" "$demo_dir/demo.out"
+(cd "$demo_dir" && "$root_target/release/greenkube" report --since 30d --group-by cluster --format json) \
+  | python3 -c 'import json,sys; rows=json.load(sys.stdin); assert rows and rows[0]["cluster"]=="demo", rows'
+rm -rf "$demo_dir"
+echo "ok: demo"
+
+step "greenkube estimate on the bundled example"
 cargo run --quiet --locked -p greenkube-cli -- estimate --snapshot examples/snapshots/cluster.json >/dev/null
 cargo run --quiet --locked -p greenkube-cli -- estimate --snapshot examples/snapshots/cluster.json --format json \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schema"]=="greenkube.footprint/v1" and len(d["pods"])==30, d.get("schema")'

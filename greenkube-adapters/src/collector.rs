@@ -21,8 +21,7 @@ use greenkube_core::collect::{WindowInputs, assemble};
 use greenkube_core::ports::{
     ClusterInventory, CostSource, EmbodiedSource, FootprintRepository, IntensityHistory,
     IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, RetentionPolicy,
-    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange, UsageSource,
-    WindowUsage,
+    SnapshotArchive, SourceKind, SourceNote, StoreError, TimeRange, UsageSource, WindowUsage,
 };
 use greenkube_core::snapshot::EmbodiedEntry;
 use greenkube_core::units::GramsPerKwh;
@@ -246,7 +245,7 @@ impl Collector {
         let mut footprints: Vec<Footprint> = Vec::with_capacity(windows.len());
         let mut snapshots: Vec<Snapshot> = Vec::with_capacity(windows.len());
         let mut outcome = BatchOutcome::default();
-        let mut zone_cache: Option<BTreeSet<String>> = None;
+        let mut batch_intensities: Option<BatchIntensities> = None;
         for window in windows {
             let mut window_notes = notes.clone();
             let costs = match &self.sources.costs {
@@ -272,11 +271,14 @@ impl Collector {
                     ..WindowInputs::default()
                 },
             );
-            let zones = zone_cache.get_or_insert_with(|| {
-                greenkube_core::zones_of(&snapshot, &self.config.options, self.reference)
-            });
-            self.add_intensities(&mut snapshot, zones, window.from())
-                .await?;
+            if batch_intensities.is_none() {
+                let zones =
+                    greenkube_core::zones_of(&snapshot, &self.config.options, self.reference);
+                batch_intensities = Some(self.intensities(&zones, span).await?);
+            }
+            if let Some(b) = &batch_intensities {
+                b.apply(&mut snapshot, window.from(), self.config.intensity_max_age);
+            }
             self.add_embodied(&mut snapshot).await;
             let fp = greenkube_core::estimate_with(&snapshot, &self.config.options, self.reference)
                 .map_err(|source| CollectError::Snapshot {
@@ -318,46 +320,35 @@ impl Collector {
             .await
     }
 
-    /// Measured intensities for the window's zones: fetched from the source once per zone and
-    /// hour (the adapter caches), kept in the intensity history, and read back for the window.
-    async fn add_intensities(
+    /// Measured intensities for a batch: the source's recent history of each zone (the adapter
+    /// caches per zone and hour) is kept in the intensity history, and the points the batch's
+    /// windows may use are read back once.
+    async fn intensities(
         &self,
-        snapshot: &mut Snapshot,
         zones: &BTreeSet<String>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+        span: TimeRange,
+    ) -> Result<BatchIntensities, StoreError> {
+        let mut out = BatchIntensities::default();
         let Some(source) = &self.sources.intensity else {
-            return Ok(());
+            return Ok(out);
         };
-        let mut failed: Option<SourceError> = None;
+        let from = span
+            .from()
+            .checked_sub_signed(self.config.intensity_max_age)
+            .unwrap_or(span.from());
+        let range = TimeRange::new(from, span.to()).unwrap_or(span);
         for zone in zones {
             match source.history(zone).await {
                 Ok(points) if !points.is_empty() => {
                     self.stores.intensities.put_intensities(&points).await?;
                 }
                 Ok(_) => {}
-                Err(e) => failed = Some(e),
+                Err(e) => out.failed = Some(SourceNote::from(&e)),
             }
-            if let Some(point) = self
-                .stores
-                .intensities
-                .intensity_at(zone, at, self.config.intensity_max_age)
-                .await?
-            {
-                snapshot
-                    .grid_intensity
-                    .insert(zone.clone(), GramsPerKwh(point.gco2e_per_kwh));
-            }
+            let points = self.stores.intensities.intensities(zone, range).await?;
+            out.points.insert(zone.clone(), points);
         }
-        if let Some(e) = failed
-            && !snapshot
-                .degraded_sources
-                .iter()
-                .any(|n| n.source == SourceKind::ElectricityMaps)
-        {
-            snapshot.degraded_sources.push(SourceNote::from(&e));
-        }
-        Ok(())
+        Ok(out)
     }
 
     /// Embodied figures for the instance types of the window's nodes, asked once per process
@@ -413,6 +404,40 @@ impl Collector {
         self.embodied_memo
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The measured intensities a batch's windows may use, per zone, oldest first.
+#[derive(Debug, Default)]
+struct BatchIntensities {
+    points: BTreeMap<String, Vec<greenkube_core::ports::IntensityPoint>>,
+    failed: Option<SourceNote>,
+}
+
+impl BatchIntensities {
+    /// Puts each zone's latest point at or before `at` (no older than `max_age`) into the
+    /// snapshot, and records a failed source.
+    fn apply(&self, snapshot: &mut Snapshot, at: DateTime<Utc>, max_age: TimeDelta) {
+        for (zone, points) in &self.points {
+            let latest = points
+                .iter()
+                .rev()
+                .find(|p| p.at <= at)
+                .filter(|p| at - p.at <= max_age);
+            if let Some(p) = latest {
+                snapshot
+                    .grid_intensity
+                    .insert(zone.clone(), GramsPerKwh(p.gco2e_per_kwh));
+            }
+        }
+        if let Some(note) = &self.failed
+            && !snapshot
+                .degraded_sources
+                .iter()
+                .any(|n| n.source == note.source)
+        {
+            snapshot.degraded_sources.push(note.clone());
+        }
     }
 }
 
