@@ -12,6 +12,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Configuration file (TOML) giving defaults for any flag: top-level keys for every command,
+    /// `[collect]`, `[report]`... tables for one; flags and environment variables win over it.
+    #[arg(long, global = true, value_name = "FILE", env = "GREENKUBE_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// The commands.

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod config_file;
 mod printer;
 mod store;
 mod time_arg;
@@ -37,10 +38,20 @@ pub fn long_version() -> String {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let command = Cli::command()
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command()
         .version(greenkube_core::VERSION)
         .long_version(long_version());
-    let matches = command.get_matches();
+    if let Some(path) = config_file::path_from(&argv) {
+        command = match config_file::apply(command, &path) {
+            Ok(command) => command,
+            Err(err) => {
+                printer::error(&anyhow::Error::new(err));
+                return ExitCode::from(2);
+            }
+        };
+    }
+    let matches = command.get_matches_from(argv);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),

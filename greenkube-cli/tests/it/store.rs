@@ -541,3 +541,53 @@ fn maintain_rolls_up_and_seals_without_changing_reports() {
         .failure()
         .stderr(predicate::str::contains("sealed history"));
 }
+
+#[test]
+fn a_configuration_file_gives_defaults_that_flags_and_environment_override() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    estimate_into(&dir, &example());
+    let config = dir.path().join("gk.toml");
+    std::fs::write(
+        &config,
+        format!("store = \"{}\"\n[maintain]\nkeep-raw = \"2d\"\n", url(&dir)),
+    )
+    .expect("write");
+    let out = greenkube(dir.path())
+        .args(["maintain", "--config"])
+        .arg(&config)
+        .args(["--now", "2025-06-03", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["store"], url(&dir), "the store comes from the file");
+    assert_eq!(doc["retention"], "raw 2d, hourly 90d, daily forever");
+    // GREENKUBE_CONFIG names the file too; a flag wins over it.
+    let out = greenkube(dir.path())
+        .env("GREENKUBE_CONFIG", &config)
+        .args([
+            "maintain",
+            "--keep-raw",
+            "3d",
+            "--now",
+            "2025-06-03",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["retention"], "raw 3d, hourly 90d, daily forever");
+    // A typo is an error naming the key.
+    std::fs::write(&config, "[maintain]\nkeep-rwa = \"2d\"\n").expect("write");
+    greenkube(dir.path())
+        .args(["maintain", "--config"])
+        .arg(&config)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no flag --keep-rwa"));
+}
