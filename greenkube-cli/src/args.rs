@@ -119,8 +119,8 @@ pub enum Command {
     /// figures it would have improved are estimated without it and flagged with a reason naming
     /// it. SIGTERM or Ctrl-C finishes the current batch and exits.
     ///
-    /// Prometheus and OpenCost are found in the cluster when not given (services named like
-    /// `prometheus-server`, `kube-prometheus-stack-prometheus`, `opencost`).
+    /// Prometheus and OpenCost are found in the cluster when not given: services scored by name,
+    /// namespace and well-known labels, the best checked through the API server's proxy.
     #[cfg(feature = "collect")]
     #[command(
         after_help = "Examples:\n  greenkube collect                                  # in a cluster, every 5 minutes\n  \
