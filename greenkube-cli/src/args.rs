@@ -130,6 +130,17 @@ pub enum Command {
     )]
     Collect(CollectArgs),
 
+    /// List the recommendations a store keeps, and apply, ignore or unignore one.
+    ///
+    /// `greenkube recommend --store URL --since DUR --save` keeps each scan; here an id (or a
+    /// unique prefix of it) changes state: `ignore` keeps a finding out of later scans' output
+    /// while it persists, `apply` records that the team acted on it (the savings ledger measures
+    /// it), `unignore` makes it active again.
+    #[command(after_help = "Examples:\n  greenkube recommendations\n  \
+        greenkube recommendations ignore 3f2a9c --reason \"batch window is contractual\"\n  \
+        greenkube recommendations apply 3f2a9c\n  greenkube recommendations list --status all --format json")]
+    Recommendations(RecommendationsArgs),
+
     /// Show the whole product on a realistic synthetic cluster, in one command.
     ///
     /// Builds a synthetic cluster (about 15 nodes on three clouds, 60 pods in 12 namespaces,
@@ -271,6 +282,12 @@ pub struct RecommendArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+
+    /// With `--store`: keep this scan in the store's recommendations (new ones active, ones no
+    /// longer found stale, ignored and applied ones keep their state), and leave ignored ones
+    /// out of the output. `greenkube recommendations` lists and changes them.
+    #[arg(long, requires = "store")]
+    pub save: bool,
 
     /// Exit 1 when the recommendations would save more than this many grams of CO2e per year.
     #[arg(long, value_name = "GRAMS")]
@@ -519,6 +536,65 @@ pub struct CollectArgs {
     /// Methodology.
     #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = MethodologyArg::Full)]
     pub methodology: MethodologyArg,
+}
+
+/// Arguments of `greenkube recommendations`.
+#[derive(Debug, clap::Args)]
+pub struct RecommendationsArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// What to do (default: list the active ones).
+    #[command(subcommand)]
+    pub action: Option<RecommendationAction>,
+}
+
+/// What `greenkube recommendations` does.
+#[derive(Debug, Subcommand)]
+pub enum RecommendationAction {
+    /// List kept recommendations.
+    List {
+        /// Which states to list.
+        #[arg(long, value_enum, default_value_t = StatusFilter::Active)]
+        status: StatusFilter,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Mark a recommendation applied.
+    Apply {
+        /// Its id, or a unique prefix.
+        id: String,
+    },
+    /// Ignore a recommendation while its finding persists.
+    Ignore {
+        /// Its id, or a unique prefix.
+        id: String,
+        /// Why (kept with the record).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Make an ignored recommendation active again.
+    Unignore {
+        /// Its id, or a unique prefix.
+        id: String,
+    },
+}
+
+/// Which recommendation states to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    /// Found by the latest scan, not acted on.
+    Active,
+    /// Applied.
+    Applied,
+    /// Ignored.
+    Ignored,
+    /// No longer found.
+    Stale,
+    /// Every state.
+    All,
 }
 
 /// Arguments of `greenkube demo`.

@@ -487,6 +487,62 @@ pub(crate) fn gate(message: &str) {
 }
 
 /// The recommendations table.
+/// `greenkube recommendations`: kept recommendations with their state.
+pub(crate) fn lifecycle_table(
+    records: &[greenkube_core::recommend::RecommendationRecord],
+    shown: impl Fn(greenkube_core::recommend::RecommendationStatus) -> bool,
+) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        ("ID", false),
+        ("STATUS", false),
+        ("TYPE", false),
+        ("TARGET", false),
+        ("CO2E/YEAR", true),
+        ("UPDATED", false),
+    ]);
+    let mut n = 0;
+    for r in records.iter().filter(|r| shown(r.status)) {
+        n += 1;
+        let rec = &r.recommendation;
+        let target = match &rec.namespace {
+            Some(ns) => format!("{ns}/{}", rec.target),
+            None => rec.target.clone(),
+        };
+        table.push(vec![
+            rec.id.chars().take(12).collect(),
+            format!("{:?}", r.status).to_lowercase(),
+            rec.kind.name().to_string(),
+            target,
+            mass(rec.savings_co2e_grams_per_year),
+            r.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+        ]);
+    }
+    with_stdout(|out| {
+        if n == 0 {
+            return writeln!(
+                out,
+                "no recommendations in this state (`greenkube recommend --store URL --since 30d --save` keeps a scan)"
+            );
+        }
+        table.write(out)
+    })
+}
+
+/// A recommendation changed state.
+#[expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place that prints"
+)]
+pub(crate) fn lifecycle_changed(r: &greenkube_core::recommend::RecommendationRecord) {
+    eprintln!(
+        "{} {} {}: now {}",
+        r.recommendation.id,
+        r.recommendation.kind.name(),
+        r.recommendation.target,
+        format!("{:?}", r.status).to_lowercase()
+    );
+}
+
 pub(crate) fn recommendations_table(
     recs: &[greenkube_core::recommend::Recommendation],
     windows: usize,

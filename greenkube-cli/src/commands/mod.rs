@@ -4,6 +4,7 @@
 mod collect;
 mod demo;
 mod estimate;
+mod lifecycle;
 mod maintain;
 mod migrate;
 mod recommend;
@@ -24,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => migrate::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Recommend(args) => recommend::recommend(&args),
+        Command::Recommendations(args) => lifecycle::run(&args),
         Command::WhatIf(args) => recommend::what_if(&args),
         Command::Score(args) => recommend::score(&args),
         Command::Restate(args) => restate::run(&args),

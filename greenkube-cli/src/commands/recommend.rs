@@ -34,7 +34,20 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         (None, Some(url), Some(since)) => from_store(url, since, |fp| recommender.observe(&fp))?,
         _ => anyhow::bail!("give --history FILE, or --store URL and --since DURATION"),
     };
-    let recs = recommender.finish(ReferenceData::embedded());
+    let mut recs = recommender.finish(ReferenceData::embedded());
+    if args.save
+        && let Some(url) = &args.store
+    {
+        let saved = super::lifecycle::save_scan(url, &recs)?;
+        recs.retain(|r| !saved.ignored.contains(&r.id));
+        printer::note(&format!(
+            "saved in the store: {} new, {} no longer found (stale), {} ignored and left out; \
+             `greenkube recommendations --store {url}` lists them",
+            saved.new,
+            saved.stale,
+            saved.ignored.len()
+        ));
+    }
     match args.format {
         ReportFormat::Json => printer::json_line(&recs)?,
         ReportFormat::Table => printer::recommendations_table(&recs, windows)?,

@@ -181,3 +181,112 @@ fn restate_recomputes_under_another_methodology() {
     let back = report(dir.path());
     assert!(close(e(&back), e(&before)));
 }
+
+#[test]
+fn saved_scans_keep_their_lifecycle() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let bin = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("greenkube").expect("binary");
+        cmd.current_dir(dir.path()).env_remove("GREENKUBE_STORE");
+        cmd
+    };
+    bin()
+        .args([
+            "demo",
+            "--days",
+            "1",
+            "--end",
+            "2025-06-30",
+            "--store",
+            &url,
+        ])
+        .assert()
+        .success();
+    let scan = |extra: &[&str]| {
+        let out = bin()
+            .args([
+                "recommend",
+                "--store",
+                &url,
+                "--since",
+                "100000d",
+                "--save",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let recs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (recs, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (first, note) = scan(&[]);
+    let n = first.as_array().map_or(0, Vec::len);
+    assert!(n >= 2, "{first}");
+    assert!(note.contains(&format!("{n} new")), "{note}");
+    let id = first[0]["id"].as_str().expect("id").to_string();
+
+    let out = bin()
+        .args([
+            "recommendations",
+            "--store",
+            &url,
+            "ignore",
+            &id[..10],
+            "--reason",
+            "contractual",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("now ignored"));
+
+    // The next scan finds it again but leaves it out; it stays ignored.
+    let (second, note) = scan(&[]);
+    assert_eq!(second.as_array().map_or(0, Vec::len), n - 1);
+    assert!(
+        note.contains("0 new") && note.contains("1 ignored"),
+        "{note}"
+    );
+    let listed = bin()
+        .args([
+            "recommendations",
+            "--store",
+            &url,
+            "list",
+            "--status",
+            "ignored",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let ignored: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(ignored.as_array().map_or(0, Vec::len), 1, "{ignored}");
+    assert_eq!(ignored[0]["ignored_reason"], "contractual");
+
+    bin()
+        .args(["recommendations", "--store", &url, "unignore", &id])
+        .assert()
+        .success();
+    let table = bin()
+        .args(["recommendations", "--store", &url])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&table.stdout).contains(&id[..12]));
+    bin()
+        .args(["recommendations", "--store", &url, "apply", "no-such-id"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no recommendation `no-such-id`"));
+}
