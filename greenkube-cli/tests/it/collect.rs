@@ -369,3 +369,72 @@ fn demo_runs_a_synthetic_cluster_through_the_store() {
     let rows: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
     assert_eq!(rows[0]["cluster"], "demo", "{rows}");
 }
+
+#[test]
+fn sigterm_ends_the_daemon_cleanly_after_the_current_batch() {
+    let prometheus = required("GREENKUBE_TEST_PROMETHEUS_URL");
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    let bin = assert_cmd::cargo::cargo_bin("greenkube");
+    // The daemon collects the latest window (Prometheus has no data that recent: the pods are
+    // simply absent), then sleeps until the next one.
+    let mut child = std::process::Command::new(bin)
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_STORE")
+        .args([
+            "collect",
+            "--store",
+            &url,
+            "--prometheus-url",
+            &prometheus,
+            "--no-kubernetes",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let db = dir.path().join("gk.db");
+    // Wait until the first window is archived (the database exists and has a snapshot).
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no window collected in 60 s"
+        );
+        if db.exists() {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            let archived = rt.block_on(async {
+                let history = store::history::open_history(&url, store::OpenOptions::default())
+                    .await
+                    .expect("history");
+                let range = TimeRange::new(
+                    "2000-01-01T00:00:00Z".parse().unwrap(),
+                    "2100-01-01T00:00:00Z".parse().unwrap(),
+                )
+                .unwrap();
+                history
+                    .archive
+                    .archived_windows(range)
+                    .await
+                    .expect("windows")
+                    .len()
+            });
+            if archived > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = child.wait().expect("waits");
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?} to stop",
+        started.elapsed()
+    );
+}
