@@ -143,7 +143,7 @@ pub enum Command {
 
     /// Show the whole product on a realistic synthetic cluster, in one command.
     ///
-    /// Builds a synthetic cluster (about 15 nodes on three clouds, 60 pods in 12 namespaces,
+    /// Builds a synthetic cluster (about 15 nodes on four clouds, 60 pods in 12 namespaces,
     /// daily and weekly load, a few zombies and oversized requests), runs `--days` days of it
     /// through the real collect, estimate and store path, rolls the history up, then prints a
     /// report and the top recommendations. The same seed and end give the same data. Afterwards
