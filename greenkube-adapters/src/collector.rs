@@ -21,7 +21,8 @@ use greenkube_core::collect::{WindowInputs, assemble};
 use greenkube_core::ports::{
     ClusterInventory, CostSource, EmbodiedSource, FootprintRepository, IntensityHistory,
     IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, RetentionPolicy,
-    SnapshotArchive, SourceKind, SourceNote, StoreError, TimeRange, UsageSource, WindowUsage,
+    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange, UsageSource,
+    WindowUsage,
 };
 use greenkube_core::snapshot::EmbodiedEntry;
 use greenkube_core::units::GramsPerKwh;
@@ -123,6 +124,10 @@ pub enum CollectError {
     /// No usage source is configured.
     #[error("no usage source (Prometheus) is configured")]
     NoUsageSource,
+    /// Neither the usage source nor the inventory answered, so there is nothing to store: the
+    /// windows are left for the next attempt (storing them empty would lose them for good).
+    #[error("nothing to collect, the windows are left for the next attempt: {0}")]
+    NoData(SourceError),
 }
 
 /// What one batch stored.
@@ -216,10 +221,12 @@ impl Collector {
             inventory_fut,
             usage_source.nodes(last.from())
         );
+        let mut usage_error = None;
         let usage: BTreeMap<DateTime<Utc>, WindowUsage> = match usage {
             Ok(windows) => restarts_per_window(windows, self.config.step),
             Err(e) => {
                 notes.push(SourceNote::from(&e));
+                usage_error = Some(e);
                 BTreeMap::new()
             }
         };
@@ -241,6 +248,12 @@ impl Collector {
                 Vec::new()
             }
         };
+
+        if let Some(e) = usage_error
+            && inventory.is_none()
+        {
+            return Err(CollectError::NoData(e));
+        }
 
         let mut footprints: Vec<Footprint> = Vec::with_capacity(windows.len());
         let mut snapshots: Vec<Snapshot> = Vec::with_capacity(windows.len());

@@ -225,3 +225,36 @@ async fn a_source_that_is_down_degrades_the_window_with_a_reason_naming_it() {
             .any(|r| r.starts_with("prometheus was unavailable"))
     );
 }
+
+#[tokio::test]
+async fn with_neither_usage_nor_inventory_the_windows_are_left_for_later() {
+    let sources = Sources {
+        usage: Some(Arc::new(DownUsage)),
+        ..Sources::default()
+    };
+    let (collector, _repos) = make_collector("sqlite::memory:", sources).await;
+    let due = due_windows(
+        None,
+        end(),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(10),
+        10,
+    );
+    let err = collector.collect(&due).await.expect_err("nothing to store");
+    assert!(
+        matches!(err, greenkube_adapters::collector::CollectError::NoData(_)),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("left for the next attempt"),
+        "{err}"
+    );
+    assert_eq!(
+        collector
+            .watermark(end(), TimeDelta::days(1))
+            .await
+            .unwrap(),
+        None,
+        "no window is marked collected"
+    );
+}

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
-use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores};
+use greenkube_adapters::collector::{CollectError, Collector, CollectorConfig, Sources, Stores};
 use greenkube_adapters::sources::boavizta::{BoaviztaSource, CachedEmbodied};
 use greenkube_adapters::sources::discovery::{DiscoveryTarget, discover_url};
 use greenkube_adapters::sources::electricity_maps::ElectricityMapsSource;
@@ -166,8 +166,18 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
             }
             if !due.is_empty() {
                 let bar = windows::progress(due.len(), BATCH, "collecting");
-                let summary = windows::run(&collector, &due, BATCH, 3, &stop, &bar).await?;
-                printer::collected(&repositories.location, &due, &summary);
+                let summary = match windows::run(&collector, &due, BATCH, 3, &stop, &bar).await {
+                    Ok(summary) => summary,
+                    Err(e @ CollectError::NoData(_)) if !args.once => {
+                        bar.finish_and_clear();
+                        printer::note(&format!("{e}"));
+                        windows::RunSummary::default()
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if summary.windows > 0 {
+                    printer::collected(&repositories.location, &due, &summary);
+                }
                 let maintenance = collector.maintain(now).await?;
                 if maintenance.raw_rows_deleted > 0 || maintenance.days_rolled > 0 {
                     printer::note(&format!(
