@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 step "clippy (all targets, all features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "API docs build without warnings (broken links, missing docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude greenkube-py --no-deps --all-features --locked --quiet
+
 step "greenkube-core stays I/O-free (no runtime, HTTP, database or binding crates)"
 tree=$(cargo tree -p greenkube-core -e normal --prefix none --locked)
 bad=$(printf '%s\n' "$tree" | awk '{print $1}' | grep -E '^(tokio|reqwest|hyper|sqlx|kube|k8s-openapi|elasticsearch|pyo3|axum)$' || true)
