@@ -219,6 +219,24 @@ mod tests {
     }
 
     #[test]
+    fn the_kubernetes_example_configuration_is_valid() {
+        let manifest = include_str!("../../examples/kubernetes/greenkube-collect.yaml");
+        let toml: String = manifest
+            .lines()
+            .skip_while(|l| !l.contains("greenkube.toml: |"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| format!("{}\n", &l[4..]))
+            .collect();
+        assert!(toml.contains("[collect]"), "{toml}");
+        let cli = parse(&toml, &["greenkube", "maintain"]).expect("the example parses");
+        let Command::Maintain(args) = cli.command else {
+            panic!("maintain");
+        };
+        assert_eq!(args.store.store, "sqlite:///var/lib/greenkube/greenkube.db");
+    }
+
+    #[test]
     fn the_path_comes_from_the_flag() {
         let args: Vec<OsString> = ["greenkube", "report", "--config", "a.toml"]
             .iter()
