@@ -221,13 +221,14 @@ mod tests {
     #[test]
     fn the_kubernetes_example_configuration_is_valid() {
         let manifest = include_str!("../../examples/kubernetes/greenkube-collect.yaml");
-        let toml: String = manifest
+        let lines: Vec<&str> = manifest
             .lines()
             .skip_while(|l| !l.contains("greenkube.toml: |"))
             .skip(1)
             .take_while(|l| l.starts_with("    "))
-            .map(|l| format!("{}\n", &l[4..]))
+            .map(|l| &l[4..])
             .collect();
+        let toml = lines.join("\n");
         assert!(toml.contains("[collect]"), "{toml}");
         let cli = parse(&toml, &["greenkube", "maintain"]).expect("the example parses");
         let Command::Maintain(args) = cli.command else {
