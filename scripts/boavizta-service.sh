@@ -36,6 +36,8 @@ marker="greenkube-boavizta-server"
 
 log() { printf 'boavizta-service: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/venv.sh
+. "$root/scripts/venv.sh"
 
 # True when the venv has the pinned boaviztapi and uvicorn.
 installed() {
@@ -55,22 +57,7 @@ provision() {
   flock 9
   if ! installed; then
     command -v python3 >/dev/null || die "python3 is needed to install boaviztapi"
-    if [ ! -x "$venv/bin/pip" ]; then
-      rm -rf -- "$venv"
-      if ! python3 -m venv "$venv" >&2; then
-        rm -rf -- "$venv"
-        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-          log "python3 -m venv failed; installing python3-venv with apt-get"
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2 || {
-            DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2
-          }
-          python3 -m venv "$venv" >&2
-        else
-          die "python3 -m venv failed (install python3-venv)"
-        fi
-      fi
-    fi
+    make_venv "$venv"
     log "installing $package and uvicorn into $venv (about 15 s the first time)"
     "$venv/bin/pip" install -q --disable-pip-version-check "$package" uvicorn >&2
     installed || die "$package installed but cannot be imported"

@@ -29,6 +29,8 @@ package="osmem-server==0.1.6"
 
 log() { printf 'es-service: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/venv.sh
+. "$root/scripts/venv.sh"
 
 # True when the venv can run the emulator.
 installed() {
@@ -42,22 +44,7 @@ provision() {
   flock 9
   if ! installed; then
     command -v python3 >/dev/null || die "python3 is needed to install the emulator"
-    if [ ! -x "$venv/bin/pip" ]; then
-      rm -rf -- "$venv"
-      if ! python3 -m venv "$venv" >&2; then
-        rm -rf -- "$venv"
-        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-          log "python3 -m venv failed; installing python3-venv with apt-get"
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2 || {
-            DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2
-          }
-          python3 -m venv "$venv" >&2
-        else
-          die "python3 -m venv failed (install python3-venv)"
-        fi
-      fi
-    fi
+    make_venv "$venv"
     log "installing $package into $venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "$package" >&2
     installed || die "$package installed but cannot be imported"

@@ -230,7 +230,6 @@ impl Collector {
                 BTreeMap::new()
             }
         };
-        let usage_failed = notes.iter().any(|n| n.source == SourceKind::Prometheus);
         let inventory: Option<ClusterInventory> = match inventory {
             Some(Ok(i)) => Some(i),
             Some(Err(e)) => {
@@ -242,7 +241,8 @@ impl Collector {
         let metric_nodes = match metric_nodes {
             Ok(nodes) => nodes,
             Err(e) => {
-                if !usage_failed {
+                // One note per source: a failed usage call has already made it.
+                if usage_error.is_none() {
                     notes.push(SourceNote::from(&e));
                 }
                 Vec::new()

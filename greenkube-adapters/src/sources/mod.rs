@@ -17,7 +17,7 @@ pub mod electricity_maps;
 pub mod http;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
-#[cfg(feature = "kubernetes")]
+#[cfg(any(feature = "kubernetes", feature = "http-sources"))]
 pub mod node_labels;
 #[cfg(feature = "http-sources")]
 pub mod opencost;

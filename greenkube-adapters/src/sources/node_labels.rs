@@ -163,6 +163,39 @@ pub fn provider_from_labels(labels: &BTreeMap<String, String>) -> Option<&'stati
     })
 }
 
+/// A label key as kube-state-metrics exports it in `kube_node_labels`: `label_` and the key with
+/// every character that is not an ASCII letter, digit or `_` replaced by `_`
+/// (`eks.amazonaws.com/nodegroup` → `label_eks_amazonaws_com_nodegroup`).
+pub fn metric_label_name(key: &str) -> String {
+    let mut name = String::with_capacity(key.len() + 6);
+    name.push_str("label_");
+    name.extend(key.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    name
+}
+
+/// [`provider_from_labels`] for label names as kube-state-metrics exports them (see
+/// [`metric_label_name`]): the same prefixes, in the same order.
+pub fn provider_from_metric_labels<'a, I>(names: I) -> Option<&'static str>
+where
+    I: IntoIterator<Item = &'a str>,
+    I::IntoIter: Clone,
+{
+    let names = names.into_iter();
+    PROVIDER_LABELS.iter().find_map(|&(prefix, name)| {
+        let prefix = metric_label_name(prefix);
+        names
+            .clone()
+            .any(|n| n.starts_with(&prefix))
+            .then_some(name)
+    })
+}
+
 /// The zone written in a providerID, with the region it belongs to when that follows from the
 /// zone's form.
 fn zone_from_provider_id(provider_id: &str) -> Option<(&str, Option<String>)> {
@@ -217,6 +250,30 @@ fn aws_region_of_zone(zone: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn metric_label_names_find_the_same_provider_as_labels() {
+        assert_eq!(
+            metric_label_name("eks.amazonaws.com/nodegroup"),
+            "label_eks_amazonaws_com_nodegroup"
+        );
+        for &(prefix, provider) in PROVIDER_LABELS {
+            let key = format!("{prefix}x");
+            let labels: BTreeMap<String, String> = [(key.clone(), "v".to_string())].into();
+            assert_eq!(provider_from_labels(&labels), Some(provider), "{key}");
+            let name = metric_label_name(&key);
+            assert_eq!(
+                provider_from_metric_labels([name.as_str()]),
+                Some(provider),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            provider_from_metric_labels(["label_topology_kubernetes_io_region"]),
+            None
+        );
+    }
+
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -40,7 +40,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::Node;
-use greenkube_core::Provider;
 use greenkube_core::ports::{
     PodUsage, SourceError, SourceErrorKind, SourceKind, TimeRange, UsageSource, WindowUsage,
 };
@@ -49,6 +48,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::http::{HttpPolicy, SourceHttp};
+use super::node_labels::{provider_from_metric_labels, provider_from_provider_id};
 use super::promql::{self, PromDuration};
 
 /// Prometheus refuses range queries of more than 11,000 points per series; no query asks more.
@@ -832,22 +832,6 @@ const ZONE_LABELS: [&str; 2] = [
     "label_topology_kubernetes_io_zone",
     "label_failure_domain_beta_kubernetes_io_zone",
 ];
-/// Label prefixes that only one provider's tooling sets, in the order they are tried, in
-/// kube-state-metrics' spelling (`eks.amazonaws.com/nodegroup` is
-/// `label_eks_amazonaws_com_nodegroup`); the same list as the Kubernetes source's.
-const PROVIDER_LABEL_PREFIXES: [(&str, Provider); 10] = [
-    ("label_eks_amazonaws_com_", Provider::Aws),
-    ("label_karpenter_k8s_aws_", Provider::Aws),
-    ("label_alpha_eksctl_io_", Provider::Aws),
-    ("label_k8s_io_cloud_provider_aws", Provider::Aws),
-    ("label_cloud_google_com_", Provider::Gcp),
-    ("label_topology_gke_io_", Provider::Gcp),
-    ("label_kubernetes_azure_com_", Provider::Azure),
-    ("label_k8s_ovh_net_", Provider::Ovh),
-    ("label_node_k8s_ovh_", Provider::Ovh),
-    ("label_k8s_scaleway_com_", Provider::Scaleway),
-];
-
 fn nodes_from(series: Vec<Series<AllLabels>>) -> Result<Vec<Node>, String> {
     let mut facts: BTreeMap<Arc<str>, NodeFacts> = BTreeMap::new();
     for s in series {
@@ -902,9 +886,9 @@ fn nodes_from(series: Vec<Series<AllLabels>>) -> Result<Vec<Node>, String> {
             let provider = facts
                 .provider_id
                 .as_deref()
-                .and_then(provider_from_id)
-                .or_else(|| provider_from_labels(&facts.labels))
-                .map(|p| Arc::from(p.as_str()));
+                .and_then(provider_from_provider_id)
+                .or_else(|| provider_from_metric_labels(facts.labels.keys().map(|k| &**k)))
+                .map(Arc::from);
             Node {
                 name,
                 provider,
@@ -917,29 +901,6 @@ fn nodes_from(series: Vec<Series<AllLabels>>) -> Result<Vec<Node>, String> {
             }
         })
         .collect())
-}
-
-/// The provider of a `spec.providerID` (`aws:///eu-west-3a/i-...`, `gce://...`, `azure://...`,
-/// `ovhcloud://...`, `scaleway://...`); `None` for generic or local schemes (`openstack`, which
-/// OVHcloud's managed Kubernetes uses, `kind`, `k3s`) and text without a scheme.
-fn provider_from_id(provider_id: &str) -> Option<Provider> {
-    let (scheme, _) = provider_id.trim().split_once("://")?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "aws" => Some(Provider::Aws),
-        "gce" | "gcp" => Some(Provider::Gcp),
-        "azure" => Some(Provider::Azure),
-        "ovhcloud" | "ovh" => Some(Provider::Ovh),
-        "scaleway" => Some(Provider::Scaleway),
-        _ => None,
-    }
-}
-
-/// The provider whose own labels a node carries (no guess from region names).
-fn provider_from_labels(labels: &BTreeMap<Arc<str>, Arc<str>>) -> Option<Provider> {
-    PROVIDER_LABEL_PREFIXES
-        .iter()
-        .find(|(prefix, _)| labels.keys().any(|k| k.starts_with(prefix)))
-        .map(|(_, provider)| *provider)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1856,24 +1817,24 @@ mod tests {
     #[test]
     fn providers_come_from_provider_ids_and_own_labels_only() {
         assert_eq!(
-            provider_from_id("aws:///eu-west-3a/i-1"),
-            Some(Provider::Aws)
+            provider_from_provider_id("aws:///eu-west-3a/i-1"),
+            Some("aws")
         );
         assert_eq!(
-            provider_from_id("gce://p/europe-west1-b/n"),
-            Some(Provider::Gcp)
+            provider_from_provider_id("gce://p/europe-west1-b/n"),
+            Some("gcp")
         );
         assert_eq!(
-            provider_from_id("azure:///subscriptions/x"),
-            Some(Provider::Azure)
+            provider_from_provider_id("azure:///subscriptions/x"),
+            Some("azure")
         );
         assert_eq!(
-            provider_from_id("scaleway://instance/fr-par-1/x"),
-            Some(Provider::Scaleway)
+            provider_from_provider_id("scaleway://instance/fr-par-1/x"),
+            Some("scaleway")
         );
-        assert_eq!(provider_from_id("openstack:///x"), None);
-        assert_eq!(provider_from_id("kind://docker/kind/n"), None);
-        assert_eq!(provider_from_id("no scheme"), None);
+        assert_eq!(provider_from_provider_id("openstack:///x"), None);
+        assert_eq!(provider_from_provider_id("kind://docker/kind/n"), None);
+        assert_eq!(provider_from_provider_id("no scheme"), None);
         let labels: BTreeMap<Arc<str>, Arc<str>> = [
             (
                 "label_topology_kubernetes_io_region".into(),
@@ -1887,7 +1848,7 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(
-            provider_from_labels(&labels),
+            provider_from_metric_labels(labels.keys().map(|k| &**k)),
             None,
             "no provider guessed from a region name (GreenKube's GKE-as-AWS bug)"
         );
@@ -1895,7 +1856,10 @@ mod tests {
             [("label_k8s_ovh_net_nodepool".into(), "p".into())]
                 .into_iter()
                 .collect();
-        assert_eq!(provider_from_labels(&labels), Some(Provider::Ovh));
+        assert_eq!(
+            provider_from_metric_labels(labels.keys().map(|k| &**k)),
+            Some("ovh")
+        );
     }
 
     #[test]

@@ -3,10 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use greenkube_adapters::collector::{CollectError, Collector, CollectorConfig, Sources, Stores};
 use greenkube_adapters::sources::boavizta::{BoaviztaSource, CachedEmbodied};
 use greenkube_adapters::sources::discovery::{DiscoveryTarget, discover_url};
@@ -16,7 +15,7 @@ use greenkube_adapters::sources::kubernetes::KubernetesSource;
 use greenkube_adapters::sources::opencost::OpenCostSource;
 use greenkube_adapters::sources::prometheus::PrometheusSource;
 use greenkube_core::collect::due_windows;
-use greenkube_core::ports::{EmbodiedCache, SourceErrorKind};
+use greenkube_core::ports::{EmbodiedCache, SourceErrorKind, floor_time};
 
 use super::windows;
 use crate::args::CollectArgs;
@@ -24,10 +23,6 @@ use crate::{printer, store};
 
 /// Windows per batch (and per store transaction).
 const BATCH: usize = 12;
-
-fn now() -> DateTime<Utc> {
-    DateTime::<Utc>::from(SystemTime::now())
-}
 
 /// The sources the flags (or discovery) name.
 async fn sources(args: &CollectArgs, cache: Arc<dyn EmbodiedCache>) -> anyhow::Result<Sources> {
@@ -149,7 +144,7 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         let stop = windows::stop_on_signals();
         let backfill = args.since.unwrap_or(step);
         loop {
-            let now = args.now.unwrap_or_else(now);
+            let now = args.now.unwrap_or_else(super::wall_clock);
             let lookback = backfill.max(TimeDelta::days(8));
             let watermark = collector.watermark(now, lookback).await?;
             let due: Vec<_> = if args.once && args.since.is_none() {
@@ -195,10 +190,9 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
             // Sleep until the next window has ended (and a little more for late samples).
-            let next = due_windows(Some(now), now + step, step, step, 1)
-                .first()
-                .map_or(now + step, |w| w.to());
-            let wait = (next - now + TimeDelta::seconds(args.delay_seconds))
+            // The next window ends at the next multiple of the step after `now`.
+            let next = floor_time(now, step) + step;
+            let wait = (next - super::wall_clock() + TimeDelta::seconds(args.delay_seconds))
                 .to_std()
                 .unwrap_or(std::time::Duration::from_secs(1));
             tokio::select! {

@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores};
 use greenkube_adapters::sources::synthetic::{SyntheticCluster, SyntheticConfig};
 use greenkube_core::collect::{WindowInputs, assemble, due_windows};
@@ -26,8 +25,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if args.days == 0 || args.days > 366 {
         anyhow::bail!("--days must be between 1 and 366");
     }
-    // The core reads no clock: "now" is read here, once.
-    let now = DateTime::<Utc>::from(SystemTime::now());
+    let now = super::wall_clock();
     let end = floor_time(args.end.unwrap_or(now), TimeDelta::hours(1));
     let step = TimeDelta::minutes(5);
     let span = TimeDelta::days(i64::from(args.days));

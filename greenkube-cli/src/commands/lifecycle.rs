@@ -2,7 +2,6 @@
 //! their lifecycle (active, applied, ignored, stale).
 
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anyhow::bail;
 use chrono::{DateTime, Utc};
@@ -12,10 +11,6 @@ use greenkube_core::recommend::{
 
 use crate::args::{RecommendationAction, RecommendationsArgs, ReportFormat, StatusFilter};
 use crate::{printer, store};
-
-fn now() -> DateTime<Utc> {
-    DateTime::<Utc>::from(SystemTime::now())
-}
 
 /// What saving a scan did.
 #[derive(Debug, Default)]
@@ -36,7 +31,7 @@ pub(crate) fn save_scan(url: &str, fresh: &[Recommendation]) -> anyhow::Result<S
             .iter()
             .map(|r| r.recommendation.id.clone())
             .collect();
-        let merged = reconcile(previous, fresh, now());
+        let merged = reconcile(previous, fresh, super::wall_clock());
         history.recommendations.replace_records(&merged).await?;
         let mut saved = Saved::default();
         for r in &merged {
@@ -127,7 +122,7 @@ pub(crate) fn run(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         };
         let record = find(&mut records, id)?;
-        change(record, reason, now());
+        change(record, reason, super::wall_clock());
         history.recommendations.update_record(record).await?;
         printer::lifecycle_changed(record);
         anyhow::Ok(())

@@ -1,10 +1,8 @@
 //! `greenkube maintain`.
 
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use greenkube_core::ports::RetentionPolicy;
 
 use crate::args::{MaintainArgs, ReportFormat, RetentionArgs};
@@ -18,10 +16,7 @@ pub(crate) fn policy(args: &RetentionArgs) -> anyhow::Result<RetentionPolicy> {
 
 pub(crate) fn run(args: &MaintainArgs) -> anyhow::Result<ExitCode> {
     let policy = policy(&args.retention)?;
-    // The core reads no clock: "now" is read here, once.
-    let now = args
-        .now
-        .unwrap_or_else(|| DateTime::<Utc>::from(SystemTime::now()));
+    let now = args.now.unwrap_or_else(super::wall_clock);
     let runtime = store::runtime()?;
     let (location, summary) = runtime.block_on(async {
         let repositories = store::open(&args.store.store, false).await?;

@@ -36,6 +36,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The wall clock. The core reads no clock: commands read "now" here, once, and pass it on.
+pub(crate) fn wall_clock() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+}
+
 /// Estimation options for a methodology (the idle policy and defaults stay the defaults).
 pub(crate) fn estimate_options(m: crate::args::MethodologyArg) -> greenkube_core::EstimateOptions {
     greenkube_core::EstimateOptions {

@@ -86,8 +86,7 @@ fn from_store(
     since: chrono::Duration,
     each: impl FnMut(greenkube_core::Footprint),
 ) -> anyhow::Result<usize> {
-    // The core reads no clock: "now" is read here, once.
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let now = super::wall_clock();
     let range = super::report::time_range(Some(since), None, None, now)?;
     let runtime = store::runtime()?;
     runtime.block_on(async {

@@ -1,7 +1,6 @@
 //! `greenkube report`.
 
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, DurationRound, Utc};
@@ -56,8 +55,7 @@ pub(crate) fn time_range(
 }
 
 pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    // The core reads no clock: "now" is read here, once.
-    let now = DateTime::<Utc>::from(SystemTime::now())
+    let now = super::wall_clock()
         .duration_trunc(chrono::Duration::seconds(1))
         .context("reading the clock")?;
     let range = range(args, now)?;

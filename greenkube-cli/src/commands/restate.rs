@@ -1,10 +1,8 @@
 //! `greenkube restate`: recompute stored windows under another methodology.
 
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use greenkube_core::ports::ReportQuery;
 use greenkube_core::{
     AggregateRow, EstimateOptions, GroupBy, IdlePolicy, Methodology, aggregate, estimate,
@@ -18,8 +16,7 @@ use crate::{printer, store};
 const BATCH: usize = 64;
 
 pub(crate) fn run(args: &RestateArgs) -> anyhow::Result<ExitCode> {
-    // The core reads no clock: "now" is read here, once.
-    let now = DateTime::<Utc>::from(SystemTime::now());
+    let now = super::wall_clock();
     let range = time_range(args.since, args.from, args.to, now)?;
     let options = EstimateOptions {
         methodology: match args.methodology {
