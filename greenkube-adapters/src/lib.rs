@@ -1,6 +1,7 @@
 //! Adapters of greenkube: the collectors (Prometheus, Kubernetes, OpenCost, Electricity Maps,
 //! Boavizta) and repositories (SQLite, PostgreSQL, Elasticsearch) that implement the ports of
-//! [`greenkube_core`], and the file-level readers the front ends share.
+//! [`greenkube_core`], the file-level readers the front ends share, and the use cases every
+//! front end calls ([`app`]) over one [`store::Store`] opened once.
 //!
 //! Features:
 //! * `sqlite` (default): the SQLite store (`sqlite://PATH`, `sqlite::memory:`), see [`store`].
@@ -15,6 +16,7 @@
 //!
 //! The synthetic cluster behind `greenkube demo` ([`sources::synthetic`]) needs no feature.
 
+pub mod app;
 #[cfg(feature = "collector")]
 pub mod collector;
 pub mod history_file;

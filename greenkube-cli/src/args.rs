@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use greenkube_core::{GroupBy, IdlePolicy, Methodology, Period};
 
 /// greenkube: energy, CO2e (operational and embodied) and cost of every Kubernetes workload,
 /// with the methodology, data version and uncertainty of every figure.
@@ -164,8 +165,8 @@ pub struct EstimateArgs {
 
     /// Methodology: `full` (default: CPU + memory, per-microarchitecture coefficients, energy
     /// conservation) or `classic` (GreenKube 0.2's numbers).
-    #[arg(long, short = 'm', value_enum, default_value_t = MethodologyArg::Full)]
-    pub methodology: MethodologyArg,
+    #[arg(long, short = 'm', value_enum, default_value_t = Methodology::Full)]
+    pub methodology: Methodology,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
@@ -174,12 +175,12 @@ pub struct EstimateArgs {
     /// Group rows by pod (default), workload, namespace or node. With `--format json` and a
     /// grouping other than pod, prints a `greenkube.aggregate/v1` document.
     #[arg(long, short = 'g', value_enum)]
-    pub group_by: Option<GroupByArg>,
+    pub group_by: Option<GroupBy>,
 
     /// How `full` attributes a node's idle power: by reservation (`request`, default), CPU
     /// usage, evenly, or kept on the node as overhead.
-    #[arg(long, value_enum, default_value_t = IdlePolicyArg::Request)]
-    pub idle_policy: IdlePolicyArg,
+    #[arg(long, value_enum, default_value_t = IdlePolicy::Request)]
+    pub idle_policy: IdlePolicy,
 
     /// Electricity zone for nodes with no zone or region (for example `FR`).
     #[arg(long, value_name = "ZONE")]
@@ -198,15 +199,6 @@ pub struct EstimateArgs {
     pub store: Option<Option<String>>,
 }
 
-/// Methodology names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MethodologyArg {
-    /// GreenKube 0.2 parity.
-    Classic,
-    /// The default, most complete model.
-    Full,
-}
-
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -216,34 +208,6 @@ pub enum Format {
     Json,
     /// CSV with a header row.
     Csv,
-}
-
-/// Groupings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GroupByArg {
-    /// One row per pod.
-    Pod,
-    /// One row per workload (Deployment, StatefulSet, ...).
-    Workload,
-    /// One row per namespace.
-    Namespace,
-    /// One row per node, node overhead included.
-    Node,
-    /// One row per cluster, node overhead included.
-    Cluster,
-}
-
-/// Idle attribution policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IdlePolicyArg {
-    /// By `max(request, usage)` share of the node; the unreserved rest stays on the node.
-    Request,
-    /// By CPU usage share.
-    Usage,
-    /// Evenly between the node's pods.
-    Even,
-    /// Not attributed to pods.
-    Overhead,
 }
 
 /// Arguments of `greenkube recommend`.
@@ -396,31 +360,16 @@ pub struct ReportArgs {
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 
     /// Group by namespace (default), workload, pod, node or cluster.
-    #[arg(long, short = 'g', value_enum, default_value_t = GroupByArg::Namespace)]
-    pub group_by: GroupByArg,
+    #[arg(long, short = 'g', value_enum, default_value_t = GroupBy::Namespace)]
+    pub group_by: GroupBy,
 
     /// One row per group and calendar period (UTC; weeks are ISO weeks, `2025-W01`).
     #[arg(long, short = 'p', value_enum)]
-    pub period: Option<PeriodArg>,
+    pub period: Option<Period>,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-}
-
-/// Calendar periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PeriodArg {
-    /// `2025-06-02T10:00`
-    Hour,
-    /// `2025-06-02`
-    Day,
-    /// ISO week, `2025-W23`
-    Week,
-    /// `2025-06`
-    Month,
-    /// `2025`
-    Year,
 }
 
 /// How long each level of detail is kept (see `greenkube maintain --help`).
@@ -534,8 +483,8 @@ pub struct CollectArgs {
     pub source_timeout: u64,
 
     /// Methodology.
-    #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = MethodologyArg::Full)]
-    pub methodology: MethodologyArg,
+    #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = Methodology::Full)]
+    pub methodology: Methodology,
 }
 
 /// Arguments of `greenkube recommendations`.
@@ -668,11 +617,11 @@ pub struct RestateArgs {
 
     /// The methodology to restate under.
     #[arg(long, short = 'm', value_enum)]
-    pub methodology: MethodologyArg,
+    pub methodology: Methodology,
 
     /// Idle attribution for `full`.
-    #[arg(long, value_enum, default_value_t = IdlePolicyArg::Request)]
-    pub idle_policy: IdlePolicyArg,
+    #[arg(long, value_enum, default_value_t = IdlePolicy::Request)]
+    pub idle_policy: IdlePolicy,
 
     /// Compute and print the difference without storing the restated footprints.
     #[arg(long)]

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod config_file;
 mod printer;
+mod progress;
 mod store;
 mod time_arg;
 

@@ -490,7 +490,6 @@ pub(crate) fn gate(message: &str) {
 /// `greenkube recommendations`: kept recommendations with their state.
 pub(crate) fn lifecycle_table(
     records: &[greenkube_core::recommend::RecommendationRecord],
-    shown: impl Fn(greenkube_core::recommend::RecommendationStatus) -> bool,
 ) -> anyhow::Result<()> {
     let mut table = Table::new(&[
         ("ID", false),
@@ -501,7 +500,7 @@ pub(crate) fn lifecycle_table(
         ("UPDATED", false),
     ]);
     let mut n = 0;
-    for r in records.iter().filter(|r| shown(r.status)) {
+    for r in records {
         n += 1;
         let rec = &r.recommendation;
         let target = match &rec.namespace {

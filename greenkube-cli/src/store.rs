@@ -1,8 +1,9 @@
-//! Opening stores from the command line. Store commands run on a current-thread tokio runtime
-//! built here; the other commands never start one.
+//! Opening the store from the command line: once per command, with a hint when a store that
+//! must exist does not. Store commands run on a tokio runtime built here; the other commands
+//! never start one.
 
 use anyhow::Context;
-use greenkube_adapters::store::{self, OpenOptions, Repositories};
+use greenkube_adapters::store::{self, OpenOptions, Store};
 use greenkube_core::ports::StoreErrorKind;
 
 /// The environment variable that overrides the default store URL.
@@ -16,7 +17,7 @@ pub(crate) fn default_url() -> String {
         .unwrap_or_else(|| store::DEFAULT_STORE_URL.to_string())
 }
 
-/// A runtime for one store command.
+/// A current-thread runtime for one store command.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -24,8 +25,17 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the runtime for the store")
 }
 
+/// A two-worker runtime for commands that collect or serve.
+pub(crate) fn multi_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+}
+
 /// Opens a store for writing (created when missing) or for reading (must exist).
-pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Repositories> {
+pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Store> {
     match store::open_with(
         url,
         OpenOptions {
@@ -34,7 +44,7 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Repositories
     )
     .await
     {
-        Ok(repositories) => Ok(repositories),
+        Ok(store) => Ok(store),
         Err(e) if !create && e.kind() == StoreErrorKind::Unavailable => {
             let location = store::redact(url);
             Err(anyhow::Error::new(e).context(format!(
@@ -45,31 +55,4 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Repositories
         }
         Err(e) => Err(anyhow::Error::new(e)),
     }
-}
-
-/// Archives a snapshot in the store's snapshot archive, when the backend has one (SQLite and
-/// PostgreSQL); other backends print a note instead.
-pub(crate) async fn archive(url: &str, snapshot: &greenkube_core::Snapshot) -> anyhow::Result<()> {
-    match store::history::open_history(url, OpenOptions::default()).await {
-        Ok(history) => {
-            history.archive.archive(snapshot).await?;
-            Ok(())
-        }
-        Err(e) if e.kind() == StoreErrorKind::Unsupported => {
-            crate::printer::note(&format!("snapshot not archived: {e}"));
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Opens the history repositories of a store that must exist.
-pub(crate) async fn open_history(url: &str) -> anyhow::Result<store::history::HistoryRepositories> {
-    Ok(store::history::open_history(
-        url,
-        OpenOptions {
-            create_if_missing: false,
-        },
-    )
-    .await?)
 }

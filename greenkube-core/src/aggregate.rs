@@ -295,10 +295,45 @@ pub fn aggregate<'a>(
     group_by: GroupBy,
     period: Option<Period>,
 ) -> Vec<AggregateRow> {
-    let mut groups: BTreeMap<GroupKey, AggregateRow> = BTreeMap::new();
-    for fp in footprints {
-        let period_label = period.map(|p| p.label(fp.window_start));
-        for pod in &fp.pods {
+    let mut aggregator = Aggregator::new(group_by, period);
+    for footprint in footprints {
+        aggregator.add(footprint);
+    }
+    aggregator.finish()
+}
+
+/// Groups footprints one at a time, so a stream of windows is summed in memory bounded by the
+/// number of groups, not of windows ([`aggregate`] over an iterator).
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    group_by: GroupBy,
+    period: Option<Period>,
+    groups: BTreeMap<GroupKey, AggregateRow>,
+}
+
+impl Aggregator {
+    /// An empty aggregation.
+    pub fn new(group_by: GroupBy, period: Option<Period>) -> Self {
+        Self {
+            group_by,
+            period,
+            groups: BTreeMap::new(),
+        }
+    }
+
+    fn row(&mut self, key: GroupKey) -> &mut AggregateRow {
+        self.groups.entry(key).or_insert_with_key(|k| AggregateRow {
+            key: k.clone(),
+            ..AggregateRow::default()
+        })
+    }
+
+    /// Adds the pod rows of one footprint (and, grouped by node or cluster, its node
+    /// overhead).
+    pub fn add(&mut self, footprint: &Footprint) {
+        let group_by = self.group_by;
+        let period_label = self.period.map(|p| p.label(footprint.window_start));
+        for pod in &footprint.pods {
             let mut key = GroupKey {
                 period: period_label.clone(),
                 ..GroupKey::default()
@@ -316,12 +351,9 @@ pub fn aggregate<'a>(
                 }
                 GroupBy::Namespace => key.namespace = Some(pod.namespace.clone()),
                 GroupBy::Node => key.node.clone_from(&pod.node.name),
-                GroupBy::Cluster => key.cluster.clone_from(&fp.cluster),
+                GroupBy::Cluster => key.cluster.clone_from(&footprint.cluster),
             }
-            let row = groups.entry(key).or_insert_with_key(|k| AggregateRow {
-                key: k.clone(),
-                ..AggregateRow::default()
-            });
+            let row = self.row(key);
             row.energy_joules += pod.energy_joules;
             row.co2e_grams += pod.co2e_grams;
             row.embodied_co2e_grams += pod.embodied_co2e_grams;
@@ -329,10 +361,10 @@ pub fn aggregate<'a>(
             row.rows += 1;
             row.estimated_rows += usize::from(pod.estimated());
             row.rows_without_cost += usize::from(pod.cost.is_none());
-            row.add_window(fp);
+            row.add_window(footprint);
         }
         if matches!(group_by, GroupBy::Node | GroupBy::Cluster) {
-            for node in &fp.nodes {
+            for node in &footprint.nodes {
                 let key = GroupKey {
                     period: period_label.clone(),
                     node: if group_by == GroupBy::Node {
@@ -341,24 +373,25 @@ pub fn aggregate<'a>(
                         None
                     },
                     cluster: if group_by == GroupBy::Cluster {
-                        fp.cluster.clone()
+                        footprint.cluster.clone()
                     } else {
                         None
                     },
                     ..GroupKey::default()
                 };
-                let row = groups.entry(key).or_insert_with_key(|k| AggregateRow {
-                    key: k.clone(),
-                    ..AggregateRow::default()
-                });
+                let row = self.row(key);
                 row.energy_joules += node.overhead_energy_joules;
                 row.co2e_grams += node.overhead_co2e_grams;
                 row.embodied_co2e_grams += node.unallocated_embodied_co2e_grams;
-                row.add_window(fp);
+                row.add_window(footprint);
             }
         }
     }
-    groups.into_values().collect()
+
+    /// The rows, sorted by period, then group key.
+    pub fn finish(self) -> Vec<AggregateRow> {
+        self.groups.into_values().collect()
+    }
 }
 
 #[cfg(test)]

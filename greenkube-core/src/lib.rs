@@ -2,6 +2,8 @@
 #![warn(clippy::disallowed_methods)]
 
 pub mod aggregate;
+#[cfg(feature = "clap")]
+mod cli_values;
 pub mod collect;
 pub mod engine;
 pub mod error;
@@ -23,7 +25,7 @@ pub mod testsuite;
 pub mod units;
 pub mod whatif;
 
-pub use aggregate::{AggregateRow, GroupBy, GroupKey, Period, aggregate};
+pub use aggregate::{AggregateRow, Aggregator, GroupBy, GroupKey, Period, aggregate};
 pub use engine::{estimate, estimate_json, estimate_with, zones_of};
 pub use error::{ReferenceDataError, SnapshotError, UnknownNameError};
 pub use footprint::{

@@ -53,7 +53,7 @@ use clap::Parser;
 use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores};
 use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_adapters::sources::prometheus::PrometheusSource;
-use greenkube_adapters::store::{self, OpenOptions};
+use greenkube_adapters::store;
 use greenkube_bench::SyntheticCluster;
 use greenkube_core::aggregate::GroupBy;
 use greenkube_core::collect::{WindowInputs, assemble};
@@ -449,14 +449,7 @@ async fn stub(answers: Answers) -> MockServer {
 /// Opens a fresh SQLite store at `file`: the collector's stores.
 async fn stores(file: &std::path::Path) -> Result<Stores, Box<dyn Error>> {
     let url = format!("sqlite://{}", file.display());
-    let repositories = store::open(&url).await?;
-    let history = store::history::open_history(&url, OpenOptions::default()).await?;
-    Ok(Stores {
-        footprints: repositories.footprints,
-        archive: history.archive,
-        nodes: history.nodes,
-        intensities: history.intensities,
-    })
+    Ok(store::open(&url).await?.collector_stores())
 }
 
 fn config() -> CollectorConfig {

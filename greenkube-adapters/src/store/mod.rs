@@ -13,7 +13,6 @@
 
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
-pub mod history;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -22,7 +21,10 @@ pub mod sqlite;
 use std::fmt;
 use std::sync::Arc;
 
-use greenkube_core::ports::{FootprintRepository, StoreError};
+use greenkube_core::ports::{
+    EmbodiedCache, FootprintRepository, IntensityHistory, NodeHistory, RecommendationStore,
+    SavingsLedger, SnapshotArchive, StoreError,
+};
 
 /// The store used when none is given: a SQLite file in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite://greenkube.db";
@@ -125,25 +127,88 @@ pub struct MigrationReport {
     pub schema_version: i64,
 }
 
-/// The repositories of one store.
+/// One store, opened once: every repository of it over one connection pool (SQLite,
+/// PostgreSQL) or one client (Elasticsearch). Cloning is cheap (shared handles); every front
+/// end (CLI, HTTP server, Python) opens one per process and passes it to the use cases of
+/// [`crate::app`].
 #[derive(Debug, Clone)]
-pub struct Repositories {
+pub struct Store {
     /// Backend.
     pub backend: Backend,
     /// The URL, with any password replaced by `***`.
     pub location: String,
-    /// Footprint rows.
-    pub footprints: Arc<dyn FootprintRepository>,
     /// What opening did to the schema.
     pub migrations: MigrationReport,
+    /// Footprint rows, roll-ups and retention.
+    pub footprints: Arc<dyn FootprintRepository>,
+    /// Archived snapshots (the replay unit).
+    pub archive: Arc<dyn SnapshotArchive>,
+    /// Node versions.
+    pub nodes: Arc<dyn NodeHistory>,
+    /// Grid intensities.
+    pub intensities: Arc<dyn IntensityHistory>,
+    /// Recommendations with their lifecycle.
+    pub recommendations: Arc<dyn RecommendationStore>,
+    /// Realised savings.
+    pub ledger: Arc<dyn SavingsLedger>,
+    /// Embodied figures.
+    pub embodied: Arc<dyn EmbodiedCache>,
+}
+
+impl Store {
+    /// A store whose one object implements every port.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn of<T>(backend: Backend, location: String, migrations: MigrationReport, store: T) -> Self
+    where
+        T: FootprintRepository
+            + SnapshotArchive
+            + NodeHistory
+            + IntensityHistory
+            + RecommendationStore
+            + SavingsLedger
+            + EmbodiedCache
+            + 'static,
+    {
+        let store = Arc::new(store);
+        Self {
+            backend,
+            location,
+            migrations,
+            footprints: store.clone(),
+            archive: store.clone(),
+            nodes: store.clone(),
+            intensities: store.clone(),
+            recommendations: store.clone(),
+            ledger: store.clone(),
+            embodied: store,
+        }
+    }
+
+    /// Opens the store a URL names, creating it when missing, and brings its schema up to
+    /// date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        open_with(url, OpenOptions::default()).await
+    }
+
+    /// The repositories the collector writes to.
+    #[cfg(feature = "collector")]
+    pub fn collector_stores(&self) -> crate::collector::Stores {
+        crate::collector::Stores {
+            footprints: self.footprints.clone(),
+            archive: self.archive.clone(),
+            nodes: self.nodes.clone(),
+            intensities: self.intensities.clone(),
+        }
+    }
 }
 
 /// Opens the store a URL names, creating it when missing, and brings its schema up to date.
-pub async fn open(url: &str) -> Result<Repositories, StoreError> {
+pub async fn open(url: &str) -> Result<Store, StoreError> {
     open_with(url, OpenOptions::default()).await
 }
 
-/// Opens the store a URL names with options, and brings its schema up to date.
+/// Opens the store a URL names with options, and brings its schema up to date (the footprint
+/// tables and the history repositories alike).
 #[cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")),
     expect(
@@ -151,46 +216,45 @@ pub async fn open(url: &str) -> Result<Repositories, StoreError> {
         reason = "every backend that awaits is compiled out"
     )
 )]
-pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, StoreError> {
+pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store, StoreError> {
     #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")))]
     let _ = options;
     let backend = Backend::of_url(url)?;
+    let url = url.trim();
     match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
-            let (repository, migrations) =
-                sqlite::SqliteFootprintRepository::open(url.trim(), options).await?;
-            Ok(Repositories {
-                backend,
-                location: redact(url.trim()),
-                footprints: Arc::new(repository),
-                migrations,
-            })
+            let (store, migrations) = sqlite::SqliteFootprintRepository::open(url, options).await?;
+            Ok(Store::of(backend, redact(url), migrations, store))
         }
         #[cfg(not(feature = "sqlite"))]
         Backend::Sqlite => Err(not_compiled_in(backend)),
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let (repository, migrations) =
-                postgres::PostgresFootprintRepository::open(url.trim(), options).await?;
-            Ok(Repositories {
-                backend,
-                location: redact(url.trim()),
-                footprints: Arc::new(repository),
-                migrations,
-            })
+            let (store, migrations) =
+                postgres::PostgresFootprintRepository::open(url, options).await?;
+            Ok(Store::of(backend, redact(url), migrations, store))
         }
         #[cfg(not(feature = "postgres"))]
         Backend::Postgres => Err(not_compiled_in(backend)),
         #[cfg(feature = "elasticsearch")]
         Backend::Elasticsearch => {
-            let (repository, migrations) =
-                elasticsearch::ElasticsearchFootprintRepository::open(url.trim(), options).await?;
-            Ok(Repositories {
+            let (footprints, migrations) =
+                elasticsearch::ElasticsearchFootprintRepository::open(url, options).await?;
+            let (history, _) =
+                elasticsearch::ElasticsearchHistoryRepository::open(url, options).await?;
+            let history = Arc::new(history);
+            Ok(Store {
                 backend,
-                location: repository.config().location(),
-                footprints: Arc::new(repository),
+                location: footprints.config().location(),
                 migrations,
+                footprints: Arc::new(footprints),
+                archive: history.clone(),
+                nodes: history.clone(),
+                intensities: history.clone(),
+                recommendations: history.clone(),
+                ledger: history.clone(),
+                embodied: history,
             })
         }
         #[cfg(not(feature = "elasticsearch"))]

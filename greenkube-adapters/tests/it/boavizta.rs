@@ -189,7 +189,7 @@ mod sqlite_cache {
 
     use chrono::{DateTime, TimeZone, Utc};
     use greenkube_adapters::sources::clock::Clock;
-    use greenkube_adapters::store::{OpenOptions, history::open_history};
+    use greenkube_adapters::store::open;
 
     use super::*;
 
@@ -250,9 +250,7 @@ mod sqlite_cache {
 
     #[tokio::test]
     async fn the_sqlite_cache_answers_known_and_unknown_instances_within_max_age() {
-        let repos = open_history("sqlite::memory:", OpenOptions::default())
-            .await
-            .expect("SQLite in memory");
+        let repos = open("sqlite::memory:").await.expect("SQLite in memory");
         let source = Arc::new(Counting::new(boavizta()));
         let clock = TestClock::at(day(1));
         let cached = CachedEmbodied::new(
@@ -323,9 +321,7 @@ mod sqlite_cache {
 
     #[tokio::test]
     async fn source_errors_pass_through_and_cache_nothing() {
-        let repos = open_history("sqlite::memory:", OpenOptions::default())
-            .await
-            .expect("SQLite in memory");
+        let repos = open("sqlite::memory:").await.expect("SQLite in memory");
         let down = SourceError::new(
             greenkube_core::ports::SourceKind::Boavizta,
             SourceErrorKind::Unreachable,
@@ -349,9 +345,7 @@ mod sqlite_cache {
 
     #[tokio::test]
     async fn entries_from_the_future_or_without_lifespan_are_fetched_again() {
-        let repos = open_history("sqlite::memory:", OpenOptions::default())
-            .await
-            .expect("SQLite in memory");
+        let repos = open("sqlite::memory:").await.expect("SQLite in memory");
         let answer = figure(16.0, 9.28, 26.7, 8760.0);
         let source = Arc::new(Counting::new(Fixed(Ok(Some(answer)))));
         let cached = CachedEmbodied::new(

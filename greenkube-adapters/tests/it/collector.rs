@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores};
+use greenkube_adapters::collector::{Collector, CollectorConfig, Sources};
 use greenkube_adapters::sources::synthetic::{SyntheticCluster, SyntheticConfig};
-use greenkube_adapters::store::{self, history::open_history};
+use greenkube_adapters::store::{self, Store};
 use greenkube_core::GroupBy;
 use greenkube_core::collect::due_windows;
 use greenkube_core::ports::{
@@ -69,19 +69,11 @@ impl UsageSource for DownUsage {
     }
 }
 
-async fn make_collector(url: &str, sources: Sources) -> (Collector, store::Repositories) {
+async fn make_collector(url: &str, sources: Sources) -> (Collector, Store) {
     let repos = store::open(url).await.expect("store");
-    let history = open_history(url, store::OpenOptions::default())
-        .await
-        .expect("history");
     let collector = Collector::new(
         sources,
-        Stores {
-            footprints: repos.footprints.clone(),
-            archive: history.archive.clone(),
-            nodes: history.nodes.clone(),
-            intensities: history.intensities.clone(),
-        },
+        repos.collector_stores(),
         CollectorConfig {
             cluster: Some("demo".into()),
             ..CollectorConfig::default()
@@ -100,7 +92,7 @@ fn all(cluster: &Arc<SyntheticCluster>) -> Sources {
     }
 }
 
-async fn pod_rows(repos: &store::Repositories, range: TimeRange) -> usize {
+async fn pod_rows(repos: &Store, range: TimeRange) -> usize {
     let mut pager = PodRowPager::new(repos.footprints.as_ref(), range, 1000);
     let mut n = 0;
     while let Some(rows) = pager.next_page().await.expect("pages") {

@@ -18,7 +18,7 @@ use greenkube_adapters::store::elasticsearch::{
     ElasticsearchConfig, ElasticsearchFootprintRepository, ElasticsearchHistoryRepository,
     HISTORY_INDICES,
 };
-use greenkube_adapters::store::history::open_history;
+use greenkube_adapters::store::open_with;
 use greenkube_core::Node;
 use greenkube_core::ports::{
     IntensityHistory, IntensityPoint, NodeHistory, RecommendationStore, SnapshotArchive,
@@ -162,7 +162,7 @@ mod contract {
 #[tokio::test]
 async fn open_history_serves_http_urls_and_migrates_once() {
     let indices = Indices::new();
-    let history = open_history(&indices.url(), OpenOptions::default())
+    let history = open_with(&indices.url(), OpenOptions::default())
         .await
         .expect("opens");
     assert_eq!(history.archive.backend(), "elasticsearch");
@@ -194,7 +194,7 @@ async fn a_missing_store_is_unavailable_and_an_existing_one_gets_its_history_ind
     let must_exist = OpenOptions {
         create_if_missing: false,
     };
-    let err = open_history(&indices.url(), must_exist)
+    let err = open_with(&indices.url(), must_exist)
         .await
         .expect_err("no indices");
     assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err}");

@@ -1,5 +1,7 @@
 //! Integration tests of the adapters.
 
+#[cfg(all(feature = "collector", feature = "sqlite"))]
+mod app;
 #[cfg(feature = "http-sources")]
 mod boavizta;
 #[cfg(all(feature = "collector", feature = "sqlite"))]

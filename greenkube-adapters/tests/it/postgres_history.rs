@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::Duration;
 use greenkube_adapters::store::OpenOptions;
-use greenkube_adapters::store::history::open_history;
+use greenkube_adapters::store::open_with;
 use greenkube_adapters::store::postgres::PostgresFootprintRepository;
 use greenkube_core::Node;
 use greenkube_core::ports::{
@@ -148,7 +148,7 @@ async fn archived_snapshots_are_compressed_and_survive_reopening() {
 #[tokio::test]
 async fn open_history_opens_postgres_and_migrates() {
     let schema = Schema::new().await;
-    let history = open_history(&schema.url, OpenOptions::default())
+    let history = open_with(&schema.url, OpenOptions::default())
         .await
         .expect("opens the history of a PostgreSQL store");
     assert_eq!(history.archive.backend(), "postgres");

@@ -4,24 +4,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use greenkube_adapters::snapshot_file::read_snapshot;
-use greenkube_core::{EstimateOptions, GroupBy, IdlePolicy, Methodology, aggregate, estimate};
+use greenkube_core::{EstimateOptions, GroupBy, aggregate, estimate};
 
-use crate::args::{EstimateArgs, Format, GroupByArg, IdlePolicyArg, MethodologyArg};
+use crate::args::{EstimateArgs, Format};
 use crate::{printer, store};
 
 pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
     let snapshot = read_snapshot(&args.snapshot)?;
     let options = EstimateOptions {
-        methodology: match args.methodology {
-            MethodologyArg::Classic => Methodology::Classic,
-            MethodologyArg::Full => Methodology::Full,
-        },
-        idle_policy: match args.idle_policy {
-            IdlePolicyArg::Request => IdlePolicy::Request,
-            IdlePolicyArg::Usage => IdlePolicy::Usage,
-            IdlePolicyArg::Even => IdlePolicy::Even,
-            IdlePolicyArg::Overhead => IdlePolicy::Overhead,
-        },
+        methodology: args.methodology,
+        idle_policy: args.idle_policy,
         default_zone: args.default_zone.clone(),
         default_intensity: args.default_intensity,
         classic_default_profile: None,
@@ -31,29 +23,23 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("invalid option: {e}"))?;
     let footprint = estimate(&snapshot, &options)
         .with_context(|| format!("{}: invalid snapshot", args.snapshot.display()))?;
-    let group_by = match args.group_by {
-        None | Some(GroupByArg::Pod) => None,
-        Some(GroupByArg::Workload) => Some(GroupBy::Workload),
-        Some(GroupByArg::Namespace) => Some(GroupBy::Namespace),
-        Some(GroupByArg::Node) => Some(GroupBy::Node),
-        Some(GroupByArg::Cluster) => Some(GroupBy::Cluster),
-    };
+    // Pod rows are the footprint itself.
+    let group_by = args.group_by.filter(|g| *g != GroupBy::Pod);
     // Stored before anything is printed: a store that refuses the window fails the command
     // with nothing on standard output.
     let stored = match &args.store {
         None => None,
         Some(url) => {
             let url = url.clone().unwrap_or_else(store::default_url);
-            let runtime = store::runtime()?;
-            let (location, summary) = runtime.block_on(async {
-                let repositories = store::open(&url, true).await?;
-                let summary = repositories
+            let (location, summary) = store::runtime()?.block_on(async {
+                let store = store::open(&url, true).await?;
+                let summary = store
                     .footprints
                     .write_footprints(std::slice::from_ref(&footprint))
                     .await?;
                 // Archive the snapshot too, so the window can be replayed and restated.
-                store::archive(&url, &snapshot).await?;
-                anyhow::Ok((repositories.location, summary))
+                store.archive.archive(&snapshot).await?;
+                anyhow::Ok((store.location, summary))
             })?;
             Some((location, summary))
         }

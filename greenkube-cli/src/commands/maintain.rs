@@ -17,11 +17,10 @@ pub(crate) fn policy(args: &RetentionArgs) -> anyhow::Result<RetentionPolicy> {
 pub(crate) fn run(args: &MaintainArgs) -> anyhow::Result<ExitCode> {
     let policy = policy(&args.retention)?;
     let now = args.now.unwrap_or_else(super::wall_clock);
-    let runtime = store::runtime()?;
-    let (location, summary) = runtime.block_on(async {
-        let repositories = store::open(&args.store.store, false).await?;
-        let summary = repositories.footprints.maintain(&policy, now).await?;
-        anyhow::Ok((repositories.location, summary))
+    let (location, summary) = store::runtime()?.block_on(async {
+        let store = store::open(&args.store.store, false).await?;
+        let summary = store.footprints.maintain(&policy, now).await?;
+        anyhow::Ok((store.location, summary))
     })?;
     match args.format {
         ReportFormat::Json => printer::json_line(&printer::MaintenanceDocument::new(

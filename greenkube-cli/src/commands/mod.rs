@@ -10,9 +10,6 @@ mod migrate;
 mod recommend;
 mod report;
 mod restate;
-mod windows;
-
-pub(crate) use windows::RunSummary;
 
 use std::process::ExitCode;
 
@@ -39,15 +36,4 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The wall clock. The core reads no clock: commands read "now" here, once, and pass it on.
 pub(crate) fn wall_clock() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-}
-
-/// Estimation options for a methodology (the idle policy and defaults stay the defaults).
-pub(crate) fn estimate_options(m: crate::args::MethodologyArg) -> greenkube_core::EstimateOptions {
-    greenkube_core::EstimateOptions {
-        methodology: match m {
-            crate::args::MethodologyArg::Classic => greenkube_core::Methodology::Classic,
-            crate::args::MethodologyArg::Full => greenkube_core::Methodology::Full,
-        },
-        ..greenkube_core::EstimateOptions::default()
-    }
 }

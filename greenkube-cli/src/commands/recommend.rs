@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use greenkube_adapters::app;
 use greenkube_adapters::history_file::{for_each_footprint, read_document, read_history};
 use greenkube_core::recommend::{Recommender, RecommenderConfig};
 use greenkube_core::whatif::{WhatIfOptions, changes_from_json, what_if as run_what_if};
@@ -28,26 +29,38 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         include_system_namespaces: args.include_system_namespaces,
         ..RecommenderConfig::default()
     };
-    let mut recommender = Recommender::new(config, inventory.as_ref());
-    let windows = match (&args.history, &args.store, args.since) {
-        (Some(history), _, _) => for_each_footprint(history, |fp| recommender.observe(&fp))?,
-        (None, Some(url), Some(since)) => from_store(url, since, |fp| recommender.observe(&fp))?,
+    let reference = ReferenceData::embedded();
+    let (recs, windows) = match (&args.history, &args.store, args.since) {
+        (Some(history), _, _) => {
+            let mut recommender = Recommender::new(config, inventory.as_ref());
+            let windows = for_each_footprint(history, |fp| recommender.observe(&fp))?;
+            (recommender.finish(reference), windows)
+        }
+        (None, Some(url), Some(since)) => {
+            let now = super::wall_clock();
+            let range = super::report::time_range(Some(since), None, None, now)?;
+            store::runtime()?.block_on(async {
+                let store = store::open(url, false).await?;
+                let scan =
+                    app::recommend::scan(&store, range, config, inventory.as_ref(), reference)
+                        .await?;
+                let mut recs = scan.recommendations;
+                if args.save {
+                    let saved = app::recommend::save_scan(&store, &recs, now).await?;
+                    recs.retain(|r| !saved.ignored.contains(&r.id));
+                    printer::note(&format!(
+                        "saved in the store: {} new, {} no longer found (stale), {} ignored and \
+                         left out; `greenkube recommendations --store {url}` lists them",
+                        saved.new,
+                        saved.stale,
+                        saved.ignored.len()
+                    ));
+                }
+                anyhow::Ok((recs, scan.windows))
+            })?
+        }
         _ => anyhow::bail!("give --history FILE, or --store URL and --since DURATION"),
     };
-    let mut recs = recommender.finish(ReferenceData::embedded());
-    if args.save
-        && let Some(url) = &args.store
-    {
-        let saved = super::lifecycle::save_scan(url, &recs)?;
-        recs.retain(|r| !saved.ignored.contains(&r.id));
-        printer::note(&format!(
-            "saved in the store: {} new, {} no longer found (stale), {} ignored and left out; \
-             `greenkube recommendations --store {url}` lists them",
-            saved.new,
-            saved.stale,
-            saved.ignored.len()
-        ));
-    }
     match args.format {
         ReportFormat::Json => printer::json_line(&recs)?,
         ReportFormat::Table => printer::recommendations_table(&recs, windows)?,
@@ -77,41 +90,6 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Streams the archived windows of the last `since` from a store, re-estimated with the default
-/// methodology, into `each`; returns how many there were.
-fn from_store(
-    url: &str,
-    since: chrono::Duration,
-    each: impl FnMut(greenkube_core::Footprint),
-) -> anyhow::Result<usize> {
-    let now = super::wall_clock();
-    let range = super::report::time_range(Some(since), None, None, now)?;
-    let runtime = store::runtime()?;
-    runtime.block_on(async {
-        let history = store::open_history(url).await?;
-        observe_archived(&history, range, each).await
-    })
-}
-
-/// Streams the archived windows of `range`, re-estimated with the default methodology, into
-/// `each`, one at a time; returns how many there were.
-pub(crate) async fn observe_archived(
-    history: &greenkube_adapters::store::history::HistoryRepositories,
-    range: greenkube_core::ports::TimeRange,
-    mut each: impl FnMut(greenkube_core::Footprint),
-) -> anyhow::Result<usize> {
-    let windows = history.archive.archived_windows(range).await?;
-    for (cluster, start) in &windows {
-        if let Some(snapshot) = history.archive.snapshot(cluster.as_deref(), *start).await? {
-            let footprint =
-                greenkube_core::estimate(&snapshot, &greenkube_core::EstimateOptions::default())
-                    .with_context(|| format!("archived window {start} cannot be estimated"))?;
-            each(footprint);
-        }
-    }
-    Ok(windows.len())
 }
 
 pub(crate) fn what_if(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {

@@ -316,7 +316,7 @@ pub(crate) fn progress_line(message: &str) {
 pub(crate) fn collected(
     location: &str,
     windows: &[TimeRange],
-    summary: &crate::commands::RunSummary,
+    summary: &greenkube_adapters::app::collect::RunSummary,
 ) {
     let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
         return;

@@ -403,9 +403,7 @@ fn sigterm_ends_the_daemon_cleanly_after_the_current_batch() {
         if db.exists() {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             let archived = rt.block_on(async {
-                let history = store::history::open_history(&url, store::OpenOptions::default())
-                    .await
-                    .expect("history");
+                let history = store::open(&url).await.expect("store");
                 let range = TimeRange::new(
                     "2000-01-01T00:00:00Z".parse().unwrap(),
                     "2100-01-01T00:00:00Z".parse().unwrap(),

@@ -1,0 +1,268 @@
+//! Collecting: the collector over windows in batches (retried, stoppable between batches), and
+//! the loop of a collection daemon (backfill from the watermark, one window per step, roll-ups
+//! and retention after each cycle).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use greenkube_core::collect::due_windows;
+use greenkube_core::ports::{MaintenanceSummary, SourceNote, TimeRange, floor_time};
+
+use super::{AppError, Progress};
+use crate::collector::{BatchOutcome, CollectError, Collector};
+
+/// What a run stored.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Windows stored.
+    pub windows: usize,
+    /// Pod rows stored.
+    pub pod_rows: usize,
+    /// Operational CO2e of the stored windows, grams.
+    pub co2e_grams: f64,
+    /// Sources that were degraded in some window (one note per source).
+    pub degraded: Vec<SourceNote>,
+    /// True when a stop was asked before every window was done.
+    pub stopped: bool,
+}
+
+impl RunSummary {
+    fn add(&mut self, outcome: BatchOutcome) {
+        self.windows += outcome.windows;
+        self.pod_rows += outcome.pod_rows;
+        self.co2e_grams += outcome.co2e_grams;
+        for note in outcome.degraded {
+            if !self.degraded.iter().any(|d| d.source == note.source) {
+                self.degraded.push(note);
+            }
+        }
+    }
+}
+
+/// A request to stop, shared between whoever asks (a signal, a server shutting down) and the
+/// work that checks it between batches, so a stop never leaves a batch half-stored.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// No stop asked yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks for a stop.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked.
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Returns once a stop is asked.
+    pub async fn requested(&self) {
+        while !self.is_requested() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A stop asked by the first SIGINT or SIGTERM (Ctrl-C elsewhere). Must be called inside a
+    /// tokio runtime.
+    pub fn on_signals() -> Self {
+        let stop = Self::new();
+        let flag = stop.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            flag.request();
+        });
+        stop
+    }
+}
+
+/// Collects `windows` in batches of `batch`, each stored in one transaction. A store failure
+/// is retried `retries` times with back-off (a batch is idempotent); `stop` is checked between
+/// batches.
+pub async fn run_windows(
+    collector: &Collector,
+    windows: &[TimeRange],
+    batch: usize,
+    retries: u32,
+    stop: &Stop,
+    progress: &dyn Progress,
+) -> Result<RunSummary, CollectError> {
+    let mut summary = RunSummary::default();
+    progress.start(windows.len(), "collecting");
+    for chunk in windows.chunks(batch.max(1)) {
+        if stop.is_requested() {
+            summary.stopped = true;
+            break;
+        }
+        let mut attempt = 0;
+        let outcome = loop {
+            match collector.collect(chunk).await {
+                Ok(outcome) => break outcome,
+                Err(CollectError::Store(e)) if e.kind().is_retryable() && attempt < retries => {
+                    attempt += 1;
+                    progress.note(&format!(
+                        "store unavailable ({e}); retrying the batch (attempt {attempt} of {retries})"
+                    ));
+                    tokio::time::sleep(Duration::from_secs(1u64 << attempt.min(5))).await;
+                }
+                Err(e) => {
+                    progress.finish();
+                    return Err(e);
+                }
+            }
+        };
+        progress.advance(chunk.len());
+        summary.add(outcome);
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+/// How a collection loop runs.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// Window length (at least one minute).
+    pub step: TimeDelta,
+    /// Backfill this far back on start (default: one step).
+    pub since: Option<TimeDelta>,
+    /// One cycle only: the latest complete window (or the `since` range), then return.
+    pub once: bool,
+    /// A fixed "now" (replay); the wall clock otherwise.
+    pub now: Option<DateTime<Utc>>,
+    /// Extra wait after a window ends, for late samples.
+    pub delay: TimeDelta,
+    /// Windows per batch (and per transaction).
+    pub batch: usize,
+    /// Store failures retried per batch.
+    pub retries: u32,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            step: TimeDelta::minutes(5),
+            since: None,
+            once: false,
+            now: None,
+            delay: TimeDelta::seconds(30),
+            batch: 12,
+            retries: 3,
+        }
+    }
+}
+
+/// One cycle of a collection loop.
+#[derive(Debug, Clone)]
+pub struct Cycle {
+    /// The windows that were due.
+    pub due: Vec<TimeRange>,
+    /// What was stored.
+    pub summary: RunSummary,
+    /// What roll-ups and retention did after the cycle.
+    pub maintenance: Option<MaintenanceSummary>,
+}
+
+/// Runs a collection loop until `stop` (or after one cycle with `once`): each cycle collects
+/// the windows due since the store's watermark (backfilling up to `since`, at least 8 days on
+/// restart), then rolls up and applies retention, reports the cycle to `on_cycle`, and sleeps
+/// until the next window has ended. When neither usage nor inventory answers, the windows stay
+/// due for the next cycle (with `once`, that is an error).
+pub async fn run_loop(
+    collector: &Collector,
+    config: &LoopConfig,
+    stop: &Stop,
+    progress: &dyn Progress,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    mut on_cycle: impl FnMut(&Cycle) + Send,
+) -> Result<(), AppError> {
+    let step = config.step;
+    if step < TimeDelta::minutes(1) {
+        return Err(AppError::Invalid(
+            "the step must be at least 1m".to_string(),
+        ));
+    }
+    let backfill = config.since.unwrap_or(step);
+    loop {
+        let now = config.now.unwrap_or_else(clock);
+        let lookback = backfill.max(TimeDelta::days(8));
+        let watermark = collector.watermark(now, lookback).await?;
+        let due: Vec<TimeRange> = if config.once && config.since.is_none() {
+            // The latest complete window, unless it is already stored.
+            due_windows(None, now, step, step, 1)
+                .into_iter()
+                .filter(|w| watermark.is_none_or(|m| m <= w.from()))
+                .collect()
+        } else {
+            due_windows(watermark, now, step, backfill, usize::MAX)
+        };
+        if due.is_empty() && config.once {
+            progress.note("nothing to collect: the latest window is already stored");
+        }
+        if !due.is_empty() {
+            let summary = match run_windows(
+                collector,
+                &due,
+                config.batch,
+                config.retries,
+                stop,
+                progress,
+            )
+            .await
+            {
+                Ok(summary) => summary,
+                Err(e @ CollectError::NoData(_)) if !config.once => {
+                    progress.note(&e.to_string());
+                    RunSummary::default()
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let maintenance = collector.maintain(now).await?;
+            let stopped = summary.stopped;
+            on_cycle(&Cycle {
+                due,
+                summary,
+                maintenance: Some(maintenance),
+            });
+            if stopped {
+                break;
+            }
+        }
+        if config.once || stop.is_requested() {
+            break;
+        }
+        // Sleep until the next window has ended (and a little more for late samples): the
+        // next window ends at the next multiple of the step after `now`.
+        let next = floor_time(now, step) + step;
+        let wait = (next - clock() + config.delay)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.requested() => break,
+        }
+    }
+    Ok(())
+}

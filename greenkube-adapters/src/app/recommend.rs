@@ -1,0 +1,191 @@
+//! Recommendations from a store: scanning its archived windows, saving a scan with its
+//! lifecycle, and listing and changing the saved recommendations.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use greenkube_core::ports::TimeRange;
+use greenkube_core::recommend::{
+    Recommendation, RecommendationRecord, RecommendationStatus, Recommender, RecommenderConfig,
+    reconcile,
+};
+use greenkube_core::{EstimateOptions, Footprint, Inventory, ReferenceData};
+
+use super::AppError;
+use crate::store::Store;
+
+/// Streams the archived windows of `range`, re-estimated with `options`, into `each`, one at a
+/// time (memory does not grow with the range); returns how many windows there were.
+pub async fn observe_archived(
+    store: &Store,
+    range: TimeRange,
+    options: &EstimateOptions,
+    mut each: impl FnMut(Footprint),
+) -> Result<usize, AppError> {
+    let windows = store.archive.archived_windows(range).await?;
+    for (cluster, start) in &windows {
+        if let Some(snapshot) = store.archive.snapshot(cluster.as_deref(), *start).await? {
+            let footprint = greenkube_core::estimate(&snapshot, options).map_err(|source| {
+                AppError::Estimate {
+                    window: *start,
+                    source,
+                }
+            })?;
+            each(footprint);
+        }
+    }
+    Ok(windows.len())
+}
+
+/// What a scan found.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The recommendations, best first.
+    pub recommendations: Vec<Recommendation>,
+    /// How many windows were read.
+    pub windows: usize,
+}
+
+/// Scans the archived windows of `range` (re-estimated with the default methodology) for
+/// recommendations.
+pub async fn scan(
+    store: &Store,
+    range: TimeRange,
+    config: RecommenderConfig,
+    inventory: Option<&Inventory>,
+    reference: &ReferenceData,
+) -> Result<Scan, AppError> {
+    let mut recommender = Recommender::new(config, inventory);
+    let windows = observe_archived(store, range, &EstimateOptions::default(), |footprint| {
+        recommender.observe(&footprint);
+    })
+    .await?;
+    Ok(Scan {
+        recommendations: recommender.finish(reference),
+        windows,
+    })
+}
+
+/// What saving a scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// Recommendations seen for the first time.
+    pub new: usize,
+    /// Saved recommendations the scan no longer finds (now `stale`).
+    pub stale: usize,
+    /// Ids of found recommendations the team ignored: a front end leaves them out.
+    pub ignored: Vec<String>,
+}
+
+/// Merges a scan into the store's recommendations (new ones `active`, ones no longer found
+/// `stale`, applied and ignored ones keep their state) and replaces them.
+pub async fn save_scan(
+    store: &Store,
+    fresh: &[Recommendation],
+    now: DateTime<Utc>,
+) -> Result<Saved, AppError> {
+    let previous = store.recommendations.records().await?;
+    let known: HashSet<String> = previous
+        .iter()
+        .map(|r| r.recommendation.id.clone())
+        .collect();
+    let fresh_ids: HashSet<&str> = fresh.iter().map(|f| f.id.as_str()).collect();
+    let merged = reconcile(previous, fresh, now);
+    store.recommendations.replace_records(&merged).await?;
+    let mut saved = Saved {
+        new: fresh.iter().filter(|f| !known.contains(&f.id)).count(),
+        ..Saved::default()
+    };
+    for record in &merged {
+        match record.status {
+            RecommendationStatus::Stale => saved.stale += 1,
+            RecommendationStatus::Ignored
+                if fresh_ids.contains(record.recommendation.id.as_str()) =>
+            {
+                saved.ignored.push(record.recommendation.id.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(saved)
+}
+
+/// The saved recommendations with a status (all of them with `None`), best first as saved.
+pub async fn records(
+    store: &Store,
+    status: Option<RecommendationStatus>,
+) -> Result<Vec<RecommendationRecord>, AppError> {
+    let mut records = store.recommendations.records().await?;
+    if let Some(status) = status {
+        records.retain(|r| r.status == status);
+    }
+    Ok(records)
+}
+
+/// A change of a saved recommendation's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The team applied it.
+    Apply,
+    /// The team chose not to apply it, with an optional reason.
+    Ignore {
+        /// Why.
+        reason: Option<String>,
+    },
+    /// Back to `active` after an ignore.
+    Unignore,
+}
+
+/// Changes the one saved recommendation whose id is `id` or starts with it; returns it as
+/// stored. [`AppError::NotFound`] when none matches, [`AppError::Invalid`] when the id is
+/// empty or matches several.
+pub async fn change(
+    store: &Store,
+    id: &str,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<RecommendationRecord, AppError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(AppError::Invalid(
+            "give a recommendation id (see `greenkube recommendations list --status all`)"
+                .to_string(),
+        ));
+    }
+    let mut records = store.recommendations.records().await?;
+    let exact = records.iter().position(|r| r.recommendation.id == id);
+    let index = match exact {
+        Some(index) => index,
+        None => {
+            let matching: Vec<usize> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.recommendation.id.starts_with(id))
+                .map(|(index, _)| index)
+                .collect();
+            match matching.as_slice() {
+                [] => {
+                    return Err(AppError::NotFound(format!(
+                        "no recommendation `{id}` in the store (see `greenkube recommendations \
+                         list --status all`)"
+                    )));
+                }
+                [one] => *one,
+                many => {
+                    return Err(AppError::Invalid(format!(
+                        "`{id}` matches {} recommendations; give more of the id",
+                        many.len()
+                    )));
+                }
+            }
+        }
+    };
+    let record = &mut records[index];
+    match change {
+        Change::Apply => record.apply(now),
+        Change::Ignore { reason } => record.ignore(reason, now),
+        Change::Unignore => record.unignore(now),
+    }
+    store.recommendations.update_record(record).await?;
+    Ok(records.swap_remove(index))
+}

@@ -1,0 +1,242 @@
+//! The shared use cases over one store opened once (`sqlite::memory:` holds rows and archive in
+//! the same database only when the store is opened once).
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use greenkube_adapters::app::collect::Stop;
+use greenkube_adapters::app::demo::{Demo, DemoPlan};
+use greenkube_adapters::app::recommend::{Change, change, records, save_scan, scan};
+use greenkube_adapters::app::restate::restate;
+use greenkube_adapters::app::{AppError, NoProgress, Progress, report};
+use greenkube_adapters::store::{self, Store};
+use greenkube_core::ports::{ReportQuery, TimeRange};
+use greenkube_core::recommend::{RecommendationStatus, RecommenderConfig};
+use greenkube_core::{EstimateOptions, GroupBy, Methodology, ReferenceData};
+
+fn end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 3, 0, 0, 0).unwrap()
+}
+
+/// Counts what a use case reports.
+#[derive(Debug, Default)]
+struct Counted {
+    total: Mutex<usize>,
+    done: Mutex<usize>,
+    finished: Mutex<bool>,
+}
+
+impl Progress for Counted {
+    fn start(&self, total: usize, _what: &str) {
+        *self.total.lock().unwrap() = total;
+    }
+    fn advance(&self, done: usize) {
+        *self.done.lock().unwrap() += done;
+    }
+    fn finish(&self) {
+        *self.finished.lock().unwrap() = true;
+    }
+}
+
+/// One day of the demo cluster in a store opened once from `sqlite::memory:`.
+async fn demo_store() -> (Store, Demo) {
+    let store = store::open("sqlite::memory:").await.expect("opens");
+    let demo = Demo::new(DemoPlan {
+        seed: 7,
+        days: 1,
+        end: end(),
+    })
+    .expect("plan");
+    let progress = Counted::default();
+    let loaded = demo
+        .load(&store, &Stop::new(), &progress)
+        .await
+        .expect("loads");
+    assert_eq!(loaded.summary.windows, 288);
+    assert_eq!(*progress.total.lock().unwrap(), 288);
+    assert_eq!(*progress.done.lock().unwrap(), 288);
+    assert!(*progress.finished.lock().unwrap());
+    (store, demo)
+}
+
+fn total_co2e(rows: &[greenkube_core::AggregateRow]) -> f64 {
+    rows.iter().map(|r| r.co2e_grams.point).sum()
+}
+
+#[tokio::test]
+async fn one_store_holds_rows_and_archive_and_the_use_cases_read_both() {
+    let (store, demo) = demo_store().await;
+    let report = report::report(&store, &ReportQuery::new(demo.range, GroupBy::Cluster))
+        .await
+        .expect("report");
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(report.rows[0].key.cluster.as_deref(), Some("demo"));
+    assert!(total_co2e(&report.rows) > 0.0);
+    assert!(!report.widened);
+    // The archive is in the same database as the rows.
+    let found = scan(
+        &store,
+        demo.range,
+        RecommenderConfig::default(),
+        Some(&demo.inventory()),
+        ReferenceData::embedded(),
+    )
+    .await
+    .expect("scan");
+    assert_eq!(found.windows, 288);
+    assert!(!found.recommendations.is_empty());
+    // Loading the same plan again finds every window stored.
+    let again = demo
+        .load(&store, &Stop::new(), &NoProgress)
+        .await
+        .expect("loads again");
+    assert!(
+        again.due.is_empty(),
+        "{} windows due again",
+        again.due.len()
+    );
+}
+
+#[tokio::test]
+async fn restate_dry_run_predicts_what_restating_stores() {
+    let (store, demo) = demo_store().await;
+    let classic = EstimateOptions {
+        methodology: Methodology::Classic,
+        ..EstimateOptions::default()
+    };
+    let dry = restate(&store, demo.range, &classic, true, &NoProgress)
+        .await
+        .expect("dry run");
+    assert_eq!(dry.windows, 288);
+    assert!(!dry.stored);
+    let before = total_co2e(&dry.before);
+    let predicted = total_co2e(&dry.after);
+    assert!(
+        (before - predicted).abs() > 1e-6 * before,
+        "classic differs from full"
+    );
+    // Nothing was written by the dry run.
+    let unchanged = report::report(&store, &ReportQuery::new(demo.range, GroupBy::Cluster))
+        .await
+        .unwrap();
+    assert!((total_co2e(&unchanged.rows) - before).abs() <= 1e-9 * before);
+
+    let progress = Counted::default();
+    let done = restate(&store, demo.range, &classic, false, &progress)
+        .await
+        .expect("restates");
+    assert!(done.stored);
+    assert_eq!(*progress.done.lock().unwrap(), 288);
+    let stored = total_co2e(&done.after);
+    assert!(
+        (stored - predicted).abs() <= 1e-6 * predicted,
+        "stored {stored} vs predicted {predicted}"
+    );
+}
+
+#[tokio::test]
+async fn restate_refuses_invalid_options() {
+    let store = store::open("sqlite::memory:").await.unwrap();
+    let range = TimeRange::new(end() - chrono::TimeDelta::hours(1), end()).unwrap();
+    let bad = EstimateOptions {
+        default_intensity: Some(-1.0),
+        ..EstimateOptions::default()
+    };
+    let err = restate(&store, range, &bad, true, &NoProgress)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, AppError::Invalid(_)), "{err}");
+}
+
+#[tokio::test]
+async fn saved_scans_keep_their_lifecycle() {
+    let (store, demo) = demo_store().await;
+    let found = scan(
+        &store,
+        demo.range,
+        RecommenderConfig::default(),
+        Some(&demo.inventory()),
+        ReferenceData::embedded(),
+    )
+    .await
+    .unwrap();
+    let fresh = found.recommendations;
+    let saved = save_scan(&store, &fresh, end()).await.unwrap();
+    assert_eq!(saved.new, fresh.len());
+    assert_eq!(saved.stale, 0);
+    let first = &fresh[0].id;
+    // A unique prefix is enough.
+    let ignored = change(
+        &store,
+        &first[..10],
+        Change::Ignore {
+            reason: Some("planned".into()),
+        },
+        end(),
+    )
+    .await
+    .expect("ignores");
+    assert_eq!(ignored.status, RecommendationStatus::Ignored);
+    assert_eq!(ignored.ignored_reason.as_deref(), Some("planned"));
+    // The same scan again: nothing new, the ignored one reported so a front end hides it.
+    let again = save_scan(&store, &fresh, end()).await.unwrap();
+    assert_eq!(again.new, 0);
+    assert_eq!(again.ignored, vec![first.clone()]);
+    assert_eq!(
+        records(&store, Some(RecommendationStatus::Ignored))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // An empty scan: the active ones become stale, the ignored one stays ignored.
+    let empty = save_scan(&store, &[], end()).await.unwrap();
+    assert_eq!(empty.stale, fresh.len() - 1);
+    let back = change(&store, first, Change::Unignore, end())
+        .await
+        .unwrap();
+    assert_eq!(back.status, RecommendationStatus::Active);
+    assert!(matches!(
+        change(&store, "zzzz-no-such-id", Change::Apply, end()).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        change(&store, "  ", Change::Apply, end()).await,
+        Err(AppError::Invalid(_))
+    ));
+    assert_eq!(records(&store, None).await.unwrap().len(), fresh.len());
+}
+
+#[tokio::test]
+async fn a_stop_asked_before_a_batch_stores_nothing() {
+    let store = store::open("sqlite::memory:").await.unwrap();
+    let demo = Demo::new(DemoPlan {
+        seed: 7,
+        days: 1,
+        end: end(),
+    })
+    .unwrap();
+    let stop = Stop::new();
+    stop.request();
+    let loaded = demo.load(&store, &stop, &NoProgress).await.unwrap();
+    assert!(loaded.summary.stopped);
+    assert_eq!(loaded.summary.windows, 0);
+    assert_eq!(loaded.due.len(), 288, "every window stays due");
+    let report = report::report(&store, &ReportQuery::new(demo.range, GroupBy::Cluster))
+        .await
+        .unwrap();
+    assert!(report.rows.is_empty());
+}
+
+#[test]
+fn demo_plans_out_of_range_are_refused() {
+    for days in [0, 367] {
+        let err = Demo::new(DemoPlan {
+            seed: 1,
+            days,
+            end: end(),
+        })
+        .expect_err("refused");
+        assert!(err.to_string().contains("between 1 and 366"), "{err}");
+    }
+}
