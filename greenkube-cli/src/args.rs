@@ -154,6 +154,19 @@ pub enum Command {
         after_help = "Examples:\n  greenkube demo\n  greenkube demo --seed 7 --store sqlite://demo.db --days 14"
     )]
     Demo(DemoArgs),
+
+    /// Serve the REST API (GreenKube-compatible), health probes and the OpenAPI document over a
+    /// store.
+    ///
+    /// The API is under `/api/v1` (docs at `/api/v1/docs`, OpenAPI at `/api/v1/openapi.json`),
+    /// with GreenKube 0.2.12's paths, parameters and field names; `/healthz` and `/readyz` are
+    /// the probes. Listens on 127.0.0.1 unless told otherwise. SIGTERM or Ctrl-C finishes the
+    /// requests in flight (and the current batch with `--collect`), then exits.
+    #[cfg(feature = "collect")]
+    #[command(
+        after_help = "Examples:\n  greenkube serve\n  greenkube serve --store postgres://gk@db/greenkube --listen 0.0.0.0:8000 --read-only\n  greenkube serve --collect --prometheus-url http://prometheus:9090"
+    )]
+    Serve(ServeArgs),
 }
 
 /// Arguments of `greenkube estimate`.
@@ -434,6 +447,19 @@ pub struct CollectArgs {
     #[arg(long, value_name = "NAME", env = "GREENKUBE_CLUSTER")]
     pub cluster: Option<String>,
 
+    /// Where the sources are.
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// Methodology.
+    #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = Methodology::Full)]
+    pub methodology: Methodology,
+}
+
+/// Where the sources are (Prometheus, OpenCost, Electricity Maps, Boavizta, Kubernetes).
+#[cfg(feature = "collect")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
     /// Prometheus base URL (default: found in the cluster).
     #[arg(long, value_name = "URL", env = "GREENKUBE_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
@@ -481,10 +507,95 @@ pub struct CollectArgs {
         default_value_t = 30
     )]
     pub source_timeout: u64,
+}
 
-    /// Methodology.
-    #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = Methodology::Full)]
-    pub methodology: Methodology,
+/// Arguments of `greenkube serve`.
+#[cfg(feature = "collect")]
+#[derive(Debug, clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one field per switch of the command line"
+)]
+pub struct ServeArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// Address and port to listen on (loopback unless told otherwise; port 0 picks a free one).
+    #[arg(
+        long,
+        value_name = "ADDRESS:PORT",
+        env = "GREENKUBE_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// API key every `/api/v1` request must carry as `Authorization: Bearer KEY` (health, docs
+    /// and the OpenAPI document exempt; metrics and the front end are never protected).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "GREENKUBE_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// Refuse every change (scans that save, apply, ignore, configuration): 403.
+    #[arg(long, env = "GREENKUBE_READ_ONLY")]
+    pub read_only: bool,
+
+    /// Origins allowed to call the API from a browser (comma-separated; `*` for any).
+    #[arg(
+        long,
+        value_name = "ORIGINS",
+        env = "GREENKUBE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Requests per minute and client address (0: no limit); beyond it, 429 with
+    /// `Retry-After`.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "GREENKUBE_RATE_LIMIT",
+        default_value_t = 600
+    )]
+    pub rate_limit: u32,
+
+    /// Trust the `X-Forwarded-User` header of an authenticating proxy in front: requests that
+    /// carry it need no API key. Only behind such a proxy.
+    #[arg(long, env = "GREENKUBE_TRUST_AUTH_PROXY")]
+    pub trust_auth_proxy: bool,
+
+    /// Serve this single-page app's build at `/` (GreenKube's own web front end, say).
+    #[arg(long, value_name = "DIR", env = "GREENKUBE_FRONTEND")]
+    pub frontend: Option<std::path::PathBuf>,
+
+    /// Let `POST /api/v1/config/services` change the source settings of the running server.
+    #[arg(long)]
+    pub allow_config_changes: bool,
+
+    /// Also collect in this process (one-pod deployment), every `--step`.
+    #[arg(long)]
+    pub collect: bool,
+
+    /// Window length when collecting.
+    #[arg(long, value_name = "DURATION", env = "GREENKUBE_STEP", default_value = "5m", value_parser = crate::time_arg::parse_duration)]
+    pub step: chrono::Duration,
+
+    /// Cluster name (metrics labels, and stored with every window when collecting).
+    #[arg(long, value_name = "NAME", env = "GREENKUBE_CLUSTER")]
+    pub cluster: Option<String>,
+
+    /// Where the sources are (probed by `/api/v1/health/services`; collected with `--collect`).
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// Answer as if it were TIME (RFC 3339 or a date): `last=24h` means the 24 hours before
+    /// it. For replaying a store; not with `--collect`.
+    #[arg(long, value_name = "TIME", conflicts_with = "collect", value_parser = crate::time_arg::parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Arguments of `greenkube recommendations`.
@@ -565,10 +676,13 @@ pub struct DemoArgs {
     #[arg(long, value_name = "TIME", value_parser = crate::time_arg::parse_instant)]
     pub end: Option<chrono::DateTime<chrono::Utc>>,
 
-    /// Do not serve the dashboard afterwards (the REST API and dashboard do not exist yet, so
-    /// this is what the demo does anyway).
+    /// Do not serve the API afterwards: load, print the report and recommendations, and exit.
     #[arg(long)]
     pub no_serve: bool,
+
+    /// Where to serve afterwards (port 0 picks a free one).
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:8000")]
+    pub listen: std::net::SocketAddr,
 
     /// Recommendations to print.
     #[arg(long, default_value_t = 5)]

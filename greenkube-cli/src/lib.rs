@@ -6,6 +6,8 @@ mod commands;
 mod config_file;
 mod printer;
 mod progress;
+#[cfg(feature = "collect")]
+mod serve;
 mod store;
 mod time_arg;
 

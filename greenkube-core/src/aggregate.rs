@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc, Weekday};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
@@ -125,6 +125,37 @@ impl Period {
             }
             Self::Month => format!("{:04}-{:02}", t.year(), t.month()),
             Self::Year => format!("{:04}", t.year()),
+        }
+    }
+
+    /// The start (UTC) of the period a [`label`](Self::label) names; `None` when the label is
+    /// not one of this period's.
+    pub fn start_of(self, label: &str) -> Option<DateTime<Utc>> {
+        let midnight = |date: NaiveDate| date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        match self {
+            Self::Hour => NaiveDateTime::parse_from_str(label, "%Y-%m-%dT%H:%M")
+                .ok()
+                .filter(|t| t.minute() == 0)
+                .map(|t| t.and_utc()),
+            Self::Day => midnight(NaiveDate::parse_from_str(label, "%Y-%m-%d").ok()?),
+            Self::Week => {
+                let (year, week) = label.split_once("-W")?;
+                let date = NaiveDate::from_isoywd_opt(
+                    year.parse().ok()?,
+                    week.parse().ok()?,
+                    Weekday::Mon,
+                )?;
+                midnight(date)
+            }
+            Self::Month => {
+                let (year, month) = label.split_once('-')?;
+                midnight(NaiveDate::from_ymd_opt(
+                    year.parse().ok()?,
+                    month.parse().ok()?,
+                    1,
+                )?)
+            }
+            Self::Year => midnight(NaiveDate::from_ymd_opt(label.parse().ok()?, 1, 1)?),
         }
     }
 }
@@ -406,6 +437,23 @@ mod tests {
         assert_eq!(Period::Week.label(t), "2025-W01");
         let t = Utc.with_ymd_and_hms(2021, 1, 3, 10, 0, 0).unwrap();
         assert_eq!(Period::Week.label(t), "2020-W53");
+    }
+
+    #[test]
+    fn period_labels_name_their_start() {
+        let t = Utc.with_ymd_and_hms(2024, 12, 31, 10, 5, 0).unwrap();
+        for period in Period::ALL {
+            let start = period.start_of(&period.label(t)).expect("a label parses");
+            assert!(start <= t, "{}: {start}", period.name());
+            assert_eq!(period.label(start), period.label(t), "{}", period.name());
+        }
+        assert_eq!(
+            Period::Week.start_of("2025-W01"),
+            Some(Utc.with_ymd_and_hms(2024, 12, 30, 0, 0, 0).unwrap())
+        );
+        assert_eq!(Period::Day.start_of("2025-13-01"), None);
+        assert_eq!(Period::Hour.start_of("2025-06-02T10:30"), None);
+        assert_eq!(Period::Month.start_of("junk"), None);
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //!   lifecycle (new, stale, ignored kept), listing and changing the saved ones.
 //! * [`restate`]: recomputing stored windows under another methodology, batch by batch at
 //!   constant memory.
+//! * [`dashboard`]: totals, time series, namespaces and top pods of a range, with intervals,
+//!   and the dashboard's windows (`1h` ... `ytd`).
 //! * [`nodes`]: the nodes a store knows at an instant.
 //! * `collect` (feature `collector`): running the collector over windows in batches with retries
 //!   and a clean stop, and the collection loop of a daemon.
 //! * `demo` (feature `collector`): loading the synthetic cluster's history into a store.
+//! * `health` (same features as `sources`): probing the sources.
 //! * `sources` (features `collector`, `http-sources`, `kubernetes`): the sources of a
 //!   collection from settings, with discovery.
 //!
@@ -19,8 +22,15 @@
 
 #[cfg(feature = "collector")]
 pub mod collect;
+pub mod dashboard;
 #[cfg(feature = "collector")]
 pub mod demo;
+#[cfg(all(
+    feature = "collector",
+    feature = "http-sources",
+    feature = "kubernetes"
+))]
+pub mod health;
 pub mod nodes;
 pub mod recommend;
 pub mod report;

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::TimeRange;
 use greenkube_core::recommend::{
-    Recommendation, RecommendationRecord, RecommendationStatus, Recommender, RecommenderConfig,
-    reconcile,
+    AppliedValues, Recommendation, RecommendationRecord, RecommendationStatus, Recommender,
+    RecommenderConfig, reconcile,
 };
 use greenkube_core::{EstimateOptions, Footprint, Inventory, ReferenceData};
 
@@ -123,10 +123,10 @@ pub async fn records(
 }
 
 /// A change of a saved recommendation's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// The team applied it.
-    Apply,
+    /// The team applied it, with what it reports (actual requests, measured savings).
+    Apply(AppliedValues),
     /// The team chose not to apply it, with an optional reason.
     Ignore {
         /// Why.
@@ -182,7 +182,7 @@ pub async fn change(
     };
     let record = &mut records[index];
     match change {
-        Change::Apply => record.apply(now),
+        Change::Apply(values) => record.apply_with(values, now),
         Change::Ignore { reason } => record.ignore(reason, now),
         Change::Unignore => record.unignore(now),
     }

@@ -11,7 +11,7 @@ use greenkube_adapters::app::restate::restate;
 use greenkube_adapters::app::{AppError, NoProgress, Progress, report};
 use greenkube_adapters::store::{self, Store};
 use greenkube_core::ports::{ReportQuery, TimeRange};
-use greenkube_core::recommend::{RecommendationStatus, RecommenderConfig};
+use greenkube_core::recommend::{AppliedValues, RecommendationStatus, RecommenderConfig};
 use greenkube_core::{EstimateOptions, GroupBy, Methodology, ReferenceData};
 
 fn end() -> DateTime<Utc> {
@@ -197,11 +197,17 @@ async fn saved_scans_keep_their_lifecycle() {
         .unwrap();
     assert_eq!(back.status, RecommendationStatus::Active);
     assert!(matches!(
-        change(&store, "zzzz-no-such-id", Change::Apply, end()).await,
+        change(
+            &store,
+            "zzzz-no-such-id",
+            Change::Apply(AppliedValues::default()),
+            end()
+        )
+        .await,
         Err(AppError::NotFound(_))
     ));
     assert!(matches!(
-        change(&store, "  ", Change::Apply, end()).await,
+        change(&store, "  ", Change::Apply(AppliedValues::default()), end()).await,
         Err(AppError::Invalid(_))
     ));
     assert_eq!(records(&store, None).await.unwrap().len(), fresh.len());

@@ -8,7 +8,7 @@ use greenkube_adapters::collector::{Collector, CollectorConfig};
 use greenkube_core::EstimateOptions;
 use std::process::ExitCode;
 
-use crate::args::CollectArgs;
+use crate::args::{CollectArgs, SourceArgs};
 use crate::progress::Bar;
 use crate::{printer, store};
 
@@ -16,7 +16,7 @@ use crate::{printer, store};
 const BATCH: usize = 12;
 
 /// The sources the flags name.
-fn settings(args: &CollectArgs) -> SourceSettings {
+pub(crate) fn settings(args: &SourceArgs) -> SourceSettings {
     SourceSettings {
         prometheus_url: args.prometheus_url.clone(),
         opencost_url: args.opencost_url.clone(),
@@ -43,7 +43,8 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     store::multi_thread_runtime()?.block_on(async {
         let store = store::open(&args.store.store, true).await?;
         let bar = Bar::new(BATCH);
-        let sources = app::sources::sources(&settings(args), store.embodied.clone(), &bar).await?;
+        let sources =
+            app::sources::sources(&settings(&args.sources), store.embodied.clone(), &bar).await?;
         let collector = Collector::new(
             sources,
             store.collector_stores(),

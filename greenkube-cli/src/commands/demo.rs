@@ -64,6 +64,19 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         scan.recommendations.truncate(args.top);
         printer::recommendations_table(&scan.recommendations, scan.windows)?;
         printer::demo_next_steps(&args.store.store);
+        #[cfg(feature = "collect")]
+        if !args.no_serve {
+            let config = crate::serve::ServerConfig {
+                listen: args.listen,
+                cluster: greenkube_adapters::app::demo::CLUSTER.to_string(),
+                sources: greenkube_adapters::app::sources::SourceSettings {
+                    no_kubernetes: true,
+                    ..Default::default()
+                },
+                ..crate::serve::ServerConfig::default()
+            };
+            crate::serve::serve(store, config, stop).await?;
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use greenkube_adapters::app;
 use greenkube_adapters::app::recommend::Change;
-use greenkube_core::recommend::RecommendationStatus;
+use greenkube_core::recommend::{AppliedValues, RecommendationStatus};
 
 use crate::args::{RecommendationAction, RecommendationsArgs, ReportFormat, StatusFilter};
 use crate::{printer, store};
@@ -29,7 +29,7 @@ pub(crate) fn run(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
         Some(RecommendationAction::List { status, format }) => {
             return list(args, *status, *format);
         }
-        Some(RecommendationAction::Apply { id }) => (id, Change::Apply),
+        Some(RecommendationAction::Apply { id }) => (id, Change::Apply(AppliedValues::default())),
         Some(RecommendationAction::Ignore { id, reason }) => (
             id,
             Change::Ignore {

@@ -10,6 +10,8 @@ mod migrate;
 mod recommend;
 mod report;
 mod restate;
+#[cfg(feature = "collect")]
+mod serve;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "collect")]
         Command::Collect(args) => collect::run(&args),
         Command::Demo(args) => demo::run(&args),
+        #[cfg(feature = "collect")]
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

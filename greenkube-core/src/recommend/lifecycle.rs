@@ -48,6 +48,35 @@ pub struct RecommendationRecord {
     pub ignored_at: Option<DateTime<Utc>>,
     /// Why ignored.
     pub ignored_reason: Option<String>,
+    /// What the team reported when applying it (absent in records written before this field
+    /// existed, and when nothing was reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_values: Option<AppliedValues>,
+}
+
+/// What a team reports when it applies a recommendation (GreenKube's
+/// `ApplyRecommendationRequest`); every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppliedValues {
+    /// The CPU request actually set, cores.
+    pub actual_cpu_request_cores: Option<f64>,
+    /// The memory request actually set, bytes.
+    pub actual_memory_request_bytes: Option<f64>,
+    /// Realised CO2e savings per year, grams, when the team measured them.
+    pub co2e_grams_per_year: Option<f64>,
+    /// Realised money savings per year, when the team measured them.
+    pub cost_per_year: Option<f64>,
+}
+
+/// Savings per year of an applied recommendation, from what the team reported (see
+/// [`RecommendationRecord::applied_savings`]; [`realised_savings`] measures them in the history).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AppliedSavings {
+    /// CO2e, grams per year.
+    pub co2e_grams_per_year: f64,
+    /// Money per year; `None` when the cost effect is not known.
+    pub cost_per_year: Option<f64>,
 }
 
 impl RecommendationRecord {
@@ -56,6 +85,53 @@ impl RecommendationRecord {
         self.status = RecommendationStatus::Applied;
         self.applied_at = Some(now);
         self.updated_at = now;
+    }
+
+    /// Marks the record applied with what the team reports (kept for [`Self::applied_savings`]).
+    pub fn apply_with(&mut self, values: AppliedValues, now: DateTime<Utc>) {
+        self.apply(now);
+        self.applied_values = (values != AppliedValues::default()).then_some(values);
+    }
+
+    /// The savings an applied recommendation realises, per year (`None` unless applied).
+    ///
+    /// Measured savings the team reported win. Otherwise a rightsizing applied part-way
+    /// (the request set between the current and the recommended one) realises the share
+    /// `(current - actual) / (current - recommended)`, clamped to 0..=1, of the projected
+    /// savings; anything else realises the projection.
+    pub fn applied_savings(&self) -> Option<AppliedSavings> {
+        if self.status != RecommendationStatus::Applied {
+            return None;
+        }
+        let rec = &self.recommendation;
+        let values = self.applied_values.clone().unwrap_or_default();
+        let (current, recommended, actual) = match rec.kind {
+            RecommendationType::RightsizingCpu => (
+                rec.current_cpu_request_cores,
+                rec.recommended_cpu_request_cores,
+                values.actual_cpu_request_cores,
+            ),
+            RecommendationType::RightsizingMemory => (
+                rec.current_memory_request_bytes,
+                rec.recommended_memory_request_bytes,
+                values.actual_memory_request_bytes,
+            ),
+            _ => (None, None, None),
+        };
+        let share = match (current, recommended, actual) {
+            (Some(current), Some(recommended), Some(actual)) if current - recommended > 0.0 => {
+                ((current - actual) / (current - recommended)).clamp(0.0, 1.0)
+            }
+            _ => 1.0,
+        };
+        Some(AppliedSavings {
+            co2e_grams_per_year: values
+                .co2e_grams_per_year
+                .unwrap_or(rec.savings_co2e_grams_per_year * share),
+            cost_per_year: values
+                .cost_per_year
+                .or(rec.savings_cost_per_year.map(|cost| cost * share)),
+        })
     }
 
     /// Marks the record ignored.
@@ -108,6 +184,7 @@ pub fn reconcile(
                 applied_at: None,
                 ignored_at: None,
                 ignored_reason: None,
+                applied_values: None,
             }),
         }
     }
@@ -246,6 +323,49 @@ mod tests {
             methodology: "full".into(),
             data_version: "gkdata-test".into(),
         }
+    }
+
+    #[test]
+    fn applied_savings_follow_what_the_team_reports() {
+        let mut recommendation = rec("cpu", 1000.0, Some(50.0));
+        recommendation.current_cpu_request_cores = Some(0.5);
+        recommendation.recommended_cpu_request_cores = Some(0.2);
+        let mut record = reconcile(Vec::new(), &[recommendation], t(1)).remove(0);
+        assert_eq!(record.applied_savings(), None, "not applied yet");
+        // GreenKube's worked example: 500 m -> 200 m recommended, 350 m applied: half.
+        record.apply_with(
+            AppliedValues {
+                actual_cpu_request_cores: Some(0.35),
+                ..AppliedValues::default()
+            },
+            t(2),
+        );
+        let half = record.applied_savings().unwrap();
+        assert!((half.co2e_grams_per_year - 500.0).abs() < 1e-9, "{half:?}");
+        assert!((half.cost_per_year.unwrap() - 25.0).abs() < 1e-9);
+        // Measured savings win; a request above the current one realises nothing.
+        record.apply_with(
+            AppliedValues {
+                actual_cpu_request_cores: Some(0.8),
+                cost_per_year: Some(7.0),
+                ..AppliedValues::default()
+            },
+            t(3),
+        );
+        let none = record.applied_savings().unwrap();
+        assert_eq!(none.co2e_grams_per_year, 0.0);
+        assert_eq!(none.cost_per_year, Some(7.0));
+        // Nothing reported: the projection; and the record reads back without the field.
+        record.apply_with(AppliedValues::default(), t(4));
+        assert_eq!(record.applied_values, None);
+        assert_eq!(
+            record.applied_savings().unwrap().co2e_grams_per_year,
+            1000.0
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("applied_values"), "{json}");
+        let back: RecommendationRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
     }
 
     fn t(h: u32) -> DateTime<Utc> {

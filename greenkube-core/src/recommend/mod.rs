@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use self::analysis::Analysis;
 pub use self::lifecycle::{
-    RankBy, RecommendationRecord, RecommendationStatus, rank, realised_savings, reconcile,
+    AppliedSavings, AppliedValues, RankBy, RecommendationRecord, RecommendationStatus, rank,
+    realised_savings, reconcile,
 };
 use crate::footprint::Footprint;
 use crate::inventory::Inventory;

@@ -1,0 +1,99 @@
+//! `greenkube serve`: the API over a store, and with `--collect` the collection loop in the
+//! same process.
+
+use std::process::ExitCode;
+
+use greenkube_adapters::app;
+use greenkube_adapters::app::collect::{LoopConfig, Stop};
+use greenkube_adapters::collector::{Collector, CollectorConfig};
+use greenkube_core::EstimateOptions;
+
+use super::collect::settings;
+use crate::args::ServeArgs;
+use crate::progress::Bar;
+use crate::serve::{ServerConfig, serve};
+use crate::{printer, store};
+
+/// The server settings the flags ask for.
+pub(crate) fn config(args: &ServeArgs) -> ServerConfig {
+    ServerConfig {
+        listen: args.listen,
+        api_key: args.api_key.clone().filter(|k| !k.trim().is_empty()),
+        read_only: args.read_only,
+        cors_origins: args.cors_origins.clone(),
+        rate_limit_per_minute: args.rate_limit,
+        trust_auth_proxy: args.trust_auth_proxy,
+        frontend: args.frontend.clone(),
+        cluster: args
+            .cluster
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
+        allow_config_changes: args.allow_config_changes,
+        sources: settings(&args.sources),
+        now: args.now,
+        ..ServerConfig::default()
+    }
+}
+
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.frontend
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!(
+            "--frontend {}: no index.html there (give the folder of a single-page app's build)",
+            dir.display()
+        );
+    }
+    let config = config(args);
+    store::multi_thread_runtime()?.block_on(async {
+        let store = store::open(&args.store.store, args.collect).await?;
+        let stop = Stop::on_signals();
+        let collecting = if args.collect {
+            let store = store.clone();
+            let stop = stop.clone();
+            let sources = config.sources.clone();
+            let loop_config = LoopConfig {
+                step: args.step,
+                ..LoopConfig::default()
+            };
+            let cluster = args.cluster.clone();
+            Some(tokio::spawn(async move {
+                let bar = Bar::new(usize::MAX);
+                let sources = app::sources::sources(&sources, store.embodied.clone(), &bar).await?;
+                let collector = Collector::new(
+                    sources,
+                    store.collector_stores(),
+                    CollectorConfig {
+                        cluster,
+                        step: loop_config.step,
+                        options: EstimateOptions::default(),
+                        ..CollectorConfig::default()
+                    },
+                );
+                app::collect::run_loop(
+                    &collector,
+                    &loop_config,
+                    &stop,
+                    &bar,
+                    &super::wall_clock,
+                    |cycle| {
+                        if cycle.summary.windows > 0 {
+                            printer::collected(&store.location, &cycle.due, &cycle.summary);
+                        }
+                    },
+                )
+                .await?;
+                anyhow::Ok(())
+            }))
+        } else {
+            None
+        };
+        serve(store, config, stop.clone()).await?;
+        if let Some(collecting) = collecting {
+            stop.request();
+            collecting.await??;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,128 @@
+//! `greenkube serve`: the REST API (a drop-in for GreenKube 0.2.12's), health probes and the
+//! OpenAPI document over one store, opened once and shared by every request.
+//!
+//! Every request passes [`security::guard`] (rate limit, API key, read-only, headers); CORS,
+//! body size and time-out come from tower-http. Handlers parse parameters, call the use cases
+//! of `greenkube_adapters::app` and shape GreenKube's JSON: nothing else.
+
+mod api;
+mod error;
+mod openapi;
+mod params;
+mod security;
+mod state;
+mod static_files;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use greenkube_adapters::app::collect::Stop;
+use greenkube_adapters::store::Store;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub(crate) use state::{AppState, ServerConfig};
+
+use crate::printer;
+
+/// The whole application: API, probes, OpenAPI, and the front end at `/`.
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = security::RateLimit::per_minute(state.config().rate_limit_per_minute);
+    let cors = cors(&state.config().cors_origins);
+    let timeout = state.config().request_timeout;
+    let max_body = state.config().max_body_bytes;
+    let mut app = Router::new()
+        .nest("/api/v1", api::routes())
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/docs", get(openapi::page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(static_files::serve)
+        .with_state(state.clone());
+    if let Some(cors) = cors {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        (state, limit),
+        security::guard,
+    ))
+    .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |_: Box<dyn std::any::Any + Send>| {
+            error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                .into_response()
+        },
+    ))
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        return Some(layer.allow_origin(AllowOrigin::any()));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    Some(layer.allow_origin(list).allow_credentials(true))
+}
+
+/// `GET /healthz`: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the store answers and its schema is current (503 otherwise).
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store().footprints.retention_state().await {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => error::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store is not ready: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+/// Serves until `stop`; then finishes the requests in flight.
+pub(crate) async fn serve(store: Store, config: ServerConfig, stop: Stop) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let location = store.location.clone();
+    let app = router(AppState::new(store, config));
+    printer::progress_line(&format!(
+        "serving {location} on http://{address} (API at /api/v1, docs at /api/v1/docs); Ctrl-C stops"
+    ));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.requested().await })
+    .await
+    .context("serving")?;
+    printer::note("stopped serving");
+    Ok(())
+}
