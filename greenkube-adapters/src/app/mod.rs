@@ -9,6 +9,7 @@
 //!   constant memory.
 //! * [`dashboard`]: totals, time series, namespaces and top pods of a range, with intervals,
 //!   and the dashboard's windows (`1h` ... `ytd`).
+//! * [`score`]: the sustainability score of a range.
 //! * [`nodes`]: the nodes a store knows at an instant.
 //! * `collect` (feature `collector`): running the collector over windows in batches with retries
 //!   and a clean stop, and the collection loop of a daemon.
@@ -35,6 +36,7 @@ pub mod nodes;
 pub mod recommend;
 pub mod report;
 pub mod restate;
+pub mod score;
 #[cfg(all(
     feature = "collector",
     feature = "http-sources",

@@ -8,7 +8,7 @@ use axum::response::Html;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, Parameter};
 
-use super::api::{health, metrics, recommendations, report};
+use super::api::{health, metrics, recommendations, report, score};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -25,7 +25,7 @@ use super::api::{health, metrics, recommendations, report};
         health::set_services,
         metrics::list, metrics::summary, metrics::timeseries, metrics::by_namespace,
         metrics::top_pods, metrics::dashboard_summary, metrics::refresh_dashboard_summary,
-        metrics::dashboard_timeseries, metrics::namespaces, metrics::nodes,
+        metrics::dashboard_timeseries, metrics::namespaces, metrics::nodes, score::score,
         recommendations::scan, recommendations::active, recommendations::top,
         recommendations::ignored, recommendations::applied, recommendations::history,
         recommendations::savings, recommendations::apply, recommendations::ignore,

@@ -129,7 +129,10 @@ impl AppState {
     /// "Now": the wall clock (or the fixed instant of `--now`), read once per request by the
     /// handler that needs it.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.0.config.now.unwrap_or_else(crate::commands::wall_clock)
+        self.0
+            .config
+            .now
+            .unwrap_or_else(crate::commands::wall_clock)
     }
 
     /// A cached value younger than the summary TTL.

@@ -5,6 +5,7 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod recommendations;
 pub(crate) mod report;
+pub(crate) mod score;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/recommendations/{id}/ignore",
             patch(recommendations::ignore).delete(recommendations::unignore),
         )
+        .route("/score", get(score::score))
         .route("/report/summary", get(report::summary))
         .route("/report/years", get(report::years))
         .route("/report/export", get(report::export))
