@@ -131,6 +131,9 @@ pub(crate) fn last_range(text: &str, now: DateTime<Utc>) -> Result<TimeRange, Ap
             return Err(invalid());
         }
         let count: i64 = digits.parse().map_err(|_| invalid())?;
+        if count == 0 {
+            return Err(invalid());
+        }
         let unit_seconds: i64 = match unit {
             "min" => 60,
             "h" => 3_600,

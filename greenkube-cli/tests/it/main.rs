@@ -5,6 +5,8 @@ mod collect;
 mod estimate;
 mod history_store;
 mod recommend;
+#[cfg(feature = "collect")]
+mod serve;
 mod store;
 #[cfg(feature = "elasticsearch")]
 mod store_elasticsearch;
