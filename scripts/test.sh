@@ -103,6 +103,9 @@ grep -q "recommendations from 8640 windows" "$demo_dir/demo.out"
 rm -rf "$demo_dir"
 echo "ok: demo"
 
+step "Grafana dashboard: every query against a real Prometheus scraping greenkube serve (scripts/test-grafana.sh)"
+scripts/test-grafana.sh "$root_target/release/greenkube"
+
 step "greenkube estimate on the bundled example"
 cargo run --quiet --locked -p greenkube-cli -- estimate --snapshot examples/snapshots/cluster.json >/dev/null
 cargo run --quiet --locked -p greenkube-cli -- estimate --snapshot examples/snapshots/cluster.json --format json \

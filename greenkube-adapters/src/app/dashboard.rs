@@ -194,12 +194,11 @@ pub async fn by_namespace(
     Ok(groups)
 }
 
-/// The `limit` pods of `range` with the most operational CO2e.
-pub async fn top_pods(
+/// Totals per pod of `range`, most operational CO2e first.
+pub async fn by_pod(
     store: &Store,
     range: TimeRange,
     scope: &Scope,
-    limit: usize,
 ) -> Result<Vec<Group>, AppError> {
     let rows = store
         .footprints
@@ -207,8 +206,59 @@ pub async fn top_pods(
         .await?;
     let mut groups: Vec<Group> = rows.iter().filter(|r| scope.keeps(r)).map(group).collect();
     groups.sort_by(by_co2e_desc);
+    Ok(groups)
+}
+
+/// The `limit` pods of `range` with the most operational CO2e.
+pub async fn top_pods(
+    store: &Store,
+    range: TimeRange,
+    scope: &Scope,
+    limit: usize,
+) -> Result<Vec<Group>, AppError> {
+    let mut groups = by_pod(store, range, scope).await?;
     groups.truncate(limit);
     Ok(groups)
+}
+
+/// The summary of `range` for the whole store and for each namespace, from one read.
+pub async fn summaries(
+    store: &Store,
+    range: TimeRange,
+) -> Result<(Summary, BTreeMap<String, Summary>), AppError> {
+    let pods = by_pod(store, range, &Scope::default()).await?;
+    let mut all = Summary {
+        range,
+        totals: Totals::default(),
+        pod_count: 0,
+        namespace_count: 0,
+    };
+    let mut namespaces: BTreeMap<String, Summary> = BTreeMap::new();
+    for pod in &pods {
+        let name = pod.namespace.clone().unwrap_or_default();
+        let one = namespaces.entry(name).or_insert_with(|| Summary {
+            range,
+            totals: Totals::default(),
+            pod_count: 0,
+            namespace_count: 1,
+        });
+        for summary in [&mut all, one] {
+            summary.pod_count += 1;
+            add_totals(&mut summary.totals, &pod.totals);
+        }
+    }
+    all.namespace_count = namespaces.len();
+    Ok((all, namespaces))
+}
+
+fn add_totals(into: &mut Totals, from: &Totals) {
+    into.energy_joules += from.energy_joules;
+    into.co2e_grams += from.co2e_grams;
+    into.embodied_co2e_grams += from.embodied_co2e_grams;
+    into.cost += from.cost;
+    into.rows += from.rows;
+    into.estimated_rows += from.estimated_rows;
+    into.rows_without_cost += from.rows_without_cost;
 }
 
 /// Namespaces with rows in `range`, sorted.

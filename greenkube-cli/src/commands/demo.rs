@@ -68,7 +68,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         if !args.no_serve {
             let config = crate::serve::ServerConfig {
                 listen: args.listen,
-                cluster: greenkube_adapters::app::demo::CLUSTER.to_string(),
+                cluster: Some(greenkube_adapters::app::demo::CLUSTER.to_string()),
                 sources: greenkube_adapters::app::sources::SourceSettings {
                     no_kubernetes: true,
                     ..Default::default()

@@ -24,10 +24,7 @@ pub(crate) fn config(args: &ServeArgs) -> ServerConfig {
         rate_limit_per_minute: args.rate_limit,
         trust_auth_proxy: args.trust_auth_proxy,
         frontend: args.frontend.clone(),
-        cluster: args
-            .cluster
-            .clone()
-            .unwrap_or_else(|| "default".to_string()),
+        cluster: args.cluster.clone(),
         allow_config_changes: args.allow_config_changes,
         sources: settings(&args.sources),
         now: args.now,

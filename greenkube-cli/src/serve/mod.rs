@@ -9,6 +9,7 @@ mod api;
 mod error;
 mod openapi;
 mod params;
+mod prometheus;
 mod security;
 mod state;
 mod static_files;
@@ -39,6 +40,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/docs", get(openapi::page))
+        .route("/prometheus/metrics", get(prometheus::metrics))
+        .route("/metrics", get(prometheus::metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(static_files::serve)

@@ -29,8 +29,9 @@ pub(crate) struct ServerConfig {
     pub(crate) trust_auth_proxy: bool,
     /// Serve another single-page app's build from this folder instead of the dashboard.
     pub(crate) frontend: Option<PathBuf>,
-    /// The cluster name of metrics labels.
-    pub(crate) cluster: String,
+    /// The cluster label of store-wide metrics (default: the store's only cluster, else
+    /// `default`).
+    pub(crate) cluster: Option<String>,
     /// How long a request may take.
     pub(crate) request_timeout: Duration,
     /// Largest request body accepted.
@@ -55,7 +56,7 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 600,
             trust_auth_proxy: false,
             frontend: None,
-            cluster: "default".to_string(),
+            cluster: None,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
             summary_ttl: Duration::from_secs(60),

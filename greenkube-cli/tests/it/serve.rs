@@ -1002,3 +1002,79 @@ fn demo_serves_what_it_loaded_and_stops_on_sigterm() {
     assert_eq!(health["cluster"], "demo");
     assert_eq!(terminate(&mut child).code(), Some(0));
 }
+
+#[tokio::test]
+async fn prometheus_exposition_has_greenkubes_gauges() {
+    let (_dir, store) = sqlite_store();
+    let server = Server::start(&store, &[]);
+    ok(&server, "/api/v1/recommendations").await;
+    for path in ["/prometheus/metrics", "/metrics"] {
+        let response = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text"),
+        );
+        let text = response.text().await.unwrap();
+        assert!(
+            text.ends_with("# EOF\n"),
+            "OpenMetrics text ends with # EOF"
+        );
+        for name in [
+            "greenkube_pod_co2e_grams{",
+            "greenkube_pod_embodied_co2e_grams{",
+            "greenkube_pod_cost_dollars{",
+            "greenkube_pod_energy_joules{",
+            "greenkube_pod_cpu_request_millicores{",
+            "greenkube_pod_cpu_usage_millicores{",
+            "greenkube_pod_memory_request_bytes{",
+            "greenkube_pod_memory_usage_bytes{",
+            "greenkube_pue{",
+            "greenkube_grid_intensity_gco2_kwh{",
+            "greenkube_pod_cpu_efficiency_ratio{",
+            "greenkube_namespace_co2e_grams_total{",
+            "greenkube_namespace_pod_count{",
+            "greenkube_cluster_co2e_grams_total{cluster=\"demo\"}",
+            "greenkube_cluster_co2e_grams_low{cluster=\"demo\"}",
+            "greenkube_cluster_co2e_grams_high{cluster=\"demo\"}",
+            "greenkube_cluster_pod_count{",
+            "greenkube_cluster_namespace_count{",
+            "greenkube_metrics_total{",
+            "greenkube_last_collection_timestamp_seconds{",
+            "greenkube_carbon_intensity_score{",
+            "greenkube_sustainability_score{cluster=\"demo\",namespace=\"__all__\"}",
+            "greenkube_sustainability_dimension_score{",
+            "greenkube_estimated_metrics_ratio{",
+            "greenkube_carbon_intensity_zone{",
+            "greenkube_zone_grid_intensity_gco2_kwh{",
+            "greenkube_node_info{",
+            "greenkube_node_cpu_capacity_millicores{",
+            "greenkube_node_cpu_allocated_millicores{",
+            "greenkube_recommendations_total{",
+            "greenkube_recommendations_savings_co2e_grams{",
+            "greenkube_top_recommendations{",
+            "greenkube_dashboard_summary_co2e_grams_total{cluster=\"demo\",window=\"7d\",namespace=\"__all__\",scope=\"all\"}",
+            "greenkube_dashboard_summary_co2e_grams_total{cluster=\"demo\",window=\"604800s\",namespace=\"__all__\",scope=\"scope2\"}",
+            "greenkube_dashboard_summary_co2e_grams_low{",
+            "greenkube_dashboard_summary_cost_dollars_total{",
+            "greenkube_dashboard_summary_pod_count{",
+            "greenkube_dashboard_savings_co2e_grams_total{",
+            "greenkube_cluster_co2e_saved_grams_total{",
+        ] {
+            assert!(text.contains(name), "{path}: no {name}");
+        }
+        // The headline figure equals the API's.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("greenkube_dashboard_summary_co2e_grams_total{cluster=\"demo\",window=\"24h\",namespace=\"__all__\",scope=\"scope2\"}"))
+            .unwrap();
+        let exposed: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        let summary = ok(&server, "/api/v1/metrics/summary?last=24h").await;
+        assert!(
+            close(exposed, number(&summary, "total_co2e_grams")),
+            "{line} vs {summary}"
+        );
+    }
+}

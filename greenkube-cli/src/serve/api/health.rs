@@ -81,8 +81,8 @@ pub(crate) struct Config {
     read_only: bool,
     /// An API key is required.
     api_key_required: bool,
-    /// Cluster name of the metrics.
-    cluster: String,
+    /// Cluster label of the metrics (`--cluster`; `null`: the store's only cluster).
+    cluster: Option<String>,
     /// Started at.
     started_at: DateTime<Utc>,
     /// greenkube's version.
