@@ -82,6 +82,16 @@ echo "ok: GREENKUBE_TEST_PROMETHEUS_URL=$GREENKUBE_TEST_PROMETHEUS_URL"
 step "Rust tests (unit, integration, proptest, doc; the store tests use the PostgreSQL and the emulator above)"
 cargo test --workspace --exclude greenkube-py --locked
 
+step "feature combinations: what only compiles with a backend or the sources turned off"
+# The workspace build turns every feature on, so the cfg(not(feature = ...)) code and tests are
+# built and run here: the adapters with no store and with SQLite only, the CLI with SQLite only.
+cargo clippy -p greenkube-adapters --no-default-features --all-targets --locked -- -D warnings
+cargo clippy -p greenkube-adapters --no-default-features --features sqlite --all-targets --locked -- -D warnings
+cargo clippy -p greenkube-cli --no-default-features --features sqlite --all-targets --locked -- -D warnings
+cargo test -p greenkube-adapters --no-default-features --locked --lib --test it -- store
+cargo test -p greenkube-adapters --no-default-features --features sqlite --locked --lib --test it -- store app
+cargo test -p greenkube-cli --no-default-features --features sqlite --locked --test it -- store::
+
 step "greenkube-core packages its reference data"
 listing=$(cargo package -p greenkube-core --list --allow-dirty --locked)
 for table in instance_types cpu_power providers region_pue region_zones zone_intensity embodied coefficients; do

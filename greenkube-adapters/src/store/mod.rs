@@ -217,10 +217,10 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
     )
 )]
 pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store, StoreError> {
-    #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")))]
-    let _ = options;
     let backend = Backend::of_url(url)?;
     let url = url.trim();
+    #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch")))]
+    let _ = (options, url);
     match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
