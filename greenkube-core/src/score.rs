@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `resource_efficiency` | 0.25 | Per pod row with a request and a usage: the mean of `min(usage / request, 1)` over CPU and memory (those available), weighted by the row's energy (by its duration when no row has energy); × 100. |
 //! | `carbon_efficiency` | 0.20 | Over pod rows with energy: `grid intensity × PUE` (PUE below 1 counts as 1), energy-weighted; `100 × (1 − mean / 800)`, at least 0. |
-//! | `waste_elimination` | 0.15 | `((1 − zombie workloads / workloads) × 0.7 + (1 − idle namespaces / namespaces) × 0.3) × 100`. |
+//! | `waste_elimination` | 0.15 | `((1 − zombie workloads / workloads) × 0.7 + (1 − idle namespaces / namespaces) × 0.3) × 100`, over workloads and namespaces with CPU usage ([`crate::waste`] says which are zombies and idle). |
 //! | `node_efficiency` | 0.15 | Per node: the time-weighted mean of pod CPU / capacity per window (each window capped at 100 %); `min(util / 0.7, 1) × 100`; mean over nodes weighted by the time each was observed. |
 //! | `scaling_practices` | 0.10 | Over workloads with at least 3 hourly CPU points and a CPU request: `(1 − (autoscaling candidates / n × 0.6 + off-peak candidates / n × 0.4)) × 100`. |
 //! | `carbon_aware_scheduling` | 0.10 | `(1 − workloads whose mean grid intensity exceeds 1.5 × their zone's mean / workloads with a zone) × 100`. |
@@ -17,10 +17,10 @@
 //!
 //! What differs from the original, and why:
 //!
-//! * **Rates, not window totals** (reference section 13 item 19). A zombie workload uses less
-//!   than [`ScoreConfig::zombie_max_cpu_cores`] on average while costing more than
-//!   [`ScoreConfig::zombie_min_cost_per_day`] (or, with no cost data, while requesting CPU); an
-//!   idle namespace likewise with the namespace's total CPU. Restarts are counted per pod-day.
+//! * **Rates, not window totals** (reference section 13 item 19). Zombie workloads and idle
+//!   namespaces are those of [`crate::waste`], the recommender's own rule: a low mean CPU and a
+//!   low peak while costing more than a threshold per day (or, with no cost data, while reserving
+//!   CPU). Restarts are counted per pod-day.
 //!   Every mean is weighted by time or energy, both proportional to window length, so the same
 //!   load observed as twelve 5-minute windows or one 1-hour window scores the same.
 //! * **Targets are workloads** (owner kind and name, a ReplicaSet folded into its Deployment, see
@@ -49,15 +49,19 @@
 //! time to a [`ScoreBuilder`]. Windows should come in time order (as `greenkube estimate` writes
 //! them); an hour split across out-of-order windows makes two hourly points.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::workload_key;
+use crate::fastmap::FastMap;
 use crate::footprint::{Footprint, NodeFootprint, PodFootprint};
 use crate::inventory::Inventory;
+pub use crate::waste::SYSTEM_NAMESPACES;
+use crate::waste::{
+    DailyProfile, IdleRule, OffPeakRule, UsageTotals, WindowUsage, default_system_namespaces,
+};
 
 /// The seven dimensions, in order, with their weights (they sum to 1).
 pub const DIMENSIONS: [(&str, f64); 7] = [
@@ -73,16 +77,6 @@ pub const DIMENSIONS: [(&str, f64); 7] = [
 /// The score a dimension takes when the history has no data for it.
 pub const NO_DATA_SCORE: f64 = 50.0;
 
-/// Namespaces left out of the workload dimensions by default (GreenKube's list).
-pub const SYSTEM_NAMESPACES: [&str; 6] = [
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "coredns",
-    "istio-system",
-    "kubernetes-dashboard",
-];
-
 const SECONDS_PER_DAY: f64 = 86_400.0;
 const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -94,18 +88,24 @@ pub struct ScoreConfig {
     pub include_system_namespaces: bool,
     /// The system namespaces (default [`SYSTEM_NAMESPACES`]).
     pub system_namespaces: Vec<String>,
-    /// A workload whose mean CPU (summed over its pods) is below this many cores may be a zombie
-    /// (default 0.001: one millicore, what an idle, sleeping process measures).
+    /// Zombie workload (the rule: [`IdleRule`]): mean CPU, summed over its pods, below this
+    /// many cores (default [`IdleRule::ZOMBIE`]'s 0.001)...
     pub zombie_max_cpu_cores: f64,
-    /// ... if it costs more than this per day (default 0.01, in the cost source's currency).
-    /// A workload with no cost data at all is a zombie if it requests CPU.
+    /// ... and peak CPU below this many cores (default 0.005) ...
+    pub zombie_max_peak_cpu_cores: f64,
+    /// ... while costing more than this per day (default 0.01, in the cost source's currency)...
     pub zombie_min_cost_per_day: f64,
-    /// A namespace whose mean total CPU is below this many cores may be idle (default 0.005: a
-    /// handful of idle processes).
+    /// ... or, with no cost data, reserving at least this many cores (default 0.01).
+    pub zombie_min_reserved_cpu_cores: f64,
+    /// Idle namespace (the same rule over all its pods): mean CPU below this many cores (default
+    /// [`IdleRule::IDLE_NAMESPACE`]'s 0.005)...
     pub idle_namespace_max_cpu_cores: f64,
-    /// ... if it costs more than this per day (default 0.01). A namespace with no cost data is
-    /// idle if one of its pods requests CPU.
+    /// ... and peak CPU below this many cores (default 0.025) ...
+    pub idle_namespace_max_peak_cpu_cores: f64,
+    /// ... while costing more than this per day (default 0.01) ...
     pub idle_namespace_min_cost_per_day: f64,
+    /// ... or, with no cost data, reserving at least this many cores (default 0.01).
+    pub idle_namespace_min_reserved_cpu_cores: f64,
     /// Effective intensity (gCO2e/kWh × PUE) at which carbon efficiency reaches 0 (default 800).
     pub carbon_efficiency_zero_g_per_kwh: f64,
     /// Node CPU utilisation that earns full marks (default 0.7).
@@ -137,21 +137,38 @@ impl Default for ScoreConfig {
     fn default() -> Self {
         Self {
             include_system_namespaces: false,
-            system_namespaces: SYSTEM_NAMESPACES.iter().map(|s| (*s).to_string()).collect(),
-            zombie_max_cpu_cores: 0.001,
-            zombie_min_cost_per_day: 0.01,
-            idle_namespace_max_cpu_cores: 0.005,
-            idle_namespace_min_cost_per_day: 0.01,
+            system_namespaces: default_system_namespaces(),
+            zombie_max_cpu_cores: IdleRule::ZOMBIE.max_mean_cpu_cores,
+            zombie_max_peak_cpu_cores: IdleRule::ZOMBIE.max_peak_cpu_cores,
+            zombie_min_cost_per_day: IdleRule::ZOMBIE.min_cost_per_day,
+            zombie_min_reserved_cpu_cores: IdleRule::ZOMBIE.min_reserved_cpu_cores,
+            idle_namespace_max_cpu_cores: IdleRule::IDLE_NAMESPACE.max_mean_cpu_cores,
+            idle_namespace_max_peak_cpu_cores: IdleRule::IDLE_NAMESPACE.max_peak_cpu_cores,
+            idle_namespace_min_cost_per_day: IdleRule::IDLE_NAMESPACE.min_cost_per_day,
+            idle_namespace_min_reserved_cpu_cores: IdleRule::IDLE_NAMESPACE.min_reserved_cpu_cores,
             carbon_efficiency_zero_g_per_kwh: 800.0,
             node_target_utilisation: 0.7,
             autoscaling_cv: 0.7,
             autoscaling_spike_ratio: 3.0,
             scaling_min_points: 3,
-            off_peak_idle_fraction: 0.05,
-            off_peak_min_idle_hours: 4,
-            off_peak_min_points: 6,
+            off_peak_idle_fraction: OffPeakRule::DEFAULT.idle_fraction,
+            off_peak_min_idle_hours: OffPeakRule::DEFAULT.min_idle_hours,
+            off_peak_min_points: OffPeakRule::DEFAULT.min_points,
             carbon_aware_ratio: 1.5,
             stability_points_per_daily_restart: 10.0,
+        }
+    }
+}
+
+crate::waste::waste_rules!(ScoreConfig);
+
+impl ScoreConfig {
+    /// The off-peak rule with these thresholds.
+    pub fn off_peak_rule(&self) -> OffPeakRule {
+        OffPeakRule {
+            idle_fraction: self.off_peak_idle_fraction,
+            min_idle_hours: self.off_peak_min_idle_hours,
+            min_points: self.off_peak_min_points,
         }
     }
 }
@@ -221,7 +238,6 @@ pub fn score(
 #[derive(Debug)]
 pub struct ScoreBuilder {
     config: ScoreConfig,
-    system: HashSet<String>,
     hpas: HashSet<(String, String, String)>,
     capacities: FastMap<Arc<str>, f64>,
     namespace_ids: FastMap<Arc<str>, u32>,
@@ -276,7 +292,6 @@ impl ScoreBuilder {
             }
         }
         Self {
-            system: config.system_namespaces.iter().cloned().collect(),
             config: config.clone(),
             hpas,
             capacities,
@@ -437,21 +452,18 @@ impl ScoreBuilder {
             self.restart_rows += 1;
         }
 
-        let usage = pod
-            .cpu_usage_cores
-            .map(|c| c.0)
-            .filter(|c| c.is_finite() && *c >= 0.0);
-        let cost = pod.cost.map(|c| c.0).filter(|c| c.is_finite() && *c >= 0.0);
-        let requests_cpu = pod.cpu_request_cores.is_some_and(|c| c.0 > 0.0);
+        let usage = pod.cpu_usage_cores.map(|c| c.0);
+        let request = pod.cpu_request_cores.map(|c| c.0);
+        let cost = pod.cost.map(|c| c.0);
 
         let t = &mut self.targets[target as usize];
         if t.window != window {
             t.window = window;
-            t.acc = WindowAcc::default();
+            t.usage = WindowUsage::default();
             self.touched_targets.push(target);
         }
-        t.acc.add(usage, cost);
-        t.requests_cpu |= requests_cpu;
+        t.usage.add(usage, request, cost);
+        t.requests_cpu |= request.is_some_and(|r| r > 0.0);
         if intensity > 0.0 {
             t.intensity_by_time.add(intensity, seconds);
             if energy > 0.0 {
@@ -467,11 +479,10 @@ impl ScoreBuilder {
         let n = &mut self.namespaces[ns as usize];
         if n.window != window {
             n.window = window;
-            n.acc = WindowAcc::default();
+            n.usage = WindowUsage::default();
             self.touched_namespaces.push(ns);
         }
-        n.acc.add(usage, cost);
-        n.requests_cpu |= requests_cpu;
+        n.usage.add(usage, request, cost);
     }
 
     fn namespace_id(&mut self, namespace: &Arc<str>) -> u32 {
@@ -484,8 +495,7 @@ impl ScoreBuilder {
             id
         } else {
             let id = self.namespaces.len() as u32;
-            let excluded =
-                !self.config.include_system_namespaces && self.system.contains(namespace.as_ref());
+            let excluded = self.config.excludes(namespace);
             self.namespaces.push(NamespaceState::new(excluded));
             self.namespace_ids.insert(namespace.clone(), id);
             id
@@ -564,33 +574,24 @@ impl ScoreBuilder {
     }
 
     fn waste_elimination(&self) -> Dimension {
-        let c = &self.config;
+        let zombie = self.config.zombie_rule();
+        let idle_namespace = self.config.idle_namespace_rule();
         let mut workloads = 0u64;
         let mut zombies = 0u64;
-        for t in &self.targets {
-            let Some(cpu) = t.totals.cpu_rate() else {
-                continue;
-            };
+        for activity in self.targets.iter().filter_map(|t| t.totals.activity()) {
             workloads += 1;
-            if cpu < c.zombie_max_cpu_cores
-                && t.totals.wasting(t.requests_cpu, c.zombie_min_cost_per_day)
-            {
-                zombies += 1;
-            }
+            zombies += u64::from(zombie.is_idle(&activity));
         }
         let mut namespaces = 0u64;
         let mut idle = 0u64;
-        for n in self.namespaces.iter().filter(|n| !n.excluded) {
-            let Some(cpu) = n.totals.cpu_rate() else {
-                continue;
-            };
+        for activity in self
+            .namespaces
+            .iter()
+            .filter(|n| !n.excluded)
+            .filter_map(|n| n.totals.activity())
+        {
             namespaces += 1;
-            if cpu < c.idle_namespace_max_cpu_cores
-                && n.totals
-                    .wasting(n.requests_cpu, c.idle_namespace_min_cost_per_day)
-            {
-                idle += 1;
-            }
+            idle += u64::from(idle_namespace.is_idle(&activity));
         }
         if workloads == 0 {
             return no_data(2, "no workload has CPU usage");
@@ -605,17 +606,13 @@ impl ScoreBuilder {
             2,
             ((1.0 - zombie_ratio) * 0.7 + (1.0 - idle_ratio) * 0.3) * 100.0,
             format!(
-                "{} of {} workloads are zombies (mean CPU below {} cores while costing more than \
-                 {}/day, or requesting CPU without cost data); {} of {} namespaces idle (mean \
-                 CPU below {} cores, same cost rule at {}/day)",
+                "{} of {} workloads are zombies ({}); {} of {} namespaces idle ({})",
                 count(zombies),
                 count(workloads),
-                c.zombie_max_cpu_cores,
-                c.zombie_min_cost_per_day,
+                rule_in_words(&zombie),
                 count(idle),
                 count(namespaces),
-                c.idle_namespace_max_cpu_cores,
-                c.idle_namespace_min_cost_per_day,
+                rule_in_words(&idle_namespace),
             ),
         )
     }
@@ -663,6 +660,7 @@ impl ScoreBuilder {
 
     fn scaling_practices(&self) -> Dimension {
         let c = &self.config;
+        let off_peak_rule = c.off_peak_rule();
         let mut n = 0u64;
         let mut auto = 0u64;
         let mut off_peak = 0u64;
@@ -682,9 +680,7 @@ impl ScoreBuilder {
                     auto += 1;
                 }
             }
-            if s.points >= c.off_peak_min_points
-                && s.longest_idle_run(c.off_peak_idle_fraction) >= c.off_peak_min_idle_hours
-            {
+            if off_peak_rule.run(&s.profile, u64::from(s.points)).is_some() {
                 off_peak += 1;
             }
         }
@@ -799,6 +795,18 @@ fn no_data(index: usize, why: &str) -> Dimension {
     }
 }
 
+/// The idle rule's thresholds, in words.
+fn rule_in_words(rule: &IdleRule) -> String {
+    format!(
+        "mean CPU below {} cores and peak below {} while costing more than {}/day, or reserving \
+         {} cores without cost data",
+        rule.max_mean_cpu_cores,
+        rule.max_peak_cpu_cores,
+        rule.min_cost_per_day,
+        rule.min_reserved_cpu_cores
+    )
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -851,78 +859,14 @@ impl Mean {
     }
 }
 
-/// A workload's or namespace's sums within the current window (over its pods).
-#[derive(Debug, Clone, Copy, Default)]
-struct WindowAcc {
-    cpu: f64,
-    has_cpu: bool,
-    cost: f64,
-    has_cost: bool,
-}
-
-impl WindowAcc {
-    #[inline]
-    fn add(&mut self, cpu: Option<f64>, cost: Option<f64>) {
-        if let Some(c) = cpu {
-            self.cpu += c;
-            self.has_cpu = true;
-        }
-        if let Some(c) = cost {
-            self.cost += c;
-            self.has_cost = true;
-        }
-    }
-}
-
-/// Time-weighted totals of a workload or namespace over the history.
-#[derive(Debug, Clone, Copy, Default)]
-struct Totals {
-    /// Seconds of windows in which it had CPU usage.
-    cpu_seconds: f64,
-    /// Core-seconds used in those windows.
-    core_seconds: f64,
-    /// Seconds of windows in which it had cost data.
-    cost_seconds: f64,
-    /// Cost in those windows.
-    cost: f64,
-}
-
-impl Totals {
-    fn close_window(&mut self, acc: &WindowAcc, seconds: f64) {
-        if acc.has_cpu {
-            self.cpu_seconds += seconds;
-            self.core_seconds += acc.cpu * seconds;
-        }
-        if acc.has_cost {
-            self.cost_seconds += seconds;
-            self.cost += acc.cost;
-        }
-    }
-
-    /// Mean CPU, cores, when known.
-    fn cpu_rate(&self) -> Option<f64> {
-        (self.cpu_seconds > 0.0).then(|| self.core_seconds / self.cpu_seconds)
-    }
-
-    /// Costs more than `min_per_day`, or, with no cost data, requests CPU.
-    fn wasting(&self, requests_cpu: bool, min_per_day: f64) -> bool {
-        if self.cost_seconds > 0.0 {
-            self.cost / self.cost_seconds * SECONDS_PER_DAY > min_per_day
-        } else {
-            requests_cpu
-        }
-    }
-}
-
 #[derive(Debug)]
 struct NamespaceState {
     excluded: bool,
     /// Pod name → workload id ([`EXCLUDED`] in an excluded namespace).
     pods: FastMap<Arc<str>, u32>,
     window: u64,
-    acc: WindowAcc,
-    totals: Totals,
-    requests_cpu: bool,
+    usage: WindowUsage,
+    totals: UsageTotals,
 }
 
 impl NamespaceState {
@@ -931,14 +875,13 @@ impl NamespaceState {
             excluded,
             pods: FastMap::default(),
             window: 0,
-            acc: WindowAcc::default(),
-            totals: Totals::default(),
-            requests_cpu: false,
+            usage: WindowUsage::default(),
+            totals: UsageTotals::default(),
         }
     }
 
     fn close_window(&mut self, seconds: f64) {
-        self.totals.close_window(&self.acc, seconds);
+        self.totals.close_window(&self.usage, seconds);
     }
 }
 
@@ -988,8 +931,7 @@ struct Scaling {
     mean: f64,
     m2: f64,
     max: f64,
-    hour_of_day_sum: [f64; 24],
-    hour_of_day_count: [u32; 24],
+    profile: DailyProfile,
 }
 
 impl Default for Scaling {
@@ -1002,8 +944,7 @@ impl Default for Scaling {
             mean: 0.0,
             m2: 0.0,
             max: 0.0,
-            hour_of_day_sum: [0.0; 24],
-            hour_of_day_count: [0; 24],
+            profile: DailyProfile::default(),
         }
     }
 }
@@ -1027,9 +968,7 @@ impl Scaling {
             self.mean += delta / f64::from(self.points);
             self.m2 += delta * (x - self.mean);
             self.max = self.max.max(x);
-            let h = self.open_hour.rem_euclid(24) as usize;
-            self.hour_of_day_sum[h] += x;
-            self.hour_of_day_count[h] += 1;
+            self.profile.add(self.open_hour.rem_euclid(24) as usize, x);
         }
         self.open_core_seconds = 0.0;
         self.open_seconds = 0.0;
@@ -1043,32 +982,6 @@ impl Scaling {
             (self.m2 / f64::from(self.points)).max(0.0).sqrt()
         }
     }
-
-    /// Longest run of consecutive idle hours of the day, wrapping midnight: hours with data whose
-    /// mean is below `fraction` of the busiest hour's mean.
-    fn longest_idle_run(&self, fraction: f64) -> u32 {
-        let mean = |h: usize| {
-            (self.hour_of_day_count[h] > 0)
-                .then(|| self.hour_of_day_sum[h] / f64::from(self.hour_of_day_count[h]))
-        };
-        let peak = (0..24).filter_map(mean).fold(0.0, f64::max);
-        if peak <= 0.0 {
-            return 0;
-        }
-        let idle: [bool; 24] =
-            std::array::from_fn(|h| mean(h).is_some_and(|m| m < fraction * peak));
-        let mut best = 0u32;
-        let mut run = 0u32;
-        for i in 0..48 {
-            if idle[i % 24] {
-                run += 1;
-                best = best.max(run);
-            } else {
-                run = 0;
-            }
-        }
-        best.min(24)
-    }
 }
 
 /// What the score keeps per workload.
@@ -1076,8 +989,9 @@ impl Scaling {
 struct Target {
     hpa: bool,
     window: u64,
-    acc: WindowAcc,
-    totals: Totals,
+    usage: WindowUsage,
+    totals: UsageTotals,
+    /// One of its pods requested CPU (scaling practices judge only such workloads).
     requests_cpu: bool,
     scaling: Scaling,
     intensity_by_energy: Mean,
@@ -1090,8 +1004,8 @@ impl Target {
         Self {
             hpa,
             window: 0,
-            acc: WindowAcc::default(),
-            totals: Totals::default(),
+            usage: WindowUsage::default(),
+            totals: UsageTotals::default(),
             requests_cpu: false,
             scaling: Scaling::default(),
             intensity_by_energy: Mean::default(),
@@ -1101,10 +1015,10 @@ impl Target {
     }
 
     fn close_window(&mut self, seconds: f64, hours: &HourSlices) {
-        self.totals.close_window(&self.acc, seconds);
-        if self.acc.has_cpu {
+        self.totals.close_window(&self.usage, seconds);
+        if self.usage.has_cpu() {
             for (hour, overlap) in hours.iter() {
-                self.scaling.add(hour, self.acc.cpu, overlap);
+                self.scaling.add(hour, self.usage.cpu(), overlap);
             }
         }
     }
@@ -1113,62 +1027,6 @@ impl Target {
         self.scaling.flush();
     }
 }
-
-/// `FxHash` (rustc's hasher) with a finaliser: the keys are names from the caller's own history, so a fast hash
-/// is safe and keeps a pass over millions of rows cheap.
-#[derive(Debug, Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.mix(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.mix(i as u64);
-    }
-
-    /// Murmur3's finaliser: the multiply-rotate rounds only carry differences upwards, and the
-    /// table indexes buckets by the low bits.
-    #[inline]
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 #[cfg(test)]
 mod tests {
@@ -1187,15 +1045,16 @@ mod tests {
     }
 
     #[test]
-    fn idle_run_wraps_midnight() {
+    fn hourly_points_fill_the_daily_profile() {
         let mut s = Scaling::default();
         for h in 0..24 {
             let busy = (9..17).contains(&h);
             s.add(h, if busy { 0.8 } else { 0.005 }, 3600.0);
         }
         s.flush();
-        assert_eq!(s.longest_idle_run(0.05), 16);
         assert_eq!(s.points, 24);
+        let run = OffPeakRule::DEFAULT.run(&s.profile, 24).unwrap();
+        assert_eq!((run.start, run.hours), (17, 16));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::footprint::Footprint;
 use crate::methodology::EstimateOptions;
 use crate::replay::{options_of, snapshot_of};
 use crate::snapshot::Snapshot;
+use crate::waste::{DailyProfile, UsageTotals, WindowUsage};
 
 /// `(namespace, kind, name)` of a workload.
 pub(super) type TargetKey = (Arc<str>, Arc<str>, Arc<str>);
@@ -32,20 +33,15 @@ pub(super) struct TargetStats {
     pub latest_window: Option<DateTime<Utc>>,
     pub latest_cpu_request: Option<f64>,
     pub latest_mem_request: Option<f64>,
-    /// Sum of reserved CPU over pod-windows.
-    pub reserved_sum: f64,
-    pub rows: u64,
-    pub cost_sum: f64,
-    pub cost_rows: u64,
-    /// Seconds of the windows the workload appeared in.
-    pub seconds: f64,
+    /// CPU, reservation and cost of the workload (sum over its pods), window by window.
+    pub usage: UsageTotals,
     /// Per-window workload load (sum over its pods): count, sum, sum of squares, max.
     pub load_n: u64,
     pub load_sum: f64,
     pub load_sumsq: f64,
     pub load_max: f64,
-    /// Load by UTC hour of day: sum and count.
-    pub hourly: [(f64, u32); 24],
+    /// Load by UTC hour of day (of the window start).
+    pub hourly: DailyProfile,
     /// Grid intensity the workload ran at, per zone: (zone, sum, count).
     pub intensities: Vec<(Arc<str>, f64, u64)>,
     /// CO2e attributed (operational + embodied), grams.
@@ -59,10 +55,6 @@ impl TargetStats {
 
     pub(super) fn mem_mean(&self) -> Option<f64> {
         (!self.mem_points.is_empty()).then(|| self.mem_sum / self.mem_points.len() as f64)
-    }
-
-    pub(super) fn cost_per_day(&self) -> Option<f64> {
-        (self.cost_rows > 0 && self.seconds > 0.0).then(|| self.cost_sum / self.seconds * 86_400.0)
     }
 }
 
@@ -82,10 +74,8 @@ pub(super) fn percentile(points: &[f32], q: f64) -> Option<f64> {
 /// Statistics of one namespace.
 #[derive(Debug, Default)]
 pub(super) struct NamespaceStats {
-    pub windows: u64,
-    pub cpu_sum: f64,
-    pub cost_sum: f64,
-    pub seconds: f64,
+    /// CPU, reservation and cost of the namespace (sum over its pods), window by window.
+    pub usage: UsageTotals,
     pub co2e: f64,
 }
 
@@ -151,12 +141,12 @@ pub(super) struct Analysis {
     pub namespaces: Vec<NamespaceStats>,
     namespace_index: FastMap<Arc<str>, u32>,
     pub nodes: FastMap<Arc<str>, NodeStats>,
-    /// Per-window scratch: load per workload and CPU per namespace, with the touched indexes.
-    window_load: Vec<f64>,
+    /// Per-window scratch: usage per workload and per namespace, with the touched indexes.
+    window_target_usage: Vec<WindowUsage>,
     /// Window number (plus one) in which each workload / namespace was last touched.
     target_mark: Vec<u32>,
     touched_targets: Vec<u32>,
-    window_namespace_cpu: Vec<f64>,
+    window_namespace_usage: Vec<WindowUsage>,
     namespace_mark: Vec<u32>,
     touched_namespaces: Vec<u32>,
     /// Zone → (sum of intensity over node-windows, count).
@@ -185,10 +175,10 @@ impl Analysis {
             namespaces: Vec::new(),
             namespace_index: fast_map(0),
             nodes: fast_map(0),
-            window_load: Vec::new(),
+            window_target_usage: Vec::new(),
             target_mark: Vec::new(),
             touched_targets: Vec::new(),
-            window_namespace_cpu: Vec::new(),
+            window_namespace_usage: Vec::new(),
             namespace_mark: Vec::new(),
             touched_namespaces: Vec::new(),
             zones: fast_map(0),
@@ -245,7 +235,7 @@ impl Analysis {
                         let n = self.namespace_names.len() as u32;
                         self.namespace_names.push(pod.namespace.clone());
                         self.namespaces.push(NamespaceStats::default());
-                        self.window_namespace_cpu.push(0.0);
+                        self.window_namespace_usage.push(WindowUsage::default());
                         self.namespace_mark.push(0);
                         self.namespace_index.insert(pod.namespace.clone(), n);
                         n
@@ -255,7 +245,7 @@ impl Analysis {
                 self.targets.push(TargetStats::default());
                 self.target_keys.push(key.clone());
                 self.target_namespace.push(ns);
-                self.window_load.push(0.0);
+                self.window_target_usage.push(WindowUsage::default());
                 self.target_mark.push(0);
                 self.target_index.insert(key, t);
                 t
@@ -310,8 +300,8 @@ impl Analysis {
             let cpu = pod.cpu_usage_cores.map(|c| c.0);
             let mem = pod.memory_usage_bytes.map(|b| b.0);
             let request = pod.cpu_request_cores.map(|c| c.0);
+            let cost = pod.cost.map(|c| c.0);
             let t = &mut self.targets[ti];
-            t.rows += 1;
             if let Some(c) = cpu {
                 t.cpu_points.push(c as f32);
                 t.cpu_sum += c;
@@ -323,22 +313,14 @@ impl Analysis {
                 t.mem_max = t.mem_max.max(m);
             }
             let reserve = request.unwrap_or(0.0).max(cpu.unwrap_or(0.0));
-            t.reserved_sum += reserve;
             if t.latest_window == Some(fp.window_start) {
                 t.latest_cpu_request = max_opt(t.latest_cpu_request, request);
                 t.latest_mem_request =
                     max_opt(t.latest_mem_request, pod.memory_request_bytes.map(|b| b.0));
-            } else {
-                if t.latest_window.is_none_or(|w| w < fp.window_start) {
-                    t.latest_window = Some(fp.window_start);
-                    t.latest_cpu_request = request;
-                    t.latest_mem_request = pod.memory_request_bytes.map(|b| b.0);
-                }
-                t.seconds += seconds;
-            }
-            if let Some(c) = pod.cost {
-                t.cost_sum += c.0;
-                t.cost_rows += 1;
+            } else if t.latest_window.is_none_or(|w| w < fp.window_start) {
+                t.latest_window = Some(fp.window_start);
+                t.latest_cpu_request = request;
+                t.latest_mem_request = pod.memory_request_bytes.map(|b| b.0);
             }
             let intensity = pod.node.grid_intensity.point;
             if intensity > 0.0
@@ -359,15 +341,13 @@ impl Analysis {
                 self.target_mark[ti] = mark;
                 self.touched_targets.push(ti as u32);
             }
-            self.window_load[ti] += cpu.unwrap_or(0.0);
+            self.window_target_usage[ti].add(cpu, request, cost);
             if self.namespace_mark[ni] != mark {
                 self.namespace_mark[ni] = mark;
                 self.touched_namespaces.push(ni as u32);
             }
-            self.window_namespace_cpu[ni] += cpu.unwrap_or(0.0);
-            let ns = &mut self.namespaces[ni];
-            ns.cost_sum += pod.cost.map_or(0.0, |c| c.0);
-            ns.co2e += total;
+            self.window_namespace_usage[ni].add(cpu, request, cost);
+            self.namespaces[ni].co2e += total;
             let node = by_context
                 .get(&(Arc::as_ptr(&pod.node) as usize))
                 .copied()
@@ -387,22 +367,20 @@ impl Analysis {
         }
         for ti in self.touched_targets.drain(..) {
             let ti = ti as usize;
-            let load = std::mem::take(&mut self.window_load[ti]);
+            let usage = std::mem::take(&mut self.window_target_usage[ti]);
+            let load = usage.cpu();
             let t = &mut self.targets[ti];
+            t.usage.close_window(&usage, seconds);
             t.load_n += 1;
             t.load_sum += load;
             t.load_sumsq += load * load;
             t.load_max = t.load_max.max(load);
-            t.hourly[hour].0 += load;
-            t.hourly[hour].1 += 1;
+            t.hourly.add(hour, load);
         }
         for ni in self.touched_namespaces.drain(..) {
             let ni = ni as usize;
-            let cpu = std::mem::take(&mut self.window_namespace_cpu[ni]);
-            let s = &mut self.namespaces[ni];
-            s.windows += 1;
-            s.cpu_sum += cpu;
-            s.seconds += seconds;
+            let usage = std::mem::take(&mut self.window_namespace_usage[ni]);
+            self.namespaces[ni].usage.close_window(&usage, seconds);
         }
 
         // Node rows.

@@ -117,24 +117,6 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-/// Longest run of idle hours on the 24-hour circle: `(start hour, length)`.
-pub(super) fn longest_idle_run(idle: &[bool; 24]) -> Option<(usize, usize)> {
-    if idle.iter().all(|i| *i) {
-        return Some((0, 24));
-    }
-    let mut best: Option<(usize, usize)> = None;
-    for start in 0..24 {
-        if !idle[start] || idle[(start + 23) % 24] {
-            continue; // not the start of a run
-        }
-        let len = (0..24).take_while(|k| idle[(start + k) % 24]).count();
-        if best.is_none_or(|(_, l)| len > l) {
-            best = Some((start, len));
-        }
-    }
-    best
-}
-
 fn target_rules(
     b: &mut Builder<'_>,
     key: &super::analysis::TargetKey,
@@ -154,41 +136,30 @@ fn target_rules(
     let cpu_mean = t.cpu_mean();
 
     // Zombie.
-    if let Some(mean) = cpu_mean {
-        let reserved_mean = t.reserved_sum / t.rows.max(1) as f64;
-        let costly = match t.cost_per_day() {
-            Some(per_day) => per_day > config.zombie_min_cost_per_day,
-            None => reserved_mean >= config.min_cpu_cores,
-        };
-        if mean <= config.zombie_max_cpu_cores
-            && t.cpu_max <= config.zombie_max_peak_cpu_cores
-            && costly
-        {
-            let cost = t.cost_per_day().map_or_else(
-                || format!("reserving {} of CPU", cores(reserved_mean)),
-                |c| format!("costing {c:.4} per day"),
-            );
-            b.push(
-                RecommendationType::ZombiePod,
-                scope,
-                Some(ns),
-                Some(kind),
-                name,
-                None,
-                format!(
-                    "{label} used {} of CPU on average (peak {}) while {cost}; remove it if it is unused",
-                    cores(mean),
-                    cores(t.cpu_max)
-                ),
-                wl(Change::Remove {
-                    namespace: ns.into(),
-                    kind: Some(kind.into()),
-                    name: Some(name.into()),
-                }),
-                Basis::Attributed,
-                |_| {},
-            );
-        }
+    if let Some(activity) = t.usage.activity()
+        && config.zombie_rule().is_idle(&activity)
+    {
+        b.push(
+            RecommendationType::ZombiePod,
+            scope,
+            Some(ns),
+            Some(kind),
+            name,
+            None,
+            format!(
+                "{label} used {} of CPU on average (peak {}) while {}; remove it if it is unused",
+                cores(activity.mean_cpu_cores),
+                cores(activity.peak_cpu_cores),
+                activity.cost_in_words()
+            ),
+            wl(Change::Remove {
+                namespace: ns.into(),
+                kind: Some(kind.into()),
+                name: Some(name.into()),
+            }),
+            Basis::Attributed,
+            |_| {},
+        );
     }
 
     // Rightsizing CPU.
@@ -315,49 +286,32 @@ fn target_rules(
     }
 
     // Off-peak scaling.
-    if t.load_n >= 6 {
-        let averages: Vec<Option<f64>> = t
-            .hourly
-            .iter()
-            .map(|(sum, n)| (*n > 0).then(|| sum / f64::from(*n)))
-            .collect();
-        let peak = averages.iter().flatten().copied().fold(0.0, f64::max);
-        if peak > 0.0 {
-            let mut idle = [false; 24];
-            for (h, a) in averages.iter().enumerate() {
-                idle[h] = a.is_some_and(|a| a < config.off_peak_idle_fraction * peak);
-            }
-            if let Some((start, len)) = longest_idle_run(&idle)
-                && len >= config.off_peak_min_idle_hours as usize
-                && len < 24
-            {
-                let end = (start + len) % 24;
-                let schedule = format!("Scale to 0: {start:02}:00-{end:02}:00 UTC");
-                b.push(
-                    RecommendationType::OffPeakScaling,
-                    scope,
-                    Some(ns),
-                    Some(kind),
-                    name,
-                    None,
-                    format!(
-                        "{label} is idle (under {} of its peak hourly load {}) for {len} hours a day, \
-                         {start:02}:00 to {end:02}:00 UTC",
-                        pct(config.off_peak_idle_fraction),
-                        cores(peak)
-                    ),
-                    wl(Change::Schedule {
-                        namespace: ns.into(),
-                        kind: kind.into(),
-                        name: name.into(),
-                        off_from_hour: start as u8,
-                        off_to_hour: end as u8,
-                    }),
-                    Basis::Attributed,
-                    |r| r.schedule = Some(schedule),
-                );
-            }
-        }
+    if let Some(run) = config.off_peak_rule().run(&t.hourly, t.load_n) {
+        let (start, end, len) = (run.start, run.end(), run.hours);
+        let schedule = format!("Scale to 0: {start:02}:00-{end:02}:00 UTC");
+        b.push(
+            RecommendationType::OffPeakScaling,
+            scope,
+            Some(ns),
+            Some(kind),
+            name,
+            None,
+            format!(
+                "{label} is idle (under {} of its peak hourly load {}) for {len} hours a day, \
+                 {start:02}:00 to {end:02}:00 UTC",
+                pct(config.off_peak_idle_fraction),
+                cores(t.hourly.peak())
+            ),
+            wl(Change::Schedule {
+                namespace: ns.into(),
+                kind: kind.into(),
+                name: name.into(),
+                off_from_hour: start as u8,
+                off_to_hour: end as u8,
+            }),
+            Basis::Attributed,
+            |r| r.schedule = Some(schedule),
+        );
     }
 
     // Carbon-aware scheduling: in each zone it ran in, the intensity it saw against the zone's
@@ -761,31 +715,25 @@ pub(super) fn candidates(
         methodology: &methodology,
         data_version: &data_version,
     };
-    let system = |ns: &str| {
-        !config.include_system_namespaces && config.system_namespaces.iter().any(|s| s == ns)
-    };
     let mut order: Vec<usize> = (0..a.targets.len()).collect();
     order.sort_by(|&x, &y| a.target_keys[x].cmp(&a.target_keys[y]));
     for i in order {
         let key = &a.target_keys[i];
-        if system(&key.0) {
+        if config.excludes(&key.0) {
             continue;
         }
         target_rules(&mut b, key, &a.targets[i], config, inventory, &a.zones);
     }
     let mut namespaces: Vec<_> = a.namespace_names.iter().zip(&a.namespaces).collect();
     namespaces.sort_by(|x, y| x.0.cmp(y.0));
+    let idle_namespace = config.idle_namespace_rule();
     for (ns, s) in namespaces {
-        if system(ns) || s.windows == 0 {
+        if config.excludes(ns) {
             continue;
         }
-        let mean = s.cpu_sum / s.windows as f64;
-        if mean < config.idle_namespace_max_cpu_cores && s.cost_sum > 0.0 {
-            let per_day = if s.seconds > 0.0 {
-                s.cost_sum / s.seconds * 86_400.0
-            } else {
-                0.0
-            };
+        if let Some(activity) = s.usage.activity()
+            && idle_namespace.is_idle(&activity)
+        {
             b.push(
                 RecommendationType::IdleNamespace,
                 Scope::Namespace,
@@ -794,8 +742,10 @@ pub(super) fn candidates(
                 ns,
                 None,
                 format!(
-                    "namespace '{ns}' used {} of CPU in total on average while costing {per_day:.4} per day",
-                    cores(mean)
+                    "namespace '{ns}' used {} of CPU in total on average (peak {}) while {}",
+                    cores(activity.mean_cpu_cores),
+                    cores(activity.peak_cpu_cores),
+                    activity.cost_in_words()
                 ),
                 vec![Change::Remove {
                     namespace: ns.to_string(),
