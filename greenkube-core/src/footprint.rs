@@ -339,4 +339,9 @@ impl Footprint {
     pub fn to_json_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    /// Length of the window, seconds.
+    pub(crate) fn seconds(&self) -> f64 {
+        (self.window_end - self.window_start).num_milliseconds() as f64 / 1000.0
+    }
 }

@@ -6,7 +6,7 @@
 //! between the window as it was and with the change, scaled from the sample to the history and
 //! then to a year.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use super::Recommendation;
@@ -16,8 +16,8 @@ use crate::aggregate::workload_key;
 use crate::fastmap::{FastMap, fast_map};
 use crate::snapshot::Snapshot;
 use crate::whatif::{
-    Change, Figures, SECONDS_PER_YEAR, Target, apply, difference, node_selected, shift_plan,
-    shift_windows,
+    Change, Figures, SECONDS_PER_YEAR, ShiftPlan, Target, apply, difference, node_selected,
+    time_shift_plan, touches_pod,
 };
 
 /// Indexes of one sampled window.
@@ -182,10 +182,7 @@ struct Baseline {
 
 impl Baseline {
     fn new(fp: &crate::Footprint) -> Self {
-        let zero = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
+        let zero = Figures::zero();
         let mut targets: FastMap<TargetKey, Figures> = fast_map(fp.pods.len() / 2);
         let mut namespaces: FastMap<Arc<str>, Figures> = fast_map(64);
         for pod in &fp.pods {
@@ -228,18 +225,10 @@ impl Baseline {
 
     /// The baseline of whole nodes.
     fn of_nodes(&self, snap: &Snapshot) -> Figures {
-        let mut out = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
+        let mut out = Figures::zero();
         for n in &snap.nodes {
             if let Some(f) = self.nodes.get(&n.name) {
-                out.energy_joules += f.energy_joules;
-                out.co2e_grams += f.co2e_grams;
-                out.embodied_co2e_grams += f.embodied_co2e_grams;
-                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
-                    *a += b;
-                }
+                out.add(f);
             }
         }
         out
@@ -247,18 +236,10 @@ impl Baseline {
 
     /// The baseline of the workloads and namespaces the changes touch.
     fn of(&self, changes: &[Change]) -> Figures {
-        let mut out = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
+        let mut out = Figures::zero();
         let mut add = |f: Option<&Figures>| {
             if let Some(f) = f {
-                out.energy_joules += f.energy_joules;
-                out.co2e_grams += f.co2e_grams;
-                out.embodied_co2e_grams += f.embodied_co2e_grams;
-                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
-                    *a += b;
-                }
+                out.add(f);
             }
         };
         for c in changes {
@@ -281,7 +262,7 @@ fn projected(
     sample: &SampledWindow,
     mut sub: Snapshot,
     changes: &[Change],
-    shifts: &HashMap<(usize, usize), (f64, Option<crate::Pod>)>,
+    shifts: &ShiftPlan,
 ) -> Option<crate::Footprint> {
     apply(&mut sub, changes, sample.index, shifts);
     crate::estimate(&sub, &sample.options).ok()
@@ -339,32 +320,20 @@ fn price_one(
             Basis::Cluster => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
         })
         .collect();
-    let mut shifts: HashMap<(usize, usize), (f64, Option<crate::Pod>)> = HashMap::new();
-    for (ci, change) in changes.iter().enumerate() {
-        if let Change::TimeShift {
-            namespace,
-            kind,
-            name,
-        } = change
-        {
-            let baselines: Vec<(usize, crate::Footprint)> = analysis
-                .samples
-                .iter()
-                .zip(&subs)
-                .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
-                .collect();
-            let footprints: Vec<(usize, &crate::Footprint)> =
-                baselines.iter().map(|(i, fp)| (*i, fp)).collect();
-            for (wi, plan) in shift_plan(&shift_windows(&footprints, namespace, kind, name)) {
-                shifts.insert((wi, ci), plan);
-            }
-        }
-    }
-    let zero = Figures {
-        cost: Some(0.0),
-        ..Figures::default()
+    let shifts = if shifting {
+        let baselines: Vec<(usize, crate::Footprint)> = analysis
+            .samples
+            .iter()
+            .zip(&subs)
+            .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
+            .collect();
+        let footprints: Vec<(usize, &crate::Footprint)> =
+            baselines.iter().map(|(i, fp)| (*i, fp)).collect();
+        time_shift_plan(&footprints, changes)
+    } else {
+        ShiftPlan::new()
     };
-    let (mut base, mut proj) = (zero, zero);
+    let (mut base, mut proj) = (Figures::zero(), Figures::zero());
     for ((s, sub), b) in analysis.samples.iter().zip(subs).zip(baselines) {
         let Some(b) = b else { continue };
         let b = match c.basis {
@@ -374,24 +343,11 @@ fn price_one(
         let Some(p) = projected(s, sub, changes, &shifts) else {
             continue;
         };
-        base.energy_joules += b.energy_joules;
-        base.co2e_grams += b.co2e_grams;
-        base.embodied_co2e_grams += b.embodied_co2e_grams;
-        if let (Some(x), Some(y)) = (&mut base.cost, b.cost) {
-            *x += y;
-        }
+        base.add(&b);
         match c.basis {
             Basis::Cluster => proj.add_footprint(&p),
             Basis::Attributed => {
-                let touched = |pod: &crate::PodFootprint| {
-                    let (k, n) = workload_key(
-                        pod.owner_kind.as_deref(),
-                        pod.owner_name.as_deref(),
-                        &pod.pod,
-                    );
-                    changes.iter().any(|ch| ch.touches(&pod.namespace, &k, &n))
-                };
-                for pod in p.pods.iter().filter(|p| touched(p)) {
+                for pod in p.pods.iter().filter(|p| touches_pod(changes, p)) {
                     proj.add_pod(pod);
                 }
             }
