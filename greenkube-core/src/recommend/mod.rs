@@ -340,13 +340,14 @@ impl<'a> Recommender<'a> {
         self.analysis.observe(footprint, &self.config);
     }
 
-    /// Applies the rules and prices each recommendation; sorted by CO2e savings, largest first.
+    /// Applies the rules and prices each recommendation with this reference data (the what-if
+    /// engine's); sorted by CO2e savings, largest first.
     pub fn finish(mut self, reference: &ReferenceData) -> Vec<Recommendation> {
         if let Some(inventory) = self.inventory {
             self.analysis.apply_inventory(inventory);
         }
         let candidates = rules::candidates(&self.analysis, &self.config, self.inventory, reference);
-        let mut out = savings::price(&candidates, &self.analysis);
+        let mut out = savings::price(&candidates, &self.analysis, reference);
         out.sort_by(|a, b| {
             b.savings_co2e_grams_per_year
                 .total_cmp(&a.savings_co2e_grams_per_year)

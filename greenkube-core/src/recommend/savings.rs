@@ -13,7 +13,9 @@ use super::Recommendation;
 use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
 use crate::aggregate::workload_key;
+use crate::engine::estimate_with;
 use crate::fastmap::{FastMap, fast_map};
+use crate::reference::ReferenceData;
 use crate::snapshot::Snapshot;
 use crate::whatif::{
     Change, Figures, SECONDS_PER_YEAR, ShiftPlan, Target, apply, difference, node_selected,
@@ -263,9 +265,10 @@ fn projected(
     mut sub: Snapshot,
     changes: &[Change],
     shifts: &ShiftPlan,
+    reference: &ReferenceData,
 ) -> Option<crate::Footprint> {
-    apply(&mut sub, changes, sample.index, shifts);
-    crate::estimate(&sub, &sample.options).ok()
+    apply(&mut sub, changes, sample.index, shifts, reference);
+    estimate_with(&sub, &sample.options, reference).ok()
 }
 
 fn price_one(
@@ -274,6 +277,7 @@ fn price_one(
     indexes: &[Index],
     baselines: &[Option<Baseline>],
     annualise: f64,
+    reference: &ReferenceData,
 ) -> Recommendation {
     let changes = &c.rec.changes;
     let mut rec = c.rec.clone();
@@ -325,7 +329,7 @@ fn price_one(
             .samples
             .iter()
             .zip(&subs)
-            .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
+            .filter_map(|(s, sub)| Some((s.index, estimate_with(sub, &s.options, reference).ok()?)))
             .collect();
         let footprints: Vec<(usize, &crate::Footprint)> =
             baselines.iter().map(|(i, fp)| (*i, fp)).collect();
@@ -340,7 +344,7 @@ fn price_one(
             Basis::Cluster => b.of_nodes(&sub),
             Basis::Attributed => b.of(changes),
         };
-        let Some(p) = projected(s, sub, changes, &shifts) else {
+        let Some(p) = projected(s, sub, changes, &shifts, reference) else {
             continue;
         };
         base.add(&b);
@@ -369,8 +373,13 @@ fn price_one(
     rec
 }
 
-/// Prices every candidate; drops those the what-if engine says save nothing.
-pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recommendation> {
+/// Prices every candidate with this reference data; drops those the what-if engine says save
+/// nothing.
+pub(super) fn price(
+    candidates: &[Candidate],
+    analysis: &Analysis,
+    reference: &ReferenceData,
+) -> Vec<Recommendation> {
     let indexes: Vec<Index> = analysis
         .samples
         .iter()
@@ -380,7 +389,7 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
         .samples
         .iter()
         .map(|s| {
-            crate::estimate(&s.snapshot, &s.options)
+            estimate_with(&s.snapshot, &s.options, reference)
                 .ok()
                 .map(|fp| Baseline::new(&fp))
         })
@@ -393,7 +402,7 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
     };
     candidates
         .iter()
-        .map(|c| price_one(c, analysis, &indexes, &baselines, annualise))
+        .map(|c| price_one(c, analysis, &indexes, &baselines, annualise, reference))
         .filter(|r| {
             r.savings_co2e_grams_per_year > 0.0 || r.savings_cost_per_year.is_some_and(|c| c > 0.0)
         })

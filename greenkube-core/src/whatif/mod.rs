@@ -34,6 +34,7 @@ pub(crate) use self::nodes::node_selected;
 pub use self::report::{Comparison, Figures, WhatIfReport, difference};
 pub(crate) use self::time_shift::{ShiftPlan, time_shift_plan};
 use crate::aggregate::workload_key;
+use crate::engine::estimate_with;
 use crate::error::SnapshotError;
 use crate::footprint::Footprint;
 use crate::reference::ReferenceData;
@@ -83,10 +84,14 @@ fn sample(total: usize, max: Option<usize>) -> Vec<usize> {
 }
 
 /// Applies `changes` to `history` and reports the baseline, the projection and the savings.
+/// Both sides are estimated with `reference` (the catalogue a drain also takes node capacities
+/// from); pass the reference data the history was estimated with, usually
+/// [`ReferenceData::embedded`].
 pub fn what_if(
     history: &[Footprint],
     changes: &[Change],
     options: WhatIfOptions,
+    reference: &ReferenceData,
 ) -> Result<WhatIfReport, WhatIfError> {
     for (index, change) in changes.iter().enumerate() {
         change.validate(index)?;
@@ -117,10 +122,10 @@ pub fn what_if(
             window: footprint.window_start,
             source,
         };
-        let base = crate::estimate(&snapshot, &estimate_options).map_err(failed)?;
+        let base = estimate_with(&snapshot, &estimate_options, reference).map_err(failed)?;
         let mut changed = snapshot;
-        apply(&mut changed, changes, window, &shifts);
-        let projection = crate::estimate(&changed, &estimate_options).map_err(failed)?;
+        apply(&mut changed, changes, window, &shifts, reference);
+        let projection = estimate_with(&changed, &estimate_options, reference).map_err(failed)?;
         baseline.add_footprint(&base);
         projected.add_footprint(&projection);
         for pod in base.pods.iter().filter(|p| touches_pod(changes, p)) {
@@ -174,12 +179,13 @@ pub fn what_if(
 }
 
 /// Applies the changes to one window's snapshot. `window` is the window's index in the history
-/// (for time shifting).
+/// (for time shifting); `reference` gives the capacity of nodes a drain fills.
 pub(crate) fn apply(
     snapshot: &mut Snapshot,
     changes: &[Change],
     window: usize,
     shifts: &ShiftPlan,
+    reference: &ReferenceData,
 ) {
     for (change_index, change) in changes.iter().enumerate() {
         match change {
@@ -269,7 +275,7 @@ pub(crate) fn apply(
                 region,
                 zone.as_deref(),
             ),
-            Change::Drain { nodes } => nodes::drain(snapshot, nodes, ReferenceData::embedded()),
+            Change::Drain { nodes } => nodes::drain(snapshot, nodes, reference),
         }
     }
 }
