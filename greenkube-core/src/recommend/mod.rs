@@ -114,8 +114,8 @@ impl RecommendationType {
 }
 
 impl fmt::Display for RecommendationType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
     }
 }
 
@@ -363,9 +363,9 @@ pub fn recommend(
     inventory: Option<&Inventory>,
     config: &RecommenderConfig,
 ) -> Vec<Recommendation> {
-    let mut r = Recommender::new(config.clone(), inventory);
-    for fp in history {
-        r.observe(fp);
+    let mut recommender = Recommender::new(config.clone(), inventory);
+    for footprint in history {
+        recommender.observe(footprint);
     }
-    r.finish(ReferenceData::embedded())
+    recommender.finish(ReferenceData::embedded())
 }
