@@ -161,16 +161,19 @@ impl Snapshot {
     /// Parses a snapshot from JSON text. Errors name the offending field and its position.
     /// The result is not yet validated: see [`Snapshot::validate`].
     pub fn from_json_str(text: &str) -> Result<Self, SnapshotError> {
-        let deserializer = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
+        crate::error::parse_json(text).map_err(|err| match err {
             SnapshotError::Parse {
                 path,
-                message: clean_serde_message(&inner.to_string()),
-                line: inner.line(),
-                column: inner.column(),
-            }
+                message,
+                line,
+                column,
+            } => SnapshotError::Parse {
+                path,
+                message: clean_serde_message(&message),
+                line,
+                column,
+            },
+            other => other,
         })
     }
 

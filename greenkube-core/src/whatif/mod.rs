@@ -300,15 +300,5 @@ fn allocation(request: Option<f64>, usage: Option<f64>) -> f64 {
 
 /// Parses a list of changes (a JSON array); errors name the offending change and field.
 pub fn changes_from_json(text: &str) -> Result<Vec<Change>, SnapshotError> {
-    let deserializer = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        SnapshotError::Parse {
-            path,
-            message: inner.to_string(),
-            line: inner.line(),
-            column: inner.column(),
-        }
-    })
+    crate::error::parse_json(text)
 }
