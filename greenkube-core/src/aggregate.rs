@@ -59,20 +59,20 @@ impl GroupBy {
 }
 
 impl fmt::Display for GroupBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
     }
 }
 
 impl FromStr for GroupBy {
     type Err = UnknownNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
+            .find(|g| g.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| UnknownNameError {
                 what: "grouping",
-                given: s.to_string(),
+                given: text.to_string(),
                 expected: "pod, workload, namespace, node, cluster",
             })
     }
@@ -108,23 +108,23 @@ impl Period {
         }
     }
 
-    /// The label of the period containing `t`.
-    pub fn label(self, t: DateTime<Utc>) -> String {
+    /// The label of the period containing `time`.
+    pub fn label(self, time: DateTime<Utc>) -> String {
         match self {
             Self::Hour => format!(
                 "{:04}-{:02}-{:02}T{:02}:00",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour()
+                time.year(),
+                time.month(),
+                time.day(),
+                time.hour()
             ),
-            Self::Day => format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day()),
+            Self::Day => format!("{:04}-{:02}-{:02}", time.year(), time.month(), time.day()),
             Self::Week => {
-                let w = t.iso_week();
-                format!("{:04}-W{:02}", w.year(), w.week())
+                let week = time.iso_week();
+                format!("{:04}-W{:02}", week.year(), week.week())
             }
-            Self::Month => format!("{:04}-{:02}", t.year(), t.month()),
-            Self::Year => format!("{:04}", t.year()),
+            Self::Month => format!("{:04}-{:02}", time.year(), time.month()),
+            Self::Year => format!("{:04}", time.year()),
         }
     }
 
@@ -162,13 +162,13 @@ impl Period {
 
 impl FromStr for Period {
     type Err = UnknownNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
+            .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| UnknownNameError {
                 what: "period",
-                given: s.to_string(),
+                given: text.to_string(),
                 expected: "hour, day, week, month, year",
             })
     }
@@ -188,11 +188,11 @@ pub fn workload_of(pod: &PodFootprint) -> (Arc<str>, Arc<str>) {
 /// pod is its own workload of kind `Pod`.
 pub fn workload_key(kind: Option<&str>, name: Option<&str>, pod: &str) -> (Arc<str>, Arc<str>) {
     match (kind, name) {
-        (Some("ReplicaSet"), Some(n)) => match n.rsplit_once('-') {
+        (Some("ReplicaSet"), Some(owner)) => match owner.rsplit_once('-') {
             Some((base, _)) if !base.is_empty() => (Arc::from("Deployment"), Arc::from(base)),
-            _ => (Arc::from("ReplicaSet"), Arc::from(n)),
+            _ => (Arc::from("ReplicaSet"), Arc::from(owner)),
         },
-        (Some("Job"), Some(n)) => match n.rsplit_once('-') {
+        (Some("Job"), Some(owner)) => match owner.rsplit_once('-') {
             Some((base, suffix))
                 if !base.is_empty()
                     && suffix.len() >= 8
@@ -200,9 +200,11 @@ pub fn workload_key(kind: Option<&str>, name: Option<&str>, pod: &str) -> (Arc<s
             {
                 (Arc::from("CronJob"), Arc::from(base))
             }
-            _ => (Arc::from("Job"), Arc::from(n)),
+            _ => (Arc::from("Job"), Arc::from(owner)),
         },
-        (Some(k), Some(n)) if !k.is_empty() && !n.is_empty() => (Arc::from(k), Arc::from(n)),
+        (Some(kind), Some(owner)) if !kind.is_empty() && !owner.is_empty() => {
+            (Arc::from(kind), Arc::from(owner))
+        }
         _ => (Arc::from("Pod"), Arc::from(pod)),
     }
 }
@@ -257,14 +259,14 @@ impl AggregateRow {
         self.co2e_grams + self.embodied_co2e_grams
     }
 
-    fn add_window(&mut self, fp: &Footprint) {
+    fn add_window(&mut self, footprint: &Footprint) {
         self.first_window = Some(
             self.first_window
-                .map_or(fp.window_start, |w| w.min(fp.window_start)),
+                .map_or(footprint.window_start, |w| w.min(footprint.window_start)),
         );
         self.last_window = Some(
             self.last_window
-                .map_or(fp.window_end, |w| w.max(fp.window_end)),
+                .map_or(footprint.window_end, |w| w.max(footprint.window_end)),
         );
     }
 }
@@ -279,35 +281,35 @@ impl Serialize for AggregateRow {
             total_co2e_grams: Ranged,
         }
         let total = self.total_co2e_grams();
-        let k = &self.key;
-        let mut s = serializer.serialize_struct("AggregateRow", 20)?;
+        let key = &self.key;
+        let mut fields = serializer.serialize_struct("AggregateRow", 20)?;
         macro_rules! key_field {
-            ($name:literal, $v:expr) => {
-                if let Some(v) = &$v {
-                    s.serialize_field($name, v)?;
+            ($name:literal, $value:expr) => {
+                if let Some(value) = &$value {
+                    fields.serialize_field($name, value)?;
                 } else {
-                    s.skip_field($name)?;
+                    fields.skip_field($name)?;
                 }
             };
         }
-        key_field!("period", k.period);
-        key_field!("cluster", k.cluster);
-        key_field!("namespace", k.namespace);
-        key_field!("workload_kind", k.workload_kind);
-        key_field!("workload", k.workload);
-        key_field!("pod", k.pod);
-        key_field!("node", k.node);
-        s.serialize_field("energy_joules", &self.energy_joules.point)?;
-        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
-        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
-        s.serialize_field("total_co2e_grams", &total.point)?;
-        s.serialize_field("cost", &self.cost)?;
-        s.serialize_field("rows", &self.rows)?;
-        s.serialize_field("estimated_rows", &self.estimated_rows)?;
-        s.serialize_field("rows_without_cost", &self.rows_without_cost)?;
-        s.serialize_field("first_window", &self.first_window)?;
-        s.serialize_field("last_window", &self.last_window)?;
-        s.serialize_field(
+        key_field!("period", key.period);
+        key_field!("cluster", key.cluster);
+        key_field!("namespace", key.namespace);
+        key_field!("workload_kind", key.workload_kind);
+        key_field!("workload", key.workload);
+        key_field!("pod", key.pod);
+        key_field!("node", key.node);
+        fields.serialize_field("energy_joules", &self.energy_joules.point)?;
+        fields.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        fields.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        fields.serialize_field("total_co2e_grams", &total.point)?;
+        fields.serialize_field("cost", &self.cost)?;
+        fields.serialize_field("rows", &self.rows)?;
+        fields.serialize_field("estimated_rows", &self.estimated_rows)?;
+        fields.serialize_field("rows_without_cost", &self.rows_without_cost)?;
+        fields.serialize_field("first_window", &self.first_window)?;
+        fields.serialize_field("last_window", &self.last_window)?;
+        fields.serialize_field(
             "uncertainty",
             &Uncertainty {
                 energy_joules: self.energy_joules,
@@ -316,7 +318,7 @@ impl Serialize for AggregateRow {
                 total_co2e_grams: total,
             },
         )?;
-        s.end()
+        fields.end()
     }
 }
 

@@ -77,15 +77,15 @@ pub fn assemble(
         }
     }
     if let Some(usage) = inputs.usage {
-        for u in &usage.pods {
+        for measured in &usage.pods {
             let pod = pods
-                .entry((u.namespace.clone(), u.pod.clone()))
+                .entry((measured.namespace.clone(), measured.pod.clone()))
                 .or_insert_with(|| Pod {
-                    namespace: u.namespace.clone(),
-                    name: u.pod.clone(),
+                    namespace: measured.namespace.clone(),
+                    name: measured.pod.clone(),
                     ..Pod::default()
                 });
-            apply_usage(pod, u);
+            apply_usage(pod, measured);
         }
     }
     let mut degraded = inputs.degraded_sources;
@@ -105,12 +105,12 @@ pub fn assemble(
     }
 }
 
-fn apply_usage(pod: &mut Pod, u: &PodUsage) {
-    pod.cpu_usage_cores = u.cpu_usage_cores;
-    pod.memory_usage_bytes = u.memory_usage_bytes;
-    pod.restarts = u.restarts;
+fn apply_usage(pod: &mut Pod, usage: &PodUsage) {
+    pod.cpu_usage_cores = usage.cpu_usage_cores;
+    pod.memory_usage_bytes = usage.memory_usage_bytes;
+    pod.restarts = usage.restarts;
     if pod.node.is_none() {
-        pod.node.clone_from(&u.node);
+        pod.node.clone_from(&usage.node);
     }
 }
 
@@ -119,20 +119,23 @@ fn merge_nodes(api: Option<&[Node]>, metrics: &[Node]) -> Vec<Node> {
     let mut out: Vec<Node> = match api {
         Some(nodes) => nodes
             .iter()
-            .map(|n| {
-                let mut n = n.clone();
-                if let Some(m) = by_name.get(&*n.name) {
-                    fill(&mut n.provider, m.provider.as_ref());
-                    fill(&mut n.instance_type, m.instance_type.as_ref());
-                    fill(&mut n.region, m.region.as_ref());
-                    fill(&mut n.zone, m.zone.as_ref());
-                    fill(&mut n.cpu_capacity_cores, m.cpu_capacity_cores.as_ref());
+            .map(|from_api| {
+                let mut node = from_api.clone();
+                if let Some(measured) = by_name.get(&*node.name) {
+                    fill(&mut node.provider, measured.provider.as_ref());
+                    fill(&mut node.instance_type, measured.instance_type.as_ref());
+                    fill(&mut node.region, measured.region.as_ref());
+                    fill(&mut node.zone, measured.zone.as_ref());
                     fill(
-                        &mut n.memory_capacity_bytes,
-                        m.memory_capacity_bytes.as_ref(),
+                        &mut node.cpu_capacity_cores,
+                        measured.cpu_capacity_cores.as_ref(),
+                    );
+                    fill(
+                        &mut node.memory_capacity_bytes,
+                        measured.memory_capacity_bytes.as_ref(),
                     );
                 }
-                n
+                node
             })
             .collect(),
         None => metrics.to_vec(),
@@ -168,18 +171,18 @@ pub fn due_windows(
         |w| crate::ports::ceil_time(w, step),
     );
     let mut out = Vec::new();
-    let mut t = start;
+    let mut window_start = start;
     while out.len() < limit {
-        let Some(end) = t.checked_add_signed(step) else {
+        let Some(end) = window_start.checked_add_signed(step) else {
             break;
         };
         if end > now {
             break;
         }
-        if let Ok(r) = TimeRange::new(t, end) {
-            out.push(r);
+        if let Ok(window) = TimeRange::new(window_start, end) {
+            out.push(window);
         }
-        t = end;
+        window_start = end;
     }
     out
 }

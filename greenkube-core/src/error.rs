@@ -117,3 +117,19 @@ pub struct ReferenceDataError {
     /// What was wrong.
     pub message: String,
 }
+
+/// Parses a JSON document into `T`; an error names the offending value's path and its line and
+/// column (serde's message as it is).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, SnapshotError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        SnapshotError::Parse {
+            path,
+            message: inner.to_string(),
+            line: inner.line(),
+            column: inner.column(),
+        }
+    })
+}

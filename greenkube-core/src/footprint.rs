@@ -128,42 +128,42 @@ struct Uncertainty {
 
 impl Serialize for Uncertainty {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Uncertainty", 4)?;
-        s.serialize_field("energy_joules", &self.energy)?;
-        s.serialize_field("co2e_grams", &self.co2e)?;
-        s.serialize_field("embodied_co2e_grams", &self.embodied)?;
-        s.serialize_field("total_co2e_grams", &self.total)?;
-        s.end()
+        let mut fields = serializer.serialize_struct("Uncertainty", 4)?;
+        fields.serialize_field("energy_joules", &self.energy)?;
+        fields.serialize_field("co2e_grams", &self.co2e)?;
+        fields.serialize_field("embodied_co2e_grams", &self.embodied)?;
+        fields.serialize_field("total_co2e_grams", &self.total)?;
+        fields.end()
     }
 }
 
 impl Serialize for PodFootprint {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let total = self.total_co2e_grams();
-        let mut s = serializer.serialize_struct("PodFootprint", 24)?;
-        s.serialize_field("namespace", &self.namespace)?;
-        s.serialize_field("pod", &self.pod)?;
-        s.serialize_field("node", &self.node.name)?;
-        s.serialize_field("zone", &self.node.zone)?;
-        s.serialize_field("provider", &self.node.provider)?;
-        s.serialize_field("instance_type", &self.node.instance_type)?;
-        s.serialize_field("owner_kind", &self.owner_kind)?;
-        s.serialize_field("owner_name", &self.owner_name)?;
-        s.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
-        s.serialize_field("cpu_request_cores", &self.cpu_request_cores)?;
-        s.serialize_field("memory_usage_bytes", &self.memory_usage_bytes)?;
-        s.serialize_field("memory_request_bytes", &self.memory_request_bytes)?;
-        s.serialize_field("restarts", &self.restarts)?;
-        s.serialize_field("energy_joules", &self.energy_joules.point)?;
-        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
-        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
-        s.serialize_field("total_co2e_grams", &total.point)?;
-        s.serialize_field("cost", &self.cost)?;
-        s.serialize_field("pue", &self.node.pue.point)?;
-        s.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
-        s.serialize_field("estimated", &self.estimated())?;
-        s.serialize_field("estimation_reasons", &self.reasons)?;
-        s.serialize_field(
+        let mut fields = serializer.serialize_struct("PodFootprint", 24)?;
+        fields.serialize_field("namespace", &self.namespace)?;
+        fields.serialize_field("pod", &self.pod)?;
+        fields.serialize_field("node", &self.node.name)?;
+        fields.serialize_field("zone", &self.node.zone)?;
+        fields.serialize_field("provider", &self.node.provider)?;
+        fields.serialize_field("instance_type", &self.node.instance_type)?;
+        fields.serialize_field("owner_kind", &self.owner_kind)?;
+        fields.serialize_field("owner_name", &self.owner_name)?;
+        fields.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
+        fields.serialize_field("cpu_request_cores", &self.cpu_request_cores)?;
+        fields.serialize_field("memory_usage_bytes", &self.memory_usage_bytes)?;
+        fields.serialize_field("memory_request_bytes", &self.memory_request_bytes)?;
+        fields.serialize_field("restarts", &self.restarts)?;
+        fields.serialize_field("energy_joules", &self.energy_joules.point)?;
+        fields.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        fields.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        fields.serialize_field("total_co2e_grams", &total.point)?;
+        fields.serialize_field("cost", &self.cost)?;
+        fields.serialize_field("pue", &self.node.pue.point)?;
+        fields.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
+        fields.serialize_field("estimated", &self.estimated())?;
+        fields.serialize_field("estimation_reasons", &self.reasons)?;
+        fields.serialize_field(
             "uncertainty",
             &Uncertainty {
                 energy: self.energy_joules,
@@ -172,7 +172,7 @@ impl Serialize for PodFootprint {
                 total,
             },
         )?;
-        s.end()
+        fields.end()
     }
 }
 
@@ -220,38 +220,38 @@ impl Serialize for NodeFootprint {
             node: self.node.reasons.clone(),
             own: Vec::new(),
         };
-        let mut s = serializer.serialize_struct("NodeFootprint", 25)?;
-        s.serialize_field("node", &self.node.name)?;
-        s.serialize_field("provider", &self.node.provider)?;
-        s.serialize_field("instance_type", &self.node.instance_type)?;
-        s.serialize_field("zone", &self.node.zone)?;
-        s.serialize_field("region", &self.node.region)?;
-        s.serialize_field("synthetic", &self.node.synthetic)?;
-        s.serialize_field("cpu_capacity_cores", &self.node.cpu_capacity_cores)?;
-        s.serialize_field("memory_capacity_bytes", &self.node.memory_capacity_bytes)?;
-        s.serialize_field(
+        let mut fields = serializer.serialize_struct("NodeFootprint", 25)?;
+        fields.serialize_field("node", &self.node.name)?;
+        fields.serialize_field("provider", &self.node.provider)?;
+        fields.serialize_field("instance_type", &self.node.instance_type)?;
+        fields.serialize_field("zone", &self.node.zone)?;
+        fields.serialize_field("region", &self.node.region)?;
+        fields.serialize_field("synthetic", &self.node.synthetic)?;
+        fields.serialize_field("cpu_capacity_cores", &self.node.cpu_capacity_cores)?;
+        fields.serialize_field("memory_capacity_bytes", &self.node.memory_capacity_bytes)?;
+        fields.serialize_field(
             "embodied_grams_per_hour",
             &self.node.embodied_grams_per_hour.point,
         )?;
-        s.serialize_field("vcpus", &self.vcpus)?;
-        s.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
-        s.serialize_field("utilisation", &self.utilisation)?;
-        s.serialize_field("pods", &self.pods)?;
-        s.serialize_field("energy_joules", &self.energy_joules.point)?;
-        s.serialize_field("idle_energy_joules", &self.idle_energy_joules.point)?;
-        s.serialize_field("overhead_energy_joules", &self.overhead_energy_joules.point)?;
-        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
-        s.serialize_field("overhead_co2e_grams", &self.overhead_co2e_grams.point)?;
-        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
-        s.serialize_field(
+        fields.serialize_field("vcpus", &self.vcpus)?;
+        fields.serialize_field("cpu_usage_cores", &self.cpu_usage_cores)?;
+        fields.serialize_field("utilisation", &self.utilisation)?;
+        fields.serialize_field("pods", &self.pods)?;
+        fields.serialize_field("energy_joules", &self.energy_joules.point)?;
+        fields.serialize_field("idle_energy_joules", &self.idle_energy_joules.point)?;
+        fields.serialize_field("overhead_energy_joules", &self.overhead_energy_joules.point)?;
+        fields.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        fields.serialize_field("overhead_co2e_grams", &self.overhead_co2e_grams.point)?;
+        fields.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        fields.serialize_field(
             "unallocated_embodied_co2e_grams",
             &self.unallocated_embodied_co2e_grams.point,
         )?;
-        s.serialize_field("pue", &self.node.pue.point)?;
-        s.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
-        s.serialize_field("estimated", &reasons.any())?;
-        s.serialize_field("estimation_reasons", &reasons)?;
-        s.serialize_field(
+        fields.serialize_field("pue", &self.node.pue.point)?;
+        fields.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
+        fields.serialize_field("estimated", &reasons.any())?;
+        fields.serialize_field("estimation_reasons", &reasons)?;
+        fields.serialize_field(
             "uncertainty",
             &NodeUncertainty {
                 energy_joules: self.energy_joules,
@@ -262,7 +262,7 @@ impl Serialize for NodeFootprint {
                 grid_intensity: self.node.grid_intensity,
             },
         )?;
-        s.end()
+        fields.end()
     }
 }
 
@@ -288,16 +288,16 @@ pub struct Totals {
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let total = self.co2e_grams + self.embodied_co2e_grams;
-        let mut s = serializer.serialize_struct("Totals", 9)?;
-        s.serialize_field("energy_joules", &self.energy_joules.point)?;
-        s.serialize_field("co2e_grams", &self.co2e_grams.point)?;
-        s.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
-        s.serialize_field("total_co2e_grams", &total.point)?;
-        s.serialize_field("cost", &self.cost)?;
-        s.serialize_field("pods", &self.pods)?;
-        s.serialize_field("estimated_pods", &self.estimated_pods)?;
-        s.serialize_field("pods_without_cost", &self.pods_without_cost)?;
-        s.serialize_field(
+        let mut fields = serializer.serialize_struct("Totals", 9)?;
+        fields.serialize_field("energy_joules", &self.energy_joules.point)?;
+        fields.serialize_field("co2e_grams", &self.co2e_grams.point)?;
+        fields.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;
+        fields.serialize_field("total_co2e_grams", &total.point)?;
+        fields.serialize_field("cost", &self.cost)?;
+        fields.serialize_field("pods", &self.pods)?;
+        fields.serialize_field("estimated_pods", &self.estimated_pods)?;
+        fields.serialize_field("pods_without_cost", &self.pods_without_cost)?;
+        fields.serialize_field(
             "uncertainty",
             &Uncertainty {
                 energy: self.energy_joules,
@@ -306,7 +306,7 @@ impl Serialize for Totals {
                 total,
             },
         )?;
-        s.end()
+        fields.end()
     }
 }
 
@@ -338,5 +338,10 @@ impl Footprint {
     /// The footprint as a JSON value.
     pub fn to_json_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Length of the window, seconds.
+    pub(crate) fn seconds(&self) -> f64 {
+        (self.window_end - self.window_start).num_milliseconds() as f64 / 1000.0
     }
 }

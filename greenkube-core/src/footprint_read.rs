@@ -151,8 +151,8 @@ fn texts(reasons: Vec<Arc<str>>) -> Arc<[Reason]> {
 }
 
 impl From<Wire> for Footprint {
-    fn from(w: Wire) -> Self {
-        let pods = w
+    fn from(wire: Wire) -> Self {
+        let pods = wire
             .pods
             .into_iter()
             .map(|p| PodFootprint {
@@ -192,7 +192,7 @@ impl From<Wire> for Footprint {
                 },
             })
             .collect();
-        let nodes = w
+        let nodes = wire
             .nodes
             .into_iter()
             .map(|n| {
@@ -241,28 +241,28 @@ impl From<Wire> for Footprint {
                 }
             })
             .collect();
-        let t = w.totals;
+        let totals = wire.totals;
         Self {
             schema: FOOTPRINT_SCHEMA,
-            methodology: w.methodology,
-            cluster: w.cluster,
-            window_start: w.window_start,
-            window_end: w.window_end,
+            methodology: wire.methodology,
+            cluster: wire.cluster,
+            window_start: wire.window_start,
+            window_end: wire.window_end,
             pods,
             nodes,
             totals: Totals {
-                energy_joules: ranged(t.energy_joules, t.uncertainty.energy_joules),
-                co2e_grams: ranged(t.co2e_grams, t.uncertainty.co2e_grams),
+                energy_joules: ranged(totals.energy_joules, totals.uncertainty.energy_joules),
+                co2e_grams: ranged(totals.co2e_grams, totals.uncertainty.co2e_grams),
                 embodied_co2e_grams: ranged(
-                    t.embodied_co2e_grams,
-                    t.uncertainty.embodied_co2e_grams,
+                    totals.embodied_co2e_grams,
+                    totals.uncertainty.embodied_co2e_grams,
                 ),
-                cost: t.cost,
-                pods: t.pods,
-                estimated_pods: t.estimated_pods,
-                pods_without_cost: t.pods_without_cost,
+                cost: totals.cost,
+                pods: totals.pods,
+                estimated_pods: totals.estimated_pods,
+                pods_without_cost: totals.pods_without_cost,
             },
-            warnings: w.warnings,
+            warnings: wire.warnings,
         }
     }
 }

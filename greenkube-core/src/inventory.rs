@@ -32,17 +32,7 @@ pub struct Inventory {
 impl Inventory {
     /// Parses an inventory document; errors name the offending field.
     pub fn from_json_str(text: &str) -> Result<Self, crate::SnapshotError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            crate::SnapshotError::Parse {
-                path,
-                message: inner.to_string(),
-                line: inner.line(),
-                column: inner.column(),
-            }
-        })
+        crate::error::parse_json(text)
     }
 
     /// True when an autoscaler governs the workload.

@@ -23,6 +23,7 @@ pub mod snapshot;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 pub mod units;
+pub mod waste;
 pub mod whatif;
 
 pub use aggregate::{AggregateRow, Aggregator, GroupBy, GroupKey, Period, aggregate};

@@ -55,20 +55,20 @@ impl Methodology {
 }
 
 impl fmt::Display for Methodology {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
     }
 }
 
 impl FromStr for Methodology {
     type Err = UnknownNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .find(|m| m.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| UnknownNameError {
                 what: "methodology",
-                given: s.to_string(),
+                given: text.to_string(),
                 expected: "classic, full",
             })
     }
@@ -108,20 +108,20 @@ impl IdlePolicy {
 }
 
 impl fmt::Display for IdlePolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
     }
 }
 
 impl FromStr for IdlePolicy {
     type Err = UnknownNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .find(|m| m.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| UnknownNameError {
                 what: "idle policy",
-                given: s.to_string(),
+                given: text.to_string(),
                 expected: "request, usage, even, overhead",
             })
     }
@@ -165,12 +165,12 @@ impl EstimateOptions {
             value,
             reason,
         };
-        if let Some(v) = self.default_intensity
-            && !(v.is_finite() && v >= 0.0)
+        if let Some(intensity) = self.default_intensity
+            && !(intensity.is_finite() && intensity >= 0.0)
         {
             return Err(invalid(
                 "default_intensity",
-                v,
+                intensity,
                 "must be a finite intensity in gCO2e/kWh, not negative",
             ));
         }
@@ -181,14 +181,14 @@ impl EstimateOptions {
                 field: "default_zone".to_string(),
             });
         }
-        if let Some(p) = &self.classic_default_profile {
-            for (field, v) in [
-                ("classic_default_profile.vcores", p.vcores),
-                ("classic_default_profile.min_watts", p.min_watts),
-                ("classic_default_profile.max_watts", p.max_watts),
+        if let Some(profile) = &self.classic_default_profile {
+            for (field, value) in [
+                ("classic_default_profile.vcores", profile.vcores),
+                ("classic_default_profile.min_watts", profile.min_watts),
+                ("classic_default_profile.max_watts", profile.max_watts),
             ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(invalid(field, v, "must be finite and not negative"));
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(invalid(field, value, "must be finite and not negative"));
                 }
             }
         }

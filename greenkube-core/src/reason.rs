@@ -160,34 +160,34 @@ pub enum Reason {
 }
 
 impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NodeNotInSnapshot { node: Some(n) } => write!(
-                f,
-                "node '{n}' is not in the snapshot; used a default profile"
+            Self::NodeNotInSnapshot { node: Some(node) } => write!(
+                formatter,
+                "node '{node}' is not in the snapshot; used a default profile"
             ),
             Self::NodeNotInSnapshot { node: None } => {
-                write!(f, "pod names no node; used a default profile")
+                write!(formatter, "pod names no node; used a default profile")
             }
             Self::DefaultProfile {
                 node,
-                instance_type: Some(t),
+                instance_type: Some(instance_type),
             } => write!(
-                f,
-                "unknown instance type '{t}' on node '{node}'; used default profile"
+                formatter,
+                "unknown instance type '{instance_type}' on node '{node}'; used default profile"
             ),
             Self::DefaultProfile {
                 node,
                 instance_type: None,
             } => write!(
-                f,
+                formatter,
                 "no instance type for node '{node}'; used default profile"
             ),
             Self::InferredProfile {
                 node,
                 instance_type,
             } => write!(
-                f,
+                formatter,
                 "inferred profile from CPU count: {instance_type} (node '{node}')"
             ),
             Self::CapacityProfile {
@@ -197,84 +197,90 @@ impl fmt::Display for Reason {
                 provider,
             } => {
                 match instance_type {
-                    Some(t) => write!(f, "unknown instance type '{t}' on node '{node}'")?,
-                    None => write!(f, "no instance type for node '{node}'")?,
+                    Some(instance_type) => write!(
+                        formatter,
+                        "unknown instance type '{instance_type}' on node '{node}'"
+                    )?,
+                    None => write!(formatter, "no instance type for node '{node}'")?,
                 }
                 write!(
-                    f,
+                    formatter,
                     "; used the {provider} average power per vCPU for its {vcpus} vCPUs"
                 )
             }
             Self::CapacityFromDemand { node, vcpus } => write!(
-                f,
+                formatter,
                 "CPU capacity of node '{node}' unknown; assumed {vcpus} vCPUs from pod demand"
             ),
             Self::CpuFamilyUnknown {
                 instance_type,
                 provider,
             } => write!(
-                f,
+                formatter,
                 "CPU family of '{instance_type}' unknown; used the {provider} average power per vCPU"
             ),
             Self::MemoryCapacityUnknown { node } => write!(
-                f,
+                formatter,
                 "memory capacity of node '{node}' unknown; memory energy not counted"
             ),
             Self::ProviderInferred {
                 instance_type,
                 provider,
             } => write!(
-                f,
+                formatter,
                 "provider not given; inferred '{provider}' from instance type '{instance_type}'"
             ),
             Self::UnknownProvider {
-                provider: Some(p),
+                provider: Some(provider),
                 pue,
-            } => write!(f, "unknown provider '{p}'; used default PUE {pue}"),
+            } => write!(
+                formatter,
+                "unknown provider '{provider}'; used default PUE {pue}"
+            ),
             Self::UnknownProvider {
                 provider: None,
                 pue,
-            } => write!(f, "provider not given; used default PUE {pue}"),
+            } => write!(formatter, "provider not given; used default PUE {pue}"),
             Self::ZoneFromRegion { node, region } => write!(
-                f,
+                formatter,
                 "zone of node '{node}' unknown or unmapped; fallback from zone to region '{region}'"
             ),
             Self::ZoneFromDefault { node, zone } => write!(
-                f,
+                formatter,
                 "zone and region of node '{node}' unknown; used default zone '{zone}'"
             ),
             Self::NoZone { node } => write!(
-                f,
+                formatter,
                 "zone and region of node '{node}' unknown and no default zone configured"
             ),
             Self::DefaultZoneIntensity {
                 zone,
-                year: Some(y),
+                year: Some(year),
             } => write!(
-                f,
-                "no measured grid intensity for zone '{zone}'; used its {y} yearly average"
+                formatter,
+                "no measured grid intensity for zone '{zone}'; used its {year} yearly average"
             ),
             Self::DefaultZoneIntensity { zone, year: None } => write!(
-                f,
+                formatter,
                 "no measured grid intensity for zone '{zone}'; used its yearly average"
             ),
             Self::NationalZoneIntensity { zone, national } => write!(
-                f,
+                formatter,
                 "no grid intensity for zone '{zone}'; used the national zone '{national}'"
             ),
             Self::GlobalDefaultIntensity {
-                zone: Some(z),
+                zone: Some(zone),
                 value,
             } => write!(
-                f,
-                "no grid intensity for zone '{z}'; used the global default {value} gCO2e/kWh"
+                formatter,
+                "no grid intensity for zone '{zone}'; used the global default {value} gCO2e/kWh"
             ),
             Self::GlobalDefaultIntensity { zone: None, value } => write!(
-                f,
+                formatter,
                 "no zone; used the global default grid intensity {value} gCO2e/kWh"
             ),
             Self::EmbodiedFallback { node, kgco2e } => write!(
-                f,
+                formatter,
                 "embodied emissions for node '{node}' use fallback default ({kgco2e} kg CO2e): \
                  no figure for its provider and instance type"
             ),
@@ -283,33 +289,35 @@ impl fmt::Display for Reason {
                 usage,
                 capacity,
             } => write!(
-                f,
+                formatter,
                 "pods on node '{node}' used {usage} cores, more than its {capacity} vCPUs; \
                  utilisation capped at 100%"
             ),
             Self::NodeOvercommitted { node } => write!(
-                f,
+                formatter,
                 "pods on node '{node}' reserve more than its capacity; shares normalised"
             ),
-            Self::NoCost => write!(f, "no cost data for this pod in the window"),
-            Self::CpuUsageFromRequest => write!(f, "CPU usage unknown; used the CPU request"),
-            Self::CpuUsageUnknown => write!(f, "CPU usage unknown; counted as 0"),
+            Self::NoCost => write!(formatter, "no cost data for this pod in the window"),
+            Self::CpuUsageFromRequest => {
+                write!(formatter, "CPU usage unknown; used the CPU request")
+            }
+            Self::CpuUsageUnknown => write!(formatter, "CPU usage unknown; counted as 0"),
             Self::MemoryUsageFromRequest => {
-                write!(f, "memory usage unknown; used the memory request")
+                write!(formatter, "memory usage unknown; used the memory request")
             }
             Self::MemoryUsageUnknown => {
                 write!(
-                    f,
+                    formatter,
                     "memory usage unknown and no request; no memory energy attributed"
                 )
             }
             Self::SourceUnavailable { source, kind } => write!(
-                f,
+                formatter,
                 "{source} was unavailable for this window ({}); {}",
                 kind.description(),
                 source.fallback()
             ),
-            Self::Text(t) => f.write_str(t),
+            Self::Text(text) => formatter.write_str(text),
         }
     }
 }

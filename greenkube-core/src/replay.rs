@@ -19,52 +19,55 @@ use crate::units::GramsPerKwh;
 const REPLAY_LIFESPAN_HOURS: f64 = 35_040.0;
 
 /// The snapshot a footprint was computed from (as far as the footprint records it).
-pub fn snapshot_of(fp: &Footprint) -> Snapshot {
-    let mut nodes = Vec::with_capacity(fp.nodes.len());
+pub fn snapshot_of(footprint: &Footprint) -> Snapshot {
+    let mut nodes = Vec::with_capacity(footprint.nodes.len());
     let mut grid_intensity = BTreeMap::new();
     let mut embodied: BTreeMap<(String, String), EmbodiedEntry> = BTreeMap::new();
-    for n in &fp.nodes {
-        let ctx = &n.node;
+    for row in &footprint.nodes {
+        let context = &row.node;
         // A measured intensity is exact; a default one (with a range) is derived again.
-        if let Some(zone) = &ctx.zone
-            && ctx.grid_intensity.low == ctx.grid_intensity.high
+        if let Some(zone) = &context.zone
+            && context.grid_intensity.low == context.grid_intensity.high
         {
-            grid_intensity.insert(zone.to_string(), GramsPerKwh(ctx.grid_intensity.point));
+            grid_intensity.insert(zone.to_string(), GramsPerKwh(context.grid_intensity.point));
         }
-        let Some(name) = ctx.name.clone() else {
+        let Some(name) = context.name.clone() else {
             continue;
         };
-        if ctx.synthetic {
+        if context.synthetic {
             // Pods on a node that was not in the snapshot keep pointing at that name.
             continue;
         }
-        if let (Some(p), Some(t)) = (&ctx.provider, &ctx.instance_type)
-            && ctx.embodied_grams_per_hour.point > 0.0
-            && Provider::parse(p) != Provider::Unknown
+        if let (Some(provider), Some(instance_type)) = (&context.provider, &context.instance_type)
+            && context.embodied_grams_per_hour.point > 0.0
+            && Provider::parse(provider) != Provider::Unknown
         {
             embodied.insert(
-                (p.to_ascii_lowercase(), t.to_ascii_lowercase()),
+                (
+                    provider.to_ascii_lowercase(),
+                    instance_type.to_ascii_lowercase(),
+                ),
                 EmbodiedEntry {
-                    provider: p.clone(),
-                    instance_type: t.clone(),
-                    kgco2e: ctx.embodied_grams_per_hour.point * REPLAY_LIFESPAN_HOURS / 1000.0,
+                    provider: provider.clone(),
+                    instance_type: instance_type.clone(),
+                    kgco2e: context.embodied_grams_per_hour.point * REPLAY_LIFESPAN_HOURS / 1000.0,
                     lifespan_hours: Some(REPLAY_LIFESPAN_HOURS),
                 },
             );
         }
         nodes.push(Node {
             name,
-            provider: ctx.provider.clone(),
-            instance_type: ctx.instance_type.clone(),
-            region: ctx.region.clone(),
-            zone: ctx.zone.clone(),
-            cpu_capacity_cores: ctx.cpu_capacity_cores,
-            memory_capacity_bytes: ctx.memory_capacity_bytes,
+            provider: context.provider.clone(),
+            instance_type: context.instance_type.clone(),
+            region: context.region.clone(),
+            zone: context.zone.clone(),
+            cpu_capacity_cores: context.cpu_capacity_cores,
+            memory_capacity_bytes: context.memory_capacity_bytes,
             labels: None,
         });
     }
     let mut costs = Vec::new();
-    let pods = fp
+    let pods = footprint
         .pods
         .iter()
         .map(|p| {
@@ -80,9 +83,9 @@ pub fn snapshot_of(fp: &Footprint) -> Snapshot {
         .collect();
     Snapshot {
         schema: SNAPSHOT_SCHEMA.to_string(),
-        cluster: fp.cluster.clone(),
-        window_start: fp.window_start,
-        window_end: fp.window_end,
+        cluster: footprint.cluster.clone(),
+        window_start: footprint.window_start,
+        window_end: footprint.window_end,
         nodes,
         pods,
         grid_intensity,
@@ -93,26 +96,26 @@ pub fn snapshot_of(fp: &Footprint) -> Snapshot {
 }
 
 /// The snapshot pod a footprint row was computed from.
-pub fn pod_of(p: &crate::PodFootprint) -> Pod {
+pub fn pod_of(row: &crate::PodFootprint) -> Pod {
     Pod {
-        namespace: p.namespace.clone(),
-        name: p.pod.clone(),
-        node: p.node.name.clone(),
-        owner_kind: p.owner_kind.clone(),
-        owner_name: p.owner_name.clone(),
-        cpu_usage_cores: p.cpu_usage_cores,
-        memory_usage_bytes: p.memory_usage_bytes,
-        cpu_request_cores: p.cpu_request_cores,
-        memory_request_bytes: p.memory_request_bytes,
-        restarts: p.restarts,
+        namespace: row.namespace.clone(),
+        name: row.pod.clone(),
+        node: row.node.name.clone(),
+        owner_kind: row.owner_kind.clone(),
+        owner_name: row.owner_name.clone(),
+        cpu_usage_cores: row.cpu_usage_cores,
+        memory_usage_bytes: row.memory_usage_bytes,
+        cpu_request_cores: row.cpu_request_cores,
+        memory_request_bytes: row.memory_request_bytes,
+        restarts: row.restarts,
     }
 }
 
 /// Re-estimates a footprint from its rebuilt snapshot with the methodology it names.
-pub fn options_of(fp: &Footprint) -> crate::EstimateOptions {
+pub fn options_of(footprint: &Footprint) -> crate::EstimateOptions {
     crate::EstimateOptions {
-        methodology: fp.methodology.name,
-        idle_policy: fp.methodology.idle_policy,
+        methodology: footprint.methodology.name,
+        idle_policy: footprint.methodology.idle_policy,
         ..crate::EstimateOptions::default()
     }
 }

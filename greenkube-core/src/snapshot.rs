@@ -161,16 +161,19 @@ impl Snapshot {
     /// Parses a snapshot from JSON text. Errors name the offending field and its position.
     /// The result is not yet validated: see [`Snapshot::validate`].
     pub fn from_json_str(text: &str) -> Result<Self, SnapshotError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
+        crate::error::parse_json(text).map_err(|err| match err {
             SnapshotError::Parse {
                 path,
-                message: clean_serde_message(&inner.to_string()),
-                line: inner.line(),
-                column: inner.column(),
-            }
+                message,
+                line,
+                column,
+            } => SnapshotError::Parse {
+                path,
+                message: clean_serde_message(&message),
+                line,
+                column,
+            },
+            other => other,
         })
     }
 
@@ -224,18 +227,18 @@ impl Snapshot {
         let cost_index = self.index_costs(&pod_index)?;
         drop(pod_index);
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
-        for (i, entry) in self.embodied.iter().enumerate() {
-            check_amount(entry.kgco2e, || format!("embodied[{i}].kgco2e"))?;
+        for (index, entry) in self.embodied.iter().enumerate() {
+            check_amount(entry.kgco2e, || format!("embodied[{index}].kgco2e"))?;
             if let Some(hours) = entry.lifespan_hours {
-                check_positive(hours, || format!("embodied[{i}].lifespan_hours"))?;
+                check_positive(hours, || format!("embodied[{index}].lifespan_hours"))?;
             }
             let key = (
                 entry.provider.to_ascii_lowercase(),
                 entry.instance_type.to_ascii_lowercase(),
             );
-            if let Some(first) = seen.insert(key, i) {
+            if let Some(first) = seen.insert(key, index) {
                 return Err(SnapshotError::Duplicate {
-                    field: format!("embodied[{i}]"),
+                    field: format!("embodied[{index}]"),
                     what: "embodied figure",
                     key: format!("{}/{}", entry.provider, entry.instance_type),
                     first: format!("embodied[{first}]"),
@@ -254,8 +257,8 @@ impl Snapshot {
         let mut by_pod: Vec<Option<(Money, u32)>> = vec![None; self.pods.len()];
         let mut orphans: FastMap<(&str, &str), usize> = fast_map(0);
         let mut cursor = 0usize;
-        for (i, cost) in self.costs.iter().enumerate() {
-            check_amount(cost.cost.0, || format!("costs[{i}].cost"))?;
+        for (index, cost) in self.costs.iter().enumerate() {
+            check_amount(cost.cost.0, || format!("costs[{index}].cost"))?;
             let at_cursor = self.pods.get(cursor).is_some_and(|p| {
                 (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
                     && (Arc::ptr_eq(&p.namespace, &cost.namespace) || p.namespace == cost.namespace)
@@ -268,19 +271,19 @@ impl Snapshot {
                     .copied()
             };
             let first = match found {
-                Some(p) => {
-                    cursor = p + 1;
-                    let first = by_pod[p].map(|(_, f)| f as usize);
+                Some(position) => {
+                    cursor = position + 1;
+                    let first = by_pod[position].map(|(_, f)| f as usize);
                     if first.is_none() {
-                        by_pod[p] = Some((cost.cost, i as u32));
+                        by_pod[position] = Some((cost.cost, index as u32));
                     }
                     first
                 }
-                None => orphans.insert((&cost.namespace, &cost.pod), i),
+                None => orphans.insert((&cost.namespace, &cost.pod), index),
             };
             if let Some(first) = first {
                 return Err(SnapshotError::Duplicate {
-                    field: format!("costs[{i}]"),
+                    field: format!("costs[{index}]"),
                     what: "cost",
                     key: format!("{}/{}", cost.namespace, cost.pod),
                     first: format!("costs[{first}]"),
@@ -300,25 +303,25 @@ impl Snapshot {
 
     fn validate_nodes(&self) -> Result<(), SnapshotError> {
         let mut seen: FastMap<&str, usize> = fast_map(self.nodes.len());
-        for (i, node) in self.nodes.iter().enumerate() {
+        for (index, node) in self.nodes.iter().enumerate() {
             if node.name.is_empty() {
                 return Err(SnapshotError::EmptyName {
-                    field: format!("nodes[{i}].name"),
+                    field: format!("nodes[{index}].name"),
                 });
             }
-            if let Some(first) = seen.insert(&node.name, i) {
+            if let Some(first) = seen.insert(&node.name, index) {
                 return Err(SnapshotError::Duplicate {
-                    field: format!("nodes[{i}].name"),
+                    field: format!("nodes[{index}].name"),
                     what: "node",
                     key: node.name.to_string(),
                     first: format!("nodes[{first}]"),
                 });
             }
-            if let Some(c) = node.cpu_capacity_cores {
-                check_positive(c.0, || format!("nodes[{i}].cpu_capacity_cores"))?;
+            if let Some(cores) = node.cpu_capacity_cores {
+                check_positive(cores.0, || format!("nodes[{index}].cpu_capacity_cores"))?;
             }
-            if let Some(m) = node.memory_capacity_bytes {
-                check_positive(m.0, || format!("nodes[{i}].memory_capacity_bytes"))?;
+            if let Some(bytes) = node.memory_capacity_bytes {
+                check_positive(bytes.0, || format!("nodes[{index}].memory_capacity_bytes"))?;
             }
         }
         Ok(())
@@ -326,20 +329,20 @@ impl Snapshot {
 
     fn validate_pods(&self) -> Result<FastMap<(&str, &str), usize>, SnapshotError> {
         let mut seen: FastMap<(&str, &str), usize> = fast_map(self.pods.len());
-        for (i, pod) in self.pods.iter().enumerate() {
+        for (index, pod) in self.pods.iter().enumerate() {
             if pod.namespace.is_empty() {
                 return Err(SnapshotError::EmptyName {
-                    field: format!("pods[{i}].namespace"),
+                    field: format!("pods[{index}].namespace"),
                 });
             }
             if pod.name.is_empty() {
                 return Err(SnapshotError::EmptyName {
-                    field: format!("pods[{i}].name"),
+                    field: format!("pods[{index}].name"),
                 });
             }
-            if let Some(first) = seen.insert((&pod.namespace, &pod.name), i) {
+            if let Some(first) = seen.insert((&pod.namespace, &pod.name), index) {
                 return Err(SnapshotError::Duplicate {
-                    field: format!("pods[{i}]"),
+                    field: format!("pods[{index}]"),
                     what: "pod",
                     key: format!("{}/{}", pod.namespace, pod.name),
                     first: format!("pods[{first}]"),
@@ -355,8 +358,8 @@ impl Snapshot {
                 ),
             ];
             for (name, value) in checks {
-                if let Some(v) = value {
-                    check_amount(v, || format!("pods[{i}].{name}"))?;
+                if let Some(amount) = value {
+                    check_amount(amount, || format!("pods[{index}].{name}"))?;
                 }
             }
         }

@@ -173,8 +173,13 @@ pub(crate) fn what_if<'py>(
                 serde_json::from_value(v).map_err(|e| format!("changes: {e}"))?
             }
         };
-        greenkube_core::whatif::what_if(&history, &changes, WhatIfOptions { max_windows })
-            .map_err(|e| e.to_string())
+        greenkube_core::whatif::what_if(
+            &history,
+            &changes,
+            WhatIfOptions { max_windows },
+            ReferenceData::embedded(),
+        )
+        .map_err(|e| e.to_string())
     })?;
     Ok(pythonize::pythonize(py, &report)?)
 }

@@ -103,6 +103,7 @@ pub(crate) fn what_if(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
         WhatIfOptions {
             max_windows: args.max_windows,
         },
+        ReferenceData::embedded(),
     )?;
     match args.format {
         ReportFormat::Json => printer::json_line(&report)?,

@@ -155,8 +155,8 @@ pub fn estimate_with(
 
     // Node slots: the snapshot's nodes, then one synthetic node per unknown node name.
     let mut slot_of: FastMap<&str, u32> = fast_map(snapshot.nodes.len());
-    for (i, n) in snapshot.nodes.iter().enumerate() {
-        slot_of.insert(&n.name, i as u32);
+    for (slot, node) in snapshot.nodes.iter().enumerate() {
+        slot_of.insert(&node.name, slot as u32);
     }
     let mut synthetic: Vec<Option<Arc<str>>> = Vec::new();
     let mut synthetic_slot: HashMap<Option<&str>, u32> = HashMap::new();
@@ -166,7 +166,7 @@ pub fn estimate_with(
     let mut inputs: Vec<PodInput> = Vec::with_capacity(snapshot.pods.len());
     for pod in &snapshot.pods {
         let slot = match pod.node.as_deref().and_then(|n| slot_of.get(n)) {
-            Some(&s) => s,
+            Some(&slot) => slot,
             None => *synthetic_slot
                 .entry(pod.node.as_deref())
                 .or_insert_with(|| {
@@ -176,7 +176,7 @@ pub fn estimate_with(
         };
         let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
         let (cpu, cpu_reason) = match pod.cpu_usage_cores {
-            Some(c) => (c.0, None),
+            Some(cores) => (cores.0, None),
             None if !classic && request > 0.0 => (request, Some(OwnReason::CpuUsageFromRequest)),
             None => (0.0, Some(OwnReason::CpuUsageUnknown)),
         };
@@ -185,7 +185,7 @@ pub fn estimate_with(
             (0.0, None)
         } else {
             match pod.memory_usage_bytes {
-                Some(b) => (b.0, None),
+                Some(bytes) => (bytes.0, None),
                 None if memory_request > 0.0 => {
                     (memory_request, Some(OwnReason::MemoryUsageFromRequest))
                 }
@@ -204,12 +204,12 @@ pub fn estimate_with(
     }
     let slots = real as usize + synthetic.len();
     let mut sums = vec![NodeSums::default(); slots];
-    for p in &inputs {
-        let s = &mut sums[p.slot as usize];
-        s.pods += 1;
-        s.cpu += p.cpu;
-        s.cpu_reserved += p.cpu_reserved;
-        s.memory += p.memory;
+    for input in &inputs {
+        let node = &mut sums[input.slot as usize];
+        node.pods += 1;
+        node.cpu += input.cpu;
+        node.cpu_reserved += input.cpu_reserved;
+        node.memory += input.memory;
     }
 
     // Node models.
@@ -230,11 +230,11 @@ pub fn estimate_with(
     }
 
     // Shares that need the node model (capacities), summed per node.
-    for p in &inputs {
-        let m = &models[p.slot as usize];
-        let s = &mut sums[p.slot as usize];
-        s.idle_weight += idle_weight(options.idle_policy, p, m);
-        s.embodied_share += embodied_share(classic, p, m);
+    for input in &inputs {
+        let model = &models[input.slot as usize];
+        let node = &mut sums[input.slot as usize];
+        node.idle_weight += idle_weight(options.idle_policy, input, model);
+        node.embodied_share += embodied_share(classic, input, model);
     }
 
     // Pass 2: per-node factors and node rows.
@@ -242,30 +242,28 @@ pub fn estimate_with(
     let mut node_rows: Vec<NodeFootprint> = Vec::with_capacity(slots);
     let mut extra_reasons: Vec<Vec<Reason>> = vec![Vec::new(); slots];
     for slot in 0..slots {
-        let m = &models[slot];
-        let s = sums[slot];
-        let (row, f) = node_energy(
+        let (row, node_factors) = node_energy(
             classic,
             options.idle_policy,
-            m,
-            s,
+            &models[slot],
+            sums[slot],
             seconds,
             hours,
             &mut extra_reasons[slot],
         );
-        factors[slot] = f;
+        factors[slot] = node_factors;
         node_rows.push(row);
     }
     // Node-level reasons discovered in pass 2 (over-capacity) join the node's context.
     for slot in 0..slots {
         if !extra_reasons[slot].is_empty() {
-            let mut ctx = (*models[slot].context).clone();
-            let mut all: Vec<Reason> = ctx.reasons.iter().cloned().collect();
+            let mut context = (*models[slot].context).clone();
+            let mut all: Vec<Reason> = context.reasons.iter().cloned().collect();
             all.append(&mut extra_reasons[slot]);
-            ctx.reasons = all.into();
-            let ctx = Arc::new(ctx);
-            models[slot].context = ctx.clone();
-            node_rows[slot].node = ctx;
+            context.reasons = all.into();
+            let context = Arc::new(context);
+            models[slot].context = context.clone();
+            node_rows[slot].node = context;
         }
     }
 
@@ -273,32 +271,33 @@ pub fn estimate_with(
     let mut totals = Totals::default();
     let mut pods = Vec::with_capacity(snapshot.pods.len());
     // Costs were matched on namespace AND pod during validation.
-    for ((pod, p), &cost) in snapshot.pods.iter().zip(&inputs).zip(&cost_index.by_pod) {
-        let m = &models[p.slot as usize];
-        let f = &factors[p.slot as usize];
-        let mut energy = f.per_core.scale(p.cpu) + f.per_pod;
+    for ((pod, input), &cost) in snapshot.pods.iter().zip(&inputs).zip(&cost_index.by_pod) {
+        let model = &models[input.slot as usize];
+        let factor = &factors[input.slot as usize];
+        let mut energy = factor.per_core.scale(input.cpu) + factor.per_pod;
         if !classic {
-            energy += f.per_byte.scale(p.memory * f.memory_norm)
-                + f.idle_per_weight
-                    .scale(idle_weight(options.idle_policy, p, m) * f.idle_norm);
+            energy += factor.per_byte.scale(input.memory * factor.memory_norm)
+                + factor
+                    .idle_per_weight
+                    .scale(idle_weight(options.idle_policy, input, model) * factor.idle_norm);
         }
-        let co2e = emissions(energy, m);
-        let embodied = f
+        let co2e = emissions(energy, model);
+        let embodied = factor
             .embodied_per_share
-            .scale(embodied_share(classic, p, m) * f.embodied_norm);
+            .scale(embodied_share(classic, input, model) * factor.embodied_norm);
         let mut own = Vec::new();
-        if let Some(r) = p.cpu_reason {
-            own.push(r.reason());
+        if let Some(reason) = input.cpu_reason {
+            own.push(reason.reason());
         }
-        if let Some(r) = p.memory_reason {
-            own.push(r.reason());
+        if let Some(reason) = input.memory_reason {
+            own.push(reason.reason());
         }
         if cost.is_none() {
             own.push(Reason::NoCost);
             totals.pods_without_cost += 1;
         }
         let reasons = Reasons {
-            node: m.context.reasons.clone(),
+            node: model.context.reasons.clone(),
             own,
         };
         totals.pods += 1;
@@ -311,7 +310,7 @@ pub fn estimate_with(
             pod: pod.name.clone(),
             owner_kind: pod.owner_kind.clone(),
             owner_name: pod.owner_name.clone(),
-            node: m.context.clone(),
+            node: model.context.clone(),
             cpu_usage_cores: pod.cpu_usage_cores,
             cpu_request_cores: pod.cpu_request_cores,
             memory_usage_bytes: pod.memory_usage_bytes,
@@ -348,7 +347,7 @@ pub fn estimate_with(
         let orphans: Vec<String> = cost_index
             .orphans
             .iter()
-            .map(|(ns, p)| format!("{ns}/{p}"))
+            .map(|(namespace, pod)| format!("{namespace}/{pod}"))
             .collect();
         warnings.push(format!(
             "{} cost entr{} for pods not in the snapshot ignored: {}",
@@ -396,22 +395,22 @@ pub fn estimate_with(
 }
 
 #[inline]
-fn emissions(energy: Ranged, m: &NodeModel) -> Ranged {
-    energy.scale(1.0 / JOULES_PER_KWH) * m.context.pue * m.context.grid_intensity
+fn emissions(energy: Ranged, model: &NodeModel) -> Ranged {
+    energy.scale(1.0 / JOULES_PER_KWH) * model.context.pue * model.context.grid_intensity
 }
 
 /// Weight of a pod in its node's idle pool (`full`).
 #[inline]
-fn idle_weight(policy: IdlePolicy, p: &PodInput, m: &NodeModel) -> f64 {
+fn idle_weight(policy: IdlePolicy, input: &PodInput, model: &NodeModel) -> f64 {
     match policy {
         IdlePolicy::Request => {
-            if m.vcpus > 0.0 {
-                p.cpu_reserved / m.vcpus
+            if model.vcpus > 0.0 {
+                input.cpu_reserved / model.vcpus
             } else {
                 0.0
             }
         }
-        IdlePolicy::Usage => p.cpu,
+        IdlePolicy::Usage => input.cpu,
         IdlePolicy::Even => 1.0,
         IdlePolicy::Overhead => 0.0,
     }
@@ -419,18 +418,18 @@ fn idle_weight(policy: IdlePolicy, p: &PodInput, m: &NodeModel) -> f64 {
 
 /// Share of the node's embodied emissions a pod carries.
 #[inline]
-fn embodied_share(classic: bool, p: &PodInput, m: &NodeModel) -> f64 {
-    let cap = m.embodied_cpu_capacity;
-    let cpu_share = if cap > 0.0 && p.cpu_reserved > 0.0 {
-        (p.cpu_reserved / cap).min(1.0)
+fn embodied_share(classic: bool, input: &PodInput, model: &NodeModel) -> f64 {
+    let capacity = model.embodied_cpu_capacity;
+    let cpu_share = if capacity > 0.0 && input.cpu_reserved > 0.0 {
+        (input.cpu_reserved / capacity).min(1.0)
     } else {
         0.0
     };
     if classic {
         return cpu_share;
     }
-    let memory_share = match m.memory_capacity {
-        Some(c) if c > 0.0 => (p.memory_reserved / c).min(1.0),
+    let memory_share = match model.memory_capacity {
+        Some(bytes) if bytes > 0.0 => (input.memory_reserved / bytes).min(1.0),
         _ => 0.0,
     };
     cpu_share.max(memory_share)
@@ -440,99 +439,100 @@ fn embodied_share(classic: bool, p: &PodInput, m: &NodeModel) -> f64 {
 fn node_energy(
     classic: bool,
     policy: IdlePolicy,
-    m: &NodeModel,
-    s: NodeSums,
+    model: &NodeModel,
+    sums: NodeSums,
     seconds: f64,
     hours: f64,
     reasons: &mut Vec<Reason>,
 ) -> (NodeFootprint, NodeFactors) {
     let name = || {
-        m.context
+        model
+            .context
             .name
             .clone()
             .unwrap_or_else(|| Arc::from("(none)"))
     };
-    let u = if m.vcpus > 0.0 {
-        if s.cpu > m.vcpus * (1.0 + 1e-9) {
+    let utilisation = if model.vcpus > 0.0 {
+        if sums.cpu > model.vcpus * (1.0 + 1e-9) {
             reasons.push(Reason::NodeCpuOverCapacity {
                 node: name(),
-                usage: s.cpu,
-                capacity: m.vcpus,
+                usage: sums.cpu,
+                capacity: model.vcpus,
             });
         }
-        (s.cpu / m.vcpus).min(1.0)
+        (sums.cpu / model.vcpus).min(1.0)
     } else {
         0.0
     };
-    // CPU power is `min + u × (max − min)`. The dynamic range `max − min` is carried as its own
-    // coefficient so every formula below is monotone in every coefficient.
+    // CPU power is `min + u × (max − min)` (u: the utilisation). The dynamic range `max − min` is
+    // carried as its own coefficient so every formula below is monotone in every coefficient.
     let dynamic_watts = Ranged::new(
-        m.cpu_max_watts.point - m.cpu_min_watts.point,
-        (m.cpu_max_watts.low - m.cpu_min_watts.low).max(0.0),
-        (m.cpu_max_watts.high - m.cpu_min_watts.high).max(0.0),
+        model.cpu_max_watts.point - model.cpu_min_watts.point,
+        (model.cpu_max_watts.low - model.cpu_min_watts.low).max(0.0),
+        (model.cpu_max_watts.high - model.cpu_min_watts.high).max(0.0),
     );
-    let cpu_idle = m.cpu_min_watts.scale(seconds);
-    let cpu_dynamic = dynamic_watts.scale(u * seconds);
-    let mut f = NodeFactors {
+    let cpu_idle = model.cpu_min_watts.scale(seconds);
+    let cpu_dynamic = dynamic_watts.scale(utilisation * seconds);
+    let mut factors = NodeFactors {
         idle_norm: 1.0,
         embodied_norm: 1.0,
         memory_norm: 1.0,
         ..NodeFactors::default()
     };
-    let node_embodied = m.embodied_window(hours);
-    f.embodied_per_share = node_embodied;
+    let node_embodied = model.embodied_window(hours);
+    factors.embodied_per_share = node_embodied;
 
     let (energy, idle_energy, overhead) = if classic {
         let energy = cpu_idle + cpu_dynamic;
-        if s.cpu > 0.0 {
-            f.per_core = energy.scale(1.0 / s.cpu);
+        if sums.cpu > 0.0 {
+            factors.per_core = energy.scale(1.0 / sums.cpu);
             (energy, cpu_idle, Ranged::ZERO)
-        } else if s.pods > 0 {
-            f.per_pod = cpu_idle.scale(1.0 / f64::from(s.pods));
+        } else if sums.pods > 0 {
+            factors.per_pod = cpu_idle.scale(1.0 / f64::from(sums.pods));
             (energy, cpu_idle, Ranged::ZERO)
         } else {
             (energy, cpu_idle, energy)
         }
     } else {
-        let memory_energy = m.memory_watts.scale(seconds);
+        let memory_energy = model.memory_watts.scale(seconds);
         let energy = cpu_idle + cpu_dynamic + memory_energy;
         // Fraction of the memory power explained by pod memory.
-        let memory_fraction = match m.memory_capacity {
-            Some(c) if c > 0.0 => {
-                f.per_byte = memory_energy.scale(1.0 / c);
-                let frac = s.memory / c;
-                if frac > 1.0 {
-                    f.memory_norm = 1.0 / frac;
+        let memory_fraction = match model.memory_capacity {
+            Some(capacity) if capacity > 0.0 => {
+                factors.per_byte = memory_energy.scale(1.0 / capacity);
+                let fraction = sums.memory / capacity;
+                if fraction > 1.0 {
+                    factors.memory_norm = 1.0 / fraction;
                     reasons.push(Reason::NodeOvercommitted { node: name() });
                     1.0
                 } else {
-                    frac
+                    fraction
                 }
             }
             _ => 0.0,
         };
-        if s.cpu > 0.0 {
-            f.per_core = cpu_dynamic.scale(1.0 / s.cpu);
+        if sums.cpu > 0.0 {
+            factors.per_core = cpu_dynamic.scale(1.0 / sums.cpu);
         }
         let idle_pool = cpu_idle + memory_energy.scale(1.0 - memory_fraction);
         // Share of the idle pool attributed to pods.
-        let covered = if s.pods == 0 {
+        let covered = if sums.pods == 0 {
             0.0
-        } else if policy == IdlePolicy::Usage && s.cpu <= 0.0 {
+        } else if policy == IdlePolicy::Usage && sums.cpu <= 0.0 {
             // No CPU used: split evenly, as GreenKube does.
-            f.per_pod = idle_pool.scale(1.0 / f64::from(s.pods));
+            factors.per_pod = idle_pool.scale(1.0 / f64::from(sums.pods));
             1.0
-        } else if s.idle_weight > 0.0 {
-            f.idle_per_weight = idle_pool;
+        } else if sums.idle_weight > 0.0 {
+            factors.idle_per_weight = idle_pool;
             match policy {
-                IdlePolicy::Request if s.idle_weight <= 1.0 => s.idle_weight,
+                IdlePolicy::Request if sums.idle_weight <= 1.0 => sums.idle_weight,
                 IdlePolicy::Request => {
                     reasons.push(Reason::NodeOvercommitted { node: name() });
-                    f.idle_norm = 1.0 / s.idle_weight;
+                    factors.idle_norm = 1.0 / sums.idle_weight;
                     1.0
                 }
                 _ => {
-                    f.idle_norm = 1.0 / s.idle_weight;
+                    factors.idle_norm = 1.0 / sums.idle_weight;
                     1.0
                 }
             }
@@ -543,13 +543,13 @@ fn node_energy(
         (energy, cpu_idle + memory_energy, overhead)
     };
 
-    if s.embodied_share > 1.0 + 1e-9 && !classic {
-        f.embodied_norm = 1.0 / s.embodied_share;
+    if sums.embodied_share > 1.0 + 1e-9 && !classic {
+        factors.embodied_norm = 1.0 / sums.embodied_share;
     }
     let pods_embodied_share = if classic {
-        s.embodied_share
+        sums.embodied_share
     } else {
-        s.embodied_share.min(1.0)
+        sums.embodied_share.min(1.0)
     };
     let unallocated_share = (1.0 - pods_embodied_share).max(0.0);
     let unallocated_embodied = node_embodied.scale(unallocated_share);
@@ -557,18 +557,18 @@ fn node_energy(
     let embodied_total = node_embodied.scale(pods_embodied_share.max(1.0));
 
     let row = NodeFootprint {
-        node: m.context.clone(),
-        vcpus: m.vcpus,
-        cpu_usage_cores: Cores(s.cpu),
-        utilisation: u,
-        pods: s.pods as usize,
+        node: model.context.clone(),
+        vcpus: model.vcpus,
+        cpu_usage_cores: Cores(sums.cpu),
+        utilisation,
+        pods: sums.pods as usize,
         energy_joules: energy,
         idle_energy_joules: idle_energy,
         overhead_energy_joules: overhead,
-        co2e_grams: emissions(energy, m),
-        overhead_co2e_grams: emissions(overhead, m),
+        co2e_grams: emissions(energy, model),
+        overhead_co2e_grams: emissions(overhead, model),
         embodied_co2e_grams: embodied_total,
         unallocated_embodied_co2e_grams: unallocated_embodied,
     };
-    (row, f)
+    (row, factors)
 }

@@ -61,16 +61,15 @@ fn label<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a str> {
 
 fn field_or_label(field: Option<&Arc<str>>, node: &Node, keys: &[&str]) -> Option<Arc<str>> {
     match field {
-        Some(v) if !v.trim().is_empty() => Some(v.clone()),
+        Some(value) if !value.trim().is_empty() => Some(value.clone()),
         _ => label(node, keys).map(Arc::from),
     }
 }
 
 /// Parses GreenKube's `cpu-N` instance type.
 fn cpu_n(instance_type: &str) -> Option<f64> {
-    let n = instance_type.strip_prefix("cpu-")?;
-    let n: u32 = n.parse().ok()?;
-    (n > 0).then_some(f64::from(n))
+    let count: u32 = instance_type.strip_prefix("cpu-")?.parse().ok()?;
+    (count > 0).then_some(f64::from(count))
 }
 
 fn scale_power(per_vcpu: CpuPower, vcpus: f64) -> (Ranged, Ranged) {
@@ -89,10 +88,10 @@ fn family_power(
     let mut found = 0.0;
     let mut min = Ranged::ZERO;
     let mut max = Ranged::ZERO;
-    for f in families {
-        let p = reference.cpu_power(f, provider)?;
-        min += p.min_watts;
-        max += p.max_watts;
+    for family in families {
+        let power = reference.cpu_power(family, provider)?;
+        min += power.min_watts;
+        max += power.max_watts;
         found += 1.0;
     }
     (found > 0.0).then(|| CpuPower {
@@ -187,12 +186,12 @@ impl<'a> Resolver<'a> {
         if !classic
             && provider == Provider::Unknown
             && given_provider.is_none()
-            && let (Some(it), Some(t)) = (catalogue, instance_type.as_ref())
+            && let (Some(catalogued), Some(instance_type)) = (catalogue, instance_type.as_ref())
         {
-            provider = it.provider;
+            provider = catalogued.provider;
             reasons.push(Reason::ProviderInferred {
-                instance_type: t.clone(),
-                provider: it.provider.as_str(),
+                instance_type: instance_type.clone(),
+                provider: catalogued.provider.as_str(),
             });
         }
 
@@ -252,11 +251,11 @@ impl<'a> Resolver<'a> {
             });
             pue
         } else if !classic
-            && let Some(p) = region
+            && let Some(region_pue) = region
                 .as_deref()
                 .and_then(|r| reference.region_pue(provider, r))
         {
-            p
+            region_pue
         } else {
             reference.provider(provider).pue
         };
@@ -270,7 +269,7 @@ impl<'a> Resolver<'a> {
             Provider::Unknown => given_provider
                 .as_deref()
                 .map(|p| p.trim().to_ascii_lowercase()),
-            p => Some(p.as_str().to_string()),
+            known => Some(known.as_str().to_string()),
         };
         let embodied_per_hour = self.embodied_per_hour(
             provider,
@@ -283,7 +282,7 @@ impl<'a> Resolver<'a> {
 
         let provider_name: Option<Arc<str>> = match provider {
             Provider::Unknown => given_provider.map(|p| Arc::from(p.trim().to_ascii_lowercase())),
-            p => Some(Arc::from(p.as_str())),
+            known => Some(Arc::from(known.as_str())),
         };
         NodeModel {
             context: Arc::new(NodeContext {
@@ -320,21 +319,24 @@ impl<'a> Resolver<'a> {
         reasons: &mut Vec<Reason>,
     ) -> (f64, Ranged, Ranged) {
         let reference = self.reference;
-        let c = reference.coefficients();
+        let coefficients = reference.coefficients();
         let default =
             self.options
                 .classic_default_profile
                 .unwrap_or(crate::methodology::DefaultProfile {
-                    vcores: c.classic_default_vcores,
-                    min_watts: c.classic_default_min_watts,
-                    max_watts: c.classic_default_max_watts,
+                    vcores: coefficients.classic_default_vcores,
+                    min_watts: coefficients.classic_default_min_watts,
+                    max_watts: coefficients.classic_default_max_watts,
                 });
         let unknown = reference.provider(Provider::Unknown).power;
-        if let Some(it) = catalogue {
-            let (min, max) = scale_power(reference.provider(it.provider).power, it.vcpus);
-            return (it.vcpus, min, max);
+        if let Some(catalogued) = catalogue {
+            let (min, max) = scale_power(
+                reference.provider(catalogued.provider).power,
+                catalogued.vcpus,
+            );
+            return (catalogued.vcpus, min, max);
         }
-        if let Some(n) = instance_type.and_then(|t| cpu_n(t)) {
+        if let Some(vcpus) = instance_type.and_then(|t| cpu_n(t)) {
             let (per_min, per_max) = if default.vcores > 0.0 {
                 (
                     default.min_watts / default.vcores,
@@ -348,16 +350,16 @@ impl<'a> Resolver<'a> {
                 instance_type: instance_type.cloned().unwrap_or_else(|| Arc::from("")),
             });
             return (
-                n,
+                vcpus,
                 Ranged::new(
-                    per_min * n,
-                    unknown.min_watts.low * n,
-                    unknown.min_watts.high * n,
+                    per_min * vcpus,
+                    unknown.min_watts.low * vcpus,
+                    unknown.min_watts.high * vcpus,
                 ),
                 Ranged::new(
-                    per_max * n,
-                    unknown.max_watts.low * n,
-                    unknown.max_watts.high * n,
+                    per_max * vcpus,
+                    unknown.max_watts.low * vcpus,
+                    unknown.max_watts.high * vcpus,
                 ),
             );
         }
@@ -367,10 +369,10 @@ impl<'a> Resolver<'a> {
                 instance_type: instance_type.cloned(),
             });
         }
-        let v = default.vcores.max(0.0);
-        let scale = v.max(1.0);
+        let vcpus = default.vcores.max(0.0);
+        let scale = vcpus.max(1.0);
         (
-            v,
+            vcpus,
             Ranged::new(
                 default.min_watts,
                 unknown.min_watts.low * scale,
@@ -399,41 +401,43 @@ impl<'a> Resolver<'a> {
     ) -> (f64, Ranged, Ranged) {
         let reference = self.reference;
         let average = reference.provider(provider).power;
-        if let Some(it) = catalogue {
-            let per_vcpu = match family_power(reference, &it.microarchitectures, it.provider) {
-                Some(p) => p,
-                None => {
-                    reasons.push(Reason::CpuFamilyUnknown {
-                        instance_type: instance_type
-                            .cloned()
-                            .unwrap_or_else(|| Arc::from(it.name.as_str())),
-                        provider: it.provider.as_str(),
-                    });
-                    reference.provider(it.provider).power
-                }
-            };
-            let (min, max) = scale_power(per_vcpu, it.vcpus);
-            return (it.vcpus, min, max);
+        if let Some(catalogued) = catalogue {
+            let per_vcpu = family_power(
+                reference,
+                &catalogued.microarchitectures,
+                catalogued.provider,
+            )
+            .unwrap_or_else(|| {
+                reasons.push(Reason::CpuFamilyUnknown {
+                    instance_type: instance_type
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from(catalogued.name.as_str())),
+                    provider: catalogued.provider.as_str(),
+                });
+                reference.provider(catalogued.provider).power
+            });
+            let (min, max) = scale_power(per_vcpu, catalogued.vcpus);
+            return (catalogued.vcpus, min, max);
         }
         let capacity = spec
             .cpu_capacity_cores
             .map(|c| c.0)
             .or_else(|| instance_type.and_then(|t| cpu_n(t)));
-        let vcpus = if let Some(c) = capacity {
+        let vcpus = if let Some(capacity) = capacity {
             reasons.push(Reason::CapacityProfile {
                 node: node_name.clone(),
                 instance_type: instance_type.cloned(),
-                vcpus: c,
+                vcpus: capacity,
                 provider: provider.as_str(),
             });
-            c
+            capacity
         } else {
-            let v = demand.cpu_usage.max(demand.cpu_reserved).ceil().max(1.0);
+            let implied = demand.cpu_usage.max(demand.cpu_reserved).ceil().max(1.0);
             reasons.push(Reason::CapacityFromDemand {
                 node: node_name.clone(),
-                vcpus: v,
+                vcpus: implied,
             });
-            v
+            implied
         };
         let (min, max) = scale_power(average, vcpus);
         (vcpus, min, max)
@@ -456,12 +460,12 @@ impl<'a> Resolver<'a> {
         {
             return Some(Arc::from(zone));
         }
-        if let Some(r) = region
-            && let Some((zone, _)) = reference.map_zone(r, provider, classic)
+        if let Some(region) = region
+            && let Some((zone, _)) = reference.map_zone(region, provider, classic)
         {
             reasons.push(Reason::ZoneFromRegion {
                 node: node_name.clone(),
-                region: r.clone(),
+                region: region.clone(),
             });
             return Some(Arc::from(zone));
         }
@@ -482,51 +486,53 @@ impl<'a> Resolver<'a> {
     fn resolve_intensity(&self, zone: Option<&Arc<str>>, reasons: &mut Vec<Reason>) -> Ranged {
         let reference = self.reference;
         let global = || -> Ranged {
-            let c = reference.coefficients().default_intensity;
+            let fallback = reference.coefficients().default_intensity;
             match self.options.default_intensity {
-                Some(v) => Ranged::new(v, c.low.min(v), c.high.max(v)),
-                None => c,
+                Some(given) => {
+                    Ranged::new(given, fallback.low.min(given), fallback.high.max(given))
+                }
+                None => fallback,
             }
         };
         let Some(zone) = zone else {
-            let g = global();
+            let intensity = global();
             reasons.push(Reason::GlobalDefaultIntensity {
                 zone: None,
-                value: g.point,
+                value: intensity.point,
             });
-            return g;
+            return intensity;
         };
         let grid = &self.snapshot.grid_intensity;
-        if let Some(v) = grid.get(zone.as_ref()).or_else(|| {
+        if let Some(measured) = grid.get(zone.as_ref()).or_else(|| {
             grid.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(zone))
                 .map(|(_, v)| v)
         }) {
-            return Ranged::exact(v.0);
+            return Ranged::exact(measured.0);
         }
-        if let Some(z) = reference.zone_intensity(zone) {
+        if let Some(yearly) = reference.zone_intensity(zone) {
             reasons.push(Reason::DefaultZoneIntensity {
                 zone: zone.clone(),
-                year: z.year,
+                year: yearly.year,
             });
-            return z.intensity;
+            return yearly.intensity;
         }
         if !self.classic()
             && let Some((national, _)) = zone.split_once('-')
-            && let Some(z) = reference.zone_intensity(national)
+            && let Some(national) = reference.zone_intensity(national)
         {
             reasons.push(Reason::NationalZoneIntensity {
                 zone: zone.clone(),
-                national: Arc::from(z.zone.as_str()),
+                national: Arc::from(national.zone.as_str()),
             });
-            return z.intensity;
+            return national.intensity;
         }
-        let g = global();
+        let intensity = global();
         reasons.push(Reason::GlobalDefaultIntensity {
             zone: Some(zone.clone()),
-            value: g.point,
+            value: intensity.point,
         });
-        g
+        intensity
     }
 
     fn embodied_per_hour(
@@ -538,36 +544,33 @@ impl<'a> Resolver<'a> {
         reasons: &mut Vec<Reason>,
     ) -> Ranged {
         let reference = self.reference;
-        let c = reference.coefficients();
-        if let Some(t) = instance_type {
+        let coefficients = reference.coefficients();
+        if let Some(instance_type) = instance_type {
             let from_snapshot = provider_key.and_then(|p| {
                 self.embodied
-                    .get(&(p.to_string(), t.trim().to_ascii_lowercase()))
+                    .get(&(p.to_string(), instance_type.trim().to_ascii_lowercase()))
             });
-            if let Some(&(kg, lifespan_hours)) = from_snapshot {
-                let lifespan = match lifespan_hours {
-                    Some(h) => Ranged::exact(h),
-                    None => c.lifespan_hours,
-                };
-                return Ranged::exact(kg * 1000.0).div_ranged(lifespan);
+            if let Some(&(kgco2e, lifespan_hours)) = from_snapshot {
+                let lifespan = lifespan_hours.map_or(coefficients.lifespan_hours, Ranged::exact);
+                return Ranged::exact(kgco2e * 1000.0).div_ranged(lifespan);
             }
             if !self.classic()
-                && let Some(fig) = reference.embodied(provider, t)
+                && let Some(figure) = reference.embodied(provider, instance_type)
             {
                 let lifespan = Ranged::new(
-                    fig.lifespan_hours,
-                    c.lifespan_hours.low,
-                    c.lifespan_hours.high,
+                    figure.lifespan_hours,
+                    coefficients.lifespan_hours.low,
+                    coefficients.lifespan_hours.high,
                 );
-                return fig.kgco2e.scale(1000.0).div_ranged(lifespan);
+                return figure.kgco2e.scale(1000.0).div_ranged(lifespan);
             }
         }
-        let kg = c.default_embodied_kgco2e;
+        let kgco2e = coefficients.default_embodied_kgco2e;
         reasons.push(Reason::EmbodiedFallback {
             node: node_name.clone(),
-            kgco2e: kg.point,
+            kgco2e: kgco2e.point,
         });
-        kg.scale(1000.0).div_ranged(c.lifespan_hours)
+        kgco2e.scale(1000.0).div_ranged(coefficients.lifespan_hours)
     }
 }
 

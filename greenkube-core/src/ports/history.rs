@@ -68,11 +68,11 @@ pub trait NodeHistory: Send + Sync + fmt::Debug {
         nodes: &[Node],
     ) -> Result<(), StoreError>;
 
-    /// The nodes of a cluster as they were at `t`, ordered by name.
+    /// The nodes of a cluster as they were at `time`, ordered by name.
     async fn nodes_at(
         &self,
         cluster: Option<&str>,
-        t: DateTime<Utc>,
+        time: DateTime<Utc>,
     ) -> Result<Vec<Node>, StoreError>;
 
     /// Every version of one node, oldest first.
@@ -122,12 +122,12 @@ pub trait IntensityHistory: Send + Sync + fmt::Debug {
     /// that are NaN, infinite or negative MUST be refused (`InvalidData`) and nothing stored.
     async fn put_intensities(&self, points: &[IntensityPoint]) -> Result<(), StoreError>;
 
-    /// The latest point of `zone` at or before `t`, and no older than `max_age` (unlike
+    /// The latest point of `zone` at or before `time`, and no older than `max_age` (unlike
     /// GreenKube, a months-old value is not used for today).
     async fn intensity_at(
         &self,
         zone: &str,
-        t: DateTime<Utc>,
+        time: DateTime<Utc>,
         max_age: Duration,
     ) -> Result<Option<IntensityPoint>, StoreError>;
 

@@ -173,22 +173,22 @@ const LATEST_WINDOW_MICROS: i64 = 253_402_300_799_999_999;
 
 impl WindowRecords {
     /// Flattens a footprint into rows. Does not check them: see [`WindowRecords::validate`].
-    pub fn from_footprint(fp: &Footprint) -> Self {
-        let cluster = name(fp.cluster.as_ref());
-        let pods = fp
+    pub fn from_footprint(footprint: &Footprint) -> Self {
+        let cluster = name(footprint.cluster.as_ref());
+        let pods = footprint
             .pods
             .iter()
-            .map(|p| pod_record(fp, cluster.as_ref(), p))
+            .map(|p| pod_record(footprint, cluster.as_ref(), p))
             .collect();
-        let nodes = fp
+        let nodes = footprint
             .nodes
             .iter()
-            .map(|n| node_record(fp, cluster.as_ref(), n))
+            .map(|n| node_record(footprint, cluster.as_ref(), n))
             .collect();
         Self {
             cluster,
-            window_start: fp.window_start,
-            window_end: fp.window_end,
+            window_start: footprint.window_start,
+            window_end: footprint.window_end,
             pods,
             nodes,
         }
@@ -201,20 +201,20 @@ impl WindowRecords {
     pub fn validate(&self) -> Result<(), RecordError> {
         self.check_window()?;
         let mut pods: HashSet<(&str, &str)> = HashSet::with_capacity(self.pods.len());
-        for p in &self.pods {
-            self.check_pod(p)?;
-            if !pods.insert((&p.namespace, &p.pod)) {
+        for pod in &self.pods {
+            self.check_pod(pod)?;
+            if !pods.insert((&pod.namespace, &pod.pod)) {
                 return Err(self.error(
-                    &format!("pod `{}/{}`", p.namespace, p.pod),
+                    &format!("pod `{}/{}`", pod.namespace, pod.pod),
                     "appears twice in the window",
                 ));
             }
         }
         let mut nodes: HashSet<Option<&str>> = HashSet::with_capacity(self.nodes.len());
-        for n in &self.nodes {
-            self.check_node(n)?;
-            if !nodes.insert(n.node.as_deref()) {
-                return Err(self.error(&node_label(n), "appears twice in the window"));
+        for node in &self.nodes {
+            self.check_node(node)?;
+            if !nodes.insert(node.node.as_deref()) {
+                return Err(self.error(&node_label(node), "appears twice in the window"));
             }
         }
         Ok(())
@@ -234,8 +234,8 @@ impl WindowRecords {
         if self.window_end <= self.window_start {
             return err("window_end must be after window_start");
         }
-        for t in [self.window_start, self.window_end] {
-            if t.timestamp_subsec_nanos() % 1000 != 0 {
+        for bound in [self.window_start, self.window_end] {
+            if bound.timestamp_subsec_nanos() % 1000 != 0 {
                 return err("window bounds must be whole microseconds");
             }
         }
@@ -247,73 +247,79 @@ impl WindowRecords {
         Ok(())
     }
 
-    fn check_pod(&self, p: &PodRecord) -> Result<(), RecordError> {
-        let row = || format!("pod `{}/{}`", p.namespace, p.pod);
-        if p.namespace.is_empty() {
+    fn check_pod(&self, pod: &PodRecord) -> Result<(), RecordError> {
+        let row = || format!("pod `{}/{}`", pod.namespace, pod.pod);
+        if pod.namespace.is_empty() {
             return Err(self.error(&row(), "namespace must not be empty"));
         }
-        if p.pod.is_empty() {
+        if pod.pod.is_empty() {
             return Err(self.error(&row(), "pod name must not be empty"));
         }
-        for (field, r) in [
-            ("energy_joules", p.energy_joules),
-            ("co2e_grams", p.co2e_grams),
-            ("embodied_co2e_grams", p.embodied_co2e_grams),
-            ("pue", p.pue),
-            ("grid_intensity", p.grid_intensity),
+        for (field, figure) in [
+            ("energy_joules", pod.energy_joules),
+            ("co2e_grams", pod.co2e_grams),
+            ("embodied_co2e_grams", pod.embodied_co2e_grams),
+            ("pue", pod.pue),
+            ("grid_intensity", pod.grid_intensity),
         ] {
-            check_ranged(field, r).map_err(|m| self.error(&row(), m))?;
+            check_ranged(field, figure).map_err(|m| self.error(&row(), m))?;
         }
-        for (field, v) in [
-            ("cost", p.cost.map(Money::value)),
-            ("cpu_usage_cores", p.cpu_usage_cores.map(Cores::value)),
-            ("cpu_request_cores", p.cpu_request_cores.map(Cores::value)),
-            ("memory_usage_bytes", p.memory_usage_bytes.map(Bytes::value)),
+        for (field, amount) in [
+            ("cost", pod.cost.map(Money::value)),
+            ("cpu_usage_cores", pod.cpu_usage_cores.map(Cores::value)),
+            ("cpu_request_cores", pod.cpu_request_cores.map(Cores::value)),
+            (
+                "memory_usage_bytes",
+                pod.memory_usage_bytes.map(Bytes::value),
+            ),
             (
                 "memory_request_bytes",
-                p.memory_request_bytes.map(Bytes::value),
+                pod.memory_request_bytes.map(Bytes::value),
             ),
         ] {
-            if let Some(v) = v {
-                check_amount(field, v).map_err(|m| self.error(&row(), m))?;
+            if let Some(amount) = amount {
+                check_amount(field, amount).map_err(|m| self.error(&row(), m))?;
             }
         }
-        if p.restarts.is_some_and(|r| i64::try_from(r).is_err()) {
+        if pod.restarts.is_some_and(|r| i64::try_from(r).is_err()) {
             return Err(self.error(&row(), "restarts: too large"));
         }
         Ok(())
     }
 
-    fn check_node(&self, n: &NodeRecord) -> Result<(), RecordError> {
-        for (field, v) in [
-            ("cpu_capacity_cores", n.cpu_capacity_cores.map(Cores::value)),
+    fn check_node(&self, node: &NodeRecord) -> Result<(), RecordError> {
+        for (field, amount) in [
+            (
+                "cpu_capacity_cores",
+                node.cpu_capacity_cores.map(Cores::value),
+            ),
             (
                 "memory_capacity_bytes",
-                n.memory_capacity_bytes.map(Bytes::value),
+                node.memory_capacity_bytes.map(Bytes::value),
             ),
         ] {
-            if let Some(v) = v {
-                check_amount(field, v).map_err(|m| self.error(&node_label(n), m))?;
+            if let Some(amount) = amount {
+                check_amount(field, amount).map_err(|m| self.error(&node_label(node), m))?;
             }
         }
-        for (field, r) in [
-            ("overhead_energy_joules", n.overhead_energy_joules),
-            ("overhead_co2e_grams", n.overhead_co2e_grams),
+        for (field, figure) in [
+            ("overhead_energy_joules", node.overhead_energy_joules),
+            ("overhead_co2e_grams", node.overhead_co2e_grams),
             (
                 "unallocated_embodied_co2e_grams",
-                n.unallocated_embodied_co2e_grams,
+                node.unallocated_embodied_co2e_grams,
             ),
-            ("pue", n.pue),
-            ("grid_intensity", n.grid_intensity),
+            ("pue", node.pue),
+            ("grid_intensity", node.grid_intensity),
         ] {
-            check_ranged(field, r).map_err(|m| self.error(&node_label(n), m))?;
+            check_ranged(field, figure).map_err(|m| self.error(&node_label(node), m))?;
         }
         Ok(())
     }
 }
 
-fn node_label(n: &NodeRecord) -> String {
-    match &n.node {
+fn node_label(node: &NodeRecord) -> String {
+    match &node.node {
         Some(name) => format!("node `{name}`"),
         None => "the node of pods that name none".to_string(),
     }
@@ -321,104 +327,108 @@ fn node_label(n: &NodeRecord) -> String {
 
 /// What is wrong with an amount, if anything. Messages are built only for a bad value: this
 /// runs for every figure of every row written.
-fn amount_problem(v: f64) -> Option<String> {
-    if v.is_nan() {
+fn amount_problem(value: f64) -> Option<String> {
+    if value.is_nan() {
         Some("must be a number, not NaN".to_string())
-    } else if v.is_infinite() {
-        Some(format!("{v} is not finite"))
-    } else if v < 0.0 {
-        Some(format!("{v} is negative"))
+    } else if value.is_infinite() {
+        Some(format!("{value} is not finite"))
+    } else if value < 0.0 {
+        Some(format!("{value} is negative"))
     } else {
         None
     }
 }
 
-fn check_amount(field: &str, v: f64) -> Result<(), String> {
-    match amount_problem(v) {
+fn check_amount(field: &str, value: f64) -> Result<(), String> {
+    match amount_problem(value) {
         Some(problem) => Err(format!("{field}: {problem}")),
         None => Ok(()),
     }
 }
 
-fn check_ranged(field: &str, r: Ranged) -> Result<(), String> {
-    check_amount(field, r.point)?;
-    if let Some(problem) = amount_problem(r.low) {
+fn check_ranged(field: &str, value: Ranged) -> Result<(), String> {
+    check_amount(field, value.point)?;
+    if let Some(problem) = amount_problem(value.low) {
         return Err(format!("{field} (low bound): {problem}"));
     }
-    if let Some(problem) = amount_problem(r.high) {
+    if let Some(problem) = amount_problem(value.high) {
         return Err(format!("{field} (high bound): {problem}"));
     }
-    if r.low <= r.point && r.point <= r.high {
+    if value.low <= value.point && value.point <= value.high {
         Ok(())
     } else {
         Err(format!(
             "{field}: {} is outside its interval [{}, {}]",
-            r.point, r.low, r.high
+            value.point, value.low, value.high
         ))
     }
 }
 
-fn pod_record(fp: &Footprint, cluster: Option<&Arc<str>>, p: &PodFootprint) -> PodRecord {
-    let (workload_kind, workload) = workload_of(p);
+fn pod_record(footprint: &Footprint, cluster: Option<&Arc<str>>, pod: &PodFootprint) -> PodRecord {
+    let (workload_kind, workload) = workload_of(pod);
     PodRecord {
         cluster: cluster.cloned(),
-        window_start: fp.window_start,
-        window_end: fp.window_end,
-        namespace: p.namespace.clone(),
-        pod: p.pod.clone(),
-        owner_kind: p.owner_kind.clone(),
-        owner_name: p.owner_name.clone(),
+        window_start: footprint.window_start,
+        window_end: footprint.window_end,
+        namespace: pod.namespace.clone(),
+        pod: pod.pod.clone(),
+        owner_kind: pod.owner_kind.clone(),
+        owner_name: pod.owner_name.clone(),
         workload_kind,
         workload,
-        node: name(p.node.name.as_ref()),
-        zone: p.node.zone.clone(),
-        region: p.node.region.clone(),
-        provider: p.node.provider.clone(),
-        instance_type: p.node.instance_type.clone(),
-        cpu_usage_cores: p.cpu_usage_cores,
-        cpu_request_cores: p.cpu_request_cores,
-        memory_usage_bytes: p.memory_usage_bytes,
-        memory_request_bytes: p.memory_request_bytes,
-        restarts: p.restarts,
-        energy_joules: p.energy_joules,
-        co2e_grams: p.co2e_grams,
-        embodied_co2e_grams: p.embodied_co2e_grams,
-        cost: p.cost,
-        pue: p.node.pue,
-        grid_intensity: p.node.grid_intensity,
-        estimated: p.estimated(),
-        estimation_reasons: p.reasons.iter().map(ToString::to_string).collect(),
-        methodology: fp.methodology.clone(),
+        node: name(pod.node.name.as_ref()),
+        zone: pod.node.zone.clone(),
+        region: pod.node.region.clone(),
+        provider: pod.node.provider.clone(),
+        instance_type: pod.node.instance_type.clone(),
+        cpu_usage_cores: pod.cpu_usage_cores,
+        cpu_request_cores: pod.cpu_request_cores,
+        memory_usage_bytes: pod.memory_usage_bytes,
+        memory_request_bytes: pod.memory_request_bytes,
+        restarts: pod.restarts,
+        energy_joules: pod.energy_joules,
+        co2e_grams: pod.co2e_grams,
+        embodied_co2e_grams: pod.embodied_co2e_grams,
+        cost: pod.cost,
+        pue: pod.node.pue,
+        grid_intensity: pod.node.grid_intensity,
+        estimated: pod.estimated(),
+        estimation_reasons: pod.reasons.iter().map(ToString::to_string).collect(),
+        methodology: footprint.methodology.clone(),
     }
 }
 
-fn node_record(fp: &Footprint, cluster: Option<&Arc<str>>, n: &NodeFootprint) -> NodeRecord {
+fn node_record(
+    footprint: &Footprint,
+    cluster: Option<&Arc<str>>,
+    row: &NodeFootprint,
+) -> NodeRecord {
     NodeRecord {
         cluster: cluster.cloned(),
-        window_start: fp.window_start,
-        window_end: fp.window_end,
-        node: name(n.node.name.as_ref()),
-        provider: n.node.provider.clone(),
-        instance_type: n.node.instance_type.clone(),
-        zone: n.node.zone.clone(),
-        region: n.node.region.clone(),
-        cpu_capacity_cores: n.node.cpu_capacity_cores,
-        memory_capacity_bytes: n.node.memory_capacity_bytes,
-        synthetic: n.node.synthetic,
-        pue: n.node.pue,
-        grid_intensity: n.node.grid_intensity,
-        overhead_energy_joules: n.overhead_energy_joules,
-        overhead_co2e_grams: n.overhead_co2e_grams,
-        unallocated_embodied_co2e_grams: n.unallocated_embodied_co2e_grams,
-        estimation_reasons: n.node.reasons.iter().map(ToString::to_string).collect(),
-        methodology: fp.methodology.clone(),
+        window_start: footprint.window_start,
+        window_end: footprint.window_end,
+        node: name(row.node.name.as_ref()),
+        provider: row.node.provider.clone(),
+        instance_type: row.node.instance_type.clone(),
+        zone: row.node.zone.clone(),
+        region: row.node.region.clone(),
+        cpu_capacity_cores: row.node.cpu_capacity_cores,
+        memory_capacity_bytes: row.node.memory_capacity_bytes,
+        synthetic: row.node.synthetic,
+        pue: row.node.pue,
+        grid_intensity: row.node.grid_intensity,
+        overhead_energy_joules: row.overhead_energy_joules,
+        overhead_co2e_grams: row.overhead_co2e_grams,
+        unallocated_embodied_co2e_grams: row.unallocated_embodied_co2e_grams,
+        estimation_reasons: row.node.reasons.iter().map(ToString::to_string).collect(),
+        methodology: footprint.methodology.clone(),
     }
 }
 
 impl fmt::Display for WindowRecords {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
-            f,
+            formatter,
             "window {}{} ({} pods, {} nodes)",
             self.window_start
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),

@@ -127,9 +127,9 @@ impl Default for RetentionPolicy {
 }
 
 impl fmt::Display for RetentionPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
-            f,
+            formatter,
             "raw {}, hourly {}, daily {}",
             human(self.raw),
             human(self.hourly),
@@ -138,13 +138,13 @@ impl fmt::Display for RetentionPolicy {
     }
 }
 
-fn human(d: TimeDelta) -> String {
-    if d.num_hours() % 24 == 0 && d.num_hours() != 0 {
-        format!("{}d", d.num_days())
-    } else if d.num_minutes() % 60 == 0 {
-        format!("{}h", d.num_hours())
+fn human(delta: TimeDelta) -> String {
+    if delta.num_hours() % 24 == 0 && delta.num_hours() != 0 {
+        format!("{}d", delta.num_days())
+    } else if delta.num_minutes() % 60 == 0 {
+        format!("{}h", delta.num_hours())
     } else {
-        format!("{}m", d.num_minutes())
+        format!("{}m", delta.num_minutes())
     }
 }
 
@@ -295,31 +295,31 @@ impl ReadPlan {
         rolled_hours: &BTreeSet<DateTime<Utc>>,
         rolled_days: &BTreeSet<DateTime<Utc>>,
     ) -> Result<Self, HourlyDetailGone> {
-        let eff = state.effective_range(range);
+        let effective = state.effective_range(range);
         let hourly_cut = state.hourly_before.unwrap_or(DateTime::<Utc>::MIN_UTC);
         let raw_cut = state.raw_before.unwrap_or(DateTime::<Utc>::MIN_UTC);
         let by_hour = period == Some(Period::Hour);
-        if by_hour && eff.from() < hourly_cut && eff.from() < eff.to() {
+        if by_hour && effective.from() < hourly_cut && effective.from() < effective.to() {
             return Err(HourlyDetailGone { cut: hourly_cut });
         }
         let hour = TimeDelta::hours(1);
         let day = TimeDelta::days(1);
         let mut plan = Self {
-            range: eff,
+            range: effective,
             raw: Vec::new(),
             hourly: Vec::new(),
             daily: Vec::new(),
         };
-        let to = eff.to();
-        let mut t = eff.from();
-        while t < to {
-            if t < hourly_cut {
+        let to = effective.to();
+        let mut cursor = effective.from();
+        while cursor < to {
+            if cursor < hourly_cut {
                 let end = hourly_cut.min(to);
-                plan.push(ReadSource::Daily, t, end);
-                t = end;
+                plan.push(ReadSource::Daily, cursor, end);
+                cursor = end;
                 continue;
             }
-            let (fallback, era_end) = if t < raw_cut {
+            let (fallback, era_end) = if cursor < raw_cut {
                 (ReadSource::Hourly, raw_cut.min(to))
             } else {
                 (ReadSource::Raw, to)
@@ -328,14 +328,14 @@ impl ReadPlan {
                 None
             } else {
                 rolled_days
-                    .range(t..)
+                    .range(cursor..)
                     .next()
                     .copied()
                     .filter(|d| *d + day <= era_end)
             };
             let next_hour = if fallback == ReadSource::Raw {
                 rolled_hours
-                    .range(t..)
+                    .range(cursor..)
                     .next()
                     .copied()
                     .filter(|h| *h + hour <= era_end)
@@ -343,20 +343,24 @@ impl ReadPlan {
                 None
             };
             let chosen = match (next_day, next_hour) {
-                (Some(d), Some(h)) if h < d => Some((ReadSource::Hourly, h, h + hour)),
-                (Some(d), _) => Some((ReadSource::Daily, d, d + day)),
-                (None, Some(h)) => Some((ReadSource::Hourly, h, h + hour)),
+                (Some(day_start), Some(hour_start)) if hour_start < day_start => {
+                    Some((ReadSource::Hourly, hour_start, hour_start + hour))
+                }
+                (Some(day_start), _) => Some((ReadSource::Daily, day_start, day_start + day)),
+                (None, Some(hour_start)) => {
+                    Some((ReadSource::Hourly, hour_start, hour_start + hour))
+                }
                 (None, None) => None,
             };
             match chosen {
                 Some((source, start, end)) => {
-                    plan.push(fallback, t, start);
+                    plan.push(fallback, cursor, start);
                     plan.push(source, start, end);
-                    t = end;
+                    cursor = end;
                 }
                 None => {
-                    plan.push(fallback, t, era_end);
-                    t = era_end;
+                    plan.push(fallback, cursor, era_end);
+                    cursor = era_end;
                 }
             }
         }
@@ -379,24 +383,24 @@ impl ReadPlan {
             *last = merged;
             return;
         }
-        if let Ok(r) = TimeRange::new(from, to) {
-            list.push(r);
+        if let Ok(range) = TimeRange::new(from, to) {
+            list.push(range);
         }
     }
 }
 
-/// `t` rounded down to a multiple of `step` since the epoch.
-pub fn floor_time(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
-    t.duration_trunc(step).unwrap_or(t)
+/// `time` rounded down to a multiple of `step` since the epoch.
+pub fn floor_time(time: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
+    time.duration_trunc(step).unwrap_or(time)
 }
 
-/// `t` rounded up to a multiple of `step` since the epoch.
-pub fn ceil_time(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
-    let down = floor_time(t, step);
-    if down == t {
-        t
+/// `time` rounded up to a multiple of `step` since the epoch.
+pub fn ceil_time(time: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
+    let down = floor_time(time, step);
+    if down == time {
+        time
     } else {
-        down.checked_add_signed(step).unwrap_or(t)
+        down.checked_add_signed(step).unwrap_or(time)
     }
 }
 

@@ -42,9 +42,9 @@ impl TimeRange {
         self.to
     }
 
-    /// True when `from <= t < to`.
-    pub fn contains(self, t: DateTime<Utc>) -> bool {
-        self.from <= t && t < self.to
+    /// True when `from <= instant < to`.
+    pub fn contains(self, instant: DateTime<Utc>) -> bool {
+        self.from <= instant && instant < self.to
     }
 
     /// True when no instant is in the range.
@@ -54,9 +54,9 @@ impl TimeRange {
 }
 
 impl fmt::Display for TimeRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
-            f,
+            formatter,
             "[{}, {})",
             self.from
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),

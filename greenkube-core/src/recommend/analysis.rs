@@ -9,10 +9,11 @@ use chrono::{DateTime, Timelike, Utc};
 use super::RecommenderConfig;
 use crate::aggregate::workload_key;
 use crate::fastmap::{FastMap, fast_map};
-use crate::footprint::Footprint;
+use crate::footprint::{Footprint, PodFootprint};
 use crate::methodology::EstimateOptions;
 use crate::replay::{options_of, snapshot_of};
 use crate::snapshot::Snapshot;
+use crate::waste::{DailyProfile, UsageTotals, WindowUsage};
 
 /// `(namespace, kind, name)` of a workload.
 pub(super) type TargetKey = (Arc<str>, Arc<str>, Arc<str>);
@@ -32,24 +33,17 @@ pub(super) struct TargetStats {
     pub latest_window: Option<DateTime<Utc>>,
     pub latest_cpu_request: Option<f64>,
     pub latest_mem_request: Option<f64>,
-    /// Sum of reserved CPU over pod-windows.
-    pub reserved_sum: f64,
-    pub rows: u64,
-    pub cost_sum: f64,
-    pub cost_rows: u64,
-    /// Seconds of the windows the workload appeared in.
-    pub seconds: f64,
-    /// Per-window workload load (sum over its pods): count, sum, sum of squares, max.
-    pub load_n: u64,
+    /// CPU, reservation and cost of the workload (sum over its pods), window by window.
+    pub usage: UsageTotals,
+    /// Per-window workload load (sum over its pods): windows, sum, sum of squares, max.
+    pub load_windows: u64,
     pub load_sum: f64,
-    pub load_sumsq: f64,
+    pub load_sum_of_squares: f64,
     pub load_max: f64,
-    /// Load by UTC hour of day: sum and count.
-    pub hourly: [(f64, u32); 24],
+    /// Load by UTC hour of day (of the window start).
+    pub hourly: DailyProfile,
     /// Grid intensity the workload ran at, per zone: (zone, sum, count).
     pub intensities: Vec<(Arc<str>, f64, u64)>,
-    /// CO2e attributed (operational + embodied), grams.
-    pub co2e: f64,
 }
 
 impl TargetStats {
@@ -61,32 +55,74 @@ impl TargetStats {
         (!self.mem_points.is_empty()).then(|| self.mem_sum / self.mem_points.len() as f64)
     }
 
-    pub(super) fn cost_per_day(&self) -> Option<f64> {
-        (self.cost_rows > 0 && self.seconds > 0.0).then(|| self.cost_sum / self.seconds * 86_400.0)
+    /// Adds a pod row of the window starting at `window_start`.
+    fn observe(&mut self, pod: &PodFootprint, window_start: DateTime<Utc>) {
+        let cpu = pod.cpu_usage_cores.map(|c| c.0);
+        let memory = pod.memory_usage_bytes.map(|b| b.0);
+        let cpu_request = pod.cpu_request_cores.map(|c| c.0);
+        let memory_request = pod.memory_request_bytes.map(|b| b.0);
+        if let Some(cores) = cpu {
+            self.cpu_points.push(cores as f32);
+            self.cpu_sum += cores;
+            self.cpu_max = self.cpu_max.max(cores);
+        }
+        if let Some(bytes) = memory {
+            self.mem_points.push(bytes as f32);
+            self.mem_sum += bytes;
+            self.mem_max = self.mem_max.max(bytes);
+        }
+        if self.latest_window == Some(window_start) {
+            self.latest_cpu_request = larger(self.latest_cpu_request, cpu_request);
+            self.latest_mem_request = larger(self.latest_mem_request, memory_request);
+        } else if self.latest_window.is_none_or(|w| w < window_start) {
+            self.latest_window = Some(window_start);
+            self.latest_cpu_request = cpu_request;
+            self.latest_mem_request = memory_request;
+        }
+        let intensity = pod.node.grid_intensity.point;
+        if intensity > 0.0
+            && let Some(zone) = &pod.node.zone
+        {
+            match self.intensities.iter_mut().find(|(z, _, _)| z == zone) {
+                Some((_, sum, count)) => {
+                    *sum += intensity;
+                    *count += 1;
+                }
+                None => self.intensities.push((zone.clone(), intensity, 1)),
+            }
+        }
+    }
+
+    /// Closes a window in which the workload had this usage, at this UTC hour.
+    fn close_window(&mut self, usage: &WindowUsage, seconds: f64, hour: usize) {
+        let load = usage.cpu();
+        self.usage.close_window(usage, seconds);
+        self.load_windows += 1;
+        self.load_sum += load;
+        self.load_sum_of_squares += load * load;
+        self.load_max = self.load_max.max(load);
+        self.hourly.add(hour, load);
     }
 }
 
-/// Linear-interpolated percentile of unsorted points (sorts a copy).
-pub(super) fn percentile(points: &[f32], q: f64) -> Option<f64> {
+/// Linear-interpolated percentile `quantile` (0 to 1) of unsorted points (sorts a copy).
+pub(super) fn percentile(points: &[f32], quantile: f64) -> Option<f64> {
     if points.is_empty() {
         return None;
     }
-    let mut v: Vec<f32> = points.to_vec();
-    v.sort_by(f32::total_cmp);
-    let k = (v.len() - 1) as f64 * q;
-    let (lo, hi) = (k.floor() as usize, k.ceil() as usize);
-    let (a, b) = (f64::from(v[lo]), f64::from(v[hi]));
-    Some(a + (b - a) * (k - lo as f64))
+    let mut sorted: Vec<f32> = points.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let rank = (sorted.len() - 1) as f64 * quantile;
+    let (below, above) = (rank.floor() as usize, rank.ceil() as usize);
+    let (low, high) = (f64::from(sorted[below]), f64::from(sorted[above]));
+    Some(low + (high - low) * (rank - below as f64))
 }
 
 /// Statistics of one namespace.
 #[derive(Debug, Default)]
 pub(super) struct NamespaceStats {
-    pub windows: u64,
-    pub cpu_sum: f64,
-    pub cost_sum: f64,
-    pub seconds: f64,
-    pub co2e: f64,
+    /// CPU, reservation and cost of the namespace (sum over its pods), window by window.
+    pub usage: UsageTotals,
 }
 
 /// Statistics of one node.
@@ -108,8 +144,6 @@ pub(super) struct NodeStats {
     pub peak_memory: f64,
     /// Distinct pods seen, up to `DISTINCT_PODS_CAP` (enough for the underutilised rule).
     pub pods: Vec<Arc<str>>,
-    pub energy: f64,
-    pub co2e: f64,
 }
 
 impl NodeStats {
@@ -134,6 +168,64 @@ pub(super) struct SampledWindow {
 /// How many distinct pods per node are remembered.
 pub(super) const DISTINCT_PODS_CAP: usize = 16;
 
+/// What the pods of one window put on each node row of that window (by position).
+struct WindowNodes<'a> {
+    /// Node position by the address of the context its pod rows share (the engine's output).
+    by_context: FastMap<usize, usize>,
+    /// Node position by name.
+    by_name: FastMap<&'a str, usize>,
+    /// Reserved CPU (`max(request, usage)`) of the node's pods, cores.
+    reserved: Vec<f64>,
+    /// Memory used by the node's pods, bytes.
+    memory: Vec<f64>,
+    /// The node's first pods, up to `DISTINCT_PODS_CAP`.
+    pods: Vec<Vec<&'a Arc<str>>>,
+}
+
+impl<'a> WindowNodes<'a> {
+    fn new(footprint: &'a Footprint) -> Self {
+        let count = footprint.nodes.len();
+        let mut nodes = Self {
+            by_context: fast_map(count),
+            by_name: fast_map(count),
+            reserved: vec![0.0; count],
+            memory: vec![0.0; count],
+            pods: vec![Vec::new(); count],
+        };
+        for (position, row) in footprint.nodes.iter().enumerate() {
+            nodes
+                .by_context
+                .insert(Arc::as_ptr(&row.node) as usize, position);
+            if let Some(name) = row.node.name.as_deref() {
+                nodes.by_name.insert(name, position);
+            }
+        }
+        nodes
+    }
+
+    /// Adds a pod row to its node's sums.
+    fn add(&mut self, pod: &'a PodFootprint) {
+        let position = self
+            .by_context
+            .get(&(Arc::as_ptr(&pod.node) as usize))
+            .copied()
+            .or_else(|| {
+                pod.node
+                    .name
+                    .as_deref()
+                    .and_then(|name| self.by_name.get(name).copied())
+            });
+        let Some(position) = position else { return };
+        let cpu = pod.cpu_usage_cores.map_or(0.0, |c| c.0);
+        let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
+        self.reserved[position] += request.max(cpu);
+        self.memory[position] += pod.memory_usage_bytes.map_or(0.0, |b| b.0);
+        if self.pods[position].len() < DISTINCT_PODS_CAP {
+            self.pods[position].push(&pod.pod);
+        }
+    }
+}
+
 /// Everything the rules and the pricing need.
 #[derive(Debug)]
 pub(super) struct Analysis {
@@ -151,12 +243,12 @@ pub(super) struct Analysis {
     pub namespaces: Vec<NamespaceStats>,
     namespace_index: FastMap<Arc<str>, u32>,
     pub nodes: FastMap<Arc<str>, NodeStats>,
-    /// Per-window scratch: load per workload and CPU per namespace, with the touched indexes.
-    window_load: Vec<f64>,
+    /// Per-window scratch: usage per workload and per namespace, with the touched indexes.
+    window_target_usage: Vec<WindowUsage>,
     /// Window number (plus one) in which each workload / namespace was last touched.
     target_mark: Vec<u32>,
     touched_targets: Vec<u32>,
-    window_namespace_cpu: Vec<f64>,
+    window_namespace_usage: Vec<WindowUsage>,
     namespace_mark: Vec<u32>,
     touched_namespaces: Vec<u32>,
     /// Zone → (sum of intensity over node-windows, count).
@@ -185,10 +277,10 @@ impl Analysis {
             namespaces: Vec::new(),
             namespace_index: fast_map(0),
             nodes: fast_map(0),
-            window_load: Vec::new(),
+            window_target_usage: Vec::new(),
             target_mark: Vec::new(),
             touched_targets: Vec::new(),
-            window_namespace_cpu: Vec::new(),
+            window_namespace_usage: Vec::new(),
             namespace_mark: Vec::new(),
             touched_namespaces: Vec::new(),
             zones: fast_map(0),
@@ -207,28 +299,30 @@ impl Analysis {
     /// when the pod's name and namespace are the very same shared strings (streams that reuse
     /// them across windows skip the hash lookup; the cache holds the strings, so an address is
     /// never reused by another string while cached), else from the pod-name map.
-    fn target_of(&mut self, row: usize, pod: &crate::PodFootprint) -> u32 {
-        if let Some((name, ns, t)) = self.row_cache.get(row)
+    fn target_of(&mut self, row: usize, pod: &PodFootprint) -> u32 {
+        if let Some((name, namespace, target)) = self.row_cache.get(row)
             && Arc::ptr_eq(name, &pod.pod)
-            && Arc::ptr_eq(ns, &pod.namespace)
+            && Arc::ptr_eq(namespace, &pod.namespace)
         {
-            return *t;
+            return *target;
         }
-        let t = self.lookup_target(pod);
-        let entry = (pod.pod.clone(), pod.namespace.clone(), t);
+        let target = self.lookup_target(pod);
+        let entry = (pod.pod.clone(), pod.namespace.clone(), target);
         if row < self.row_cache.len() {
             self.row_cache[row] = entry;
         } else if row == self.row_cache.len() {
             self.row_cache.push(entry);
         }
-        t
+        target
     }
 
-    fn lookup_target(&mut self, pod: &crate::PodFootprint) -> u32 {
+    fn lookup_target(&mut self, pod: &PodFootprint) -> u32 {
         if let Some(list) = self.pod_targets.get(pod.pod.as_ref())
-            && let Some((_, t)) = list.iter().find(|(ns, _)| *ns == pod.namespace)
+            && let Some((_, target)) = list
+                .iter()
+                .find(|(namespace, _)| *namespace == pod.namespace)
         {
-            return *t;
+            return *target;
         }
         let (kind, name) = workload_key(
             pod.owner_kind.as_deref(),
@@ -236,236 +330,174 @@ impl Analysis {
             &pod.pod,
         );
         let key: TargetKey = (pod.namespace.clone(), kind, name);
-        let t = match self.target_index.get(&key) {
-            Some(&t) => t,
+        let target = match self.target_index.get(&key) {
+            Some(&target) => target,
             None => {
-                let ns = match self.namespace_index.get(pod.namespace.as_ref()) {
-                    Some(&n) => n,
-                    None => {
-                        let n = self.namespace_names.len() as u32;
-                        self.namespace_names.push(pod.namespace.clone());
-                        self.namespaces.push(NamespaceStats::default());
-                        self.window_namespace_cpu.push(0.0);
-                        self.namespace_mark.push(0);
-                        self.namespace_index.insert(pod.namespace.clone(), n);
-                        n
-                    }
-                };
-                let t = self.targets.len() as u32;
+                let namespace = self.namespace_of(&pod.namespace);
+                let target = self.targets.len() as u32;
                 self.targets.push(TargetStats::default());
                 self.target_keys.push(key.clone());
-                self.target_namespace.push(ns);
-                self.window_load.push(0.0);
+                self.target_namespace.push(namespace);
+                self.window_target_usage.push(WindowUsage::default());
                 self.target_mark.push(0);
-                self.target_index.insert(key, t);
-                t
+                self.target_index.insert(key, target);
+                target
             }
         };
         self.pod_targets
             .entry(pod.pod.clone())
             .or_default()
-            .push((pod.namespace.clone(), t));
-        t
+            .push((pod.namespace.clone(), target));
+        target
     }
 
-    pub(super) fn observe(&mut self, fp: &Footprint, config: &RecommenderConfig) {
+    /// Index of the namespace, added when new.
+    fn namespace_of(&mut self, namespace: &Arc<str>) -> u32 {
+        if let Some(&index) = self.namespace_index.get(namespace.as_ref()) {
+            return index;
+        }
+        let index = self.namespace_names.len() as u32;
+        self.namespace_names.push(namespace.clone());
+        self.namespaces.push(NamespaceStats::default());
+        self.window_namespace_usage.push(WindowUsage::default());
+        self.namespace_mark.push(0);
+        self.namespace_index.insert(namespace.clone(), index);
+        index
+    }
+
+    /// Takes one window.
+    pub(super) fn observe(&mut self, footprint: &Footprint, config: &RecommenderConfig) {
         let index = self.windows;
         self.windows += 1;
-        let seconds = (fp.window_end - fp.window_start).num_milliseconds() as f64 / 1000.0;
-        if self
-            .seen
-            .insert((fp.window_start.timestamp(), fp.window_end.timestamp()))
-        {
+        let seconds = footprint.seconds();
+        if self.seen.insert((
+            footprint.window_start.timestamp(),
+            footprint.window_end.timestamp(),
+        )) {
             self.covered_seconds += seconds;
         }
         self.methodology
-            .get_or_insert_with(|| fp.methodology.name.name().to_string());
+            .get_or_insert_with(|| footprint.methodology.name.name().to_string());
         self.data_version
-            .get_or_insert_with(|| fp.methodology.data_version.clone());
-        let hour = fp.window_start.hour() as usize;
+            .get_or_insert_with(|| footprint.methodology.data_version.clone());
 
-        // Nodes of the window: by the context each pod row shares with its node row (the
-        // engine's output), else by name.
-        let mut by_context: FastMap<usize, usize> = fast_map(fp.nodes.len());
-        let mut by_name: FastMap<&str, usize> = fast_map(fp.nodes.len());
-        let mut reserved = vec![0.0f64; fp.nodes.len()];
-        let mut memory = vec![0.0f64; fp.nodes.len()];
-        for (i, n) in fp.nodes.iter().enumerate() {
-            by_context.insert(Arc::as_ptr(&n.node) as usize, i);
-            if let Some(name) = n.node.name.as_deref() {
-                by_name.insert(name, i);
+        let mut nodes = WindowNodes::new(footprint);
+        for (row, pod) in footprint.pods.iter().enumerate() {
+            if config
+                .namespace
+                .as_ref()
+                .is_none_or(|only| pod.namespace.as_ref() == only)
+            {
+                self.observe_pod(row, pod, footprint.window_start);
+                nodes.add(pod);
             }
         }
-        let mut node_pods: Vec<Vec<&Arc<str>>> = vec![Vec::new(); fp.nodes.len()];
+        self.close_window(seconds, footprint.window_start.hour() as usize);
+        self.observe_nodes(footprint, &nodes);
+        self.sample(index, footprint, seconds);
+    }
 
-        // Pods: per-row statistics, per-window workload loads.
-        for (row, pod) in fp.pods.iter().enumerate() {
-            if let Some(ns) = &config.namespace
-                && pod.namespace.as_ref() != ns
-            {
+    /// Adds a pod row to its workload's and namespace's statistics.
+    fn observe_pod(&mut self, row: usize, pod: &PodFootprint, window_start: DateTime<Utc>) {
+        let target = self.target_of(row, pod) as usize;
+        let namespace = self.target_namespace[target] as usize;
+        self.targets[target].observe(pod, window_start);
+        let cpu = pod.cpu_usage_cores.map(|c| c.0);
+        let request = pod.cpu_request_cores.map(|c| c.0);
+        let cost = pod.cost.map(|c| c.0);
+        let mark = self.windows as u32;
+        if self.target_mark[target] != mark {
+            self.target_mark[target] = mark;
+            self.touched_targets.push(target as u32);
+        }
+        self.window_target_usage[target].add(cpu, request, cost);
+        if self.namespace_mark[namespace] != mark {
+            self.namespace_mark[namespace] = mark;
+            self.touched_namespaces.push(namespace as u32);
+        }
+        self.window_namespace_usage[namespace].add(cpu, request, cost);
+    }
+
+    /// Closes the window of `seconds` starting at UTC `hour` for the workloads and namespaces it
+    /// touched.
+    fn close_window(&mut self, seconds: f64, hour: usize) {
+        for target in self.touched_targets.drain(..) {
+            let target = target as usize;
+            let usage = std::mem::take(&mut self.window_target_usage[target]);
+            self.targets[target].close_window(&usage, seconds, hour);
+        }
+        for namespace in self.touched_namespaces.drain(..) {
+            let namespace = namespace as usize;
+            let usage = std::mem::take(&mut self.window_namespace_usage[namespace]);
+            self.namespaces[namespace]
+                .usage
+                .close_window(&usage, seconds);
+        }
+    }
+
+    /// Adds the window's node rows (not the nodes synthesised for orphan pods) and their zones.
+    fn observe_nodes(&mut self, footprint: &Footprint, window: &WindowNodes<'_>) {
+        for (position, row) in footprint.nodes.iter().enumerate() {
+            let context = &row.node;
+            if context.synthetic {
                 continue;
             }
-            let ti = self.target_of(row, pod) as usize;
-            let ni = self.target_namespace[ti] as usize;
-            let cpu = pod.cpu_usage_cores.map(|c| c.0);
-            let mem = pod.memory_usage_bytes.map(|b| b.0);
-            let request = pod.cpu_request_cores.map(|c| c.0);
-            let t = &mut self.targets[ti];
-            t.rows += 1;
-            if let Some(c) = cpu {
-                t.cpu_points.push(c as f32);
-                t.cpu_sum += c;
-                t.cpu_max = t.cpu_max.max(c);
-            }
-            if let Some(m) = mem {
-                t.mem_points.push(m as f32);
-                t.mem_sum += m;
-                t.mem_max = t.mem_max.max(m);
-            }
-            let reserve = request.unwrap_or(0.0).max(cpu.unwrap_or(0.0));
-            t.reserved_sum += reserve;
-            if t.latest_window == Some(fp.window_start) {
-                t.latest_cpu_request = max_opt(t.latest_cpu_request, request);
-                t.latest_mem_request =
-                    max_opt(t.latest_mem_request, pod.memory_request_bytes.map(|b| b.0));
-            } else {
-                if t.latest_window.is_none_or(|w| w < fp.window_start) {
-                    t.latest_window = Some(fp.window_start);
-                    t.latest_cpu_request = request;
-                    t.latest_mem_request = pod.memory_request_bytes.map(|b| b.0);
-                }
-                t.seconds += seconds;
-            }
-            if let Some(c) = pod.cost {
-                t.cost_sum += c.0;
-                t.cost_rows += 1;
-            }
-            let intensity = pod.node.grid_intensity.point;
-            if intensity > 0.0
-                && let Some(zone) = &pod.node.zone
-            {
-                match t.intensities.iter_mut().find(|(z, _, _)| z == zone) {
-                    Some(e) => {
-                        e.1 += intensity;
-                        e.2 += 1;
-                    }
-                    None => t.intensities.push((zone.clone(), intensity, 1)),
-                }
-            }
-            let total = pod.total_co2e_grams().point;
-            t.co2e += total;
-            let mark = self.windows as u32;
-            if self.target_mark[ti] != mark {
-                self.target_mark[ti] = mark;
-                self.touched_targets.push(ti as u32);
-            }
-            self.window_load[ti] += cpu.unwrap_or(0.0);
-            if self.namespace_mark[ni] != mark {
-                self.namespace_mark[ni] = mark;
-                self.touched_namespaces.push(ni as u32);
-            }
-            self.window_namespace_cpu[ni] += cpu.unwrap_or(0.0);
-            let ns = &mut self.namespaces[ni];
-            ns.cost_sum += pod.cost.map_or(0.0, |c| c.0);
-            ns.co2e += total;
-            let node = by_context
-                .get(&(Arc::as_ptr(&pod.node) as usize))
-                .copied()
-                .or_else(|| {
-                    pod.node
-                        .name
-                        .as_deref()
-                        .and_then(|n| by_name.get(n).copied())
-                });
-            if let Some(i) = node {
-                reserved[i] += reserve;
-                memory[i] += mem.unwrap_or(0.0);
-                if node_pods[i].len() < DISTINCT_PODS_CAP {
-                    node_pods[i].push(&pod.pod);
-                }
-            }
-        }
-        for ti in self.touched_targets.drain(..) {
-            let ti = ti as usize;
-            let load = std::mem::take(&mut self.window_load[ti]);
-            let t = &mut self.targets[ti];
-            t.load_n += 1;
-            t.load_sum += load;
-            t.load_sumsq += load * load;
-            t.load_max = t.load_max.max(load);
-            t.hourly[hour].0 += load;
-            t.hourly[hour].1 += 1;
-        }
-        for ni in self.touched_namespaces.drain(..) {
-            let ni = ni as usize;
-            let cpu = std::mem::take(&mut self.window_namespace_cpu[ni]);
-            let s = &mut self.namespaces[ni];
-            s.windows += 1;
-            s.cpu_sum += cpu;
-            s.seconds += seconds;
-        }
-
-        // Node rows.
-        for (i, n) in fp.nodes.iter().enumerate() {
-            let ctx = &n.node;
-            if ctx.synthetic {
-                continue;
-            }
-            let Some(name) = ctx.name.clone() else {
+            let Some(name) = context.name.clone() else {
                 continue;
             };
-            if let Some(zone) = &ctx.zone
-                && ctx.grid_intensity.point > 0.0
+            if let Some(zone) = &context.zone
+                && context.grid_intensity.point > 0.0
             {
-                let z = self.zones.entry(zone.clone()).or_default();
-                z.0 += ctx.grid_intensity.point;
-                z.1 += 1;
+                let (sum, count) = self.zones.entry(zone.clone()).or_default();
+                *sum += context.grid_intensity.point;
+                *count += 1;
             }
-            let s = self.nodes.entry(name).or_default();
-            for p in &node_pods[i] {
-                if s.pods.len() < DISTINCT_PODS_CAP && !s.pods.contains(p) {
-                    s.pods.push((*p).clone());
+            let stats = self.nodes.entry(name).or_default();
+            for pod in &window.pods[position] {
+                if stats.pods.len() < DISTINCT_PODS_CAP && !stats.pods.contains(pod) {
+                    stats.pods.push((*pod).clone());
                 }
             }
-            s.provider.clone_from(&ctx.provider);
-            s.instance_type.clone_from(&ctx.instance_type);
-            s.region.clone_from(&ctx.region);
-            s.zone.clone_from(&ctx.zone);
-            s.vcpus = ctx.cpu_capacity_cores.map_or(n.vcpus, |c| c.0);
-            if let Some(m) = ctx.memory_capacity_bytes {
-                s.memory_capacity = Some(m.0);
+            stats.provider.clone_from(&context.provider);
+            stats.instance_type.clone_from(&context.instance_type);
+            stats.region.clone_from(&context.region);
+            stats.zone.clone_from(&context.zone);
+            stats.vcpus = context.cpu_capacity_cores.map_or(row.vcpus, |c| c.0);
+            if let Some(bytes) = context.memory_capacity_bytes {
+                stats.memory_capacity = Some(bytes.0);
             }
-            s.windows += 1;
-            s.cpu_sum += n.cpu_usage_cores.0;
-            s.mem_sum += memory[i];
-            s.peak_reserved = s.peak_reserved.max(reserved[i]);
-            s.peak_usage = s.peak_usage.max(n.cpu_usage_cores.0);
-            s.peak_memory = s.peak_memory.max(memory[i]);
-            s.energy += n.energy_joules.point;
-            s.co2e += (n.co2e_grams + n.embodied_co2e_grams).point;
+            stats.windows += 1;
+            stats.cpu_sum += row.cpu_usage_cores.0;
+            stats.mem_sum += window.memory[position];
+            stats.peak_reserved = stats.peak_reserved.max(window.reserved[position]);
+            stats.peak_usage = stats.peak_usage.max(row.cpu_usage_cores.0);
+            stats.peak_memory = stats.peak_memory.max(window.memory[position]);
         }
+    }
 
-        // Sample: keep every `stride`-th window; when full, keep every other and double.
+    /// Keeps every `stride`-th window; when full, keeps every other and doubles the stride.
+    fn sample(&mut self, index: usize, footprint: &Footprint, seconds: f64) {
+        if !index.is_multiple_of(self.stride) {
+            return;
+        }
+        if self.samples.len() >= self.max_samples {
+            self.samples
+                .retain(|sample| (sample.index / self.stride).is_multiple_of(2));
+            self.stride *= 2;
+        }
         if index.is_multiple_of(self.stride) {
-            if self.samples.len() >= self.max_samples {
-                self.samples
-                    .retain(|s| (s.index / self.stride).is_multiple_of(2));
-                self.stride *= 2;
-            }
-            if index.is_multiple_of(self.stride) {
-                self.samples.push(SampledWindow {
-                    index,
-                    snapshot: snapshot_of(fp),
-                    options: options_of(fp),
-                    seconds,
-                });
-            }
+            self.samples.push(SampledWindow {
+                index,
+                snapshot: snapshot_of(footprint),
+                options: options_of(footprint),
+                seconds,
+            });
         }
     }
 
     /// Factor from the sampled windows' seconds to the history's.
     pub(super) fn sample_scale(&self) -> f64 {
-        let sampled: f64 = self.samples.iter().map(|s| s.seconds).sum();
+        let sampled: f64 = self.samples.iter().map(|sample| sample.seconds).sum();
         if sampled > 0.0 {
             // All windows' seconds (not just distinct ones): windows of several clusters count.
             self.all_seconds() / sampled
@@ -476,30 +508,35 @@ impl Analysis {
 
     fn all_seconds(&self) -> f64 {
         // Windows are usually the same length; use the mean sampled length × windows.
-        let n = self.samples.len().max(1) as f64;
-        let mean: f64 = self.samples.iter().map(|s| s.seconds).sum::<f64>() / n;
+        let samples = self.samples.len().max(1) as f64;
+        let mean: f64 = self
+            .samples
+            .iter()
+            .map(|sample| sample.seconds)
+            .sum::<f64>()
+            / samples;
         mean * self.windows as f64
     }
 
     /// Inventory capacity overrides for nodes.
     pub(super) fn apply_inventory(&mut self, inventory: &crate::Inventory) {
         for node in &inventory.nodes {
-            if let Some(s) = self.nodes.get_mut(node.name.as_ref()) {
-                if let Some(c) = node.cpu_capacity_cores {
-                    s.vcpus = c.0;
+            if let Some(stats) = self.nodes.get_mut(node.name.as_ref()) {
+                if let Some(cores) = node.cpu_capacity_cores {
+                    stats.vcpus = cores.0;
                 }
-                if let Some(m) = node.memory_capacity_bytes {
-                    s.memory_capacity = Some(m.0);
+                if let Some(bytes) = node.memory_capacity_bytes {
+                    stats.memory_capacity = Some(bytes.0);
                 }
             }
         }
     }
 }
 
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) => x,
-        (None, y) => y,
+/// The larger of two optional values (either, when only one is known).
+fn larger(current: Option<f64>, other: Option<f64>) -> Option<f64> {
+    match (current, other) {
+        (Some(current), Some(other)) => Some(current.max(other)),
+        (known, None) | (None, known) => known,
     }
 }

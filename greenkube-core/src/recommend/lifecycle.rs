@@ -247,15 +247,14 @@ pub fn realised_savings(
     let rec = &record.recommendation;
     let mut before = (Ranged::ZERO, 0.0);
     let mut after = (Ranged::ZERO, 0.0);
-    for fp in history.iter().filter(|f| f.methodology.name == methodology) {
-        let seconds = (fp.window_end - fp.window_start).num_milliseconds() as f64 / 1000.0;
+    for footprint in history.iter().filter(|f| f.methodology.name == methodology) {
         let mut sum = Ranged::ZERO;
         let mut node_level = false;
-        for pod in &fp.pods {
+        for pod in &footprint.pods {
             if rec
                 .namespace
                 .as_deref()
-                .is_some_and(|ns| ns != pod.namespace.as_ref())
+                .is_some_and(|namespace| namespace != pod.namespace.as_ref())
             {
                 continue;
             }
@@ -266,7 +265,9 @@ pub fn realised_savings(
             );
             let hit = match (rec.kind, rec.target_kind.as_deref()) {
                 (RecommendationType::IdleNamespace, _) => true,
-                (_, Some(k)) => k == kind.as_ref() && rec.target == name.as_ref(),
+                (_, Some(target_kind)) => {
+                    target_kind == kind.as_ref() && rec.target == name.as_ref()
+                }
                 _ => {
                     node_level = true;
                     false
@@ -277,15 +278,15 @@ pub fn realised_savings(
             }
         }
         if node_level {
-            sum = fp.totals.co2e_grams + fp.totals.embodied_co2e_grams;
+            sum = footprint.totals.co2e_grams + footprint.totals.embodied_co2e_grams;
         }
-        let slot = if fp.window_start < applied {
+        let slot = if footprint.window_start < applied {
             &mut before
         } else {
             &mut after
         };
         slot.0 += sum;
-        slot.1 += seconds;
+        slot.1 += footprint.seconds();
     }
     if before.1 <= 0.0 || after.1 <= 0.0 {
         return None;

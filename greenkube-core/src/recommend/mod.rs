@@ -11,6 +11,8 @@
 //! Targets are stable workloads: owner kind and name, a ReplicaSet's pods folded into their
 //! Deployment, a CronJob's Jobs into the CronJob, a bare pod by its name. Thresholds are rates
 //! (cores, cores per request, money per day), so they mean the same over any window length.
+//! Zombies, idle namespaces, off-peak hours and system namespaces follow [`crate::waste`], the
+//! rules the sustainability score counts with.
 
 mod analysis;
 mod lifecycle;
@@ -30,6 +32,7 @@ use crate::footprint::Footprint;
 use crate::inventory::Inventory;
 use crate::ranged::Ranged;
 use crate::reference::ReferenceData;
+use crate::waste::{IdleRule, OffPeakRule, default_system_namespaces};
 use crate::whatif::Change;
 
 /// Kinds of recommendation. The first nine are named as GreenKube names them, so dashboards
@@ -112,8 +115,8 @@ impl RecommendationType {
 }
 
 impl fmt::Display for RecommendationType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
     }
 }
 
@@ -148,12 +151,15 @@ pub enum Priority {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecommenderConfig {
-    /// Zombie: mean CPU below this many cores...
+    /// Zombie workload (the rule: [`IdleRule`]): mean CPU, summed over its pods, below this
+    /// many cores...
     pub zombie_max_cpu_cores: f64,
     /// ... and peak CPU below this many cores ...
     pub zombie_max_peak_cpu_cores: f64,
-    /// ... while costing more than this per day (or, without cost data, reserving CPU).
+    /// ... while costing more than this per day ...
     pub zombie_min_cost_per_day: f64,
+    /// ... or, with no cost data, reserving at least this many cores.
+    pub zombie_min_reserved_cpu_cores: f64,
     /// Rightsizing: mean usage below this fraction of the request.
     pub rightsizing_cpu_threshold: f64,
     /// Rightsizing: mean memory below this fraction of the request.
@@ -172,8 +178,14 @@ pub struct RecommenderConfig {
     pub off_peak_idle_fraction: f64,
     /// ... and at least this many consecutive idle hours are needed.
     pub off_peak_min_idle_hours: u32,
-    /// Idle namespace: mean total CPU of the namespace below this many cores.
+    /// Idle namespace (the same rule over all its pods): mean CPU below this many cores...
     pub idle_namespace_max_cpu_cores: f64,
+    /// ... and peak CPU below this many cores ...
+    pub idle_namespace_max_peak_cpu_cores: f64,
+    /// ... while costing more than this per day ...
+    pub idle_namespace_min_cost_per_day: f64,
+    /// ... or, with no cost data, reserving at least this many cores.
+    pub idle_namespace_min_reserved_cpu_cores: f64,
     /// Carbon-aware: the workload's mean intensity above this multiple of its zone's mean.
     pub carbon_aware_ratio: f64,
     /// Overprovisioned node: mean CPU (and memory, when known) utilisation below this.
@@ -201,9 +213,10 @@ pub struct RecommenderConfig {
 impl Default for RecommenderConfig {
     fn default() -> Self {
         Self {
-            zombie_max_cpu_cores: 0.001,
-            zombie_max_peak_cpu_cores: 0.005,
-            zombie_min_cost_per_day: 0.01,
+            zombie_max_cpu_cores: IdleRule::ZOMBIE.max_mean_cpu_cores,
+            zombie_max_peak_cpu_cores: IdleRule::ZOMBIE.max_peak_cpu_cores,
+            zombie_min_cost_per_day: IdleRule::ZOMBIE.min_cost_per_day,
+            zombie_min_reserved_cpu_cores: IdleRule::ZOMBIE.min_reserved_cpu_cores,
             rightsizing_cpu_threshold: 0.3,
             rightsizing_memory_threshold: 0.3,
             rightsizing_headroom: 1.2,
@@ -211,9 +224,12 @@ impl Default for RecommenderConfig {
             min_memory_bytes: 16.0 * 1024.0 * 1024.0,
             autoscaling_cv_threshold: 0.7,
             autoscaling_spike_ratio: 3.0,
-            off_peak_idle_fraction: 0.05,
-            off_peak_min_idle_hours: 4,
-            idle_namespace_max_cpu_cores: 0.005,
+            off_peak_idle_fraction: OffPeakRule::DEFAULT.idle_fraction,
+            off_peak_min_idle_hours: OffPeakRule::DEFAULT.min_idle_hours,
+            idle_namespace_max_cpu_cores: IdleRule::IDLE_NAMESPACE.max_mean_cpu_cores,
+            idle_namespace_max_peak_cpu_cores: IdleRule::IDLE_NAMESPACE.max_peak_cpu_cores,
+            idle_namespace_min_cost_per_day: IdleRule::IDLE_NAMESPACE.min_cost_per_day,
+            idle_namespace_min_reserved_cpu_cores: IdleRule::IDLE_NAMESPACE.min_reserved_cpu_cores,
             carbon_aware_ratio: 1.5,
             node_utilisation_threshold: 0.2,
             underutilised_max_pods: 3,
@@ -221,19 +237,24 @@ impl Default for RecommenderConfig {
             region_shift_max_ratio: 0.5,
             instance_family_min_saving: 0.1,
             consolidation_target_utilisation: 0.8,
-            system_namespaces: [
-                "kube-system",
-                "kube-public",
-                "kube-node-lease",
-                "coredns",
-                "istio-system",
-                "kubernetes-dashboard",
-            ]
-            .map(String::from)
-            .to_vec(),
+            system_namespaces: default_system_namespaces(),
             include_system_namespaces: false,
             namespace: None,
             savings_windows: 48,
+        }
+    }
+}
+
+crate::waste::waste_rules!(RecommenderConfig);
+
+impl RecommenderConfig {
+    /// The off-peak rule with these thresholds (judged on at least
+    /// [`OffPeakRule::DEFAULT`]'s number of windows).
+    pub fn off_peak_rule(&self) -> OffPeakRule {
+        OffPeakRule {
+            idle_fraction: self.off_peak_idle_fraction,
+            min_idle_hours: self.off_peak_min_idle_hours,
+            ..OffPeakRule::DEFAULT
         }
     }
 }
@@ -320,13 +341,14 @@ impl<'a> Recommender<'a> {
         self.analysis.observe(footprint, &self.config);
     }
 
-    /// Applies the rules and prices each recommendation; sorted by CO2e savings, largest first.
+    /// Applies the rules and prices each recommendation with this reference data (the what-if
+    /// engine's); sorted by CO2e savings, largest first.
     pub fn finish(mut self, reference: &ReferenceData) -> Vec<Recommendation> {
         if let Some(inventory) = self.inventory {
             self.analysis.apply_inventory(inventory);
         }
         let candidates = rules::candidates(&self.analysis, &self.config, self.inventory, reference);
-        let mut out = savings::price(&candidates, &self.analysis);
+        let mut out = savings::price(&candidates, &self.analysis, reference);
         out.sort_by(|a, b| {
             b.savings_co2e_grams_per_year
                 .total_cmp(&a.savings_co2e_grams_per_year)
@@ -342,9 +364,9 @@ pub fn recommend(
     inventory: Option<&Inventory>,
     config: &RecommenderConfig,
 ) -> Vec<Recommendation> {
-    let mut r = Recommender::new(config.clone(), inventory);
-    for fp in history {
-        r.observe(fp);
+    let mut recommender = Recommender::new(config.clone(), inventory);
+    for footprint in history {
+        recommender.observe(footprint);
     }
-    r.finish(ReferenceData::embedded())
+    recommender.finish(ReferenceData::embedded())
 }

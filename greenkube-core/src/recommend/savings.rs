@@ -6,24 +6,26 @@
 //! between the window as it was and with the change, scaled from the sample to the history and
 //! then to a year.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use super::Recommendation;
 use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
 use crate::aggregate::workload_key;
+use crate::engine::estimate_with;
 use crate::fastmap::{FastMap, fast_map};
+use crate::reference::ReferenceData;
 use crate::snapshot::Snapshot;
 use crate::whatif::{
-    Change, Figures, SECONDS_PER_YEAR, Target, apply, difference, node_selected, shift_plan,
-    shift_windows,
+    Change, Figures, SECONDS_PER_YEAR, ShiftPlan, Target, apply, difference, node_selected,
+    time_shift_plan, touches_pod,
 };
 
 /// Indexes of one sampled window.
 struct Index {
     /// Position of each node in the window.
-    node_pos: FastMap<Arc<str>, u32>,
+    node_position: FastMap<Arc<str>, u32>,
     /// Pods on each node (by node position).
     pods_of_node: Vec<Vec<u32>>,
     targets: FastMap<TargetKey, Vec<u32>>,
@@ -33,84 +35,106 @@ struct Index {
 }
 
 impl Index {
-    fn new(snap: &Snapshot) -> Self {
+    fn new(snapshot: &Snapshot) -> Self {
         let mut index = Self {
-            node_pos: fast_map(snap.nodes.len()),
-            pods_of_node: vec![Vec::new(); snap.nodes.len()],
-            targets: fast_map(snap.pods.len() / 2),
+            node_position: fast_map(snapshot.nodes.len()),
+            pods_of_node: vec![Vec::new(); snapshot.nodes.len()],
+            targets: fast_map(snapshot.pods.len() / 2),
             namespaces: fast_map(64),
-            cost_of_pod: vec![None; snap.pods.len()],
+            cost_of_pod: vec![None; snapshot.pods.len()],
         };
-        for (i, n) in snap.nodes.iter().enumerate() {
-            index.node_pos.insert(n.name.clone(), i as u32);
+        for (position, node) in snapshot.nodes.iter().enumerate() {
+            index
+                .node_position
+                .insert(node.name.clone(), position as u32);
         }
-        let mut pod_pos: FastMap<(Arc<str>, Arc<str>), u32> = fast_map(snap.pods.len());
-        for (i, p) in snap.pods.iter().enumerate() {
-            let i = i as u32;
-            if let Some(&n) = p.node.as_ref().and_then(|n| index.node_pos.get(n)) {
-                index.pods_of_node[n as usize].push(i);
+        let mut pod_position: FastMap<(Arc<str>, Arc<str>), u32> = fast_map(snapshot.pods.len());
+        for (position, pod) in snapshot.pods.iter().enumerate() {
+            let position = position as u32;
+            if let Some(&node) = pod.node.as_ref().and_then(|n| index.node_position.get(n)) {
+                index.pods_of_node[node as usize].push(position);
             }
-            let (kind, name) =
-                workload_key(p.owner_kind.as_deref(), p.owner_name.as_deref(), &p.name);
+            let (kind, name) = workload_key(
+                pod.owner_kind.as_deref(),
+                pod.owner_name.as_deref(),
+                &pod.name,
+            );
             index
                 .targets
-                .entry((p.namespace.clone(), kind, name))
+                .entry((pod.namespace.clone(), kind, name))
                 .or_default()
-                .push(i);
+                .push(position);
             index
                 .namespaces
-                .entry(p.namespace.clone())
+                .entry(pod.namespace.clone())
                 .or_default()
-                .push(i);
-            pod_pos.insert((p.namespace.clone(), p.name.clone()), i);
+                .push(position);
+            pod_position.insert((pod.namespace.clone(), pod.name.clone()), position);
         }
-        for (i, c) in snap.costs.iter().enumerate() {
-            if let Some(&p) = pod_pos.get(&(c.namespace.clone(), c.pod.clone())) {
-                index.cost_of_pod[p as usize] = Some(i as u32);
+        for (position, entry) in snapshot.costs.iter().enumerate() {
+            if let Some(&pod) = pod_position.get(&(entry.namespace.clone(), entry.pod.clone())) {
+                index.cost_of_pod[pod as usize] = Some(position as u32);
             }
         }
         index
     }
 
     /// The window cut down to the given nodes (positions, in snapshot order) and their pods.
-    fn restrict(&self, snap: &Snapshot, nodes: &BTreeSet<u32>) -> Snapshot {
+    fn restrict(&self, snapshot: &Snapshot, nodes: &BTreeSet<u32>) -> Snapshot {
         let mut pods = Vec::new();
         let mut costs = Vec::new();
-        for &n in nodes {
-            for &i in &self.pods_of_node[n as usize] {
-                if let Some(c) = self.cost_of_pod[i as usize] {
-                    costs.push(snap.costs[c as usize].clone());
+        for &node in nodes {
+            for &pod in &self.pods_of_node[node as usize] {
+                if let Some(cost) = self.cost_of_pod[pod as usize] {
+                    costs.push(snapshot.costs[cost as usize].clone());
                 }
-                pods.push(snap.pods[i as usize].clone());
+                pods.push(snapshot.pods[pod as usize].clone());
             }
         }
         Snapshot {
-            schema: snap.schema.clone(),
-            cluster: snap.cluster.clone(),
-            window_start: snap.window_start,
-            window_end: snap.window_end,
+            schema: snapshot.schema.clone(),
+            cluster: snapshot.cluster.clone(),
+            window_start: snapshot.window_start,
+            window_end: snapshot.window_end,
             nodes: nodes
                 .iter()
-                .map(|&n| snap.nodes[n as usize].clone())
+                .map(|&n| snapshot.nodes[n as usize].clone())
                 .collect(),
             pods,
-            grid_intensity: snap.grid_intensity.clone(),
+            grid_intensity: snapshot.grid_intensity.clone(),
             costs,
-            embodied: snap.embodied.clone(),
-            degraded_sources: snap.degraded_sources.clone(),
+            embodied: snapshot.embodied.clone(),
+            degraded_sources: snapshot.degraded_sources.clone(),
         }
     }
 
+    /// Positions of the nodes `nodes` selects by `current` (instance type or region).
+    fn selected_nodes<'a>(
+        &'a self,
+        snapshot: &'a Snapshot,
+        nodes: &'a [String],
+        from: Option<&'a str>,
+        current: impl Fn(&crate::snapshot::Node) -> Option<&str> + 'a,
+    ) -> impl Iterator<Item = u32> + 'a {
+        snapshot
+            .nodes
+            .iter()
+            .filter(move |n| node_selected(n, nodes, from, current(n)))
+            .map(|n| self.node_position[&n.name])
+    }
+
     /// Nodes hosting the pods a workload change touches.
-    fn nodes_of(&self, snap: &Snapshot, changes: &[Change]) -> BTreeSet<u32> {
+    fn nodes_of(&self, snapshot: &Snapshot, changes: &[Change]) -> BTreeSet<u32> {
         let mut out = BTreeSet::new();
-        for c in changes {
-            let pods: &[u32] = match (c, c.target()) {
-                (_, Target::Workload(ns, kind, name)) => self
+        for change in changes {
+            let pods: &[u32] = match (change, change.target()) {
+                (_, Target::Workload(namespace, kind, name)) => self
                     .targets
-                    .get(&(Arc::from(ns), Arc::from(kind), Arc::from(name)))
+                    .get(&(Arc::from(namespace), Arc::from(kind), Arc::from(name)))
                     .map_or(&[], Vec::as_slice),
-                (_, Target::Namespace(ns)) => self.namespaces.get(ns).map_or(&[], Vec::as_slice),
+                (_, Target::Namespace(namespace)) => {
+                    self.namespaces.get(namespace).map_or(&[], Vec::as_slice)
+                }
                 // Instance type and region changes touch only the selected nodes.
                 (
                     Change::InstanceType {
@@ -120,19 +144,12 @@ impl Index {
                     },
                     _,
                 ) => {
-                    out.extend(
-                        snap.nodes
-                            .iter()
-                            .filter(|n| {
-                                node_selected(
-                                    n,
-                                    nodes,
-                                    from_instance_type.as_deref(),
-                                    n.instance_type.as_deref(),
-                                )
-                            })
-                            .map(|n| self.node_pos[&n.name]),
-                    );
+                    out.extend(self.selected_nodes(
+                        snapshot,
+                        nodes,
+                        from_instance_type.as_deref(),
+                        |n| n.instance_type.as_deref(),
+                    ));
                     &[]
                 }
                 (
@@ -142,27 +159,24 @@ impl Index {
                     _,
                 ) => {
                     out.extend(
-                        snap.nodes
-                            .iter()
-                            .filter(|n| {
-                                node_selected(n, nodes, from_region.as_deref(), n.region.as_deref())
-                            })
-                            .map(|n| self.node_pos[&n.name]),
+                        self.selected_nodes(snapshot, nodes, from_region.as_deref(), |n| {
+                            n.region.as_deref()
+                        }),
                     );
                     &[]
                 }
                 // A drain moves pods to any other node.
                 (_, Target::Nodes) => {
-                    return (0..snap.nodes.len() as u32).collect();
+                    return (0..snapshot.nodes.len() as u32).collect();
                 }
             };
-            for &i in pods {
-                if let Some(&n) = snap.pods[i as usize]
+            for &pod in pods {
+                if let Some(&node) = snapshot.pods[pod as usize]
                     .node
                     .as_ref()
-                    .and_then(|n| self.node_pos.get(n))
+                    .and_then(|n| self.node_position.get(n))
                 {
-                    out.insert(n);
+                    out.insert(node);
                 }
             }
         }
@@ -181,14 +195,11 @@ struct Baseline {
 }
 
 impl Baseline {
-    fn new(fp: &crate::Footprint) -> Self {
-        let zero = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
-        let mut targets: FastMap<TargetKey, Figures> = fast_map(fp.pods.len() / 2);
+    fn new(footprint: &crate::Footprint) -> Self {
+        let zero = Figures::zero();
+        let mut targets: FastMap<TargetKey, Figures> = fast_map(footprint.pods.len() / 2);
         let mut namespaces: FastMap<Arc<str>, Figures> = fast_map(64);
-        for pod in &fp.pods {
+        for pod in &footprint.pods {
             let (kind, name) = workload_key(
                 pod.owner_kind.as_deref(),
                 pod.owner_name.as_deref(),
@@ -203,20 +214,22 @@ impl Baseline {
                 .or_insert(zero)
                 .add_pod(pod);
         }
-        let mut nodes: FastMap<Arc<str>, Figures> = fast_map(fp.nodes.len());
-        for n in &fp.nodes {
-            if let Some(name) = &n.node.name {
-                let f = nodes.entry(name.clone()).or_insert(zero);
-                f.energy_joules += n.energy_joules;
-                f.co2e_grams += n.co2e_grams;
-                f.embodied_co2e_grams += n.embodied_co2e_grams;
+        let mut nodes: FastMap<Arc<str>, Figures> = fast_map(footprint.nodes.len());
+        for row in &footprint.nodes {
+            if let Some(name) = &row.node.name {
+                nodes.entry(name.clone()).or_insert(zero).add(&Figures {
+                    energy_joules: row.energy_joules,
+                    co2e_grams: row.co2e_grams,
+                    embodied_co2e_grams: row.embodied_co2e_grams,
+                    cost: Some(0.0),
+                });
             }
         }
-        for pod in &fp.pods {
-            if let (Some(name), Some(c)) = (&pod.node.name, pod.cost)
+        for pod in &footprint.pods {
+            if let (Some(name), Some(pod_cost)) = (&pod.node.name, pod.cost)
                 && let Some(Some(cost)) = nodes.get_mut(name).map(|f| f.cost.as_mut())
             {
-                *cost += c.0;
+                *cost += pod_cost.0;
             }
         }
         Self {
@@ -227,183 +240,153 @@ impl Baseline {
     }
 
     /// The baseline of whole nodes.
-    fn of_nodes(&self, snap: &Snapshot) -> Figures {
-        let mut out = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
-        for n in &snap.nodes {
-            if let Some(f) = self.nodes.get(&n.name) {
-                out.energy_joules += f.energy_joules;
-                out.co2e_grams += f.co2e_grams;
-                out.embodied_co2e_grams += f.embodied_co2e_grams;
-                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
-                    *a += b;
-                }
-            }
+    fn of_nodes(&self, snapshot: &Snapshot) -> Figures {
+        let mut out = Figures::zero();
+        for figures in snapshot
+            .nodes
+            .iter()
+            .filter_map(|n| self.nodes.get(&n.name))
+        {
+            out.add(figures);
         }
         out
     }
 
     /// The baseline of the workloads and namespaces the changes touch.
     fn of(&self, changes: &[Change]) -> Figures {
-        let mut out = Figures {
-            cost: Some(0.0),
-            ..Figures::default()
-        };
-        let mut add = |f: Option<&Figures>| {
-            if let Some(f) = f {
-                out.energy_joules += f.energy_joules;
-                out.co2e_grams += f.co2e_grams;
-                out.embodied_co2e_grams += f.embodied_co2e_grams;
-                if let (Some(a), Some(b)) = (&mut out.cost, f.cost) {
-                    *a += b;
+        let mut out = Figures::zero();
+        for change in changes {
+            let figures = match change.target() {
+                Target::Workload(namespace, kind, name) => {
+                    self.targets
+                        .get(&(Arc::from(namespace), Arc::from(kind), Arc::from(name)))
                 }
-            }
-        };
-        for c in changes {
-            match c.target() {
-                Target::Workload(ns, kind, name) => {
-                    add(self
-                        .targets
-                        .get(&(Arc::from(ns), Arc::from(kind), Arc::from(name))));
-                }
-                Target::Namespace(ns) => add(self.namespaces.get(ns)),
+                Target::Namespace(namespace) => self.namespaces.get(namespace),
                 // Node changes are measured on whole nodes: see `of_nodes`.
-                Target::Nodes => {}
+                Target::Nodes => None,
+            };
+            if let Some(figures) = figures {
+                out.add(figures);
             }
         }
         out
     }
 }
 
+/// The sampled window with the changes applied, estimated.
 fn projected(
     sample: &SampledWindow,
-    mut sub: Snapshot,
+    mut window: Snapshot,
     changes: &[Change],
-    shifts: &HashMap<(usize, usize), (f64, Option<crate::Pod>)>,
+    shifts: &ShiftPlan,
+    reference: &ReferenceData,
 ) -> Option<crate::Footprint> {
-    apply(&mut sub, changes, sample.index, shifts);
-    crate::estimate(&sub, &sample.options).ok()
+    apply(&mut window, changes, sample.index, shifts, reference);
+    estimate_with(&window, &sample.options, reference).ok()
 }
 
+/// What the candidate's changes save per year, on the sampled windows.
 fn price_one(
-    c: &Candidate,
+    candidate: &Candidate,
     analysis: &Analysis,
     indexes: &[Index],
     baselines: &[Option<Baseline>],
     annualise: f64,
+    reference: &ReferenceData,
 ) -> Recommendation {
-    let changes = &c.rec.changes;
-    let mut rec = c.rec.clone();
+    let changes = &candidate.rec.changes;
+    let mut rec = candidate.rec.clone();
     if changes.is_empty()
         || changes
             .iter()
             .enumerate()
-            .any(|(i, ch)| ch.validate(i).is_err())
+            .any(|(i, change)| change.validate(i).is_err())
     {
         return rec;
     }
     // Time shifting moves load between windows: use the nodes the workload ran on in any sample.
     let shifting = changes
         .iter()
-        .any(|ch| matches!(ch, Change::TimeShift { .. }));
+        .any(|change| matches!(change, Change::TimeShift { .. }));
     let union: HashSet<Arc<str>> = if shifting {
         analysis
             .samples
             .iter()
             .zip(indexes)
-            .flat_map(|(s, idx)| {
-                idx.nodes_of(&s.snapshot, changes)
+            .flat_map(|(sample, index)| {
+                index
+                    .nodes_of(&sample.snapshot, changes)
                     .into_iter()
-                    .map(|n| s.snapshot.nodes[n as usize].name.clone())
+                    .map(|n| sample.snapshot.nodes[n as usize].name.clone())
                     .collect::<Vec<_>>()
             })
             .collect()
     } else {
         HashSet::new()
     };
-    let subs: Vec<Snapshot> = analysis
+    let windows: Vec<Snapshot> = analysis
         .samples
         .iter()
         .zip(indexes)
-        .map(|(s, idx)| match c.basis {
-            Basis::Attributed if shifting => {
-                let positions: BTreeSet<u32> = union
+        .map(|(sample, index)| {
+            let nodes: BTreeSet<u32> = if shifting && candidate.basis == Basis::Attributed {
+                union
                     .iter()
-                    .filter_map(|n| idx.node_pos.get(n).copied())
-                    .collect();
-                idx.restrict(&s.snapshot, &positions)
-            }
-            Basis::Attributed => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
-            Basis::Cluster => idx.restrict(&s.snapshot, &idx.nodes_of(&s.snapshot, changes)),
+                    .filter_map(|n| index.node_position.get(n).copied())
+                    .collect()
+            } else {
+                index.nodes_of(&sample.snapshot, changes)
+            };
+            index.restrict(&sample.snapshot, &nodes)
         })
         .collect();
-    let mut shifts: HashMap<(usize, usize), (f64, Option<crate::Pod>)> = HashMap::new();
-    for (ci, change) in changes.iter().enumerate() {
-        if let Change::TimeShift {
-            namespace,
-            kind,
-            name,
-        } = change
-        {
-            let baselines: Vec<(usize, crate::Footprint)> = analysis
-                .samples
-                .iter()
-                .zip(&subs)
-                .filter_map(|(s, sub)| Some((s.index, crate::estimate(sub, &s.options).ok()?)))
-                .collect();
-            let footprints: Vec<(usize, &crate::Footprint)> =
-                baselines.iter().map(|(i, fp)| (*i, fp)).collect();
-            for (wi, plan) in shift_plan(&shift_windows(&footprints, namespace, kind, name)) {
-                shifts.insert((wi, ci), plan);
-            }
-        }
-    }
-    let zero = Figures {
-        cost: Some(0.0),
-        ..Figures::default()
+    let shifts = if shifting {
+        let estimated: Vec<(usize, crate::Footprint)> = analysis
+            .samples
+            .iter()
+            .zip(&windows)
+            .filter_map(|(sample, window)| {
+                Some((
+                    sample.index,
+                    estimate_with(window, &sample.options, reference).ok()?,
+                ))
+            })
+            .collect();
+        let footprints: Vec<(usize, &crate::Footprint)> = estimated
+            .iter()
+            .map(|(index, footprint)| (*index, footprint))
+            .collect();
+        time_shift_plan(&footprints, changes)
+    } else {
+        ShiftPlan::new()
     };
-    let (mut base, mut proj) = (zero, zero);
-    for ((s, sub), b) in analysis.samples.iter().zip(subs).zip(baselines) {
-        let Some(b) = b else { continue };
-        let b = match c.basis {
-            Basis::Cluster => b.of_nodes(&sub),
-            Basis::Attributed => b.of(changes),
+    let (mut before, mut after) = (Figures::zero(), Figures::zero());
+    for ((sample, window), baseline) in analysis.samples.iter().zip(windows).zip(baselines) {
+        let Some(baseline) = baseline else { continue };
+        let baseline = match candidate.basis {
+            Basis::Cluster => baseline.of_nodes(&window),
+            Basis::Attributed => baseline.of(changes),
         };
-        let Some(p) = projected(s, sub, changes, &shifts) else {
+        let Some(projection) = projected(sample, window, changes, &shifts, reference) else {
             continue;
         };
-        base.energy_joules += b.energy_joules;
-        base.co2e_grams += b.co2e_grams;
-        base.embodied_co2e_grams += b.embodied_co2e_grams;
-        if let (Some(x), Some(y)) = (&mut base.cost, b.cost) {
-            *x += y;
-        }
-        match c.basis {
-            Basis::Cluster => proj.add_footprint(&p),
+        before.add(&baseline);
+        match candidate.basis {
+            Basis::Cluster => after.add_footprint(&projection),
             Basis::Attributed => {
-                let touched = |pod: &crate::PodFootprint| {
-                    let (k, n) = workload_key(
-                        pod.owner_kind.as_deref(),
-                        pod.owner_name.as_deref(),
-                        &pod.pod,
-                    );
-                    changes.iter().any(|ch| ch.touches(&pod.namespace, &k, &n))
-                };
-                for pod in p.pods.iter().filter(|p| touched(p)) {
-                    proj.add_pod(pod);
+                for pod in projection.pods.iter().filter(|p| touches_pod(changes, p)) {
+                    after.add_pod(pod);
                 }
             }
         }
     }
     if changes.iter().any(Change::changes_node_cost) {
-        proj.cost = None;
+        after.cost = None;
     }
-    let per_year = base.minus(&proj).scale(annualise);
+    let per_year = before.minus(&after).scale(annualise);
     let total = difference(
-        base.total_co2e_grams().scale(annualise),
-        proj.total_co2e_grams().scale(annualise),
+        before.total_co2e_grams().scale(annualise),
+        after.total_co2e_grams().scale(annualise),
     );
     // A recommendation never claims negative savings: a change that adds emissions is priced at 0.
     let clamp = |x: f64| x.max(0.0);
@@ -413,23 +396,28 @@ fn price_one(
     rec
 }
 
-/// Prices every candidate; drops those the what-if engine says save nothing.
-pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recommendation> {
+/// Prices every candidate with this reference data; drops those the what-if engine says save
+/// nothing.
+pub(super) fn price(
+    candidates: &[Candidate],
+    analysis: &Analysis,
+    reference: &ReferenceData,
+) -> Vec<Recommendation> {
     let indexes: Vec<Index> = analysis
         .samples
         .iter()
-        .map(|s| Index::new(&s.snapshot))
+        .map(|sample| Index::new(&sample.snapshot))
         .collect();
     let baselines: Vec<Option<Baseline>> = analysis
         .samples
         .iter()
-        .map(|s| {
-            crate::estimate(&s.snapshot, &s.options)
+        .map(|sample| {
+            estimate_with(&sample.snapshot, &sample.options, reference)
                 .ok()
-                .map(|fp| Baseline::new(&fp))
+                .map(|footprint| Baseline::new(&footprint))
         })
         .collect();
-    let sampled: f64 = analysis.samples.iter().map(|s| s.seconds).sum();
+    let sampled: f64 = analysis.samples.iter().map(|sample| sample.seconds).sum();
     let annualise = if sampled > 0.0 && analysis.covered_seconds > 0.0 {
         analysis.sample_scale() * SECONDS_PER_YEAR / analysis.covered_seconds
     } else {
@@ -437,9 +425,14 @@ pub(super) fn price(candidates: &[Candidate], analysis: &Analysis) -> Vec<Recomm
     };
     candidates
         .iter()
-        .map(|c| price_one(c, analysis, &indexes, &baselines, annualise))
-        .filter(|r| {
-            r.savings_co2e_grams_per_year > 0.0 || r.savings_cost_per_year.is_some_and(|c| c > 0.0)
+        .map(|candidate| {
+            price_one(
+                candidate, analysis, &indexes, &baselines, annualise, reference,
+            )
+        })
+        .filter(|rec| {
+            rec.savings_co2e_grams_per_year > 0.0
+                || rec.savings_cost_per_year.is_some_and(|cost| cost > 0.0)
         })
         .collect()
 }

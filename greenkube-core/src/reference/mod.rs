@@ -43,9 +43,9 @@ impl Provider {
     /// Parses a provider name case-insensitively; anything unrecognised is [`Provider::Unknown`].
     pub fn parse(name: &str) -> Self {
         let name = name.trim();
-        for p in Self::KNOWN {
-            if name.eq_ignore_ascii_case(p.as_str()) {
-                return p;
+        for known in Self::KNOWN {
+            if name.eq_ignore_ascii_case(known.as_str()) {
+                return known;
             }
         }
         Self::Unknown
@@ -69,8 +69,8 @@ impl Provider {
 }
 
 impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
     }
 }
 

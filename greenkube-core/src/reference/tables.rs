@@ -145,7 +145,7 @@ fn provider(table: &'static str, row: usize, name: &str) -> Result<Provider, Ref
             row,
             message: format!("unknown provider '{name}'"),
         }),
-        p => Ok(p),
+        known => Ok(known),
     }
 }
 
@@ -157,40 +157,40 @@ fn insert_unique<K: std::hash::Hash + Eq + std::fmt::Debug, V>(
     row: usize,
 ) -> Result<(), ReferenceDataError> {
     match map.entry(key) {
-        Entry::Occupied(e) => Err(ReferenceDataError {
+        Entry::Occupied(entry) => Err(ReferenceDataError {
             table,
             row,
-            message: format!("duplicate key {:?}", e.key()),
+            message: format!("duplicate key {:?}", entry.key()),
         }),
-        Entry::Vacant(e) => {
-            e.insert(value);
+        Entry::Vacant(entry) => {
+            entry.insert(value);
             Ok(())
         }
     }
 }
 
 pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataError> {
-    const IT: &str = "instance_types.csv";
-    const CP: &str = "cpu_power.csv";
-    const PR: &str = "providers.csv";
-    const RP: &str = "region_pue.csv";
-    const ZI: &str = "zone_intensity.csv";
-    const RZ: &str = "region_zones.csv";
-    const EM: &str = "embodied.csv";
-    const CO: &str = "coefficients.csv";
+    const INSTANCE_TYPES: &str = "instance_types.csv";
+    const CPU_POWER: &str = "cpu_power.csv";
+    const PROVIDERS: &str = "providers.csv";
+    const REGION_PUE: &str = "region_pue.csv";
+    const ZONE_INTENSITY: &str = "zone_intensity.csv";
+    const REGION_ZONES: &str = "region_zones.csv";
+    const EMBODIED: &str = "embodied.csv";
+    const COEFFICIENTS: &str = "coefficients.csv";
     let mut instance_types = HashMap::new();
     let mut instance_providers: HashMap<String, Vec<Provider>> = HashMap::new();
-    for (row, r) in rows::<InstanceRow>(IT, tables.instance_types)? {
-        let p = provider(IT, row, &r.provider)?;
-        if !(r.vcpus.is_finite() && r.vcpus > 0.0) {
+    for (row, record) in rows::<InstanceRow>(INSTANCE_TYPES, tables.instance_types)? {
+        let row_provider = provider(INSTANCE_TYPES, row, &record.provider)?;
+        if !(record.vcpus.is_finite() && record.vcpus > 0.0) {
             return Err(ReferenceDataError {
-                table: IT,
+                table: INSTANCE_TYPES,
                 row,
-                message: format!("vcpus must be > 0, got {}", r.vcpus),
+                message: format!("vcpus must be > 0, got {}", record.vcpus),
             });
         }
-        let key = r.instance_type.to_ascii_lowercase();
-        let micro = r
+        let key = record.instance_type.to_ascii_lowercase();
+        let micro = record
             .microarchitecture
             .as_deref()
             .map(|m| {
@@ -202,181 +202,231 @@ pub(super) fn parse(tables: &Tables<'_>) -> Result<ReferenceData, ReferenceDataE
             })
             .unwrap_or_default();
         let value = InstanceType {
-            provider: p,
-            name: r.instance_type,
-            vcpus: r.vcpus,
-            memory_gib: r.memory_gib,
+            provider: row_provider,
+            name: record.instance_type,
+            vcpus: record.vcpus,
+            memory_gib: record.memory_gib,
             microarchitectures: micro,
         };
-        insert_unique(&mut instance_types, (p, key.clone()), value, IT, row)?;
-        instance_providers.entry(key).or_default().push(p);
+        insert_unique(
+            &mut instance_types,
+            (row_provider, key.clone()),
+            value,
+            INSTANCE_TYPES,
+            row,
+        )?;
+        instance_providers
+            .entry(key)
+            .or_default()
+            .push(row_provider);
     }
 
     let mut cpu_power = HashMap::new();
-    for (row, r) in rows::<CpuPowerRow>(CP, tables.cpu_power)? {
-        let scope = if r.scope.eq_ignore_ascii_case("all") {
+    for (row, record) in rows::<CpuPowerRow>(CPU_POWER, tables.cpu_power)? {
+        let scope = if record.scope.eq_ignore_ascii_case("all") {
             None
         } else {
-            Some(provider(CP, row, &r.scope)?)
+            Some(provider(CPU_POWER, row, &record.scope)?)
         };
         let value = CpuPower {
             min_watts: ranged(
-                CP,
+                CPU_POWER,
                 row,
                 "min watts",
-                r.min_watts_per_vcpu,
-                r.min_low,
-                r.min_high,
+                record.min_watts_per_vcpu,
+                record.min_low,
+                record.min_high,
             )?,
             max_watts: ranged(
-                CP,
+                CPU_POWER,
                 row,
                 "max watts",
-                r.max_watts_per_vcpu,
-                r.max_low,
-                r.max_high,
+                record.max_watts_per_vcpu,
+                record.max_low,
+                record.max_high,
             )?,
         };
-        let key = (r.microarchitecture.to_ascii_lowercase(), scope);
-        insert_unique(&mut cpu_power, key, value, CP, row)?;
+        let key = (record.microarchitecture.to_ascii_lowercase(), scope);
+        insert_unique(&mut cpu_power, key, value, CPU_POWER, row)?;
     }
 
     let mut providers: [Option<ProviderDefaults>; 6] = [None; 6];
-    for (row, r) in rows::<ProviderRow>(PR, tables.providers)? {
-        let p = provider(PR, row, &r.provider)?;
+    for (row, record) in rows::<ProviderRow>(PROVIDERS, tables.providers)? {
+        let row_provider = provider(PROVIDERS, row, &record.provider)?;
         let value = ProviderDefaults {
-            pue: ranged(PR, row, "pue", r.pue, r.pue_low, r.pue_high)?,
+            pue: ranged(
+                PROVIDERS,
+                row,
+                "pue",
+                record.pue,
+                record.pue_low,
+                record.pue_high,
+            )?,
             power: CpuPower {
                 min_watts: ranged(
-                    PR,
+                    PROVIDERS,
                     row,
                     "min watts",
-                    r.min_watts_per_vcpu,
-                    r.min_low,
-                    r.min_high,
+                    record.min_watts_per_vcpu,
+                    record.min_low,
+                    record.min_high,
                 )?,
                 max_watts: ranged(
-                    PR,
+                    PROVIDERS,
                     row,
                     "max watts",
-                    r.max_watts_per_vcpu,
-                    r.max_low,
-                    r.max_high,
+                    record.max_watts_per_vcpu,
+                    record.max_low,
+                    record.max_high,
                 )?,
             },
         };
-        if providers[p.index()].replace(value).is_some() {
+        if providers[row_provider.index()].replace(value).is_some() {
             return Err(ReferenceDataError {
-                table: PR,
+                table: PROVIDERS,
                 row,
-                message: format!("duplicate provider {p}"),
+                message: format!("duplicate provider {row_provider}"),
             });
         }
     }
     let mut provider_defaults = Vec::with_capacity(6);
-    for p in Provider::KNOWN.into_iter().chain([Provider::Unknown]) {
-        provider_defaults.push(providers[p.index()].ok_or_else(|| ReferenceDataError {
-            table: PR,
+    for known in Provider::KNOWN.into_iter().chain([Provider::Unknown]) {
+        provider_defaults.push(providers[known.index()].ok_or_else(|| ReferenceDataError {
+            table: PROVIDERS,
             row: 0,
-            message: format!("missing row for provider {p}"),
+            message: format!("missing row for provider {known}"),
         })?);
     }
     let providers: [ProviderDefaults; 6] =
         provider_defaults
             .try_into()
             .map_err(|_| ReferenceDataError {
-                table: PR,
+                table: PROVIDERS,
                 row: 0,
                 message: "expected six providers".into(),
             })?;
 
     let mut region_pue = HashMap::new();
-    for (row, r) in rows::<RegionPueRow>(RP, tables.region_pue)? {
-        let p = provider(RP, row, &r.provider)?;
-        let value = ranged(RP, row, "pue", r.pue, r.pue_low, r.pue_high)?;
+    for (row, record) in rows::<RegionPueRow>(REGION_PUE, tables.region_pue)? {
+        let row_provider = provider(REGION_PUE, row, &record.provider)?;
+        let value = ranged(
+            REGION_PUE,
+            row,
+            "pue",
+            record.pue,
+            record.pue_low,
+            record.pue_high,
+        )?;
         insert_unique(
             &mut region_pue,
-            (p, r.region.to_ascii_lowercase()),
+            (row_provider, record.region.to_ascii_lowercase()),
             value,
-            RP,
+            REGION_PUE,
             row,
         )?;
     }
 
     let mut zone_intensity = HashMap::new();
-    for (row, r) in rows::<ZoneRow>(ZI, tables.zone_intensity)? {
+    for (row, record) in rows::<ZoneRow>(ZONE_INTENSITY, tables.zone_intensity)? {
         let value = ZoneIntensity {
-            intensity: ranged(ZI, row, "intensity", r.gco2e_per_kwh, r.low, r.high)?,
-            zone: r.zone.clone(),
-            year: r.year,
-            basis: r.basis,
+            intensity: ranged(
+                ZONE_INTENSITY,
+                row,
+                "intensity",
+                record.gco2e_per_kwh,
+                record.low,
+                record.high,
+            )?,
+            zone: record.zone.clone(),
+            year: record.year,
+            basis: record.basis,
         };
         insert_unique(
             &mut zone_intensity,
-            r.zone.to_ascii_uppercase(),
+            record.zone.to_ascii_uppercase(),
             value,
-            ZI,
+            ZONE_INTENSITY,
             row,
         )?;
     }
 
     let mut region_zones = HashMap::new();
     let mut region_zones_any = HashMap::new();
-    for (row, r) in rows::<RegionZoneRow>(RZ, tables.region_zones)? {
-        let p = provider(RZ, row, &r.provider)?;
-        for z in [&r.classic_zone, &r.zone] {
-            if !zone_intensity.contains_key(&z.to_ascii_uppercase()) {
+    for (row, record) in rows::<RegionZoneRow>(REGION_ZONES, tables.region_zones)? {
+        let row_provider = provider(REGION_ZONES, row, &record.provider)?;
+        for zone in [&record.classic_zone, &record.zone] {
+            if !zone_intensity.contains_key(&zone.to_ascii_uppercase()) {
                 return Err(ReferenceDataError {
-                    table: RZ,
+                    table: REGION_ZONES,
                     row,
-                    message: format!("zone '{z}' has no row in zone_intensity.csv"),
+                    message: format!("zone '{zone}' has no row in zone_intensity.csv"),
                 });
             }
         }
-        let region = r.region.to_ascii_lowercase();
+        let region = record.region.to_ascii_lowercase();
         let value = RegionZone {
-            classic_zone: r.classic_zone,
-            zone: r.zone,
+            classic_zone: record.classic_zone,
+            zone: record.zone,
         };
         region_zones_any.insert(region.clone(), value.clone());
-        insert_unique(&mut region_zones, (p, region), value, RZ, row)?;
+        insert_unique(
+            &mut region_zones,
+            (row_provider, region),
+            value,
+            REGION_ZONES,
+            row,
+        )?;
     }
 
     let mut embodied = HashMap::new();
-    for (row, r) in rows::<EmbodiedRow>(EM, tables.embodied)? {
-        let p = provider(EM, row, &r.provider)?;
-        if !(r.lifespan_hours.is_finite() && r.lifespan_hours > 0.0) {
+    for (row, record) in rows::<EmbodiedRow>(EMBODIED, tables.embodied)? {
+        let row_provider = provider(EMBODIED, row, &record.provider)?;
+        if !(record.lifespan_hours.is_finite() && record.lifespan_hours > 0.0) {
             return Err(ReferenceDataError {
-                table: EM,
+                table: EMBODIED,
                 row,
-                message: format!("lifespan_hours must be > 0, got {}", r.lifespan_hours),
+                message: format!("lifespan_hours must be > 0, got {}", record.lifespan_hours),
             });
         }
         let value = EmbodiedFigure {
-            kgco2e: ranged(EM, row, "kgco2e", r.kgco2e, r.kgco2e_low, r.kgco2e_high)?,
-            lifespan_hours: r.lifespan_hours,
-            method: r.method,
+            kgco2e: ranged(
+                EMBODIED,
+                row,
+                "kgco2e",
+                record.kgco2e,
+                record.kgco2e_low,
+                record.kgco2e_high,
+            )?,
+            lifespan_hours: record.lifespan_hours,
+            method: record.method,
         };
         insert_unique(
             &mut embodied,
-            (p, r.instance_type.to_ascii_lowercase()),
+            (row_provider, record.instance_type.to_ascii_lowercase()),
             value,
-            EM,
+            EMBODIED,
             row,
         )?;
     }
 
     let mut coefficients = HashMap::new();
-    for (row, r) in rows::<CoefficientRow>(CO, tables.coefficients)? {
-        let value = ranged(CO, row, &r.name, r.value, r.low, r.high)?;
-        insert_unique(&mut coefficients, r.name, value, CO, row)?;
+    for (row, record) in rows::<CoefficientRow>(COEFFICIENTS, tables.coefficients)? {
+        let value = ranged(
+            COEFFICIENTS,
+            row,
+            &record.name,
+            record.value,
+            record.low,
+            record.high,
+        )?;
+        insert_unique(&mut coefficients, record.name, value, COEFFICIENTS, row)?;
     }
     let get = |name: &str| -> Result<Ranged, ReferenceDataError> {
         coefficients
             .get(name)
             .copied()
             .ok_or_else(|| ReferenceDataError {
-                table: CO,
+                table: COEFFICIENTS,
                 row: 0,
                 message: format!("missing coefficient '{name}'"),
             })

@@ -28,31 +28,44 @@ impl ReferenceData {
         if input.is_empty() || input.eq_ignore_ascii_case("nova") {
             return None;
         }
-        if let Some(z) = self.zone_intensity(input)
-            && z.zone == input
+        if let Some(known) = self.zone_intensity(input)
+            && known.zone == input
         {
-            return Some((z.zone.as_str(), ZoneMatch::Passthrough));
+            return Some((known.zone.as_str(), ZoneMatch::Passthrough));
         }
         let lower = input.to_ascii_lowercase();
-        if let Some(rz) = self.lookup_region(provider, &lower) {
-            return Some((Self::pick_zone(rz, classic), ZoneMatch::Region));
+        if let Some(mapping) = self.lookup_region(provider, &lower) {
+            return Some((Self::pick_zone(mapping, classic), ZoneMatch::Region));
         }
         let candidates = derive_candidates(input);
-        for c in &candidates {
-            if let Some(rz) = self.region_zones.get(&(provider, c.to_ascii_lowercase())) {
-                return Some((Self::pick_zone(rz, classic), ZoneMatch::Derived(c.clone())));
+        for candidate in &candidates {
+            if let Some(mapping) = self
+                .region_zones
+                .get(&(provider, candidate.to_ascii_lowercase()))
+            {
+                return Some((
+                    Self::pick_zone(mapping, classic),
+                    ZoneMatch::Derived(candidate.clone()),
+                ));
             }
         }
-        for c in &candidates {
-            if let Some(rz) = self.region_zones_any.get(&c.to_ascii_lowercase()) {
-                return Some((Self::pick_zone(rz, classic), ZoneMatch::Derived(c.clone())));
+        for candidate in &candidates {
+            if let Some(mapping) = self.region_zones_any.get(&candidate.to_ascii_lowercase()) {
+                return Some((
+                    Self::pick_zone(mapping, classic),
+                    ZoneMatch::Derived(candidate.clone()),
+                ));
             }
         }
         None
     }
 
-    fn pick_zone(rz: &RegionZone, classic: bool) -> &str {
-        if classic { &rz.classic_zone } else { &rz.zone }
+    fn pick_zone(mapping: &RegionZone, classic: bool) -> &str {
+        if classic {
+            &mapping.classic_zone
+        } else {
+            &mapping.zone
+        }
     }
 
     fn lookup_region(&self, provider: Provider, lower: &str) -> Option<&RegionZone> {

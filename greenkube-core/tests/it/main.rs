@@ -11,4 +11,5 @@ mod invariants;
 mod recommend;
 mod reference_data;
 mod score;
+mod waste;
 mod whatif;

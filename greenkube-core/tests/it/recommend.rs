@@ -170,6 +170,35 @@ fn rightsizing_floors_at_the_minimum() {
 }
 
 #[test]
+fn rightsizing_memory_floors_at_the_minimum_and_says_so() {
+    // 1 MiB used of a 4 GiB request: 1.2 MiB is below the 16 MiB floor.
+    let h = history(
+        6,
+        60,
+        &nodes(1, "m5.xlarge", "eu-west-3"),
+        |_| {
+            let mut p = pod("shop", "cache", 0, 0.5, 0.5);
+            p["memory_usage_bytes"] = json!(1u64 << 20);
+            p["memory_request_bytes"] = json!(4u64 << 30);
+            json!([p])
+        },
+        no_costs,
+    );
+    let recs = run(&h);
+    let r = of(&recs, T::RightsizingMemory);
+    assert_eq!(r.len(), 1, "{recs:#?}");
+    assert_eq!(
+        r[0].recommended_memory_request_bytes,
+        Some(16.0 * 1024.0 * 1024.0)
+    );
+    assert!(
+        r[0].reason.contains("floored to the minimum 16 MiB"),
+        "{}",
+        r[0].reason
+    );
+}
+
+#[test]
 fn rightsizing_memory_fires_and_just_below_does_not() {
     let mk = |used: u64| {
         history(

@@ -268,6 +268,8 @@ fn a_zombie_lowers_waste_and_a_pod_just_above_the_threshold_does_not() {
     assert_eq!(waste(0.0005, 0.000_04), 76.7);
 }
 
+/// Without cost data a zombie must reserve at least 10 m (the shared rule; `waste.rs` tests the
+/// threshold): a 250 m request does, no request does not.
 #[test]
 fn without_cost_data_a_zombie_is_one_that_requests_cpu() {
     let waste = |request: f64| {

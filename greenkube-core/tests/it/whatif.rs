@@ -2,7 +2,7 @@
 //! way the methodology says.
 
 use greenkube_core::whatif::{Change, WhatIfOptions, changes_from_json, what_if};
-use greenkube_core::{EstimateOptions, Footprint, Methodology, Snapshot, estimate};
+use greenkube_core::{EstimateOptions, Footprint, Methodology, ReferenceData, Snapshot, estimate};
 
 /// A day of hourly windows of the example cluster, with a daily load curve.
 fn history(methodology: Methodology) -> Vec<Footprint> {
@@ -38,7 +38,7 @@ fn requests(cpu: f64) -> Change {
 fn no_change_gives_zero_difference() {
     for m in Methodology::ALL {
         let h = history(m);
-        let r = what_if(&h, &[], WhatIfOptions::default()).unwrap();
+        let r = what_if(&h, &[], WhatIfOptions::default(), ReferenceData::embedded()).unwrap();
         for c in [&r.cluster, &r.targets] {
             assert_eq!(c.savings.energy_joules.point, 0.0);
             assert_eq!(c.savings.co2e_grams.point, 0.0);
@@ -58,6 +58,7 @@ fn smaller_request_saves_in_full_not_in_classic_energy() {
         &history(Methodology::Full),
         &[requests(0.1)],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     assert!(
@@ -79,6 +80,7 @@ fn smaller_request_saves_in_full_not_in_classic_energy() {
         &history(Methodology::Classic),
         &[requests(0.1)],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     // Classic splits idle power by usage: requests change only the embodied share.
@@ -99,6 +101,7 @@ fn request_change_scales_cost_by_allocation() {
         &history(Methodology::Full),
         &[change],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     let saved = r.targets.savings.cost.unwrap();
@@ -124,6 +127,7 @@ fn removing_a_namespace_saves_energy_and_cost() {
         &history(Methodology::Classic),
         &[change],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     assert!(r.cluster.savings.total_co2e_grams().point > 0.0);
@@ -156,14 +160,25 @@ fn schedule_off_hours_saves_only_in_those_hours() {
     };
     let h = history(Methodology::Full);
     assert_eq!(
-        what_if(&h, &[off(0, 6)], WhatIfOptions::default())
-            .unwrap()
-            .cluster
-            .savings
-            .cost,
+        what_if(
+            &h,
+            &[off(0, 6)],
+            WhatIfOptions::default(),
+            ReferenceData::embedded()
+        )
+        .unwrap()
+        .cluster
+        .savings
+        .cost,
         Some(0.0)
     );
-    let six = what_if(&h, &[job], WhatIfOptions::default()).unwrap();
+    let six = what_if(
+        &h,
+        &[job],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     let wrap = what_if(
         &h,
         &[Change::Schedule {
@@ -174,6 +189,7 @@ fn schedule_off_hours_saves_only_in_those_hours() {
             off_to_hour: 6,
         }],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     let (six, wrap) = (
@@ -190,7 +206,13 @@ fn drain_and_instance_type_leave_cost_unknown() {
     let drain = Change::Drain {
         nodes: vec!["node-gra-b3-16-7c2d".into()],
     };
-    let r = what_if(&h, &[drain], WhatIfOptions::default()).unwrap();
+    let r = what_if(
+        &h,
+        &[drain],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     assert_eq!(r.cluster.savings.cost, None);
     assert!(
         r.notes
@@ -206,7 +228,13 @@ fn drain_and_instance_type_leave_cost_unknown() {
         from_instance_type: Some("c6i.2xlarge".into()),
         instance_type: "c6i.4xlarge".into(),
     };
-    let r = what_if(&h, &[resize], WhatIfOptions::default()).unwrap();
+    let r = what_if(
+        &h,
+        &[resize],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     assert!(
         r.cluster.savings.energy_joules.point < 0.0,
         "a bigger node uses more energy"
@@ -225,6 +253,7 @@ fn region_shift_to_a_cleaner_grid_saves_operational_co2e() {
         &history(Methodology::Full),
         &[change],
         WhatIfOptions::default(),
+        ReferenceData::embedded(),
     )
     .unwrap();
     let s = r.cluster.savings.co2e_grams;
@@ -241,7 +270,13 @@ fn replicas_and_autoscale_keep_total_usage() {
         name: "api".into(),
         replicas: 6,
     };
-    let r = what_if(&h, &[more], WhatIfOptions::default()).unwrap();
+    let r = what_if(
+        &h,
+        &[more],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     // More replicas reserve more: more idle and embodied share, and more cost.
     assert!(r.targets.savings.embodied_co2e_grams.point < 0.0);
     assert!(r.targets.savings.cost.unwrap() < 0.0);
@@ -252,7 +287,13 @@ fn replicas_and_autoscale_keep_total_usage() {
         target_utilisation: 0.7,
         min_replicas: 1,
     };
-    let r = what_if(&h, &[auto], WhatIfOptions::default()).unwrap();
+    let r = what_if(
+        &h,
+        &[auto],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     assert!(
         r.targets.savings.cost.unwrap() > 0.0,
         "off-hours scale-down saves cost"
@@ -284,7 +325,13 @@ fn time_shift_moves_load_to_cleaner_windows() {
         kind: "StatefulSet".into(),
         name: "postgres".into(),
     };
-    let r = what_if(&h, &[shift], WhatIfOptions::default()).unwrap();
+    let r = what_if(
+        &h,
+        &[shift],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     assert!(
         r.targets.savings.co2e_grams.point > 0.0,
         "{:?}",
@@ -300,13 +347,20 @@ fn sampling_scales_to_the_whole_history() {
         kind: None,
         name: None,
     };
-    let all = what_if(&h, std::slice::from_ref(&change), WhatIfOptions::default()).unwrap();
+    let all = what_if(
+        &h,
+        std::slice::from_ref(&change),
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap();
     let some = what_if(
         &h,
         &[change],
         WhatIfOptions {
             max_windows: Some(8),
         },
+        ReferenceData::embedded(),
     )
     .unwrap();
     assert_eq!(some.windows_evaluated, 8);
@@ -336,13 +390,21 @@ fn changes_parse_from_json_and_bad_ones_are_named() {
     assert!(err.to_string().contains("unknown field `cpu`"), "{err}");
     let bad = changes_from_json(r#"[{"change":"requests","namespace":"a","kind":"b","name":"c"}]"#)
         .unwrap();
-    let err = what_if(&history(Methodology::Full), &bad, WhatIfOptions::default()).unwrap_err();
+    let err = what_if(
+        &history(Methodology::Full),
+        &bad,
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("changes[0]"), "{err}");
 }
 
 mod properties {
     use greenkube_core::whatif::{WhatIfOptions, what_if};
-    use greenkube_core::{EstimateOptions, IdlePolicy, Methodology, Snapshot, estimate};
+    use greenkube_core::{
+        EstimateOptions, IdlePolicy, Methodology, ReferenceData, Snapshot, estimate,
+    };
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -375,7 +437,7 @@ mod properties {
                 ..EstimateOptions::default()
             };
             let history = vec![estimate(&snap, &options).unwrap()];
-            let r = what_if(&history, &[], WhatIfOptions::default()).unwrap();
+            let r = what_if(&history, &[], WhatIfOptions::default(), ReferenceData::embedded()).unwrap();
             for c in [&r.cluster, &r.targets] {
                 prop_assert_eq!(c.savings.energy_joules.point, 0.0);
                 prop_assert_eq!(c.savings.total_co2e_grams().point, 0.0);
@@ -385,4 +447,34 @@ mod properties {
             prop_assert!((r.cluster.baseline.energy_joules.point - stored).abs() <= 1e-9 * stored.max(1.0));
         }
     }
+}
+
+#[test]
+fn the_reference_data_given_is_the_one_estimated_with() {
+    // AWS data centres at a PUE of 2: the baseline of the same history emits more than the
+    // history did, which the embedded data estimated.
+    let providers = greenkube_core::reference::Tables::EMBEDDED
+        .providers
+        .lines()
+        .map(|line| match line.strip_prefix("aws,1.15,1.085,1.25,") {
+            Some(rest) => format!("aws,2.0,2.0,2.0,{rest}"),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tables = greenkube_core::reference::Tables {
+        providers: &providers,
+        ..greenkube_core::reference::Tables::EMBEDDED
+    };
+    let inefficient = ReferenceData::from_tables(&tables).expect("tables parse");
+    let h = history(Methodology::Full);
+    let stored: f64 = h.iter().map(|f| f.totals.co2e_grams.point).sum();
+    let embedded = what_if(&h, &[], WhatIfOptions::default(), ReferenceData::embedded()).unwrap();
+    assert!((embedded.cluster.baseline.co2e_grams.point - stored).abs() < 1e-6 * stored);
+    let other = what_if(&h, &[], WhatIfOptions::default(), &inefficient).unwrap();
+    assert!(
+        other.cluster.baseline.co2e_grams.point > stored * 1.01,
+        "{} vs {stored}",
+        other.cluster.baseline.co2e_grams.point
+    );
 }
