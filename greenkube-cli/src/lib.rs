@@ -2,6 +2,7 @@
 //! `greenkube-core`; this crate only reads input, calls the core and prints.
 
 mod args;
+mod clock;
 mod commands;
 mod config_file;
 mod printer;

@@ -16,6 +16,7 @@ mod serve;
 use std::process::ExitCode;
 
 use crate::args::{Cli, Command};
+pub(crate) use crate::clock::wall_clock;
 
 /// Runs one command.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -35,9 +36,4 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "collect")]
         Command::Serve(args) => serve::run(&args),
     }
-}
-
-/// The wall clock. The core reads no clock: commands read "now" here, once, and pass it on.
-pub(crate) fn wall_clock() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
 }

@@ -91,7 +91,7 @@ impl AppState {
     pub(crate) fn new(store: Store, config: ServerConfig) -> Self {
         Self(Arc::new(Inner {
             store,
-            started: crate::commands::wall_clock(),
+            started: crate::clock::wall_clock(),
             cache: Mutex::new(HashMap::new()),
             sources: std::sync::RwLock::new(config.sources.clone()),
             config,
@@ -130,10 +130,7 @@ impl AppState {
     /// "Now": the wall clock (or the fixed instant of `--now`), read once per request by the
     /// handler that needs it.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.0
-            .config
-            .now
-            .unwrap_or_else(crate::commands::wall_clock)
+        self.0.config.now.unwrap_or_else(crate::clock::wall_clock)
     }
 
     /// A cached value younger than the summary TTL.

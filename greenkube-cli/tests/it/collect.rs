@@ -341,6 +341,7 @@ fn demo_runs_a_synthetic_cluster_through_the_store() {
             "2025-06-30",
             "--store",
             &url,
+            "--no-serve",
         ])
         .output()
         .expect("runs");

@@ -200,6 +200,7 @@ fn saved_scans_keep_their_lifecycle() {
             "2025-06-30",
             "--store",
             &url,
+            "--no-serve",
         ])
         .assert()
         .success();
