@@ -179,19 +179,29 @@ fn by_co2e_desc(a: &Group, b: &Group) -> std::cmp::Ordering {
         .then_with(|| a.pod.cmp(&b.pod))
 }
 
+/// Totals per group (namespace or pod) of `range`, most operational CO2e first.
+async fn groups_by(
+    store: &Store,
+    range: TimeRange,
+    scope: &Scope,
+    group_by: GroupBy,
+) -> Result<Vec<Group>, AppError> {
+    let rows = store
+        .footprints
+        .aggregate(&ReportQuery::new(range, group_by))
+        .await?;
+    let mut groups: Vec<Group> = rows.iter().filter(|r| scope.keeps(r)).map(group).collect();
+    groups.sort_by(by_co2e_desc);
+    Ok(groups)
+}
+
 /// Totals per namespace of `range`, most operational CO2e first.
 pub async fn by_namespace(
     store: &Store,
     range: TimeRange,
     scope: &Scope,
 ) -> Result<Vec<Group>, AppError> {
-    let rows = store
-        .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Namespace))
-        .await?;
-    let mut groups: Vec<Group> = rows.iter().filter(|r| scope.keeps(r)).map(group).collect();
-    groups.sort_by(by_co2e_desc);
-    Ok(groups)
+    groups_by(store, range, scope, GroupBy::Namespace).await
 }
 
 /// Totals per pod of `range`, most operational CO2e first.
@@ -200,13 +210,7 @@ pub async fn by_pod(
     range: TimeRange,
     scope: &Scope,
 ) -> Result<Vec<Group>, AppError> {
-    let rows = store
-        .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Pod))
-        .await?;
-    let mut groups: Vec<Group> = rows.iter().filter(|r| scope.keeps(r)).map(group).collect();
-    groups.sort_by(by_co2e_desc);
-    Ok(groups)
+    groups_by(store, range, scope, GroupBy::Pod).await
 }
 
 /// The `limit` pods of `range` with the most operational CO2e.

@@ -870,7 +870,9 @@ async fn score_gauges(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let range = TimeRange::new(now - LATEST, now).map_err(|e| AppError::Invalid(e.to_string()))?;
-    let (score, _) = score::score(state.store(), range, None).await?;
+    // With the nodes recorded now, so node efficiency is scored (GreenKube's stays at 50).
+    let inventory = nodes::inventory(state.store(), now).await?;
+    let (score, _) = score::score(state.store(), range, Some(&inventory)).await?;
     let labels = [("cluster", cluster), ("namespace", "__all__")];
     gauges.set(
         "greenkube_sustainability_score",

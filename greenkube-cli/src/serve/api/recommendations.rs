@@ -7,19 +7,17 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use chrono::{DateTime, TimeDelta, Utc};
-use greenkube_adapters::app::dashboard;
 use greenkube_adapters::app::nodes;
 use greenkube_adapters::app::recommend::{self, Change};
+use greenkube_core::ReferenceData;
 use greenkube_core::recommend::{
     AppliedValues, Priority, RankBy, Recommendation, RecommendationRecord, RecommendationStatus,
     RecommendationType, RecommenderConfig, Scope, rank,
 };
-use greenkube_core::{Inventory, ReferenceData};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Interval;
-use super::metrics::known_range;
 use crate::serve::error::{ApiError, ApiResult, Detail};
 use crate::serve::params::Params;
 use crate::serve::state::AppState;
@@ -214,12 +212,7 @@ async fn run_scan(state: &AppState, namespace: Option<&str>) -> ApiResult<Vec<Re
     let store = state.store();
     let range = greenkube_core::ports::TimeRange::new(now - LOOKBACK, now)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let mut inventory = Inventory::default();
-    for cluster in dashboard::clusters(store, known_range(now)).await? {
-        inventory
-            .nodes
-            .extend(nodes::nodes_at(store, cluster.as_deref(), now).await?);
-    }
+    let inventory = nodes::inventory(store, now).await?;
     let scan = recommend::scan(
         store,
         range,

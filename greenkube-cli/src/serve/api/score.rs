@@ -3,12 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use greenkube_adapters::app::{dashboard, nodes, score as use_case};
-use greenkube_core::Inventory;
+use greenkube_adapters::app::{nodes, score as use_case};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::metrics::known_range;
 use crate::serve::error::{ApiResult, Detail};
 use crate::serve::params::Params;
 use crate::serve::state::AppState;
@@ -35,12 +33,7 @@ pub(crate) async fn score(
 ) -> ApiResult<Json<ScoreView>> {
     let now = state.now();
     let range = params.last(now)?;
-    let mut inventory = Inventory::default();
-    for cluster in dashboard::clusters(state.store(), known_range(now)).await? {
-        inventory
-            .nodes
-            .extend(nodes::nodes_at(state.store(), cluster.as_deref(), now).await?);
-    }
+    let inventory = nodes::inventory(state.store(), now).await?;
     let (score, windows) = use_case::score(state.store(), range, Some(&inventory)).await?;
     Ok(Json(ScoreView {
         score: serde_json::to_value(&score).unwrap_or(serde_json::Value::Null),
