@@ -61,13 +61,12 @@ pub async fn open_history(
     match Backend::of_url(url)? {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
-            let (repo, _) = super::sqlite::SqliteFootprintRepository::open(url, options).await?;
+            let (repo, _) = super::sqlite::SqliteStore::open(url, options).await?;
             Ok(HistoryRepositories::of(repo))
         }
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let (repo, _) =
-                super::postgres::PostgresFootprintRepository::open(url.trim(), options).await?;
+            let (repo, _) = super::postgres::PostgresStore::open(url.trim(), options).await?;
             Ok(HistoryRepositories::of(repo))
         }
         #[cfg(not(feature = "postgres"))]

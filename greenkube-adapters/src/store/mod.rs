@@ -11,11 +11,15 @@
 //! [`StoreErrorKind::Unsupported`](greenkube_core::ports::StoreErrorKind::Unsupported) error
 //! that says so.
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch"))]
+mod codec;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 pub mod history;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -158,8 +162,7 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, 
     match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
-            let (repository, migrations) =
-                sqlite::SqliteFootprintRepository::open(url.trim(), options).await?;
+            let (repository, migrations) = sqlite::SqliteStore::open(url.trim(), options).await?;
             Ok(Repositories {
                 backend,
                 location: redact(url.trim()),
@@ -172,7 +175,7 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, 
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
             let (repository, migrations) =
-                postgres::PostgresFootprintRepository::open(url.trim(), options).await?;
+                postgres::PostgresStore::open(url.trim(), options).await?;
             Ok(Repositories {
                 backend,
                 location: redact(url.trim()),
