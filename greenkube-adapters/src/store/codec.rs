@@ -1,6 +1,7 @@
 //! How the stores encode values: archived snapshots as gzip-compressed JSON (SQLite and
-//! PostgreSQL in a blob column, Elasticsearch base64-encoded in a `binary` field), and instants
-//! as whole microseconds since 1970 (SQLite `INTEGER` columns, Elasticsearch `long` fields).
+//! PostgreSQL in a blob column, Elasticsearch base64-encoded in a `binary` field), instants as
+//! whole microseconds since 1970 (SQLite `INTEGER` columns, Elasticsearch `long` fields), and
+//! recommendation types by name.
 
 use std::io::{Read, Write};
 
@@ -9,6 +10,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use greenkube_core::ports::StoreError;
+use greenkube_core::recommend::RecommendationType;
 
 /// Gzip-compresses `bytes` for the store `backend`.
 pub(crate) fn gzip(backend: &'static str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -64,6 +66,19 @@ pub(crate) fn from_micros(backend: &'static str, us: i64) -> Result<DateTime<Utc
     })
 }
 
+/// A recommendation type by the name the store `backend` keeps it under.
+pub(crate) fn recommendation_type(
+    backend: &'static str,
+    name: &str,
+) -> Result<RecommendationType, StoreError> {
+    RecommendationType::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            StoreError::invalid_data(backend, format!("unknown recommendation type {name}"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +94,15 @@ mod tests {
         );
         assert_eq!(from_micros("test", micros(t)).unwrap(), t);
         assert!(from_micros("test", i64::MAX).is_err());
+    }
+
+    #[test]
+    fn recommendation_types_by_name() {
+        for kind in RecommendationType::ALL {
+            assert_eq!(recommendation_type("test", kind.name()).unwrap(), kind);
+        }
+        let err = recommendation_type("test", "nope").unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidData);
     }
 
     #[test]

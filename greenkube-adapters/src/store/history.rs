@@ -74,8 +74,7 @@ pub async fn open_history(
         #[cfg(feature = "elasticsearch")]
         Backend::Elasticsearch => {
             let (repo, _) =
-                super::elasticsearch::ElasticsearchHistoryRepository::open(url.trim(), options)
-                    .await?;
+                super::elasticsearch::ElasticsearchStore::open(url.trim(), options).await?;
             Ok(HistoryRepositories::of(repo))
         }
         #[cfg(not(feature = "elasticsearch"))]

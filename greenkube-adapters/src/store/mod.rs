@@ -188,7 +188,7 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Repositories, 
         #[cfg(feature = "elasticsearch")]
         Backend::Elasticsearch => {
             let (repository, migrations) =
-                elasticsearch::ElasticsearchFootprintRepository::open(url.trim(), options).await?;
+                elasticsearch::ElasticsearchStore::open(url.trim(), options).await?;
             Ok(Repositories {
                 backend,
                 location: repository.config().location(),

@@ -15,7 +15,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use greenkube_adapters::store::elasticsearch::{
-    ElasticsearchConfig, ElasticsearchFootprintRepository, ledger_summary,
+    ElasticsearchConfig, ElasticsearchStore, HISTORY_INDICES, ledger_summary,
 };
 use greenkube_adapters::store::{self, Backend, OpenOptions};
 use greenkube_core::ports::{
@@ -110,8 +110,8 @@ impl Indices {
         ElasticsearchConfig::from_url(&self.url()).expect("test URL parses")
     }
 
-    async fn open(&self) -> ElasticsearchFootprintRepository {
-        ElasticsearchFootprintRepository::open(&self.url(), OpenOptions::default())
+    async fn open(&self) -> ElasticsearchStore {
+        ElasticsearchStore::open(&self.url(), OpenOptions::default())
             .await
             .unwrap_or_else(|e| panic!("opens the test indices at {}: {e}", self.server))
             .0
@@ -126,7 +126,10 @@ impl Drop for Indices {
     fn drop(&mut self) {
         let p = &self.prefix;
         // One by one: a request naming a missing index fails as a whole.
-        for index in ["footprints", "meta", "rollups"] {
+        for index in ["footprints", "meta", "rollups"]
+            .iter()
+            .chain(&HISTORY_INDICES)
+        {
             self.request("DELETE", &format!("/{p}-{index}"), "");
             self.request("DELETE", &format!("/_index_template/{p}-{index}"), "");
         }
@@ -359,7 +362,24 @@ async fn store_open_migrates_once_and_redacts() {
     );
     assert!(!repos.location.contains("s3cret"));
     assert_eq!(repos.migrations.schema_version, 2);
-    assert_eq!(repos.migrations.applied.len(), 2, "{:?}", repos.migrations);
+    let applied: Vec<(i64, &str)> = repos
+        .migrations
+        .applied
+        .iter()
+        .map(|m| (m.version, m.description.as_str()))
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            (1, "footprints (index templates and mappings)"),
+            (
+                2,
+                "roll-ups and retention (the rollups index, roll-up state in the ledger)"
+            ),
+            (1, "history indices (index templates and mappings)"),
+        ],
+        "footprint and history indices, one store"
+    );
     let again = store::open(&url).await.expect("opens again");
     assert!(again.migrations.applied.is_empty(), "already up to date");
     assert_eq!(
@@ -425,10 +445,9 @@ async fn unreachable_servers_are_unavailable() {
 
     let indices = Indices::new();
     let proxy = Proxy::start().await;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open(&proxy.url(&indices), OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open(&proxy.url(&indices), OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let batch = windows_of("prod", 1, 2);
     repo.write_footprints(&batch).await.expect("writes");
     proxy.cut_now();
@@ -463,10 +482,9 @@ async fn connection_lost_mid_batch_leaves_nothing_and_a_retry_completes() {
     let proxy = Proxy::start().await;
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let direct = indices.open().await;
 
     let first = windows_of("prod", 1, 3);
@@ -549,10 +567,9 @@ async fn a_dead_writers_lock_expires_and_its_batch_is_aborted() {
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
     config.lock_lease = StdDuration::from_secs(1);
-    let (dead, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (dead, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let first = windows_of("prod", 1, 4);
     proxy.cut_after_bulk_requests(2);
     dead.write_footprints(&first)
@@ -563,10 +580,9 @@ async fn a_dead_writers_lock_expires_and_its_batch_is_aborted() {
     config.lock_lease = StdDuration::from_secs(1);
     config.request_timeout = StdDuration::from_secs(2);
     config.lock_wait = StdDuration::from_secs(20);
-    let (live, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens");
+    let (live, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens");
     assert!(
         read_all(&live).await.is_empty(),
         "the dead batch is invisible"
@@ -599,10 +615,9 @@ async fn readers_never_see_half_a_batch() {
     let indices = Indices::new();
     let mut config = indices.config();
     config.bulk_documents = 8;
-    let (writer, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens");
+    let (writer, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens");
     let reader = indices.open().await;
     let a = windows_of("prod", 1, 12);
     let b = {
@@ -673,10 +688,9 @@ async fn readers_never_see_half_a_batch() {
 async fn a_read_overlapping_a_commit_reads_again() {
     let indices = Indices::new();
     let proxy = Proxy::start().await;
-    let (reader, _) =
-        ElasticsearchFootprintRepository::open(&proxy.url(&indices), OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (reader, _) = ElasticsearchStore::open(&proxy.url(&indices), OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let writer = indices.open().await;
     let a = windows_of("prod", 1, 4);
     let b = windows_of("prod", 20, 4);
@@ -841,10 +855,9 @@ async fn maintenance_cut_off_midway_is_finished_by_the_next_run() {
     let proxy = Proxy::start().await;
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let direct = indices.open().await;
     let history = history();
     repo.write_footprints(&history).await.expect("writes");

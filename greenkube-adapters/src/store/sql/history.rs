@@ -12,13 +12,13 @@ use greenkube_core::ports::{
     NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive, StoreError,
     TimeRange,
 };
-use greenkube_core::recommend::{RecommendationRecord, RecommendationType};
+use greenkube_core::recommend::RecommendationRecord;
 use greenkube_core::{Node, Snapshot};
 
 use super::exec::{Bind as _, execute, fetch_all, fetch_optional};
 use super::rows::{Columns, invalid};
 use super::{Dialect, HistoryOps, SqlStore};
-use crate::store::codec::{gunzip, gzip};
+use crate::store::codec::{gunzip, gzip, recommendation_type};
 
 /// The cluster as stored: `""` for none.
 fn cluster_key(cluster: Option<&str>) -> String {
@@ -246,16 +246,6 @@ impl<D: HistoryOps> RecommendationStore for SqlStore<D> {
     }
 }
 
-/// A recommendation type by the name it is stored under.
-fn kind_of<D: Dialect>(name: &str) -> Result<RecommendationType, StoreError> {
-    RecommendationType::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| {
-            StoreError::invalid_data(D::BACKEND, format!("unknown recommendation type {name}"))
-        })
-}
-
 #[async_trait]
 impl<D: HistoryOps> SavingsLedger for SqlStore<D> {
     fn backend(&self) -> &'static str {
@@ -277,7 +267,7 @@ impl<D: HistoryOps> SavingsLedger for SqlStore<D> {
                 let mut c = Columns::<D>::new(row);
                 let kind: String = c.get()?;
                 Ok(LedgerTotal {
-                    kind: kind_of::<D>(&kind)?,
+                    kind: recommendation_type(D::BACKEND, &kind)?,
                     co2e_grams: c.get()?,
                     cost: c.get()?,
                     entries_without_cost: usize::try_from(c.get::<i64>()?).unwrap_or(0),
