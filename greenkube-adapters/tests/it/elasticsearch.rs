@@ -362,24 +362,7 @@ async fn store_open_migrates_once_and_redacts() {
     );
     assert!(!repos.location.contains("s3cret"));
     assert_eq!(repos.migrations.schema_version, 2);
-    let applied: Vec<(i64, &str)> = repos
-        .migrations
-        .applied
-        .iter()
-        .map(|m| (m.version, m.description.as_str()))
-        .collect();
-    assert_eq!(
-        applied,
-        [
-            (1, "footprints (index templates and mappings)"),
-            (
-                2,
-                "roll-ups and retention (the rollups index, roll-up state in the ledger)"
-            ),
-            (1, "history indices (index templates and mappings)"),
-        ],
-        "footprint and history indices, one store"
-    );
+    assert_eq!(repos.migrations.applied.len(), 2, "{:?}", repos.migrations);
     let again = store::open(&url).await.expect("opens again");
     assert!(again.migrations.applied.is_empty(), "already up to date");
     assert_eq!(
@@ -391,6 +374,14 @@ async fn store_open_migrates_once_and_redacts() {
         200,
         "the index template is installed"
     );
+    for index in HISTORY_INDICES {
+        let path = format!("/_index_template/{}-{index}", indices.prefix);
+        assert_eq!(
+            indices.request("GET", &path, ""),
+            200,
+            "the history indices are created with the footprint ones"
+        );
+    }
 }
 
 #[tokio::test]

@@ -22,9 +22,6 @@ pub(super) const MIGRATIONS: [(i64, &str); 2] = [
 /// The schema version of the history indices (kept in each mapping's `_meta`).
 pub const HISTORY_SCHEMA_VERSION: i64 = 1;
 
-/// What opening a store that lacks its history indices reports.
-pub(super) const HISTORY_MIGRATION: &str = "history indices (index templates and mappings)";
-
 /// The suffixes of the history indices: `PREFIX-snapshots`, `PREFIX-nodes`, ...
 pub const HISTORY_INDICES: [&str; 6] = [
     "snapshots",

@@ -10,8 +10,8 @@ use super::BACKEND;
 use super::client::Client;
 use super::error::unexpected;
 use super::indices::{
-    FOOTPRINTS_MAPPING, HISTORY_MAPPINGS, HISTORY_MIGRATION, HISTORY_SCHEMA_VERSION, META_MAPPING,
-    MIGRATIONS, ROLLUPS_MAPPING, SCHEMA_VERSION,
+    FOOTPRINTS_MAPPING, HISTORY_MAPPINGS, HISTORY_SCHEMA_VERSION, META_MAPPING, MIGRATIONS,
+    ROLLUPS_MAPPING, SCHEMA_VERSION,
 };
 use super::store::ElasticsearchStore;
 use crate::store::{AppliedMigration, MigrationReport, OpenOptions};
@@ -104,9 +104,10 @@ async fn install_index(
 impl ElasticsearchStore {
     /// Brings the store up to date: the history indices' versions are checked first (nothing
     /// is changed when one is newer or foreign), then the footprint indices are migrated, then
-    /// the history indices that are missing are created. The report's schema version is the
-    /// store's ([`SCHEMA_VERSION`]); the history indices, when created now, are one more
-    /// migration in it.
+    /// the history indices that are missing are created. The report is the footprint indices'
+    /// (the store's schema, [`SCHEMA_VERSION`]), as `greenkube migrate` shows it; the history
+    /// indices have a schema version of their own ([`HISTORY_SCHEMA_VERSION`]) and are created
+    /// like the index templates, without a migration number.
     pub(super) async fn migrate(
         &self,
         options: OpenOptions,
@@ -135,15 +136,9 @@ impl ElasticsearchStore {
                 None => missing.push((index, mapping)),
             }
         }
-        let mut applied = self.migrate_footprints(options).await?;
-        if !missing.is_empty() {
-            for (index, mapping) in missing {
-                install_index(&self.client, index, mapping, HISTORY_SCHEMA_VERSION).await?;
-            }
-            applied.push(AppliedMigration {
-                version: HISTORY_SCHEMA_VERSION,
-                description: HISTORY_MIGRATION.to_string(),
-            });
+        let applied = self.migrate_footprints(options).await?;
+        for (index, mapping) in missing {
+            install_index(&self.client, index, mapping, HISTORY_SCHEMA_VERSION).await?;
         }
         Ok(MigrationReport {
             applied,
