@@ -41,8 +41,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Footprint;
 use greenkube_core::ports::{
-    MaintenanceSummary, ReportQuery, RetentionPolicy, StoreError, StoreErrorKind, WindowRecords,
-    WriteSummary,
+    ReportQuery, RetentionState, StoreError, StoreErrorKind, WindowRecords, WriteSummary,
 };
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
@@ -276,6 +275,13 @@ impl Dialect for Postgres {
             FROM retention_state WHERE id = 1",
         rolled_buckets: "SELECT level::int8, bucket FROM rolled_buckets \
             WHERE bucket >= $1 AND bucket < $2",
+        dirty_before: [
+            "SELECT bucket FROM dirty_buckets WHERE level = 1 AND bucket < $1 ORDER BY bucket",
+            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket < $1 \
+             AND NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
+             AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours') \
+             ORDER BY bucket",
+        ],
         archive: "INSERT INTO snapshot_archive (cluster, window_start, body) \
             VALUES ($1, $2, $3) ON CONFLICT (window_start, cluster) DO UPDATE \
             SET body = excluded.body, archived_at = now()",
@@ -380,11 +386,21 @@ impl FootprintOps for Postgres {
         Ok(rows)
     }
 
-    async fn maintain(
+    fn roll_statements(level: i64) -> [String; 2] {
+        rollup::statements(level)
+    }
+
+    async fn begin_step(
         pool: &PgPool,
-        policy: &RetentionPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<MaintenanceSummary, StoreError> {
-        rollup::maintain(pool, policy, now).await
+    ) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
+        rollup::begin_step(pool).await
+    }
+
+    async fn roll_ready(
+        conn: &mut PgConnection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError> {
+        rollup::roll_ready(conn, level, candidates).await
     }
 }

@@ -19,6 +19,10 @@
 //!   rows (hourly roll-ups), so nothing written is ever lost.
 //! * A read plans its sources and reads them in one `REPEATABLE READ` snapshot.
 //!
+//! The steps of `maintain`, the read plan and the roll-up of a bucket are shared with SQLite
+//! (`crate::store::sql`); here are PostgreSQL's step (the lock), the roll-up statements and
+//! the write side.
+//!
 //! All bucket arithmetic is done in Rust or in absolute time (`interval '24 hours'`), never
 //! with calendar intervals, which depend on the session's `TimeZone`.
 
@@ -26,18 +30,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::Footprint;
-use greenkube_core::ports::{
-    MaintenanceSummary, RetentionPolicy, RetentionState, StoreError, floor_time,
-};
+use greenkube_core::ports::{RetentionState, StoreError, floor_time};
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{Postgres, Transaction};
 
-use super::finish;
-use super::model::bound;
 use crate::store::sql::{self as shared, Dialect as _};
-
-/// Hours (or days) rolled up per transaction.
-const BUCKETS_PER_TRANSACTION: usize = 24;
 
 /// Level of hourly roll-ups.
 const HOURLY: i16 = 1;
@@ -50,13 +47,6 @@ fn width(level: i16) -> TimeDelta {
     } else {
         TimeDelta::days(1)
     }
-}
-
-/// The end of the bucket of `level` starting at `start` (clamped, never panicking).
-fn end_of(level: i16, start: DateTime<Utc>) -> DateTime<Utc> {
-    start
-        .checked_add_signed(width(level))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// How the retention state is read.
@@ -198,53 +188,27 @@ fn roll_day_nodes() -> String {
     )
 }
 
-/// Replaces the roll-up of one bucket and marks it current (inside a maintenance step).
-async fn roll(conn: &mut PgConnection, level: i16, start: DateTime<Utc>) -> Result<(), StoreError> {
-    let statements = if level == HOURLY {
+/// The roll-up statements of a level (1 hourly, 2 daily), `$1` the bucket's start, `$2` its end.
+pub(super) fn statements(level: i64) -> [String; 2] {
+    if level == 1 {
         [roll_hour_pods(), roll_hour_nodes()]
     } else {
         [roll_day_pods(), roll_day_nodes()]
-    };
-    let [pods, nodes] = &statements;
-    let end = end_of(level, start);
-    shared::roll::<Postgres>(conn, level.into(), start, end, [pods, nodes]).await
+    }
 }
 
-/// Dirty days none of whose hours is dirty (`d` is the day's row).
+/// Dirty days none of whose hours is dirty (`d` is the day's row; as in `dirty_before`).
 const NO_DIRTY_HOURS: &str = "NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
     AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')";
 
-/// Dirty buckets of `level` starting before `before`, ready to roll up (days: without dirty
-/// hours), in order.
-async fn dirty_before(
-    conn: &mut PgConnection,
-    level: i16,
-    before: DateTime<Utc>,
-) -> Result<Vec<DateTime<Utc>>, StoreError> {
-    let text = if level == HOURLY {
-        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket < $1 ORDER BY bucket"
-            .to_string()
-    } else {
-        format!(
-            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket < $1 \
-             AND {NO_DIRTY_HOURS} ORDER BY bucket"
-        )
-    };
-    sqlx::query_scalar(&text)
-        .bind(bound(before))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| Postgres::error("finding buckets to roll up", e))
-}
-
 /// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
 /// have rolled them up meanwhile), and still ready. Returns how many.
-async fn roll_still_dirty(
+pub(super) async fn roll_ready(
     conn: &mut PgConnection,
-    level: i16,
+    level: i64,
     candidates: &[DateTime<Utc>],
 ) -> Result<usize, StoreError> {
-    let text = if level == HOURLY {
+    let text = if level == 1 {
         "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
             .to_string()
     } else {
@@ -259,13 +223,13 @@ async fn roll_still_dirty(
         .await
         .map_err(|e| Postgres::error("finding buckets to roll up", e))?;
     for bucket in &still {
-        roll(conn, level, *bucket).await?;
+        shared::roll::<Postgres>(conn, level, *bucket).await?;
     }
     Ok(still.len())
 }
 
 /// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
-async fn begin_step(
+pub(super) async fn begin_step(
     pool: &PgPool,
 ) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
     let mut tx = pool
@@ -279,78 +243,6 @@ async fn begin_step(
             Err(e)
         }
     }
-}
-
-/// Commits a step that succeeded, rolls back one that failed (now, so its locks go at once).
-async fn end_step<T>(
-    tx: Transaction<'static, Postgres>,
-    result: Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    finish(tx, result, "committing maintenance").await
-}
-
-/// See `FootprintRepository::maintain`.
-pub(super) async fn maintain(
-    pool: &PgPool,
-    policy: &RetentionPolicy,
-    now: DateTime<Utc>,
-) -> Result<MaintenanceSummary, StoreError> {
-    let mut summary = MaintenanceSummary::default();
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| Postgres::error("starting maintenance", e))?;
-    // An hour (day) is complete when it ends at or before `now`: it starts before the start of
-    // `now`'s hour (day).
-    let hours = dirty_before(&mut conn, HOURLY, floor_time(now, width(HOURLY))).await?;
-    drop(conn);
-    for chunk in hours.chunks(BUCKETS_PER_TRANSACTION) {
-        let (mut tx, _) = begin_step(pool).await?;
-        let rolled = roll_still_dirty(&mut tx, HOURLY, chunk).await;
-        summary.hours_rolled += end_step(tx, rolled).await?;
-    }
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| Postgres::error("starting maintenance", e))?;
-    let days = dirty_before(&mut conn, DAILY, floor_time(now, width(DAILY))).await?;
-    drop(conn);
-    for chunk in days.chunks(BUCKETS_PER_TRANSACTION) {
-        let (mut tx, _) = begin_step(pool).await?;
-        let rolled = roll_still_dirty(&mut tx, DAILY, chunk).await;
-        summary.days_rolled += end_step(tx, rolled).await?;
-    }
-    let (mut tx, before) = begin_step(pool).await?;
-    let sealed = seal(&mut tx, before, policy.cuts(now), &mut summary).await;
-    summary.state = end_step(tx, sealed).await?;
-    Ok(summary)
-}
-
-/// Inside a step: advances the cuts and deletes what they seal. Returns the new state.
-async fn seal(
-    conn: &mut PgConnection,
-    before: RetentionState,
-    cuts: RetentionState,
-    summary: &mut MaintenanceSummary,
-) -> Result<RetentionState, StoreError> {
-    let after = before.advance(cuts);
-    // Hours written since the roll-up steps (and their days): rolled up before their raw rows
-    // (hourly roll-ups) go. Hours before the raw cut are complete, as are days before the
-    // hourly cut, whose hours are all before the raw cut.
-    if let Some(cut) = after.raw_before {
-        for hour in dirty_before(conn, HOURLY, cut).await? {
-            roll(conn, HOURLY, hour).await?;
-            summary.hours_rolled += 1;
-        }
-    }
-    if let Some(cut) = after.hourly_before {
-        for day in dirty_before(conn, DAILY, cut).await? {
-            roll(conn, DAILY, day).await?;
-            summary.days_rolled += 1;
-        }
-    }
-    shared::apply_cuts::<Postgres>(conn, before, after, summary).await?;
-    Ok(after)
 }
 
 #[cfg(test)]

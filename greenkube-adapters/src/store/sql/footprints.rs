@@ -13,7 +13,8 @@ use greenkube_core::ports::{
 use greenkube_core::{AggregateRow, Footprint, Period};
 
 use super::error::sqlx_error;
-use super::exec::{Bind as _, execute_in, fetch_all, fetch_all_in};
+use super::exec::{Bind as _, fetch_all, fetch_all_in};
+use super::maintain::maintain;
 use super::rows::{Columns, aggregate_from_row, pod_from_row, retention_from_row};
 use super::schema::{Plan, select_pods};
 use super::{Dialect, FootprintOps, SqlStore};
@@ -85,7 +86,7 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         policy: &RetentionPolicy,
         now: DateTime<Utc>,
     ) -> Result<MaintenanceSummary, StoreError> {
-        D::maintain(&self.pool, policy, now).await
+        maintain::<D>(&self.pool, policy, now).await
     }
 
     async fn retention_state(&self) -> Result<RetentionState, StoreError> {
@@ -166,90 +167,4 @@ pub(crate) async fn plan<D: Dialect, T>(
         hourly: bounds(&plan.hourly),
         daily: bounds(&plan.daily),
     })
-}
-
-/// Inside a maintenance step: deletes what the cuts `after` seal and `before` did not (raw
-/// rows, then hourly and daily roll-ups and their marks) and records `after`.
-pub(crate) async fn apply_cuts<D: Dialect>(
-    conn: &mut D::Connection,
-    before: RetentionState,
-    after: RetentionState,
-    summary: &mut MaintenanceSummary,
-) -> Result<(), StoreError> {
-    const DOING: &str = "applying retention";
-    let us = D::TIME_SUFFIX;
-    if after.raw_before != before.raw_before
-        && let Some(cut) = after.raw_before
-    {
-        for table in ["pod_footprints", "node_footprints"] {
-            let text = format!("DELETE FROM {table} WHERE window_start{us} < $1");
-            let query = sqlx::query::<D>(&text).bound(cut);
-            summary.raw_rows_deleted += execute_in(conn, query, DOING).await?;
-        }
-    }
-    for (level, from, to) in [
-        (1_i64, before.hourly_before, after.hourly_before),
-        (2, before.daily_before, after.daily_before),
-    ] {
-        let Some(cut) = to.filter(|_| to != from) else {
-            continue;
-        };
-        for table in ["pod_rollups", "node_rollups", "rolled_buckets"] {
-            let text = format!("DELETE FROM {table} WHERE level = $1 AND bucket{us} < $2");
-            let query = sqlx::query::<D>(&text).arg(level).bound(cut);
-            let deleted = execute_in(conn, query, DOING).await?;
-            match (table, level) {
-                ("rolled_buckets", _) => {}
-                (_, 1) => summary.hourly_rows_deleted += deleted,
-                _ => summary.daily_rows_deleted += deleted,
-            }
-        }
-    }
-    if after != before {
-        let text = format!(
-            "UPDATE retention_state SET raw_before{us} = $1, hourly_before{us} = $2, \
-             daily_before{us} = $3 WHERE id = 1"
-        );
-        let query = sqlx::query::<D>(&text)
-            .opt_time(after.raw_before)
-            .opt_time(after.hourly_before)
-            .opt_time(after.daily_before);
-        execute_in(conn, query, DOING).await?;
-    }
-    Ok(())
-}
-
-/// Inside a maintenance step: replaces the roll-ups of the bucket of `level` (1 hourly, 2
-/// daily) from `start` to `end` with what `statements` (the pod and the node roll-up, `$1` the
-/// start and `$2` the end) sum, and marks it rolled up and no longer dirty.
-pub(crate) async fn roll<D: Dialect>(
-    conn: &mut D::Connection,
-    level: i64,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    statements: [&str; 2],
-) -> Result<(), StoreError> {
-    const DOING: &str = "rolling up footprints";
-    let us = D::TIME_SUFFIX;
-    let clear = ["pod_rollups", "node_rollups"]
-        .map(|table| format!("DELETE FROM {table} WHERE level = $1 AND bucket{us} = $2"));
-    for text in &clear {
-        let query = sqlx::query::<D>(text).arg(level).time(start);
-        execute_in(&mut *conn, query, DOING).await?;
-    }
-    for text in statements {
-        let query = sqlx::query::<D>(text).time(start).time(end);
-        execute_in(&mut *conn, query, DOING).await?;
-    }
-    let mark = [
-        format!(
-            "INSERT INTO rolled_buckets (level, bucket{us}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        ),
-        format!("DELETE FROM dirty_buckets WHERE level = $1 AND bucket{us} = $2"),
-    ];
-    for text in &mark {
-        let query = sqlx::query::<D>(text).arg(level).time(start);
-        execute_in(&mut *conn, query, DOING).await?;
-    }
-    Ok(())
 }

@@ -14,19 +14,20 @@ mod error;
 mod exec;
 mod footprints;
 mod history;
+mod maintain;
 mod rows;
 mod schema;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    EmbodiedCacheEntry, IntensityPoint, LedgerEntry, MaintenanceSummary, ReportQuery,
-    RetentionPolicy, StoreError, StoreErrorKind, WriteSummary,
+    EmbodiedCacheEntry, IntensityPoint, LedgerEntry, ReportQuery, RetentionState, StoreError,
+    StoreErrorKind, WriteSummary,
 };
 use greenkube_core::{Footprint, Node};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
-use sqlx::{Database, Pool};
+use sqlx::{Database, Pool, Transaction};
 
 #[cfg(feature = "postgres")]
 pub(crate) use self::error::kind_of;
@@ -35,7 +36,8 @@ pub(crate) use self::exec::Query;
 use self::exec::{Column, Exec, fetch_all, fetch_optional};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::footprints::retention_in;
-pub(crate) use self::footprints::{apply_cuts, count_window, plan, roll, window_of};
+pub(crate) use self::footprints::{count_window, plan, window_of};
+pub(crate) use self::maintain::roll;
 #[cfg(feature = "postgres")]
 pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
@@ -86,6 +88,9 @@ pub(crate) struct Statements {
     /// `$1`, `$2` a range: level (an integer: 1 hourly, 2 daily) and start of the buckets
     /// rolled up (and current) in it.
     pub(crate) rolled_buckets: &'static str,
+    /// `$1` a time: the dirty buckets of a level, hourly (`[0]`) or daily (`[1]`, only those
+    /// none of whose hours is dirty), that start before it, in order.
+    pub(crate) dirty_before: [&'static str; 2],
     /// `$1` cluster, `$2` window start, `$3` body: stores or replaces an archived snapshot.
     pub(crate) archive: &'static str,
     /// `$1` cluster, `$2` window start: the archived body.
@@ -173,12 +178,23 @@ pub(crate) trait FootprintOps: Dialect {
         query: &ReportQuery,
     ) -> Result<Vec<Self::Row>, StoreError>;
 
-    /// See `FootprintRepository::maintain`.
-    async fn maintain(
+    /// The roll-up statements of a level (1 hourly, 2 daily): the pod and the node roll-up of
+    /// one bucket, `$1` its start and `$2` its end.
+    fn roll_statements(level: i64) -> [String; 2];
+
+    /// Starts a step of `maintain`: a transaction in which no write runs, and the retention
+    /// state.
+    async fn begin_step(
         pool: &Pool<Self>,
-        policy: &RetentionPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<MaintenanceSummary, StoreError>;
+    ) -> Result<(Transaction<'static, Self>, RetentionState), StoreError>;
+
+    /// Inside a step: rolls up the buckets of `level` among `candidates` (ready when listed)
+    /// that are still to roll up; returns how many.
+    async fn roll_ready(
+        conn: &mut Self::Connection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError>;
 }
 
 /// The history writes a backend does its own way, and its embodied cache.

@@ -26,8 +26,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Footprint;
 use greenkube_core::ports::{
-    MaintenanceSummary, ReportQuery, RetentionPolicy, StoreError, StoreErrorKind, WindowRecords,
-    WriteSummary,
+    ReportQuery, RetentionState, StoreError, StoreErrorKind, WindowRecords, WriteSummary,
 };
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::Migrator;
@@ -35,7 +34,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, SqliteConnection};
+use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 
 use super::codec::{from_micros, micros, micros_ceil};
 use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
@@ -132,6 +131,14 @@ impl Dialect for Sqlite {
             FROM retention_state WHERE id = 1",
         rolled_buckets: "SELECT level, bucket_us FROM rolled_buckets \
             WHERE bucket_us >= $1 AND bucket_us < $2",
+        dirty_before: [
+            "SELECT bucket_us FROM dirty_buckets WHERE level = 1 AND bucket_us < $1 \
+             ORDER BY bucket_us",
+            "SELECT d.bucket_us FROM dirty_buckets d WHERE d.level = 2 AND d.bucket_us < $1 \
+             AND NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
+             AND h.bucket_us >= d.bucket_us AND h.bucket_us < d.bucket_us + 86400000000) \
+             ORDER BY d.bucket_us",
+        ],
         archive: "INSERT INTO snapshot_archive (cluster, window_start_us, body) \
             VALUES ($1, $2, $3) \
             ON CONFLICT (window_start_us, cluster) DO UPDATE SET body = excluded.body",
@@ -290,11 +297,21 @@ impl FootprintOps for Sqlite {
             .map_err(|e| Sqlite::error("aggregating footprints", e))
     }
 
-    async fn maintain(
+    fn roll_statements(level: i64) -> [String; 2] {
+        rollup::statements(level)
+    }
+
+    async fn begin_step(
         pool: &SqlitePool,
-        policy: &RetentionPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<MaintenanceSummary, StoreError> {
-        rollup::maintain(pool, policy, now).await
+    ) -> Result<(Transaction<'static, Sqlite>, RetentionState), StoreError> {
+        rollup::begin_step(pool).await
+    }
+
+    async fn roll_ready(
+        conn: &mut SqliteConnection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError> {
+        rollup::roll_ready(conn, level, candidates).await
     }
 }
