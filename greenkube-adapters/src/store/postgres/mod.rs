@@ -40,9 +40,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Footprint;
-use greenkube_core::ports::{
-    ReportQuery, RetentionState, StoreError, StoreErrorKind, WindowRecords, WriteSummary,
-};
+use greenkube_core::ports::{ReportQuery, StoreError, StoreErrorKind, WindowRecords, WriteSummary};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
@@ -384,23 +382,5 @@ impl FootprintOps for Postgres {
         // Read only: ending it is a courtesy, the rows are already here.
         let _ = tx.commit().await;
         Ok(rows)
-    }
-
-    fn roll_statements(level: i64) -> [String; 2] {
-        rollup::statements(level)
-    }
-
-    async fn begin_step(
-        pool: &PgPool,
-    ) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
-        rollup::begin_step(pool).await
-    }
-
-    async fn roll_ready(
-        conn: &mut PgConnection,
-        level: i64,
-        candidates: &[DateTime<Utc>],
-    ) -> Result<usize, StoreError> {
-        rollup::roll_ready(conn, level, candidates).await
     }
 }

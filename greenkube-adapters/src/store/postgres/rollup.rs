@@ -28,13 +28,14 @@
 
 use std::collections::BTreeSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::Footprint;
 use greenkube_core::ports::{RetentionState, StoreError, floor_time};
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{Postgres, Transaction};
 
-use crate::store::sql::{self as shared, Dialect as _};
+use crate::store::sql::{self as shared, Dialect as _, MaintenanceOps};
 
 /// Level of hourly roll-ups.
 const HOURLY: i16 = 1;
@@ -188,60 +189,62 @@ fn roll_day_nodes() -> String {
     )
 }
 
-/// The roll-up statements of a level (1 hourly, 2 daily), `$1` the bucket's start, `$2` its end.
-pub(super) fn statements(level: i64) -> [String; 2] {
-    if level == 1 {
-        [roll_hour_pods(), roll_hour_nodes()]
-    } else {
-        [roll_day_pods(), roll_day_nodes()]
-    }
-}
-
 /// Dirty days none of whose hours is dirty (`d` is the day's row; as in `dirty_before`).
 const NO_DIRTY_HOURS: &str = "NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
     AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')";
 
-/// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
-/// have rolled them up meanwhile), and still ready. Returns how many.
-pub(super) async fn roll_ready(
-    conn: &mut PgConnection,
-    level: i64,
-    candidates: &[DateTime<Utc>],
-) -> Result<usize, StoreError> {
-    let text = if level == 1 {
-        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
-            .to_string()
-    } else {
-        format!(
-            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket = ANY($1) \
-             AND {NO_DIRTY_HOURS} ORDER BY bucket"
-        )
-    };
-    let still: Vec<DateTime<Utc>> = sqlx::query_scalar(&text)
-        .bind(candidates)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| Postgres::error("finding buckets to roll up", e))?;
-    for bucket in &still {
-        shared::roll::<Postgres>(conn, level, *bucket).await?;
-    }
-    Ok(still.len())
-}
-
-/// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
-pub(super) async fn begin_step(
-    pool: &PgPool,
-) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| Postgres::error("starting maintenance", e))?;
-    match read_state(&mut tx, Lock::Update).await {
-        Ok(state) => Ok((tx, state)),
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
+#[async_trait]
+impl MaintenanceOps for Postgres {
+    fn roll_statements(level: i64) -> [String; 2] {
+        if level == 1 {
+            [roll_hour_pods(), roll_hour_nodes()]
+        } else {
+            [roll_day_pods(), roll_day_nodes()]
         }
+    }
+
+    /// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
+    async fn begin_step(
+        pool: &PgPool,
+    ) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
+        let mut tx = pool
+            .begin()
+            .await
+            .map_err(|e| Self::error("starting maintenance", e))?;
+        match read_state(&mut tx, Lock::Update).await {
+            Ok(state) => Ok((tx, state)),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
+    /// have rolled them up meanwhile), and still ready. Returns how many.
+    async fn roll_ready(
+        conn: &mut PgConnection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError> {
+        let text = if level == 1 {
+            "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
+                .to_string()
+        } else {
+            format!(
+                "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket = ANY($1) \
+                 AND {NO_DIRTY_HOURS} ORDER BY bucket"
+            )
+        };
+        let still: Vec<DateTime<Utc>> = sqlx::query_scalar(&text)
+            .bind(candidates)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| Self::error("finding buckets to roll up", e))?;
+        for bucket in &still {
+            shared::roll::<Self>(conn, level, *bucket).await?;
+        }
+        Ok(still.len())
     }
 }
 

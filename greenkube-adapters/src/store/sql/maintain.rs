@@ -2,7 +2,7 @@
 //! dirty hours are rolled up a day's worth per step, then complete dirty days without dirty
 //! hours, then the cuts advance and what they seal is deleted, each step one transaction.
 //!
-//! What a step is differs ([`FootprintOps::begin_step`]): SQLite takes the write lock
+//! What a step is differs ([`MaintenanceOps::begin_step`]): SQLite takes the write lock
 //! (`BEGIN IMMEDIATE`); PostgreSQL locks the retention state `FOR UPDATE`, which writes hold
 //! `FOR SHARE`, and rolls up only the buckets still dirty once it holds it. Either way a write
 //! can land between two steps, into an hour an earlier step passed: the last step rolls up any
@@ -17,7 +17,7 @@ use sqlx::{Pool, Transaction};
 
 use super::exec::{Bind as _, execute_in, fetch_all_in};
 use super::rows::Columns;
-use super::{Dialect, FootprintOps, sqlx_error};
+use super::{Dialect, MaintenanceOps, sqlx_error};
 
 /// Hours (or days) rolled up per step.
 const BUCKETS_PER_STEP: usize = 24;
@@ -32,7 +32,7 @@ fn width(level: i64) -> TimeDelta {
 }
 
 /// See `FootprintRepository::maintain`.
-pub(crate) async fn maintain<D: FootprintOps>(
+pub(crate) async fn maintain<D: MaintenanceOps>(
     pool: &Pool<D>,
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
@@ -101,7 +101,7 @@ pub(crate) async fn dirty_before<D: Dialect>(
 
 /// Inside the last step: advances the cuts, rolls up what was written since the roll-up steps
 /// before them, and deletes what they seal. Returns the new state.
-async fn seal<D: FootprintOps>(
+async fn seal<D: MaintenanceOps>(
     conn: &mut D::Connection,
     before: RetentionState,
     cuts: RetentionState,
@@ -181,7 +181,7 @@ async fn apply_cuts<D: Dialect>(
 /// Inside a maintenance step: replaces the roll-ups of the bucket of `level` (1 hourly, 2
 /// daily) starting at `start` with what the backend's roll-up statements sum, and marks it
 /// rolled up and no longer dirty.
-pub(crate) async fn roll<D: FootprintOps>(
+pub(crate) async fn roll<D: MaintenanceOps>(
     conn: &mut D::Connection,
     level: i64,
     start: DateTime<Utc>,

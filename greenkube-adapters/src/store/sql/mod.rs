@@ -6,9 +6,9 @@
 //! the operations whose SQL and concurrency control are their own: writing footprints and
 //! maintaining roll-ups, reading a report with its plan, recording node versions, batch writes
 //! of the history, the embodied cache. A backend says all that by implementing the
-//! crate-private traits `Dialect`, `FootprintOps` and `HistoryOps` for its sqlx database type;
-//! everything else (decoding rows, paging, migrations, the history reads, errors) is written
-//! once here.
+//! crate-private traits `Dialect`, `FootprintOps`, `MaintenanceOps` and `HistoryOps` for its
+//! sqlx database type; everything else (decoding rows, paging, the read plan, the steps of
+//! `maintain`, migrations, the history reads, errors) is written once here.
 
 mod error;
 mod exec;
@@ -162,22 +162,9 @@ pub(crate) trait Dialect:
     }
 }
 
-/// The footprint operations a backend does its own way.
+/// How a backend maintains its roll-ups: the shared `maintain` runs its steps.
 #[async_trait]
-pub(crate) trait FootprintOps: Dialect {
-    /// See `FootprintRepository::write_footprints`.
-    async fn write_footprints(
-        pool: &Pool<Self>,
-        batch: &[Footprint],
-    ) -> Result<WriteSummary, StoreError>;
-
-    /// The rows of the aggregate statement of `query` (decoded and sorted by the caller), read
-    /// with its plan in one snapshot.
-    async fn aggregate_rows(
-        pool: &Pool<Self>,
-        query: &ReportQuery,
-    ) -> Result<Vec<Self::Row>, StoreError>;
-
+pub(crate) trait MaintenanceOps: Dialect {
     /// The roll-up statements of a level (1 hourly, 2 daily): the pod and the node roll-up of
     /// one bucket, `$1` its start and `$2` its end.
     fn roll_statements(level: i64) -> [String; 2];
@@ -195,6 +182,23 @@ pub(crate) trait FootprintOps: Dialect {
         level: i64,
         candidates: &[DateTime<Utc>],
     ) -> Result<usize, StoreError>;
+}
+
+/// The footprint operations a backend does its own way.
+#[async_trait]
+pub(crate) trait FootprintOps: MaintenanceOps {
+    /// See `FootprintRepository::write_footprints`.
+    async fn write_footprints(
+        pool: &Pool<Self>,
+        batch: &[Footprint],
+    ) -> Result<WriteSummary, StoreError>;
+
+    /// The rows of the aggregate statement of `query` (decoded and sorted by the caller), read
+    /// with its plan in one snapshot.
+    async fn aggregate_rows(
+        pool: &Pool<Self>,
+        query: &ReportQuery,
+    ) -> Result<Vec<Self::Row>, StoreError>;
 }
 
 /// The history writes a backend does its own way, and its embodied cache.

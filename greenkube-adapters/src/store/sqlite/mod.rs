@@ -25,16 +25,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Footprint;
-use greenkube_core::ports::{
-    ReportQuery, RetentionState, StoreError, StoreErrorKind, WindowRecords, WriteSummary,
-};
+use greenkube_core::ports::{ReportQuery, StoreError, StoreErrorKind, WindowRecords, WriteSummary};
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row as _, Sqlite, SqliteConnection};
 
 use super::codec::{from_micros, micros, micros_ceil};
 use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
@@ -295,23 +293,5 @@ impl FootprintOps for Sqlite {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| Sqlite::error("aggregating footprints", e))
-    }
-
-    fn roll_statements(level: i64) -> [String; 2] {
-        rollup::statements(level)
-    }
-
-    async fn begin_step(
-        pool: &SqlitePool,
-    ) -> Result<(Transaction<'static, Sqlite>, RetentionState), StoreError> {
-        rollup::begin_step(pool).await
-    }
-
-    async fn roll_ready(
-        conn: &mut SqliteConnection,
-        level: i64,
-        candidates: &[DateTime<Utc>],
-    ) -> Result<usize, StoreError> {
-        rollup::roll_ready(conn, level, candidates).await
     }
 }

@@ -6,13 +6,14 @@
 //! every step is one `BEGIN IMMEDIATE` transaction, so no write runs during a step, an
 //! interrupted run leaves a consistent store and the next one finishes.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{RetentionState, StoreError, WindowRecords};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::sql::{MICROS_PER_DAY, MICROS_PER_HOUR};
 use crate::store::codec::micros;
-use crate::store::sql::{self as shared, Dialect as _};
+use crate::store::sql::{self as shared, Dialect as _, MaintenanceOps};
 
 /// Inside a write: refuses a sealed window, marks its hour and day dirty.
 pub(super) async fn before_window(
@@ -72,36 +73,38 @@ const ROLL_DAY_NODES: &str = "INSERT INTO node_rollups SELECT 2, $1, cluster, no
     FROM node_rollups WHERE level = 1 AND bucket_us >= $1 AND bucket_us < $2 \
     GROUP BY cluster, node";
 
-/// The roll-up statements of a level (1 hourly, 2 daily), `$1` the bucket's start, `$2` its end.
-pub(super) fn statements(level: i64) -> [String; 2] {
-    let [pods, nodes] = if level == 1 {
-        [ROLL_HOUR_PODS, ROLL_HOUR_NODES]
-    } else {
-        [ROLL_DAY_PODS, ROLL_DAY_NODES]
-    };
-    [pods.to_string(), nodes.to_string()]
-}
-
-/// A step of `maintain`: `BEGIN IMMEDIATE` holds writers back until it ends.
-pub(super) async fn begin_step(
-    pool: &SqlitePool,
-) -> Result<(Transaction<'static, Sqlite>, RetentionState), StoreError> {
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(|e| Sqlite::error("starting maintenance", e))?;
-    let state = shared::retention_in::<Sqlite>(&mut tx).await?;
-    Ok((tx, state))
-}
-
-/// Inside a step: rolls up every candidate (rolling one up again is harmless).
-pub(super) async fn roll_ready(
-    conn: &mut SqliteConnection,
-    level: i64,
-    candidates: &[DateTime<Utc>],
-) -> Result<usize, StoreError> {
-    for start in candidates {
-        shared::roll::<Sqlite>(conn, level, *start).await?;
+#[async_trait]
+impl MaintenanceOps for Sqlite {
+    fn roll_statements(level: i64) -> [String; 2] {
+        let [pods, nodes] = if level == 1 {
+            [ROLL_HOUR_PODS, ROLL_HOUR_NODES]
+        } else {
+            [ROLL_DAY_PODS, ROLL_DAY_NODES]
+        };
+        [pods.to_string(), nodes.to_string()]
     }
-    Ok(candidates.len())
+
+    /// A step: `BEGIN IMMEDIATE` holds writers back until it ends.
+    async fn begin_step(
+        pool: &SqlitePool,
+    ) -> Result<(Transaction<'static, Sqlite>, RetentionState), StoreError> {
+        let mut tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| Self::error("starting maintenance", e))?;
+        let state = shared::retention_in::<Self>(&mut tx).await?;
+        Ok((tx, state))
+    }
+
+    /// Rolls up every candidate (rolling one up again is harmless).
+    async fn roll_ready(
+        conn: &mut SqliteConnection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError> {
+        for start in candidates {
+            shared::roll::<Self>(conn, level, *start).await?;
+        }
+        Ok(candidates.len())
+    }
 }
