@@ -1,5 +1,6 @@
-//! [`FootprintRepository`] for both SQL backends: the writes, reports and maintenance are the
-//! backend's ([`FootprintOps`]); decoding, paging and the retention state are shared.
+//! [`FootprintRepository`] for both SQL backends: the writes and the report statements are the
+//! backend's ([`FootprintOps`]); decoding, paging, the read plan, the retention state and the
+//! steps of `maintain` (`super::maintain`) are shared.
 
 use std::collections::BTreeSet;
 

@@ -3,9 +3,9 @@
 //!
 //! The backends differ in their SQL, in how they store an instant (whole microseconds in a
 //! SQLite `INTEGER`, a PostgreSQL `timestamptz`), in how they classify database errors, and in
-//! the operations whose SQL and concurrency control are their own: writing footprints and
-//! maintaining roll-ups, reading a report with its plan, recording node versions, batch writes
-//! of the history, the embodied cache. A backend says all that by implementing the
+//! the operations whose SQL and concurrency control are their own: writing footprints, a step
+//! of `maintain` and the roll-up statements, the report statement, recording node versions,
+//! batch writes of the history, the embodied cache. A backend says all that by implementing the
 //! crate-private traits `Dialect`, `FootprintOps`, `MaintenanceOps` and `HistoryOps` for its
 //! sqlx database type; everything else (decoding rows, paging, the read plan, the steps of
 //! `maintain`, migrations, the history reads, errors) is written once here.
