@@ -11,10 +11,14 @@
 //! [`StoreErrorKind::Unsupported`](greenkube_core::ports::StoreErrorKind::Unsupported) error
 //! that says so.
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch"))]
+mod codec;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -157,7 +161,7 @@ pub struct Store {
 
 impl Store {
     /// A store whose one object implements every port.
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "elasticsearch"))]
     fn of<T>(backend: Backend, location: String, migrations: MigrationReport, store: T) -> Self
     where
         T: FootprintRepository
@@ -224,38 +228,23 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store, StoreEr
     match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
-            let (store, migrations) = sqlite::SqliteFootprintRepository::open(url, options).await?;
+            let (store, migrations) = sqlite::SqliteStore::open(url, options).await?;
             Ok(Store::of(backend, redact(url), migrations, store))
         }
         #[cfg(not(feature = "sqlite"))]
         Backend::Sqlite => Err(not_compiled_in(backend)),
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let (store, migrations) =
-                postgres::PostgresFootprintRepository::open(url, options).await?;
+            let (store, migrations) = postgres::PostgresStore::open(url, options).await?;
             Ok(Store::of(backend, redact(url), migrations, store))
         }
         #[cfg(not(feature = "postgres"))]
         Backend::Postgres => Err(not_compiled_in(backend)),
         #[cfg(feature = "elasticsearch")]
         Backend::Elasticsearch => {
-            let (footprints, migrations) =
-                elasticsearch::ElasticsearchFootprintRepository::open(url, options).await?;
-            let (history, _) =
-                elasticsearch::ElasticsearchHistoryRepository::open(url, options).await?;
-            let history = Arc::new(history);
-            Ok(Store {
-                backend,
-                location: footprints.config().location(),
-                migrations,
-                footprints: Arc::new(footprints),
-                archive: history.clone(),
-                nodes: history.clone(),
-                intensities: history.clone(),
-                recommendations: history.clone(),
-                ledger: history.clone(),
-                embodied: history,
-            })
+            let (store, migrations) = elasticsearch::ElasticsearchStore::open(url, options).await?;
+            let location = store.config().location();
+            Ok(Store::of(backend, location, migrations, store))
         }
         #[cfg(not(feature = "elasticsearch"))]
         Backend::Elasticsearch => Err(not_compiled_in(backend)),

@@ -15,7 +15,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use greenkube_adapters::store::elasticsearch::{
-    ElasticsearchConfig, ElasticsearchFootprintRepository, ledger_summary,
+    ElasticsearchConfig, ElasticsearchStore, HISTORY_INDICES, ledger_summary,
 };
 use greenkube_adapters::store::{self, Backend, OpenOptions};
 use greenkube_core::ports::{
@@ -110,8 +110,8 @@ impl Indices {
         ElasticsearchConfig::from_url(&self.url()).expect("test URL parses")
     }
 
-    async fn open(&self) -> ElasticsearchFootprintRepository {
-        ElasticsearchFootprintRepository::open(&self.url(), OpenOptions::default())
+    async fn open(&self) -> ElasticsearchStore {
+        ElasticsearchStore::open(&self.url(), OpenOptions::default())
             .await
             .unwrap_or_else(|e| panic!("opens the test indices at {}: {e}", self.server))
             .0
@@ -126,7 +126,10 @@ impl Drop for Indices {
     fn drop(&mut self) {
         let p = &self.prefix;
         // One by one: a request naming a missing index fails as a whole.
-        for index in ["footprints", "meta", "rollups"] {
+        for index in ["footprints", "meta", "rollups"]
+            .iter()
+            .chain(&HISTORY_INDICES)
+        {
             self.request("DELETE", &format!("/{p}-{index}"), "");
             self.request("DELETE", &format!("/_index_template/{p}-{index}"), "");
         }
@@ -371,6 +374,14 @@ async fn store_open_migrates_once_and_redacts() {
         200,
         "the index template is installed"
     );
+    for index in HISTORY_INDICES {
+        let path = format!("/_index_template/{}-{index}", indices.prefix);
+        assert_eq!(
+            indices.request("GET", &path, ""),
+            200,
+            "the history indices are created with the footprint ones"
+        );
+    }
 }
 
 #[tokio::test]
@@ -425,10 +436,9 @@ async fn unreachable_servers_are_unavailable() {
 
     let indices = Indices::new();
     let proxy = Proxy::start().await;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open(&proxy.url(&indices), OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open(&proxy.url(&indices), OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let batch = windows_of("prod", 1, 2);
     repo.write_footprints(&batch).await.expect("writes");
     proxy.cut_now();
@@ -463,10 +473,9 @@ async fn connection_lost_mid_batch_leaves_nothing_and_a_retry_completes() {
     let proxy = Proxy::start().await;
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let direct = indices.open().await;
 
     let first = windows_of("prod", 1, 3);
@@ -549,10 +558,9 @@ async fn a_dead_writers_lock_expires_and_its_batch_is_aborted() {
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
     config.lock_lease = StdDuration::from_secs(1);
-    let (dead, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (dead, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let first = windows_of("prod", 1, 4);
     proxy.cut_after_bulk_requests(2);
     dead.write_footprints(&first)
@@ -563,10 +571,9 @@ async fn a_dead_writers_lock_expires_and_its_batch_is_aborted() {
     config.lock_lease = StdDuration::from_secs(1);
     config.request_timeout = StdDuration::from_secs(2);
     config.lock_wait = StdDuration::from_secs(20);
-    let (live, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens");
+    let (live, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens");
     assert!(
         read_all(&live).await.is_empty(),
         "the dead batch is invisible"
@@ -599,10 +606,9 @@ async fn readers_never_see_half_a_batch() {
     let indices = Indices::new();
     let mut config = indices.config();
     config.bulk_documents = 8;
-    let (writer, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens");
+    let (writer, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens");
     let reader = indices.open().await;
     let a = windows_of("prod", 1, 12);
     let b = {
@@ -673,10 +679,9 @@ async fn readers_never_see_half_a_batch() {
 async fn a_read_overlapping_a_commit_reads_again() {
     let indices = Indices::new();
     let proxy = Proxy::start().await;
-    let (reader, _) =
-        ElasticsearchFootprintRepository::open(&proxy.url(&indices), OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (reader, _) = ElasticsearchStore::open(&proxy.url(&indices), OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let writer = indices.open().await;
     let a = windows_of("prod", 1, 4);
     let b = windows_of("prod", 20, 4);
@@ -841,10 +846,9 @@ async fn maintenance_cut_off_midway_is_finished_by_the_next_run() {
     let proxy = Proxy::start().await;
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("parses");
     config.bulk_documents = 10;
-    let (repo, _) =
-        ElasticsearchFootprintRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (repo, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     let direct = indices.open().await;
     let history = history();
     repo.write_footprints(&history).await.expect("writes");

@@ -15,8 +15,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use greenkube_adapters::store::OpenOptions;
 use greenkube_adapters::store::elasticsearch::{
-    ElasticsearchConfig, ElasticsearchFootprintRepository, ElasticsearchHistoryRepository,
-    HISTORY_INDICES,
+    ElasticsearchConfig, ElasticsearchStore, HISTORY_INDICES,
 };
 use greenkube_adapters::store::open_with;
 use greenkube_core::Node;
@@ -117,8 +116,8 @@ impl Indices {
         format!("{}?index_prefix={}", self.server, self.prefix)
     }
 
-    async fn open(&self) -> ElasticsearchHistoryRepository {
-        ElasticsearchHistoryRepository::open(&self.url(), OpenOptions::default())
+    async fn open(&self) -> ElasticsearchStore {
+        ElasticsearchStore::open(&self.url(), OpenOptions::default())
             .await
             .unwrap_or_else(|e| panic!("opens the test indices at {}: {e}", self.server))
             .0
@@ -174,10 +173,9 @@ async fn open_history_serves_http_urls_and_migrates_once() {
         let (status, _) = indices.request("GET", &format!("/_index_template/{name}"), "");
         assert_eq!(status, 200, "the index template of {name} is installed");
     }
-    let (again, report) =
-        ElasticsearchHistoryRepository::open(&indices.url(), OpenOptions::default())
-            .await
-            .expect("opens again");
+    let (again, report) = ElasticsearchStore::open(&indices.url(), OpenOptions::default())
+        .await
+        .expect("opens again");
     assert!(report.applied.is_empty(), "already up to date: {report:?}");
     assert_eq!(
         again
@@ -199,16 +197,26 @@ async fn a_missing_store_is_unavailable_and_an_existing_one_gets_its_history_ind
         .expect_err("no indices");
     assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err}");
     assert!(err.to_string().contains("no greenkube indices"), "{err}");
-    // A store made before the history indices existed (its footprint index only) gets them.
-    drop(
-        ElasticsearchFootprintRepository::open(&indices.url(), OpenOptions::default())
-            .await
-            .expect("creates the footprint store"),
-    );
-    let (history, report) = ElasticsearchHistoryRepository::open(&indices.url(), must_exist)
+    // A store made before the history indices existed (its footprint indices only) gets them.
+    drop(indices.open().await);
+    for name in &indices.names()[..HISTORY_INDICES.len()] {
+        indices.request("DELETE", &format!("/{name}"), "");
+        indices.request("DELETE", &format!("/_index_template/{name}"), "");
+    }
+    let (history, report) = ElasticsearchStore::open(&indices.url(), must_exist)
         .await
         .expect("an existing store is migrated");
-    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert!(
+        report.applied.is_empty(),
+        "footprints up to date: {report:?}"
+    );
+    for name in &indices.names()[..HISTORY_INDICES.len()] {
+        let (status, _) = indices.request("GET", &format!("/_index_template/{name}"), "");
+        assert_eq!(
+            status, 200,
+            "the index template of {name} is installed again"
+        );
+    }
     assert!(history.records().await.unwrap().is_empty());
 }
 
@@ -222,7 +230,7 @@ async fn newer_or_foreign_history_indices_are_conflicts() {
         r#"{"_meta": {"greenkube_schema_version": 2}}"#,
     );
     assert_eq!(status, 200, "the test can change the mapping's _meta");
-    let err = ElasticsearchHistoryRepository::open(&indices.url(), OpenOptions::default())
+    let err = ElasticsearchStore::open(&indices.url(), OpenOptions::default())
         .await
         .expect_err("newer schema");
     assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
@@ -235,7 +243,7 @@ async fn newer_or_foreign_history_indices_are_conflicts() {
         r#"{"mappings": {"properties": {"x": {"type": "keyword"}}}}"#,
     );
     assert_eq!(status, 200);
-    let err = ElasticsearchHistoryRepository::open(&foreign.url(), OpenOptions::default())
+    let err = ElasticsearchStore::open(&foreign.url(), OpenOptions::default())
         .await
         .expect_err("foreign index");
     assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
@@ -387,10 +395,9 @@ async fn a_node_change_committed_but_cut_off_is_finished_by_the_next_caller() {
     let proxy = Proxy::start().await;
     let mut config = ElasticsearchConfig::from_url(&proxy.url(&indices)).expect("proxy URL");
     config.request_timeout = StdDuration::from_secs(5);
-    let (through_proxy, _) =
-        ElasticsearchHistoryRepository::open_with_config(config, OpenOptions::default())
-            .await
-            .expect("opens through the proxy");
+    let (through_proxy, _) = ElasticsearchStore::open_with_config(config, OpenOptions::default())
+        .await
+        .expect("opens through the proxy");
     proxy.armed.store(true, Ordering::SeqCst);
     // The state swap (a PUT) goes through; the version documents (a _bulk) never arrive.
     let err = through_proxy

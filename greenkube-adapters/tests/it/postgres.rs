@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use greenkube_adapters::store::postgres::{PostgresFootprintRepository, count_rows};
+use greenkube_adapters::store::postgres::{PostgresStore, count_rows};
 use greenkube_adapters::store::{self, Backend, OpenOptions};
 use greenkube_core::ports::{
     FootprintRepository, PodRowPager, ReportQuery, RetentionPolicy, StoreErrorKind, TimeRange,
@@ -108,8 +108,8 @@ impl Schema {
         with_params(&self.url, params)
     }
 
-    async fn open(&self) -> PostgresFootprintRepository {
-        PostgresFootprintRepository::open(&self.url, OpenOptions::default())
+    async fn open(&self) -> PostgresStore {
+        PostgresStore::open(&self.url, OpenOptions::default())
             .await
             .expect("opens the test schema")
             .0
@@ -367,7 +367,7 @@ async fn a_failure_inside_the_database_rolls_the_batch_back() {
 async fn a_connection_killed_mid_batch_leaves_nothing_and_a_retry_completes() {
     let schema = Schema::new().await;
     let writer_name = unique("gk_writer");
-    let (repo, _) = PostgresFootprintRepository::open(
+    let (repo, _) = PostgresStore::open(
         &schema.url_with(&[("application_name", &writer_name)]),
         OpenOptions::default(),
     )
@@ -613,7 +613,7 @@ async fn keys_page_byte_by_byte_whatever_the_locale() {
     .execute(&mut conn)
     .await
     .expect("creates a database with an ICU locale");
-    let repo = PostgresFootprintRepository::open(&db.url, OpenOptions::default())
+    let repo = PostgresStore::open(&db.url, OpenOptions::default())
         .await
         .expect("opens")
         .0;
@@ -673,7 +673,7 @@ fn keep_everything() -> RetentionPolicy {
 
 /// Every grouping, per `periods`, over `range`, equals the in-memory aggregate of `stored`.
 async fn assert_reports(
-    repo: &PostgresFootprintRepository,
+    repo: &PostgresStore,
     stored: &[Footprint],
     range: TimeRange,
     periods: &[Option<Period>],
@@ -805,7 +805,7 @@ async fn rows_stored_before_the_rollup_migration_are_rolled_up() {
     .execute(&mut conn)
     .await
     .expect("copies the rows");
-    let (repo, report) = PostgresFootprintRepository::open(&target.url, OpenOptions::default())
+    let (repo, report) = PostgresStore::open(&target.url, OpenOptions::default())
         .await
         .expect("opens");
     assert_eq!(report.applied.len(), 1);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::Duration;
 use greenkube_adapters::store::OpenOptions;
 use greenkube_adapters::store::open_with;
-use greenkube_adapters::store::postgres::PostgresFootprintRepository;
+use greenkube_adapters::store::postgres::PostgresStore;
 use greenkube_core::Node;
 use greenkube_core::ports::{
     IntensityHistory, IntensityPoint, LedgerEntry, NodeHistory, RecommendationStore, SavingsLedger,
@@ -69,8 +69,8 @@ impl Schema {
         Self { name, url }
     }
 
-    async fn open(&self) -> PostgresFootprintRepository {
-        PostgresFootprintRepository::open(&self.url, OpenOptions::default())
+    async fn open(&self) -> PostgresStore {
+        PostgresStore::open(&self.url, OpenOptions::default())
             .await
             .expect("opens the test schema")
             .0

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use greenkube_adapters::store::sqlite::{SqliteFootprintRepository, count_rows};
+use greenkube_adapters::store::sqlite::{SqliteStore, count_rows};
 use greenkube_adapters::store::{self, OpenOptions};
 use greenkube_core::ports::{FootprintRepository, ReportQuery, StoreErrorKind, TimeRange};
 use greenkube_core::testsuite::RepositoryFixture;
@@ -13,9 +13,9 @@ use greenkube_core::testsuite::fixtures::{at, footprint, methodology};
 use greenkube_core::{GroupBy, Methodology, aggregate};
 use tempfile::TempDir;
 
-async fn open_file(dir: &TempDir) -> SqliteFootprintRepository {
+async fn open_file(dir: &TempDir) -> SqliteStore {
     let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
-    SqliteFootprintRepository::open(&url, OpenOptions::default())
+    SqliteStore::open(&url, OpenOptions::default())
         .await
         .expect("opens a new file")
         .0
@@ -25,7 +25,7 @@ mod in_memory {
     use super::*;
 
     async fn fixture() -> RepositoryFixture {
-        let (repo, _) = SqliteFootprintRepository::open("sqlite::memory:", OpenOptions::default())
+        let (repo, _) = SqliteStore::open("sqlite::memory:", OpenOptions::default())
             .await
             .expect("opens in memory");
         RepositoryFixture::new(repo)

@@ -2,7 +2,7 @@
 //! archive's compression.
 
 use greenkube_adapters::store::OpenOptions;
-use greenkube_adapters::store::sqlite::SqliteFootprintRepository;
+use greenkube_adapters::store::sqlite::SqliteStore;
 use greenkube_core::ports::SnapshotArchive;
 use greenkube_core::testsuite::fixtures::{at, snapshot};
 use greenkube_core::testsuite::history_contract::HistoryFixture;
@@ -11,7 +11,7 @@ mod in_memory {
     use super::*;
 
     async fn fixture() -> HistoryFixture {
-        let (repo, _) = SqliteFootprintRepository::open("sqlite::memory:", OpenOptions::default())
+        let (repo, _) = SqliteStore::open("sqlite::memory:", OpenOptions::default())
             .await
             .expect("opens in memory");
         HistoryFixture::all(repo)
@@ -26,7 +26,7 @@ mod in_a_file {
     async fn fixture() -> HistoryFixture {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
-        let (repo, _) = SqliteFootprintRepository::open(&url, OpenOptions::default())
+        let (repo, _) = SqliteStore::open(&url, OpenOptions::default())
             .await
             .expect("opens a file");
         HistoryFixture::all(repo).with_guard(dir)
@@ -41,7 +41,7 @@ async fn archived_snapshots_are_compressed_and_survive_reopening() {
     let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
     let snap = snapshot("prod", at(2025, 6, 2, 10, 0));
     {
-        let (repo, _) = SqliteFootprintRepository::open(&url, OpenOptions::default())
+        let (repo, _) = SqliteStore::open(&url, OpenOptions::default())
             .await
             .unwrap();
         repo.archive(&snap).await.unwrap();
@@ -55,7 +55,7 @@ async fn archived_snapshots_are_compressed_and_survive_reopening() {
             "archived {stored} bytes for {json} bytes of JSON"
         );
     }
-    let (repo, _) = SqliteFootprintRepository::open(&url, OpenOptions::default())
+    let (repo, _) = SqliteStore::open(&url, OpenOptions::default())
         .await
         .unwrap();
     assert_eq!(

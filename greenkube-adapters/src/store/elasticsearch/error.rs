@@ -95,6 +95,11 @@ pub(super) fn convert_reqwest_err(doing: &str, location: &str, e: reqwest::Error
     StoreError::new(kind, BACKEND, format!("{doing}: {what} (`{location}`)")).with_source(e)
 }
 
+/// A stored document that cannot be read back.
+pub(super) fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::invalid_data(BACKEND, format!("{what} cannot be read back: {e}"))
+}
+
 /// A response that is not the JSON Elasticsearch sends.
 pub(super) fn unexpected(doing: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::new(

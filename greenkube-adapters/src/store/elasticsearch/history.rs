@@ -1,12 +1,14 @@
 //! The history repositories in Elasticsearch: the snapshot archive, node history, grid
 //! intensities, recommendations with their lifecycle, the savings ledger and the embodied
-//! cache, behind [`ElasticsearchHistoryRepository`]. They pass the same contract suite as the
-//! SQLite ones (`history_contract_suite!`), against the `osmem-server` emulator.
+//! cache, implemented by [`super::ElasticsearchStore`] next to the footprints. They pass the
+//! same contract suite as the SQL ones (`history_contract_suite!`), against the `osmem-server`
+//! emulator.
 //!
 //! # Indices ("migrations")
 //!
 //! One index per repository, each with a strict mapping (`mappings/*.json`) whose `_meta`
-//! carries [`HISTORY_SCHEMA_VERSION`], and an index template of the same name:
+//! carries [`HISTORY_SCHEMA_VERSION`](super::HISTORY_SCHEMA_VERSION), and an index template of
+//! the same name:
 //!
 //! | index | documents | `_id` |
 //! |---|---|---|
@@ -22,10 +24,11 @@
 //! SQLite. Digests are the first 128 bits of a SHA-256 of the length-prefixed key parts, so an
 //! id never depends on what characters a name has.
 //!
-//! Opening creates the missing indices (and their templates). With `create_if_missing` off it
-//! does so only in a store that exists (its footprint index or a history index is there), like
-//! an SQLite database that gets its new tables when opened; otherwise it is `Unavailable`. An
-//! index with a newer schema version, or one without greenkube's `_meta`, is a `Conflict`.
+//! Opening the store creates the missing history indices (and their templates), after the
+//! footprint indices. With `create_if_missing` off it does so only in a store that exists (its
+//! footprint index is there), like an SQLite database that gets its new tables when opened;
+//! otherwise it is `Unavailable`. A history index with a newer schema version, or one without
+//! greenkube's `_meta`, is a `Conflict`, found before anything is changed.
 //!
 //! # The contract without transactions
 //!
@@ -105,407 +108,24 @@ use greenkube_core::ports::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
     RecommendationStore, SavingsLedger, SnapshotArchive, StoreError, TimeRange,
 };
-use greenkube_core::recommend::{RecommendationRecord, RecommendationType};
+use greenkube_core::recommend::RecommendationRecord;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::Client;
-use super::codec::{base64_decode, base64_encode, gunzip, gzip};
-use super::error::{ResponseError, convert_response_err, unexpected};
-use super::model::{digest, micros, micros_ceil};
-use super::{BACKEND, ElasticsearchConfig, check_server, index_schema_version, install_index};
-use crate::store::{AppliedMigration, MigrationReport, OpenOptions};
-
-/// The schema version of the history indices (kept in each mapping's `_meta`).
-pub const HISTORY_SCHEMA_VERSION: i64 = 1;
-
-/// The suffixes of the history indices: `PREFIX-snapshots`, `PREFIX-nodes`, ...
-pub const HISTORY_INDICES: [&str; 6] = [
-    "snapshots",
-    "nodes",
-    "intensities",
-    "recommendations",
-    "savings",
-    "embodied",
-];
-
-const MAPPINGS: [&str; 6] = [
-    include_str!("mappings/snapshots.json"),
-    include_str!("mappings/nodes.json"),
-    include_str!("mappings/intensities.json"),
-    include_str!("mappings/recommendations.json"),
-    include_str!("mappings/savings.json"),
-    include_str!("mappings/embodied.json"),
-];
-
-/// Hits per search page.
-const PAGE: usize = 1000;
+use super::BACKEND;
+use super::base64::{base64_decode, base64_encode};
+use super::documents::{BulkDoc, Doc, encode};
+use super::error::{damaged, unexpected};
+use super::fields::{digest, instant, micros, micros_ceil, millis};
+use super::store::ElasticsearchStore;
+use crate::store::codec::{gunzip, gzip, recommendation_type};
 
 /// Attempts of a compare-and-swap that keeps losing before giving up.
 pub(super) const MAX_ATTEMPTS: usize = 16;
 
 /// The id of the one recommendations document.
 const RECORDS_ID: &str = "records";
-
-/// The names of the history indices of a prefix.
-#[derive(Debug, Clone)]
-pub(super) struct Indices {
-    pub(super) snapshots: String,
-    pub(super) nodes: String,
-    pub(super) intensities: String,
-    pub(super) recommendations: String,
-    pub(super) savings: String,
-    pub(super) embodied: String,
-}
-
-impl Indices {
-    fn new(prefix: &str) -> Self {
-        let name = |suffix: &str| format!("{prefix}-{suffix}");
-        Self {
-            snapshots: name(HISTORY_INDICES[0]),
-            nodes: name(HISTORY_INDICES[1]),
-            intensities: name(HISTORY_INDICES[2]),
-            recommendations: name(HISTORY_INDICES[3]),
-            savings: name(HISTORY_INDICES[4]),
-            embodied: name(HISTORY_INDICES[5]),
-        }
-    }
-
-    /// Every index, in the order of [`HISTORY_INDICES`].
-    fn all(&self) -> [&str; 6] {
-        [
-            &self.snapshots,
-            &self.nodes,
-            &self.intensities,
-            &self.recommendations,
-            &self.savings,
-            &self.embodied,
-        ]
-    }
-}
-
-/// The history repositories (snapshot archive, node history, intensity history,
-/// recommendations, savings ledger, embodied cache) in Elasticsearch or an API-compatible
-/// server; one object implements every port. How each contract rule holds without
-/// transactions is in the [module documentation](self).
-#[derive(Debug)]
-pub struct ElasticsearchHistoryRepository {
-    pub(super) client: Client,
-    config: ElasticsearchConfig,
-    pub(super) indices: Indices,
-}
-
-/// A document read by id: its source and the sequence number and primary term it was read at.
-#[derive(Debug)]
-pub(super) struct Doc {
-    pub(super) source: Value,
-    pub(super) seq_no: u64,
-    pub(super) primary_term: u64,
-}
-
-/// One document of a `_bulk` request.
-#[derive(Debug)]
-pub(super) struct BulkDoc {
-    pub(super) id: String,
-    /// With a version, the document is written with `version_type=external`, and a conflict
-    /// (the stored version is the same or newer) is not an error.
-    pub(super) external_version: Option<u64>,
-    pub(super) source: Value,
-}
-
-/// An instant from whole microseconds since 1970.
-pub(super) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(us).ok_or_else(|| {
-        StoreError::invalid_data(BACKEND, format!("stored time {us} µs is out of range"))
-    })
-}
-
-/// Milliseconds for a `date` field.
-pub(super) fn millis(us: i64) -> i64 {
-    us.div_euclid(1000)
-}
-
-/// A stored document that cannot be read back.
-pub(super) fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::invalid_data(BACKEND, format!("{what} cannot be read back: {e}"))
-}
-
-fn encode<T: Serialize>(value: &T, what: &str) -> Result<Value, StoreError> {
-    serde_json::to_value(value).map_err(|e| {
-        StoreError::invalid_data(BACKEND, format!("{what} cannot be encoded")).with_source(e)
-    })
-}
-
-fn number(body: &Value, field: &str, doing: &str) -> Result<u64, StoreError> {
-    body.get(field)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| unexpected(doing, format!("no `{field}`")))
-}
-
-impl ElasticsearchHistoryRepository {
-    /// Opens the history repositories of the store an `http(s)://` URL names and brings their
-    /// indices up to date (see the module documentation for `create_if_missing`).
-    pub async fn open(
-        url: &str,
-        options: OpenOptions,
-    ) -> Result<(Self, MigrationReport), StoreError> {
-        Self::open_with_config(ElasticsearchConfig::from_url(url)?, options).await
-    }
-
-    /// Opens the history repositories a configuration names and brings their indices up to
-    /// date.
-    pub async fn open_with_config(
-        config: ElasticsearchConfig,
-        options: OpenOptions,
-    ) -> Result<(Self, MigrationReport), StoreError> {
-        let client = Client::new(&config)?;
-        let indices = Indices::new(&config.index_prefix);
-        let repository = Self {
-            client,
-            config,
-            indices,
-        };
-        let report = repository.migrate(options).await?;
-        Ok((repository, report))
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &ElasticsearchConfig {
-        &self.config
-    }
-
-    /// The names of the history indices, in the order of [`HISTORY_INDICES`].
-    pub fn index_names(&self) -> [&str; 6] {
-        self.indices.all()
-    }
-
-    async fn migrate(&self, options: OpenOptions) -> Result<MigrationReport, StoreError> {
-        check_server(&self.client).await?;
-        let mut missing = Vec::new();
-        let mut present = false;
-        for (index, mapping) in self.indices.all().into_iter().zip(MAPPINGS) {
-            match index_schema_version(&self.client, index).await? {
-                Some(v) if v == HISTORY_SCHEMA_VERSION => present = true,
-                Some(v) if v > HISTORY_SCHEMA_VERSION => {
-                    return Err(StoreError::conflict(
-                        BACKEND,
-                        format!(
-                            "index `{index}` has schema version {v}, which this greenkube \
-                             (history schema {HISTORY_SCHEMA_VERSION}) does not know: it was \
-                             written by a newer greenkube"
-                        ),
-                    ));
-                }
-                Some(v) => {
-                    return Err(StoreError::conflict(
-                        BACKEND,
-                        format!("index `{index}` has unknown schema version {v}"),
-                    ));
-                }
-                None => missing.push((index, mapping)),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(MigrationReport {
-                applied: Vec::new(),
-                schema_version: HISTORY_SCHEMA_VERSION,
-            });
-        }
-        if !options.create_if_missing && !present {
-            let footprints = format!("{}-footprints", self.config.index_prefix);
-            if index_schema_version(&self.client, &footprints)
-                .await?
-                .is_none()
-            {
-                return Err(StoreError::unavailable(
-                    BACKEND,
-                    format!(
-                        "no greenkube indices `{}-*` at `{}`",
-                        self.config.index_prefix,
-                        self.client.location()
-                    ),
-                ));
-            }
-        }
-        for (index, mapping) in missing {
-            install_index(&self.client, index, mapping, HISTORY_SCHEMA_VERSION).await?;
-        }
-        Ok(MigrationReport {
-            applied: vec![AppliedMigration {
-                version: HISTORY_SCHEMA_VERSION,
-                description: "history (index templates and mappings)".to_string(),
-            }],
-            schema_version: HISTORY_SCHEMA_VERSION,
-        })
-    }
-
-    /// A document by id (a realtime `GET`); `None` when there is none.
-    pub(super) async fn get(
-        &self,
-        index: &str,
-        id: &str,
-        doing: &str,
-    ) -> Result<Option<Doc>, StoreError> {
-        let reply = self
-            .client
-            .call(Method::GET, &format!("/{index}/_doc/{id}"), None, doing)
-            .await?;
-        if reply.body.get("found") == Some(&Value::Bool(false)) {
-            return Ok(None);
-        }
-        let body = reply.into_ok(doing)?;
-        let source = body
-            .get("_source")
-            .cloned()
-            .ok_or_else(|| unexpected(doing, "no `_source`"))?;
-        Ok(Some(Doc {
-            source,
-            seq_no: number(&body, "_seq_no", doing)?,
-            primary_term: number(&body, "_primary_term", doing)?,
-        }))
-    }
-
-    /// Writes a document; `query` is the request's query string (`?refresh=wait_for`,
-    /// `?if_seq_no=..&if_primary_term=..`, `?op_type=create`, or empty). Returns the new
-    /// `(seq_no, primary_term)`, or `None` when the condition failed (HTTP 409).
-    pub(super) async fn put(
-        &self,
-        index: &str,
-        id: &str,
-        query: &str,
-        source: &Value,
-        doing: &str,
-    ) -> Result<Option<(u64, u64)>, StoreError> {
-        let reply = self
-            .client
-            .call(
-                Method::PUT,
-                &format!("/{index}/_doc/{id}{query}"),
-                Some(source),
-                doing,
-            )
-            .await?;
-        if reply.status == 409 {
-            return Ok(None);
-        }
-        let body = reply.into_ok(doing)?;
-        Ok(Some((
-            number(&body, "_seq_no", doing)?,
-            number(&body, "_primary_term", doing)?,
-        )))
-    }
-
-    /// Indexes documents with `_bulk` (`refresh=wait_for`), `bulk_documents` at a time. The
-    /// first failed item is the error, except version conflicts of externally versioned
-    /// documents (a same or newer version is already stored).
-    pub(super) async fn bulk(
-        &self,
-        index: &str,
-        docs: &[BulkDoc],
-        doing: &str,
-    ) -> Result<(), StoreError> {
-        let encode_err = |e: serde_json::Error| {
-            StoreError::other(BACKEND, format!("{doing}: cannot encode a document")).with_source(e)
-        };
-        for chunk in docs.chunks(self.config.bulk_documents.max(1)) {
-            let mut body = Vec::new();
-            for doc in chunk {
-                let action = match doc.external_version {
-                    Some(v) => json!({"index": {
-                        "_index": index, "_id": doc.id, "version": v, "version_type": "external"
-                    }}),
-                    None => json!({"index": {"_index": index, "_id": doc.id}}),
-                };
-                serde_json::to_writer(&mut body, &action).map_err(encode_err)?;
-                body.push(b'\n');
-                serde_json::to_writer(&mut body, &doc.source).map_err(encode_err)?;
-                body.push(b'\n');
-            }
-            let reply = self
-                .client
-                .bulk("/_bulk?refresh=wait_for", body, doing)
-                .await?;
-            if reply.get("errors") != Some(&Value::Bool(true)) {
-                continue;
-            }
-            let items = reply
-                .get("items")
-                .and_then(Value::as_array)
-                .ok_or_else(|| unexpected(doing, "`errors` but no `items`"))?;
-            for (item, doc) in items.iter().zip(chunk) {
-                let Some(result) = item.get("index") else {
-                    return Err(unexpected(doing, "an item is not an `index` result"));
-                };
-                let Some(error) = result.get("error") else {
-                    continue;
-                };
-                let status = result
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .and_then(|s| u16::try_from(s).ok())
-                    .unwrap_or(500);
-                if status == 409 && doc.external_version.is_some() {
-                    continue;
-                }
-                let e =
-                    ResponseError::parse(status, json!({ "error": error }).to_string().as_bytes());
-                return Err(convert_response_err(doing, e));
-            }
-        }
-        Ok(())
-    }
-
-    /// The `_source` of every hit of a query, in `sort` order (which must be total: the
-    /// pages follow one another with `search_after`).
-    pub(super) async fn search_all(
-        &self,
-        index: &str,
-        query: &Value,
-        sort: &Value,
-        source: &Value,
-        doing: &str,
-    ) -> Result<Vec<Value>, StoreError> {
-        let mut out = Vec::new();
-        let mut after: Option<Value> = None;
-        loop {
-            let mut request =
-                json!({"size": PAGE, "query": query, "sort": sort, "_source": source});
-            if let (Some(a), Some(object)) = (&after, request.as_object_mut()) {
-                object.insert("search_after".to_string(), a.clone());
-            }
-            let reply = self
-                .client
-                .ok(
-                    Method::POST,
-                    &format!("/{index}/_search"),
-                    Some(&request),
-                    doing,
-                )
-                .await?;
-            let hits = reply
-                .pointer("/hits/hits")
-                .and_then(Value::as_array)
-                .ok_or_else(|| unexpected(doing, "no `hits`"))?;
-            for hit in hits {
-                out.push(
-                    hit.get("_source")
-                        .cloned()
-                        .ok_or_else(|| unexpected(doing, "a hit has no `_source`"))?,
-                );
-            }
-            if hits.len() < PAGE {
-                return Ok(out);
-            }
-            after = Some(
-                hits.last()
-                    .and_then(|h| h.get("sort"))
-                    .cloned()
-                    .ok_or_else(|| unexpected(doing, "a hit has no `sort` values"))?,
-            );
-        }
-    }
-}
 
 /// The cluster as stored: `""` for none.
 pub(super) fn cluster_key(cluster: Option<&str>) -> &str {
@@ -524,7 +144,7 @@ struct WindowHit {
 }
 
 #[async_trait]
-impl SnapshotArchive for ElasticsearchHistoryRepository {
+impl SnapshotArchive for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -539,7 +159,7 @@ impl SnapshotArchive for ElasticsearchHistoryRepository {
             "cluster": cluster,
             "window_start_us": start_us,
             "window_start": millis(start_us),
-            "body": base64_encode(&gzip(&json)?),
+            "body": base64_encode(&gzip(BACKEND, &json)?),
         });
         self.put(
             &self.indices.snapshots,
@@ -568,7 +188,7 @@ impl SnapshotArchive for ElasticsearchHistoryRepository {
             .get("body")
             .and_then(Value::as_str)
             .ok_or_else(|| damaged(what, "no `body`"))?;
-        let json = gunzip(&base64_decode(body, what)?, what)?;
+        let json = gunzip(BACKEND, &base64_decode(body, what)?, what)?;
         let text = String::from_utf8(json).map_err(|e| damaged(what, e))?;
         Snapshot::from_json_str(&text)
             .map(Some)
@@ -597,7 +217,7 @@ impl SnapshotArchive for ElasticsearchHistoryRepository {
                     serde_json::from_value(hit).map_err(|e| damaged("an archived window", e))?;
                 Ok((
                     (!w.cluster.is_empty()).then(|| Arc::from(w.cluster.as_str())),
-                    from_micros(w.window_start_us)?,
+                    instant(w.window_start_us)?,
                 ))
             })
             .collect()
@@ -634,7 +254,7 @@ impl IntensityDoc {
         let d: Self = serde_json::from_value(hit).map_err(|e| damaged("an intensity", e))?;
         Ok(IntensityPoint {
             zone: d.zone,
-            at: from_micros(d.at_us)?,
+            at: instant(d.at_us)?,
             gco2e_per_kwh: d.gco2e_per_kwh,
             source: d.source,
         })
@@ -642,7 +262,7 @@ impl IntensityDoc {
 }
 
 #[async_trait]
-impl IntensityHistory for ElasticsearchHistoryRepository {
+impl IntensityHistory for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -762,7 +382,7 @@ impl RecordsDoc {
 }
 
 #[async_trait]
-impl RecommendationStore for ElasticsearchHistoryRepository {
+impl RecommendationStore for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -864,15 +484,6 @@ struct SavingsDoc<'a> {
     without_cost: u8,
 }
 
-fn kind_of(name: &str) -> Result<RecommendationType, StoreError> {
-    RecommendationType::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| {
-            StoreError::invalid_data(BACKEND, format!("unknown recommendation type {name}"))
-        })
-}
-
 /// A `sum` sub-aggregation of a bucket.
 fn sum(bucket: &Value, name: &str, doing: &str) -> Result<f64, StoreError> {
     bucket
@@ -882,7 +493,7 @@ fn sum(bucket: &Value, name: &str, doing: &str) -> Result<f64, StoreError> {
 }
 
 #[async_trait]
-impl SavingsLedger for ElasticsearchHistoryRepository {
+impl SavingsLedger for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -967,7 +578,7 @@ impl SavingsLedger for ElasticsearchHistoryRepository {
                     .ok_or_else(|| unexpected(doing, "a bucket has no `key`"))?;
                 let without = sum(bucket, "without_cost", doing)?;
                 Ok(LedgerTotal {
-                    kind: kind_of(key)?,
+                    kind: recommendation_type(BACKEND, key)?,
                     co2e_grams: sum(bucket, "co2e_grams", doing)?,
                     cost: sum(bucket, "cost", doing)?,
                     entries_without_cost: if without.is_finite() && without > 0.0 {
@@ -1007,7 +618,7 @@ fn embodied_id(provider: &str, instance_type: &str) -> String {
 }
 
 #[async_trait]
-impl EmbodiedCache for ElasticsearchHistoryRepository {
+impl EmbodiedCache for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -1034,7 +645,7 @@ impl EmbodiedCache for ElasticsearchHistoryRepository {
             instance_type: d.instance_type,
             kgco2e: d.kgco2e,
             lifespan_hours: d.lifespan_hours,
-            fetched_at: from_micros(d.fetched_at_us)?,
+            fetched_at: instant(d.fetched_at_us)?,
         }))
     }
 
@@ -1093,35 +704,5 @@ mod tests {
         );
         assert!(snapshot_id("x", 0).starts_with("s-"));
         assert_eq!(snapshot_id("x", 0).len(), 34);
-    }
-
-    #[test]
-    fn indices_follow_the_prefix() {
-        let i = Indices::new("gk");
-        assert_eq!(
-            i.all(),
-            [
-                "gk-snapshots",
-                "gk-nodes",
-                "gk-intensities",
-                "gk-recommendations",
-                "gk-savings",
-                "gk-embodied"
-            ]
-        );
-        for mapping in MAPPINGS {
-            let v: Value = serde_json::from_str(mapping).unwrap();
-            assert_eq!(
-                v.pointer("/mappings/_meta/greenkube_schema_version"),
-                Some(&json!(HISTORY_SCHEMA_VERSION))
-            );
-            assert_eq!(v.pointer("/mappings/dynamic"), Some(&json!("strict")));
-        }
-    }
-
-    #[test]
-    fn millis_round_down() {
-        assert_eq!(millis(1_999), 1);
-        assert_eq!(millis(-1), -1);
     }
 }

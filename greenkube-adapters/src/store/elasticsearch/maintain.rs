@@ -5,15 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{MaintenanceSummary, RetentionPolicy, RetentionState, StoreError};
-use reqwest::Method;
 use serde_json::Value;
 
-use super::error::unexpected;
+use super::documents::push_document;
+use super::fields::{NODE_ROW, POD_ROW, micros};
 use super::ledger::Versioned;
-use super::model::{NODE_ROW, POD_ROW, micros};
-use super::query::{COMPOSITE_PAGE, Visibility};
+use super::query::Visibility;
 use super::rollup::{self, BUCKETS_PER_STEP, Level};
-use super::{ElasticsearchFootprintRepository, push_document};
+use super::store::ElasticsearchStore;
 
 /// What one step of `maintain` did.
 enum Step {
@@ -23,7 +22,7 @@ enum Step {
     Done(RetentionState),
 }
 
-impl ElasticsearchFootprintRepository {
+impl ElasticsearchStore {
     /// See `FootprintRepository::maintain`.
     pub(super) async fn run_maintenance(
         &self,
@@ -53,7 +52,7 @@ impl ElasticsearchFootprintRepository {
         if let Some(cut) = state.raw_before {
             summary.raw_rows_deleted = self
                 .delete_in(
-                    &self.footprints_index,
+                    &self.indices.footprints,
                     &rollup::raw_before_query(micros(cut)),
                     "deleting sealed raw rows",
                 )
@@ -74,7 +73,7 @@ impl ElasticsearchFootprintRepository {
             if let Some(cut) = cut {
                 *deleted = self
                     .delete_in(
-                        &self.rollups_index,
+                        &self.indices.rollups,
                         &rollup::before_query(level, micros(cut)),
                         "deleting sealed roll-ups",
                     )
@@ -148,14 +147,14 @@ impl ElasticsearchFootprintRepository {
     ) -> Result<(), StoreError> {
         self.keep_lock(current).await?;
         self.delete_in(
-            &self.rollups_index,
+            &self.indices.rollups,
             &rollup::buckets_query(level, buckets),
             "clearing stale roll-ups",
         )
         .await?;
         let source = match level {
-            Level::Hour => &self.footprints_index,
-            Level::Day => &self.rollups_index,
+            Level::Hour => &self.indices.footprints,
+            Level::Day => &self.indices.rollups,
         };
         let doing = "rolling up footprints";
         let mut body: Vec<u8> = Vec::new();
@@ -168,7 +167,7 @@ impl ElasticsearchFootprintRepository {
                 let (groups, next) = self.composite_page(source, &request, doing).await?;
                 for group in &groups {
                     let (id, document) = rollup::document(group, level, row, buckets)?;
-                    push_document(&mut body, &self.rollups_index, &id, &document)?;
+                    push_document(&mut body, &self.indices.rollups, &id, &document)?;
                     documents += 1;
                     if documents == self.config.bulk_documents {
                         self.send_bulk(current, std::mem::take(&mut body)).await?;
@@ -184,38 +183,7 @@ impl ElasticsearchFootprintRepository {
         if documents > 0 {
             self.send_bulk(current, body).await?;
         }
-        self.refresh_index(&self.rollups_index).await
-    }
-
-    /// One page of a composite aggregation named `groups`: its buckets, and the `after_key` of
-    /// the next page when there may be one.
-    pub(super) async fn composite_page(
-        &self,
-        index: &str,
-        request: &Value,
-        doing: &str,
-    ) -> Result<(Vec<Value>, Option<Value>), StoreError> {
-        let mut reply = self
-            .client
-            .ok(
-                Method::POST,
-                &format!("/{index}/_search"),
-                Some(request),
-                doing,
-            )
-            .await?;
-        let groups = reply
-            .pointer_mut("/aggregations/groups")
-            .ok_or_else(|| unexpected(doing, "no `aggregations.groups`"))?;
-        let Some(Value::Array(buckets)) = groups.get_mut("buckets").map(Value::take) else {
-            return Err(unexpected(doing, "no `buckets`"));
-        };
-        // A short page is the last one.
-        let next = match groups.get("after_key") {
-            Some(key) if buckets.len() >= COMPOSITE_PAGE && !key.is_null() => Some(key.clone()),
-            _ => None,
-        };
-        Ok((buckets, next))
+        self.refresh_index(&self.indices.rollups).await
     }
 
     /// Upgrades a store of schema 1: every hour (and day) holding rows is marked dirty, so the
@@ -232,7 +200,7 @@ impl ElasticsearchFootprintRepository {
                 let request = rollup::hours_with_rows_body(&visibility, after.as_ref());
                 let (groups, next) = self
                     .composite_page(
-                        &self.footprints_index,
+                        &self.indices.footprints,
                         &request,
                         "listing the hours of stored rows",
                     )

@@ -13,63 +13,12 @@ use greenkube_core::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::BACKEND;
-use super::query::{AGGREGATED_FIGURES, KEY_SOURCES, PERIOD_SOURCE};
-
-/// `row` of a pod document.
-pub(super) const POD_ROW: &str = "pod";
-/// `row` of a node document.
-pub(super) const NODE_ROW: &str = "node";
-
-/// A stored instant: whole microseconds since 1970 (windows are checked to be whole
-/// microseconds before they are written).
-pub(super) fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-/// A range bound in microseconds, rounded up: a whole-microsecond window start `s` satisfies
-/// `s >= t` exactly when `micros(s) >= micros_ceil(t)`, and `s < t` exactly when
-/// `micros(s) < micros_ceil(t)`.
-pub(super) fn micros_ceil(t: DateTime<Utc>) -> i64 {
-    let floor = t.timestamp_micros();
-    if t.timestamp_subsec_nanos().is_multiple_of(1000) {
-        floor
-    } else {
-        floor.saturating_add(1)
-    }
-}
-
-/// A stored instant (microseconds since 1970) as a time.
-pub(super) fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(us).ok_or_else(|| {
-        StoreError::invalid_data(BACKEND, format!("stored time {us} µs is out of range"))
-    })
-}
-
-/// The window a row belongs to, as stored in `window`: `START_US/CLUSTER` (the digits end at
-/// the first `/`, so any cluster name is unambiguous).
-pub(super) fn window_id(cluster: Option<&str>, start: DateTime<Utc>) -> String {
-    format!("{}/{}", micros(start), cluster.unwrap_or(""))
-}
-
-/// A short, stable digest of key parts (length-prefixed, so no two keys collide by
-/// concatenation).
-pub(super) fn digest(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.finalize()[..16]
-        .iter()
-        .fold(String::with_capacity(32), |mut out, b| {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
+use super::fields::{
+    AGGREGATED_FIGURES, KEY_SOURCES, NODE_ROW, PERIOD_SOURCE, POD_ROW, digest, group_fields,
+    includes_nodes, instant, micros, window_id,
+};
 
 /// The id of a pod document: its key `(cluster, namespace, pod, window_start)` and the batch
 /// that wrote it.
@@ -392,7 +341,7 @@ pub(super) fn aggregate_from_bucket(
     };
     let mut group = GroupKey::default();
     for &(source, field) in KEY_SOURCES {
-        if !super::query::group_fields(group_by).contains(&field) {
+        if !group_fields(group_by).contains(&field) {
             continue;
         }
         let value = name(source)?;
@@ -437,7 +386,7 @@ pub(super) fn aggregate_from_bucket(
             Err(bad(agg))
         }
     };
-    let with_nodes = super::query::includes_nodes(group_by);
+    let with_nodes = includes_nodes(group_by);
     let mut sums = [Ranged::exact(0.0); 3];
     for (sum, &(pod_field, node_field)) in sums.iter_mut().zip(AGGREGATED_FIGURES) {
         *sum = figure(pod_field)?;
@@ -507,8 +456,6 @@ mod tests {
         assert_ne!(pod_id(&w.pods[0], 1), pod_id(&w.pods[0], 2));
         assert!(pod_id(&w.pods[0], 12).ends_with("-12"));
         assert_ne!(node_id(&w.nodes[0], 1), node_id(&w.nodes[1], 1));
-        // Length prefixes: ("ab", "c") and ("a", "bc") differ.
-        assert_ne!(digest(&["ab", "c"]), digest(&["a", "bc"]));
     }
 
     #[test]
@@ -552,15 +499,5 @@ mod tests {
         let mut bad = bucket;
         bad["key"]["k_cluster"] = serde_json::json!(3);
         assert!(aggregate_from_bucket(&bad, GroupBy::Cluster, None).is_err());
-    }
-
-    #[test]
-    fn bounds_round_up_to_microseconds() {
-        let t = at(2025, 6, 2, 10, 0);
-        assert_eq!(micros_ceil(t), micros(t));
-        assert_eq!(
-            micros_ceil(t + chrono::Duration::nanoseconds(1)),
-            micros(t) + 1
-        );
     }
 }

@@ -14,12 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::BACKEND;
-use super::error::unexpected;
-use super::history::{
-    BulkDoc, ElasticsearchHistoryRepository, MAX_ATTEMPTS, cluster_key, damaged, from_micros,
-    millis,
-};
-use super::model::{digest, micros};
+use super::documents::BulkDoc;
+use super::error::{damaged, unexpected};
+use super::fields::{digest, instant, micros, millis};
+use super::history::{MAX_ATTEMPTS, cluster_key};
+use super::store::ElasticsearchStore;
 
 const VERSION_KIND: &str = "version";
 const CLUSTER_KIND: &str = "cluster";
@@ -69,8 +68,8 @@ impl VersionDoc {
     fn into_version(self) -> Result<NodeVersion, StoreError> {
         Ok(NodeVersion {
             node: serde_json::from_str(&self.body).map_err(|e| damaged("a node version", e))?,
-            valid_from: from_micros(self.valid_from_us)?,
-            valid_to: self.valid_to_us.map(from_micros).transpose()?,
+            valid_from: instant(self.valid_from_us)?,
+            valid_to: self.valid_to_us.map(instant).transpose()?,
         })
     }
 }
@@ -155,7 +154,7 @@ fn change(current: &[Current], observed: &BTreeMap<&str, String>, at_us: i64) ->
     out
 }
 
-impl ElasticsearchHistoryRepository {
+impl ElasticsearchStore {
     async fn read_state(&self, cluster: &str) -> Result<Option<Versioned>, StoreError> {
         let doing = "reading the node history state";
         let Some(doc) = self
@@ -324,7 +323,7 @@ impl ElasticsearchHistoryRepository {
 }
 
 #[async_trait]
-impl NodeHistory for ElasticsearchHistoryRepository {
+impl NodeHistory for ElasticsearchStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }

@@ -5,51 +5,16 @@ use greenkube_core::ports::{PodCursor, TimeRange};
 use greenkube_core::{GroupBy, Period};
 use serde_json::{Value, json};
 
-use super::model::{NODE_ROW, POD_ROW, micros, micros_ceil};
+use super::fields::{
+    AGGREGATED_FIGURES, KEY_SOURCES, NODE_ROW, PERIOD_SOURCE, POD_ROW, group_fields,
+    includes_nodes, micros, micros_ceil,
+};
 
 /// Buckets per composite aggregation request.
 pub(super) const COMPOSITE_PAGE: usize = 1000;
 
 /// Windows per `terms` clause (Elasticsearch's default `index.max_terms_count` is 65,536).
 pub(super) const TERMS_PER_CLAUSE: usize = 50_000;
-
-/// Composite sources of the group keys: `(source name, field)`, in [`GroupKey`] order.
-///
-/// [`GroupKey`]: greenkube_core::aggregate::GroupKey
-pub(super) const KEY_SOURCES: &[(&str, &str)] = &[
-    ("k_cluster", "cluster"),
-    ("k_namespace", "namespace"),
-    ("k_workload_kind", "workload_kind"),
-    ("k_workload", "workload"),
-    ("k_pod", "pod"),
-    ("k_node", "node"),
-];
-
-/// The composite source of the period bucket.
-pub(super) const PERIOD_SOURCE: &str = "k_period";
-
-/// The figures summed per group: `(pod field, node field)`; each also has `_low` and `_high`.
-pub(super) const AGGREGATED_FIGURES: &[(&str, &str)] = &[
-    ("energy_joules", "overhead_energy_joules"),
-    ("co2e_grams", "overhead_co2e_grams"),
-    ("embodied_co2e_grams", "unallocated_embodied_co2e_grams"),
-];
-
-/// Fields a grouping groups by.
-pub(super) fn group_fields(group_by: GroupBy) -> &'static [&'static str] {
-    match group_by {
-        GroupBy::Pod => &["namespace", "pod"],
-        GroupBy::Workload => &["namespace", "workload_kind", "workload"],
-        GroupBy::Namespace => &["namespace"],
-        GroupBy::Node => &["node"],
-        GroupBy::Cluster => &["cluster"],
-    }
-}
-
-/// Node and cluster groupings count node overhead rows too.
-pub(super) fn includes_nodes(group_by: GroupBy) -> bool {
-    matches!(group_by, GroupBy::Node | GroupBy::Cluster)
-}
 
 /// What a read may see, from the ledger (see the module docs of the store): rows of batches
 /// up to `committed_through`, except aborted batches and rows superseded by a committed batch

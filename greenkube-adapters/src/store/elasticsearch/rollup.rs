@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::BACKEND;
-use super::model::{NODE_ROW, POD_ROW, digest, instant, micros, micros_ceil};
-use super::query::{AGGREGATED_FIGURES, COMPOSITE_PAGE, Visibility};
+use super::fields::{AGGREGATED_FIGURES, NODE_ROW, POD_ROW, digest, instant, micros, micros_ceil};
+use super::query::{COMPOSITE_PAGE, Visibility};
 
 /// Microseconds in an hour.
 pub(super) const HOUR_US: i64 = 3_600_000_000;

@@ -1,10 +1,9 @@
-//! sqlx errors to [`StoreError`], in one place, by SQLSTATE class
-//! (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+//! What PostgreSQL's errors mean, by SQLSTATE class
+//! (<https://www.postgresql.org/docs/current/errcodes-appendix.html>); the driver's own errors
+//! are mapped with SQLite's (`crate::store::sql`).
 
-use greenkube_core::ports::{StoreError, StoreErrorKind};
-use sqlx::migrate::MigrateError;
-
-use super::BACKEND;
+use greenkube_core::ports::StoreErrorKind;
+use sqlx::error::DatabaseError;
 
 /// SQLSTATE codes (full, or the two-character class) that mean "not now" or "not reachable":
 /// retrying later may succeed.
@@ -37,64 +36,14 @@ pub(super) fn sqlstate(e: &sqlx::Error) -> Option<String> {
     }
 }
 
-pub(super) fn kind_of(e: &sqlx::Error) -> StoreErrorKind {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreErrorKind::Unavailable,
-        sqlx::Error::Configuration(_)
-        | sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::Encode(_)
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::TypeNotFound { .. } => StoreErrorKind::InvalidData,
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) if code == "23505" => StoreErrorKind::Conflict,
-            Some(code) if is_unavailable(&code) => StoreErrorKind::Unavailable,
-            Some(code) if is_invalid(&code) => StoreErrorKind::InvalidData,
-            _ => StoreErrorKind::Other,
-        },
-        sqlx::Error::Migrate(m) => migrate_kind(m),
+/// What an error the server reported means.
+pub(super) fn database_error_kind(db: &dyn DatabaseError) -> StoreErrorKind {
+    match db.code() {
+        Some(code) if code == "23505" => StoreErrorKind::Conflict,
+        Some(code) if is_unavailable(&code) => StoreErrorKind::Unavailable,
+        Some(code) if is_invalid(&code) => StoreErrorKind::InvalidData,
         _ => StoreErrorKind::Other,
     }
-}
-
-fn migrate_kind(e: &MigrateError) -> StoreErrorKind {
-    match e {
-        MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => kind_of(inner),
-        MigrateError::VersionMissing(_)
-        | MigrateError::VersionMismatch(_)
-        | MigrateError::VersionTooOld(..)
-        | MigrateError::VersionTooNew(..)
-        | MigrateError::Dirty(_) => StoreErrorKind::Conflict,
-        _ => StoreErrorKind::Other,
-    }
-}
-
-/// A sqlx error while `doing` something (lower-case, no trailing period). The driver's errors
-/// never contain the password of the URL.
-pub(super) fn convert_sqlx_err(doing: &str, e: sqlx::Error) -> StoreError {
-    StoreError::new(kind_of(&e), BACKEND, doing).with_source(e)
-}
-
-/// A migration error, with what it means for the user.
-pub(super) fn convert_migrate_err(e: MigrateError) -> StoreError {
-    let kind = migrate_kind(&e);
-    let message = match &e {
-        MigrateError::VersionMissing(v) => format!(
-            "the database has schema version {v}, which this greenkube does not know: \
-             it was written by a newer greenkube"
-        ),
-        MigrateError::VersionMismatch(v) => {
-            format!("schema migration {v} recorded in the database differs from this greenkube's")
-        }
-        MigrateError::Dirty(v) => format!("schema migration {v} was left half-applied"),
-        _ => "migrating the schema".to_string(),
-    };
-    StoreError::new(kind, BACKEND, message).with_source(e)
 }
 
 #[cfg(test)]
@@ -112,21 +61,5 @@ mod tests {
             assert!(!is_unavailable(code), "{code}");
         }
         assert!(is_invalid("22P02") && is_invalid("23514") && !is_invalid("23505"));
-        assert_eq!(
-            kind_of(&sqlx::Error::PoolTimedOut),
-            StoreErrorKind::Unavailable
-        );
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert_eq!(
-            kind_of(&sqlx::Error::Io(refused)),
-            StoreErrorKind::Unavailable
-        );
-        assert_eq!(
-            migrate_kind(&MigrateError::VersionMissing(9)),
-            StoreErrorKind::Conflict
-        );
-        let e = convert_migrate_err(MigrateError::VersionMissing(9));
-        assert!(e.to_string().contains("newer greenkube"), "{e}");
-        assert!(e.to_string().starts_with("postgres store:"), "{e}");
     }
 }

@@ -21,8 +21,11 @@
 //!   `FOR UPDATE`, so a step never runs under a write (see `rollup.rs`).
 //! * Pages are keyset pages over the primary key `(window_start, cluster, namespace, pod)`,
 //!   whose text columns use the "C" collation, so keys compare byte by byte as in the core.
-//! * The same repository implements the history ports (snapshot archive, node history,
+//! * The same store implements the history ports (snapshot archive, node history,
 //!   intensities, recommendations, savings ledger, embodied cache): see `history.rs`.
+//!
+//! What PostgreSQL and SQLite share (every port, decoding, paging, the history reads) is in
+//! [`super::sql`]; this module has PostgreSQL's SQL and what it does its own way.
 
 mod error;
 mod history;
@@ -36,20 +39,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
-    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
-};
-use greenkube_core::{AggregateRow, Footprint};
+use greenkube_core::Footprint;
+use greenkube_core::ports::{ReportQuery, StoreError, StoreErrorKind, WindowRecords, WriteSummary};
+use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions as _, Connection as _, Row};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::{ConnectOptions as _, Connection as _, Postgres, Row as _, Transaction};
 
-use self::error::{convert_migrate_err, convert_sqlx_err, kind_of, sqlstate};
-use self::model::bound;
-use super::{AppliedMigration, MigrationReport, OpenOptions, redact};
-
-const BACKEND: &str = "postgres";
+use self::error::sqlstate;
+use self::model::{bound, instant};
+use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
+use super::{MigrationReport, OpenOptions, redact};
 
 /// How long opening waits for the server before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -58,16 +58,11 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections per store.
 const MAX_CONNECTIONS: u32 = 8;
 
-/// The schema migrations, embedded at build time.
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+/// The PostgreSQL store: footprint rows, roll-ups and the history repositories in one
+/// PostgreSQL database; one object implements every port.
+pub type PostgresStore = SqlStore<Postgres>;
 
-/// Footprint rows in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PostgresFootprintRepository {
-    pool: PgPool,
-}
-
-impl PostgresFootprintRepository {
+impl PostgresStore {
     /// Connects to the database a `postgres://` URL names (creating it when missing and
     /// `create_if_missing` is set), and applies the migrations it lacks.
     pub async fn open(
@@ -76,15 +71,19 @@ impl PostgresFootprintRepository {
     ) -> Result<(Self, MigrationReport), StoreError> {
         let location = redact(url);
         let mut connect = PgConnectOptions::from_str(url).map_err(|e| {
-            StoreError::invalid_data(BACKEND, format!("invalid PostgreSQL URL `{location}`"))
-                .with_source(e)
+            StoreError::invalid_data(
+                Postgres::BACKEND,
+                format!("invalid PostgreSQL URL `{location}`"),
+            )
+            .with_source(e)
         })?;
         if connect.get_application_name().is_none() {
             connect = connect.application_name("greenkube");
         }
         // Never log statements: a slow INSERT would print thousands of values.
         connect = connect.disable_statement_logging();
-        let mut conn = match first_connection(&connect, &location).await {
+        // One connection first, failing fast with the reason (and creating the database).
+        let conn = match first_connection(&connect, &location).await {
             Err(e) if options.create_if_missing && e.0.as_deref() == Some("3D000") => {
                 create_database(&connect, &location).await?;
                 first_connection(&connect, &location).await
@@ -92,21 +91,20 @@ impl PostgresFootprintRepository {
             other => other,
         }
         .map_err(|(_, e)| e)?;
-        let migrations = migrate(&mut conn).await;
         // Closing is a courtesy; a failure here changes nothing.
         let _ = conn.close().await;
-        let migrations = migrations?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(connect);
-        Ok((Self { pool }, migrations))
+        let migrations = shared::migrate(&pool).await?;
+        Ok((Self::new(pool), migrations))
     }
+}
 
-    /// The connection pool (for tests and tools).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
+/// Rows currently stored (pod rows, node rows), for tests and tools.
+pub async fn count_rows(repo: &PostgresStore) -> Result<(u64, u64), StoreError> {
+    shared::count_rows(repo).await
 }
 
 /// A connection failed: its SQLSTATE (if the server answered) and the error to report.
@@ -126,14 +124,18 @@ async fn first_connection(
                 Some(c) if c.starts_with("28") => "the server refused the credentials".to_string(),
                 _ => "cannot connect".to_string(),
             };
-            let err = StoreError::new(kind_of(&e), BACKEND, format!("{why} (`{location}`)"))
-                .with_source(e);
+            let err = StoreError::new(
+                shared::kind_of::<Postgres>(&e),
+                Postgres::BACKEND,
+                format!("{why} (`{location}`)"),
+            )
+            .with_source(e);
             Err((code, err))
         }
         Err(_) => Err((
             None,
             StoreError::unavailable(
-                BACKEND,
+                Postgres::BACKEND,
                 format!(
                     "no answer from `{location}` within {} s",
                     CONNECT_TIMEOUT.as_secs()
@@ -164,50 +166,18 @@ async fn create_database(connect: &PgConnectOptions, location: &str) -> Result<(
     match created {
         Ok(_) => Ok(()),
         Err(e) if sqlstate(&e).as_deref() == Some("42P04") => Ok(()),
-        Err(e) => Err(convert_sqlx_err(
+        Err(e) => Err(Postgres::error(
             &format!("creating database `{name}` (`{location}`)"),
             e,
         )),
     }
 }
 
-async fn migrate(conn: &mut PgConnection) -> Result<MigrationReport, StoreError> {
-    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| convert_sqlx_err("reading the schema version", e))?;
-    let before: Vec<i64> = if has_table {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| convert_sqlx_err("reading the schema version", e))?
-    } else {
-        Vec::new()
-    };
-    MIGRATOR
-        .run(&mut *conn)
-        .await
-        .map_err(convert_migrate_err)?;
-    let applied = MIGRATOR
-        .iter()
-        .filter(|m| !before.contains(&m.version))
-        .map(|m| AppliedMigration {
-            version: m.version,
-            description: m.description.to_string(),
-        })
-        .collect();
-    let schema_version = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    Ok(MigrationReport {
-        applied,
-        schema_version,
-    })
-}
-
 /// The insert statements, built once.
 static INSERT_PODS: LazyLock<String> =
-    LazyLock::new(|| sql::insert("pod_footprints", &sql::POD_ROW_COLUMNS));
+    LazyLock::new(|| sql::insert("pod_footprints", &shared::POD_ROW_COLUMNS));
 static INSERT_NODES: LazyLock<String> =
-    LazyLock::new(|| sql::insert("node_footprints", &sql::NODE_ROW_COLUMNS));
+    LazyLock::new(|| sql::insert("node_footprints", &shared::NODE_ROW_COLUMNS));
 
 /// Writes one window: deletes its rows, inserts the new ones. Returns the pod rows replaced.
 async fn write_window(
@@ -221,27 +191,27 @@ async fn write_window(
         .bind(cluster)
         .execute(&mut *conn)
         .await
-        .map_err(|e| convert_sqlx_err("replacing a window", e))?
+        .map_err(|e| Postgres::error("replacing a window", e))?
         .rows_affected();
     sqlx::query(sql::DELETE_NODE_WINDOW)
         .bind(w.window_start)
         .bind(cluster)
         .execute(&mut *conn)
         .await
-        .map_err(|e| convert_sqlx_err("replacing a window", e))?;
+        .map_err(|e| Postgres::error("replacing a window", e))?;
     if !w.pods.is_empty() {
         let q = model::bind_window(sqlx::query(INSERT_PODS.as_str()), w, &fp.methodology);
         model::bind_pods(q, &w.pods)
             .execute(&mut *conn)
             .await
-            .map_err(|e| convert_sqlx_err("inserting pod rows", e))?;
+            .map_err(|e| Postgres::error("inserting pod rows", e))?;
     }
     if !w.nodes.is_empty() {
         let q = model::bind_window(sqlx::query(INSERT_NODES.as_str()), w, &fp.methodology);
         model::bind_nodes(q, &w.nodes)
             .execute(&mut *conn)
             .await
-            .map_err(|e| convert_sqlx_err("inserting node rows", e))?;
+            .map_err(|e| Postgres::error("inserting node rows", e))?;
     }
     Ok(replaced)
 }
@@ -257,21 +227,15 @@ async fn write_batch(
         .bind(window_locks(batch))
         .execute(&mut *conn)
         .await
-        .map_err(|e| convert_sqlx_err("locking the windows of a write", e))?;
+        .map_err(|e| Postgres::error("locking the windows of a write", e))?;
     // Held until the write ends: no maintenance step (roll-up or cut) runs meanwhile.
     let retention = rollup::lock_for_write(&mut *conn).await?;
     let mut summary = WriteSummary::default();
     for fp in batch {
-        let w = WindowRecords::from_footprint(fp);
-        // Checked inside the transaction: a bad window rolls back the ones before it.
-        w.validate()
-            .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
-        retention.check_writable(BACKEND, &w)?;
+        let w = shared::window_of::<Postgres>(fp)?;
+        retention.check_writable(Postgres::BACKEND, &w)?;
         let replaced = write_window(&mut *conn, &w, fp).await?;
-        summary.windows += 1;
-        summary.pod_rows += w.pods.len();
-        summary.node_rows += w.nodes.len();
-        summary.replaced_pod_rows += usize::try_from(replaced).unwrap_or(usize::MAX);
+        shared::count_window(&mut summary, &w, replaced);
     }
     rollup::mark_written(&mut *conn, batch).await?;
     Ok(summary)
@@ -298,42 +262,109 @@ fn window_locks(batch: &[Footprint]) -> Vec<i64> {
     keys
 }
 
-#[async_trait]
-impl FootprintRepository for PostgresFootprintRepository {
-    fn backend(&self) -> &'static str {
-        BACKEND
+impl Dialect for Postgres {
+    const BACKEND: &'static str = "postgres";
+    const TIME_SUFFIX: &'static str = "";
+    const TEXT: &'static str = "::text";
+    const MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+    const SQL: Statements = Statements {
+        has_migrations: "SELECT 1 WHERE to_regclass('_sqlx_migrations') IS NOT NULL",
+        retention_state: "SELECT raw_before, hourly_before, daily_before \
+            FROM retention_state WHERE id = 1",
+        rolled_buckets: "SELECT level::int8, bucket FROM rolled_buckets \
+            WHERE bucket >= $1 AND bucket < $2",
+        dirty_before: [
+            "SELECT bucket FROM dirty_buckets WHERE level = 1 AND bucket < $1 ORDER BY bucket",
+            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket < $1 \
+             AND NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
+             AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours') \
+             ORDER BY bucket",
+        ],
+        archive: "INSERT INTO snapshot_archive (cluster, window_start, body) \
+            VALUES ($1, $2, $3) ON CONFLICT (window_start, cluster) DO UPDATE \
+            SET body = excluded.body, archived_at = now()",
+        snapshot: "SELECT body FROM snapshot_archive WHERE window_start = $2 AND cluster = $1",
+        archived_windows: "SELECT cluster, window_start FROM snapshot_archive \
+            WHERE window_start >= $1 AND window_start < $2 ORDER BY window_start, cluster",
+        nodes_at: "SELECT valid_from, valid_to, body::text FROM node_versions \
+            WHERE cluster = $1 AND valid_from <= $2 AND (valid_to IS NULL OR $2 < valid_to) \
+            ORDER BY name",
+        node_versions: "SELECT valid_from, valid_to, body::text FROM node_versions \
+            WHERE cluster = $1 AND name = $2 ORDER BY valid_from",
+        intensity_at: "SELECT zone, at_time, gco2e_per_kwh, source FROM intensities \
+            WHERE zone = $1 AND at_time <= $2 AND at_time > $3 ORDER BY at_time DESC LIMIT 1",
+        intensities: "SELECT zone, at_time, gco2e_per_kwh, source FROM intensities \
+            WHERE zone = $1 AND at_time >= $2 AND at_time < $3 ORDER BY at_time",
+        records: "SELECT body::text FROM recommendations ORDER BY id",
+        update_record: "UPDATE recommendations SET body = $2::jsonb WHERE id = $1 RETURNING id",
+        savings_by_kind: "SELECT kind, SUM(co2e_grams), COALESCE(SUM(cost), 0), \
+            COUNT(*) FILTER (WHERE cost IS NULL) FROM savings_ledger \
+            WHERE period_start >= $1 AND period_start < $2 GROUP BY kind",
+    };
+
+    fn bind_time(query: Query<'_, Self>, t: Option<DateTime<Utc>>) -> Query<'_, Self> {
+        query.bind(t.map(instant))
     }
 
-    async fn write_footprints(&self, batch: &[Footprint]) -> Result<WriteSummary, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| convert_sqlx_err("starting a write", e))?;
-        match write_batch(&mut tx, batch).await {
-            Ok(summary) => {
-                tx.commit()
-                    .await
-                    .map_err(|e| convert_sqlx_err("committing a write", e))?;
-                Ok(summary)
-            }
-            Err(e) => {
-                // Rolled back now rather than when the connection is next used, so the
-                // window locks go at once; a lost connection has rolled back already.
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+    fn bind_bound(query: Query<'_, Self>, t: DateTime<Utc>) -> Query<'_, Self> {
+        query.bind(bound(t))
+    }
+
+    fn read_time(row: &PgRow, index: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+        row.try_get(index)
+            .map_err(|e| Self::error("reading a stored time", e))
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn database_error_kind(db: &dyn DatabaseError) -> StoreErrorKind {
+        error::database_error_kind(db)
+    }
+}
+
+/// Commits a transaction whose work succeeded, rolls back one whose work failed (now, rather
+/// than when the connection is next used, so its locks go at once; a lost connection has
+/// rolled back already). `doing` is what a failed commit was doing.
+async fn finish<T>(
+    tx: Transaction<'static, Postgres>,
+    result: Result<T, StoreError>,
+    doing: &str,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await.map_err(|e| Postgres::error(doing, e))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
         }
     }
+}
 
-    async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
+#[async_trait]
+impl FootprintOps for Postgres {
+    async fn write_footprints(
+        pool: &PgPool,
+        batch: &[Footprint],
+    ) -> Result<WriteSummary, StoreError> {
+        let mut tx = pool
+            .begin()
+            .await
+            .map_err(|e| Postgres::error("starting a write", e))?;
+        let written = write_batch(&mut tx, batch).await;
+        finish(tx, written, "committing a write").await
+    }
+
+    async fn aggregate_rows(pool: &PgPool, query: &ReportQuery) -> Result<Vec<PgRow>, StoreError> {
         // One snapshot: the plan and the rows it reads see the same roll-ups and cuts.
-        let mut tx = self
-            .pool
+        let mut tx = pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
-            .map_err(|e| convert_sqlx_err("starting a read", e))?;
-        let plan = rollup::plan(&mut tx, query.range, query.period).await?;
+            .map_err(|e| Postgres::error("starting a read", e))?;
+        let plan = shared::plan::<Self, _>(&mut tx, query.range, query.period, bound).await?;
         let Some(statement) = sql::aggregate(query.group_by, query.period, &plan) else {
             return Ok(Vec::new());
         };
@@ -347,91 +378,9 @@ impl FootprintRepository for PostgresFootprintRepository {
         let rows = q
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| convert_sqlx_err("aggregating footprints", e))?;
+            .map_err(|e| Postgres::error("aggregating footprints", e))?;
         // Read only: ending it is a courtesy, the rows are already here.
         let _ = tx.commit().await;
-        let mut out = rows
-            .iter()
-            .map(|row| model::aggregate_from_row(row, query.period))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Sorted here, byte by byte, whatever the database's collation.
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        Ok(rows)
     }
-
-    async fn read_pod_rows(
-        &self,
-        range: TimeRange,
-        after: Option<&PodCursor>,
-        limit: usize,
-    ) -> Result<PodPage, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                "page limit must be at least 1",
-            ));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
-        // One more row than asked tells whether a next page exists.
-        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let text = sql::select_pods(after.is_some());
-        let mut q = sqlx::query(&text)
-            .bind(bound(range.from()))
-            .bind(bound(range.to()));
-        if let Some(c) = after {
-            q = q
-                .bind(c.window_start())
-                .bind(c.cluster().unwrap_or(""))
-                .bind(c.namespace())
-                .bind(c.pod());
-        }
-        let rows = q
-            .bind(fetch)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| convert_sqlx_err("reading pod rows", e))?;
-        let mut records = rows
-            .iter()
-            .map(model::pod_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if records.len() > limit {
-            records.truncate(limit);
-            records.last().map(PodCursor::after)
-        } else {
-            None
-        };
-        Ok(PodPage {
-            rows: records,
-            next,
-        })
-    }
-
-    async fn maintain(
-        &self,
-        policy: &RetentionPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<MaintenanceSummary, StoreError> {
-        rollup::maintain(&self.pool, policy, now).await
-    }
-
-    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
-        rollup::state(&self.pool).await
-    }
-}
-
-/// Rows currently stored (pod rows, node rows), for tests and tools.
-pub async fn count_rows(repo: &PostgresFootprintRepository) -> Result<(u64, u64), StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM pod_footprints), (SELECT COUNT(*) FROM node_footprints)",
-    )
-    .fetch_one(&repo.pool)
-    .await
-    .map_err(|e| convert_sqlx_err("counting rows", e))?;
-    let get = |i| -> Result<u64, StoreError> {
-        let n: i64 = row
-            .try_get(i)
-            .map_err(|e| convert_sqlx_err("counting rows", e))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    };
-    Ok((get(0)?, get(1)?))
 }

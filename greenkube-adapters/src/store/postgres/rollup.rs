@@ -19,27 +19,23 @@
 //!   rows (hourly roll-ups), so nothing written is ever lost.
 //! * A read plans its sources and reads them in one `REPEATABLE READ` snapshot.
 //!
+//! The steps of `maintain`, the read plan and the roll-up of a bucket are shared with SQLite
+//! (`crate::store::sql`); here are PostgreSQL's step (the lock), the roll-up statements and
+//! the write side.
+//!
 //! All bucket arithmetic is done in Rust or in absolute time (`interval '24 hours'`), never
 //! with calendar intervals, which depend on the session's `TimeZone`.
 
 use std::collections::BTreeSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use greenkube_core::ports::{
-    MaintenanceSummary, ReadPlan, RetentionPolicy, RetentionState, StoreError, TimeRange,
-    floor_time,
-};
-use greenkube_core::{Footprint, Period};
+use greenkube_core::Footprint;
+use greenkube_core::ports::{RetentionState, StoreError, floor_time};
 use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::{Postgres, Row as _, Transaction};
+use sqlx::{Postgres, Transaction};
 
-use super::BACKEND;
-use super::error::convert_sqlx_err;
-use super::model::bound;
-use super::sql::PlanBounds;
-
-/// Hours (or days) rolled up per transaction.
-const BUCKETS_PER_TRANSACTION: usize = 24;
+use crate::store::sql::{self as shared, Dialect as _, MaintenanceOps};
 
 /// Level of hourly roll-ups.
 const HOURLY: i16 = 1;
@@ -54,18 +50,9 @@ fn width(level: i16) -> TimeDelta {
     }
 }
 
-/// The end of the bucket of `level` starting at `start` (clamped, never panicking).
-fn end_of(level: i16, start: DateTime<Utc>) -> DateTime<Utc> {
-    start
-        .checked_add_signed(width(level))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
 /// How the retention state is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lock {
-    /// A plain read (in the caller's snapshot).
-    None,
     /// A write: held until it ends, shared with other writes.
     Share,
     /// A maintenance step: waits for the writes in flight, holds new ones back.
@@ -75,9 +62,6 @@ enum Lock {
 /// The retention state, read on `conn` (inside a transaction when it must not change).
 async fn read_state(conn: &mut PgConnection, lock: Lock) -> Result<RetentionState, StoreError> {
     let text = match lock {
-        Lock::None => {
-            "SELECT raw_before, hourly_before, daily_before FROM retention_state WHERE id = 1"
-        }
         Lock::Share => {
             "SELECT raw_before, hourly_before, daily_before FROM retention_state WHERE id = 1 \
              FOR SHARE"
@@ -87,22 +71,11 @@ async fn read_state(conn: &mut PgConnection, lock: Lock) -> Result<RetentionStat
              FOR UPDATE"
         }
     };
-    let err = |e| convert_sqlx_err("reading the retention state", e);
-    let row = sqlx::query(text).fetch_one(&mut *conn).await.map_err(err)?;
-    Ok(RetentionState {
-        raw_before: row.try_get(0).map_err(err)?,
-        hourly_before: row.try_get(1).map_err(err)?,
-        daily_before: row.try_get(2).map_err(err)?,
-    })
-}
-
-/// The retention state now.
-pub(super) async fn state(pool: &PgPool) -> Result<RetentionState, StoreError> {
-    let mut conn = pool
-        .acquire()
+    let row = sqlx::query(text)
+        .fetch_one(&mut *conn)
         .await
-        .map_err(|e| convert_sqlx_err("reading the retention state", e))?;
-    read_state(&mut conn, Lock::None).await
+        .map_err(|e| Postgres::error("reading the retention state", e))?;
+    shared::retention_from_row::<Postgres>(&row)
 }
 
 /// Inside a write, before its windows: the retention state, locked against maintenance until
@@ -148,7 +121,7 @@ pub(super) async fn mark_written(
             .bind(&buckets)
             .execute(&mut *conn)
             .await
-            .map_err(|e| convert_sqlx_err("marking windows for roll-up", e))?;
+            .map_err(|e| Postgres::error("marking windows for roll-up", e))?;
     }
     Ok(())
 }
@@ -216,290 +189,63 @@ fn roll_day_nodes() -> String {
     )
 }
 
-/// Replaces the roll-up of one bucket and marks it current (inside a maintenance step).
-async fn roll(conn: &mut PgConnection, level: i16, start: DateTime<Utc>) -> Result<(), StoreError> {
-    let end = end_of(level, start);
-    let (pods, nodes) = if level == HOURLY {
-        (roll_hour_pods(), roll_hour_nodes())
-    } else {
-        (roll_day_pods(), roll_day_nodes())
-    };
-    let err = |e| convert_sqlx_err("rolling up footprints", e);
-    let by_bucket = |text| sqlx::query(text).bind(level).bind(start);
-    for text in [
-        "DELETE FROM pod_rollups WHERE level = $1 AND bucket = $2",
-        "DELETE FROM node_rollups WHERE level = $1 AND bucket = $2",
-    ] {
-        by_bucket(text).execute(&mut *conn).await.map_err(err)?;
-    }
-    for text in [pods, nodes] {
-        sqlx::query(&text)
-            .bind(start)
-            .bind(end)
-            .execute(&mut *conn)
-            .await
-            .map_err(err)?;
-    }
-    for text in [
-        "INSERT INTO rolled_buckets (level, bucket) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        "DELETE FROM dirty_buckets WHERE level = $1 AND bucket = $2",
-    ] {
-        by_bucket(text).execute(&mut *conn).await.map_err(err)?;
-    }
-    Ok(())
-}
-
-/// Dirty days none of whose hours is dirty (`d` is the day's row).
+/// Dirty days none of whose hours is dirty (`d` is the day's row; as in `dirty_before`).
 const NO_DIRTY_HOURS: &str = "NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
     AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')";
 
-/// Dirty buckets of `level` starting before `before`, ready to roll up (days: without dirty
-/// hours), in order.
-async fn dirty_before(
-    conn: &mut PgConnection,
-    level: i16,
-    before: DateTime<Utc>,
-) -> Result<Vec<DateTime<Utc>>, StoreError> {
-    let text = if level == HOURLY {
-        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket < $1 ORDER BY bucket"
-            .to_string()
-    } else {
-        format!(
-            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket < $1 \
-             AND {NO_DIRTY_HOURS} ORDER BY bucket"
-        )
-    };
-    sqlx::query_scalar(&text)
-        .bind(bound(before))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| convert_sqlx_err("finding buckets to roll up", e))
-}
-
-/// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
-/// have rolled them up meanwhile), and still ready. Returns how many.
-async fn roll_still_dirty(
-    conn: &mut PgConnection,
-    level: i16,
-    candidates: &[DateTime<Utc>],
-) -> Result<usize, StoreError> {
-    let text = if level == HOURLY {
-        "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
-            .to_string()
-    } else {
-        format!(
-            "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket = ANY($1) \
-             AND {NO_DIRTY_HOURS} ORDER BY bucket"
-        )
-    };
-    let still: Vec<DateTime<Utc>> = sqlx::query_scalar(&text)
-        .bind(candidates)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| convert_sqlx_err("finding buckets to roll up", e))?;
-    for bucket in &still {
-        roll(conn, level, *bucket).await?;
-    }
-    Ok(still.len())
-}
-
-/// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
-async fn begin_step(
-    pool: &PgPool,
-) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
-    match read_state(&mut tx, Lock::Update).await {
-        Ok(state) => Ok((tx, state)),
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-/// Commits a step that succeeded, rolls back one that failed (now, so its locks go at once).
-async fn end_step<T>(
-    tx: Transaction<'static, Postgres>,
-    result: Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match result {
-        Ok(value) => {
-            tx.commit()
-                .await
-                .map_err(|e| convert_sqlx_err("committing maintenance", e))?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-/// See `FootprintRepository::maintain`.
-pub(super) async fn maintain(
-    pool: &PgPool,
-    policy: &RetentionPolicy,
-    now: DateTime<Utc>,
-) -> Result<MaintenanceSummary, StoreError> {
-    let mut summary = MaintenanceSummary::default();
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
-    // An hour (day) is complete when it ends at or before `now`: it starts before the start of
-    // `now`'s hour (day).
-    let hours = dirty_before(&mut conn, HOURLY, floor_time(now, width(HOURLY))).await?;
-    drop(conn);
-    for chunk in hours.chunks(BUCKETS_PER_TRANSACTION) {
-        let (mut tx, _) = begin_step(pool).await?;
-        let rolled = roll_still_dirty(&mut tx, HOURLY, chunk).await;
-        summary.hours_rolled += end_step(tx, rolled).await?;
-    }
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| convert_sqlx_err("starting maintenance", e))?;
-    let days = dirty_before(&mut conn, DAILY, floor_time(now, width(DAILY))).await?;
-    drop(conn);
-    for chunk in days.chunks(BUCKETS_PER_TRANSACTION) {
-        let (mut tx, _) = begin_step(pool).await?;
-        let rolled = roll_still_dirty(&mut tx, DAILY, chunk).await;
-        summary.days_rolled += end_step(tx, rolled).await?;
-    }
-    let (mut tx, before) = begin_step(pool).await?;
-    let sealed = seal(&mut tx, before, policy.cuts(now), &mut summary).await;
-    summary.state = end_step(tx, sealed).await?;
-    Ok(summary)
-}
-
-/// Inside a step: advances the cuts and deletes what they seal. Returns the new state.
-async fn seal(
-    conn: &mut PgConnection,
-    before: RetentionState,
-    cuts: RetentionState,
-    summary: &mut MaintenanceSummary,
-) -> Result<RetentionState, StoreError> {
-    let after = before.advance(cuts);
-    let err = |e| convert_sqlx_err("applying retention", e);
-    // Hours written since the roll-up steps (and their days): rolled up before their raw rows
-    // (hourly roll-ups) go. Hours before the raw cut are complete, as are days before the
-    // hourly cut, whose hours are all before the raw cut.
-    if let Some(cut) = after.raw_before {
-        for hour in dirty_before(conn, HOURLY, cut).await? {
-            roll(conn, HOURLY, hour).await?;
-            summary.hours_rolled += 1;
-        }
-    }
-    if let Some(cut) = after.hourly_before {
-        for day in dirty_before(conn, DAILY, cut).await? {
-            roll(conn, DAILY, day).await?;
-            summary.days_rolled += 1;
-        }
-    }
-    if after.raw_before != before.raw_before
-        && let Some(cut) = after.raw_before
-    {
-        for table in ["pod_footprints", "node_footprints"] {
-            summary.raw_rows_deleted +=
-                sqlx::query(&format!("DELETE FROM {table} WHERE window_start < $1"))
-                    .bind(bound(cut))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(err)?
-                    .rows_affected();
-        }
-    }
-    for (level, from, to) in [
-        (HOURLY, before.hourly_before, after.hourly_before),
-        (DAILY, before.daily_before, after.daily_before),
-    ] {
-        let Some(cut) = to.filter(|_| to != from) else {
-            continue;
-        };
-        let mut deleted = 0;
-        for table in ["pod_rollups", "node_rollups"] {
-            deleted += sqlx::query(&format!(
-                "DELETE FROM {table} WHERE level = $1 AND bucket < $2"
-            ))
-            .bind(level)
-            .bind(bound(cut))
-            .execute(&mut *conn)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        }
-        if level == HOURLY {
-            summary.hourly_rows_deleted += deleted;
+#[async_trait]
+impl MaintenanceOps for Postgres {
+    fn roll_statements(level: i64) -> [String; 2] {
+        if level == 1 {
+            [roll_hour_pods(), roll_hour_nodes()]
         } else {
-            summary.daily_rows_deleted += deleted;
+            [roll_day_pods(), roll_day_nodes()]
         }
-        sqlx::query("DELETE FROM rolled_buckets WHERE level = $1 AND bucket < $2")
-            .bind(level)
-            .bind(bound(cut))
-            .execute(&mut *conn)
-            .await
-            .map_err(err)?;
     }
-    if after != before {
-        sqlx::query(
-            "UPDATE retention_state SET raw_before = $1, hourly_before = $2, \
-             daily_before = $3 WHERE id = 1",
-        )
-        .bind(after.raw_before.map(bound))
-        .bind(after.hourly_before.map(bound))
-        .bind(after.daily_before.map(bound))
-        .execute(&mut *conn)
-        .await
-        .map_err(err)?;
-    }
-    Ok(after)
-}
 
-/// Plans a read (in one snapshot of the store: call inside a `REPEATABLE READ` transaction that
-/// also runs the query).
-pub(super) async fn plan(
-    conn: &mut PgConnection,
-    range: TimeRange,
-    period: Option<Period>,
-) -> Result<PlanBounds, StoreError> {
-    let retention = read_state(conn, Lock::None).await?;
-    let eff = retention.effective_range(range);
-    let err = |e| convert_sqlx_err("planning a read", e);
-    let rows =
-        sqlx::query("SELECT level, bucket FROM rolled_buckets WHERE bucket >= $1 AND bucket < $2")
-            .bind(bound(eff.from()))
-            .bind(bound(eff.to()))
+    /// Starts a maintenance step: a transaction holding the retention state `FOR UPDATE`.
+    async fn begin_step(
+        pool: &PgPool,
+    ) -> Result<(Transaction<'static, Postgres>, RetentionState), StoreError> {
+        let mut tx = pool
+            .begin()
+            .await
+            .map_err(|e| Self::error("starting maintenance", e))?;
+        match read_state(&mut tx, Lock::Update).await {
+            Ok(state) => Ok((tx, state)),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Inside a step: rolls up those of `candidates` that are still dirty (another `maintain` may
+    /// have rolled them up meanwhile), and still ready. Returns how many.
+    async fn roll_ready(
+        conn: &mut PgConnection,
+        level: i64,
+        candidates: &[DateTime<Utc>],
+    ) -> Result<usize, StoreError> {
+        let text = if level == 1 {
+            "SELECT bucket FROM dirty_buckets d WHERE level = 1 AND bucket = ANY($1) ORDER BY bucket"
+                .to_string()
+        } else {
+            format!(
+                "SELECT bucket FROM dirty_buckets d WHERE level = 2 AND bucket = ANY($1) \
+                 AND {NO_DIRTY_HOURS} ORDER BY bucket"
+            )
+        };
+        let still: Vec<DateTime<Utc>> = sqlx::query_scalar(&text)
+            .bind(candidates)
             .fetch_all(&mut *conn)
             .await
-            .map_err(err)?;
-    let mut hours = BTreeSet::new();
-    let mut days = BTreeSet::new();
-    for row in rows {
-        let level: i16 = row.try_get(0).map_err(err)?;
-        let at: DateTime<Utc> = row.try_get(1).map_err(err)?;
-        if level == HOURLY {
-            hours.insert(at);
-        } else {
-            days.insert(at);
+            .map_err(|e| Self::error("finding buckets to roll up", e))?;
+        for bucket in &still {
+            shared::roll::<Self>(conn, level, *bucket).await?;
         }
+        Ok(still.len())
     }
-    let plan = ReadPlan::new(range, period, &retention, &hours, &days)
-        .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
-    let bounds = |ranges: &[TimeRange]| -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-        ranges
-            .iter()
-            .map(|r| (bound(r.from()), bound(r.to())))
-            .collect()
-    };
-    Ok(PlanBounds {
-        raw: bounds(&plan.raw),
-        hourly: bounds(&plan.hourly),
-        daily: bounds(&plan.daily),
-    })
 }
 
 #[cfg(test)]

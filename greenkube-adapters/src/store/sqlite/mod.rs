@@ -7,8 +7,11 @@
 //! * Aggregation is one `GROUP BY` query over the key index; period buckets are integer
 //!   arithmetic on microseconds (weeks start on Monday), labelled by the core.
 //! * Pages are keyset pages over the unique key `(window_start_us, cluster, namespace, pod)`.
+//! * Instants are whole microseconds since 1970 in `INTEGER` columns (`*_us`).
+//!
+//! What SQLite and PostgreSQL share (every port, decoding, paging, the history reads) is in
+//! [`super::sql`]; this module has SQLite's SQL and what it does its own way.
 
-mod error;
 mod history;
 mod model;
 mod rollup;
@@ -21,154 +24,209 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
-    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
-};
-use greenkube_core::{AggregateRow, Footprint};
+use greenkube_core::Footprint;
+use greenkube_core::ports::{ReportQuery, StoreError, StoreErrorKind, WindowRecords, WriteSummary};
+use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row as _, Sqlite, SqliteConnection};
 
-use self::error::{convert_migrate_err, convert_sqlx_err};
-use self::model::{micros, micros_ceil};
-use super::{AppliedMigration, MigrationReport, OpenOptions};
+use super::codec::{from_micros, micros, micros_ceil};
+use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
+use super::{MigrationReport, OpenOptions};
 
-const BACKEND: &str = "sqlite";
+/// The SQLite store: footprint rows, roll-ups and the history repositories in one SQLite
+/// database; one object implements every port.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-/// The schema migrations, embedded at build time.
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
-
-/// Footprint rows in SQLite.
-#[derive(Debug, Clone)]
-pub struct SqliteFootprintRepository {
-    pool: SqlitePool,
-}
-
-fn is_memory(url: &str) -> bool {
-    url.contains(":memory:") || url.contains("mode=memory")
-}
-
-impl SqliteFootprintRepository {
+impl SqliteStore {
     /// Opens (and, with `create_if_missing`, creates) the database a `sqlite:` URL names, and
     /// applies the migrations it lacks.
     pub async fn open(
         url: &str,
         options: OpenOptions,
     ) -> Result<(Self, MigrationReport), StoreError> {
-        let memory = is_memory(url);
-        let connect = SqliteConnectOptions::from_str(url)
-            .map_err(|e| {
-                StoreError::invalid_data(BACKEND, format!("invalid SQLite URL `{url}`"))
-                    .with_source(e)
-            })?
-            .create_if_missing(options.create_if_missing)
-            .busy_timeout(Duration::from_secs(10));
-        if !memory {
-            let path = connect.get_filename();
-            if path.as_os_str().is_empty() {
-                return Err(StoreError::invalid_data(
-                    BACKEND,
-                    format!("no file in `{url}`; write `sqlite://PATH` or `sqlite::memory:`"),
-                ));
-            }
-            if !options.create_if_missing && !exists(path) {
-                return Err(StoreError::unavailable(
-                    BACKEND,
-                    format!("no database at `{}`", path.display()),
-                ));
-            }
-        }
-        let connect = if memory {
-            connect
-        } else {
-            connect
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-        };
-        // An in-memory database lives as long as its connections: keep exactly one, forever.
-        let pool_options = if memory {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(4)
-        };
+        let (connect, pool_options) = connect_options(url, options)?;
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(connect)
             .await
-            .map_err(|e| convert_sqlx_err(&format!("opening `{url}`"), e))?;
-        let migrations = migrate(&pool).await?;
-        Ok((Self { pool }, migrations))
+            .map_err(|e| Sqlite::error(&format!("opening `{url}`"), e))?;
+        let migrations = shared::migrate(&pool).await?;
+        Ok((Self::new(pool), migrations))
     }
+}
 
-    /// The connection pool (for tests and tools).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+/// How to connect to the database a `sqlite:` URL names, and the pool to keep: a file in WAL
+/// mode with a few connections, or memory, which lives as long as its connections (exactly one,
+/// kept forever). A missing file is refused unless `create_if_missing`.
+fn connect_options(
+    url: &str,
+    options: OpenOptions,
+) -> Result<(SqliteConnectOptions, SqlitePoolOptions), StoreError> {
+    let connect = SqliteConnectOptions::from_str(url)
+        .map_err(|e| {
+            StoreError::invalid_data(Sqlite::BACKEND, format!("invalid SQLite URL `{url}`"))
+                .with_source(e)
+        })?
+        .create_if_missing(options.create_if_missing)
+        .busy_timeout(Duration::from_secs(10));
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+        return Ok((connect, pool));
     }
+    let path = connect.get_filename();
+    if path.as_os_str().is_empty() {
+        return Err(StoreError::invalid_data(
+            Sqlite::BACKEND,
+            format!("no file in `{url}`; write `sqlite://PATH` or `sqlite::memory:`"),
+        ));
+    }
+    if !options.create_if_missing && !exists(path) {
+        return Err(StoreError::unavailable(
+            Sqlite::BACKEND,
+            format!("no database at `{}`", path.display()),
+        ));
+    }
+    let connect = connect
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    Ok((connect, SqlitePoolOptions::new().max_connections(4)))
 }
 
 fn exists(path: &Path) -> bool {
     path.try_exists().unwrap_or(false)
 }
 
-async fn migrate(pool: &SqlitePool) -> Result<MigrationReport, StoreError> {
-    let has_table: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| convert_sqlx_err("reading the schema version", e))?;
-    let before: Vec<i64> = if has_table.is_some() {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(pool)
-            .await
-            .map_err(|e| convert_sqlx_err("reading the schema version", e))?
-    } else {
-        Vec::new()
+/// Rows currently stored (pod rows, node rows), for tests and tools.
+pub async fn count_rows(repo: &SqliteStore) -> Result<(u64, u64), StoreError> {
+    shared::count_rows(repo).await
+}
+
+/// SQLite primary result codes that mean "not now" or "not reachable".
+/// `SQLITE_BUSY` 5, `SQLITE_LOCKED` 6, `SQLITE_NOMEM` 7, `SQLITE_READONLY` 8,
+/// `SQLITE_IOERR` 10, `SQLITE_FULL` 13, `SQLITE_CANTOPEN` 14, `SQLITE_PROTOCOL` 15.
+const UNAVAILABLE_CODES: [i64; 8] = [5, 6, 7, 8, 10, 13, 14, 15];
+/// `SQLITE_CORRUPT` 11, `SQLITE_MISMATCH` 20, `SQLITE_NOTADB` 26: the file is not what we wrote.
+const INVALID_CODES: [i64; 3] = [11, 20, 26];
+
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const TIME_SUFFIX: &'static str = "_us";
+    const TEXT: &'static str = "";
+    const MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+    const SQL: Statements = Statements {
+        has_migrations: "SELECT 1 FROM sqlite_master \
+            WHERE type = 'table' AND name = '_sqlx_migrations'",
+        retention_state: "SELECT raw_before_us, hourly_before_us, daily_before_us \
+            FROM retention_state WHERE id = 1",
+        rolled_buckets: "SELECT level, bucket_us FROM rolled_buckets \
+            WHERE bucket_us >= $1 AND bucket_us < $2",
+        dirty_before: [
+            "SELECT bucket_us FROM dirty_buckets WHERE level = 1 AND bucket_us < $1 \
+             ORDER BY bucket_us",
+            "SELECT d.bucket_us FROM dirty_buckets d WHERE d.level = 2 AND d.bucket_us < $1 \
+             AND NOT EXISTS (SELECT 1 FROM dirty_buckets h WHERE h.level = 1 \
+             AND h.bucket_us >= d.bucket_us AND h.bucket_us < d.bucket_us + 86400000000) \
+             ORDER BY d.bucket_us",
+        ],
+        archive: "INSERT INTO snapshot_archive (cluster, window_start_us, body) \
+            VALUES ($1, $2, $3) \
+            ON CONFLICT (window_start_us, cluster) DO UPDATE SET body = excluded.body",
+        snapshot: "SELECT body FROM snapshot_archive \
+            WHERE cluster = $1 AND window_start_us = $2",
+        archived_windows: "SELECT cluster, window_start_us FROM snapshot_archive \
+            WHERE window_start_us >= $1 AND window_start_us < $2 \
+            ORDER BY window_start_us, cluster",
+        nodes_at: "SELECT valid_from_us, valid_to_us, body FROM node_versions \
+            WHERE cluster = $1 AND valid_from_us <= $2 \
+            AND (valid_to_us IS NULL OR $2 < valid_to_us) ORDER BY name",
+        node_versions: "SELECT valid_from_us, valid_to_us, body FROM node_versions \
+            WHERE cluster = $1 AND name = $2 ORDER BY valid_from_us",
+        intensity_at: "SELECT zone, at_us, gco2e_per_kwh, source FROM intensities \
+            WHERE zone = $1 AND at_us <= $2 AND at_us > $3 ORDER BY at_us DESC LIMIT 1",
+        intensities: "SELECT zone, at_us, gco2e_per_kwh, source FROM intensities \
+            WHERE zone = $1 AND at_us >= $2 AND at_us < $3 ORDER BY at_us",
+        records: "SELECT body FROM recommendations ORDER BY id",
+        update_record: "UPDATE recommendations SET body = $2 WHERE id = $1 RETURNING id",
+        savings_by_kind: "SELECT kind, SUM(co2e_grams), COALESCE(SUM(cost), 0), \
+            SUM(cost IS NULL) FROM savings_ledger \
+            WHERE period_start_us >= $1 AND period_start_us < $2 GROUP BY kind",
     };
-    MIGRATOR.run(pool).await.map_err(convert_migrate_err)?;
-    let applied = MIGRATOR
-        .iter()
-        .filter(|m| !before.contains(&m.version))
-        .map(|m| AppliedMigration {
-            version: m.version,
-            description: m.description.to_string(),
-        })
-        .collect();
-    let schema_version = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    Ok(MigrationReport {
-        applied,
-        schema_version,
-    })
+
+    fn bind_time(query: Query<'_, Self>, t: Option<DateTime<Utc>>) -> Query<'_, Self> {
+        query.bind(t.map(micros))
+    }
+
+    fn bind_bound(query: Query<'_, Self>, t: DateTime<Utc>) -> Query<'_, Self> {
+        query.bind(micros_ceil(t))
+    }
+
+    fn read_time(
+        row: &sqlx::sqlite::SqliteRow,
+        index: usize,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let us: Option<i64> = row
+            .try_get(index)
+            .map_err(|e| Self::error("reading a stored time", e))?;
+        us.map(|us| from_micros(Self::BACKEND, us)).transpose()
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn database_error_kind(db: &dyn DatabaseError) -> StoreErrorKind {
+        match db.kind() {
+            DbErrorKind::UniqueViolation => StoreErrorKind::Conflict,
+            DbErrorKind::CheckViolation
+            | DbErrorKind::NotNullViolation
+            | DbErrorKind::ForeignKeyViolation => StoreErrorKind::InvalidData,
+            _ => {
+                let primary = db
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .map(|c| c & 0xff);
+                match primary {
+                    Some(c) if UNAVAILABLE_CODES.contains(&c) => StoreErrorKind::Unavailable,
+                    Some(c) if INVALID_CODES.contains(&c) => StoreErrorKind::InvalidData,
+                    _ => StoreErrorKind::Other,
+                }
+            }
+        }
+    }
 }
 
 /// The insert of a full chunk of pod rows.
 static FULL_POD_INSERT: LazyLock<String> =
-    LazyLock::new(|| sql::insert("pod_footprints", &sql::POD_COLUMNS, sql::ROWS_PER_INSERT));
+    LazyLock::new(|| sql::insert("pod_footprints", &sql::pod_columns(), sql::ROWS_PER_INSERT));
 
 /// Writes one window: deletes its rows, inserts the new ones. Returns the pod rows replaced.
 async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<u64, StoreError> {
     let start = micros(w.window_start);
     let cluster = w.cluster.as_deref().unwrap_or("");
-    let replaced = sqlx::query(sql::DELETE_POD_WINDOW)
-        .bind(start)
-        .bind(cluster)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| convert_sqlx_err("replacing a window", e))?
-        .rows_affected();
-    sqlx::query(sql::DELETE_NODE_WINDOW)
-        .bind(start)
-        .bind(cluster)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| convert_sqlx_err("replacing a window", e))?;
+    let mut replaced = 0;
+    for (text, pods) in [
+        (sql::DELETE_POD_WINDOW, true),
+        (sql::DELETE_NODE_WINDOW, false),
+    ] {
+        let deleted = sqlx::query(text)
+            .bind(start)
+            .bind(cluster)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| Sqlite::error("replacing a window", e))?;
+        if pods {
+            replaced = deleted.rows_affected();
+        }
+    }
     for chunk in w.pods.chunks(sql::ROWS_PER_INSERT) {
         // Full chunks share one statement text, built once per process (and prepared once per
         // connection); only a window's last chunk has a text of its own.
@@ -176,164 +234,64 @@ async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<
         let text: &str = if chunk.len() == sql::ROWS_PER_INSERT {
             FULL_POD_INSERT.as_str()
         } else {
-            partial = sql::insert("pod_footprints", &sql::POD_COLUMNS, chunk.len());
+            partial = sql::insert("pod_footprints", &sql::pod_columns(), chunk.len());
             &partial
         };
-        let mut q = sqlx::query(text);
-        for p in chunk {
-            q = model::bind_pod(q, p);
-        }
+        let q = chunk.iter().fold(sqlx::query(text), model::bind_pod);
         q.execute(&mut *conn)
             .await
-            .map_err(|e| convert_sqlx_err("inserting pod rows", e))?;
+            .map_err(|e| Sqlite::error("inserting pod rows", e))?;
     }
     for chunk in w.nodes.chunks(sql::ROWS_PER_INSERT) {
-        let text = sql::insert("node_footprints", &sql::NODE_COLUMNS, chunk.len());
-        let mut q = sqlx::query(&text);
-        for n in chunk {
-            q = model::bind_node(q, n);
-        }
+        let text = sql::insert("node_footprints", &sql::node_columns(), chunk.len());
+        let q = chunk.iter().fold(sqlx::query(&text), model::bind_node);
         q.execute(&mut *conn)
             .await
-            .map_err(|e| convert_sqlx_err("inserting node rows", e))?;
+            .map_err(|e| Sqlite::error("inserting node rows", e))?;
     }
     Ok(replaced)
 }
 
 #[async_trait]
-impl FootprintRepository for SqliteFootprintRepository {
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
-    async fn write_footprints(&self, batch: &[Footprint]) -> Result<WriteSummary, StoreError> {
-        let mut tx = self
-            .pool
+impl FootprintOps for Sqlite {
+    async fn write_footprints(
+        pool: &SqlitePool,
+        batch: &[Footprint],
+    ) -> Result<WriteSummary, StoreError> {
+        let mut tx = pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(|e| convert_sqlx_err("starting a write", e))?;
+            .map_err(|e| Sqlite::error("starting a write", e))?;
         let mut summary = WriteSummary::default();
-        let retention = rollup::state(&mut tx).await?;
+        let retention = shared::retention_in::<Self>(&mut tx).await?;
         for fp in batch {
-            let w = WindowRecords::from_footprint(fp);
-            // Checked inside the transaction: a bad window rolls back the ones before it.
-            w.validate()
-                .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
+            let w = shared::window_of::<Self>(fp)?;
             rollup::before_window(&mut tx, &retention, &w).await?;
             let replaced = write_window(&mut tx, &w).await?;
-            summary.windows += 1;
-            summary.pod_rows += w.pods.len();
-            summary.node_rows += w.nodes.len();
-            summary.replaced_pod_rows += usize::try_from(replaced).unwrap_or(usize::MAX);
+            shared::count_window(&mut summary, &w, replaced);
         }
         tx.commit()
             .await
-            .map_err(|e| convert_sqlx_err("committing a write", e))?;
+            .map_err(|e| Sqlite::error("committing a write", e))?;
         Ok(summary)
     }
 
-    async fn aggregate(&self, query: &ReportQuery) -> Result<Vec<AggregateRow>, StoreError> {
+    async fn aggregate_rows(
+        pool: &SqlitePool,
+        query: &ReportQuery,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
         // One read transaction: the plan and the rows it reads see the same state.
-        let mut tx = self
-            .pool
+        let mut tx = pool
             .begin()
             .await
-            .map_err(|e| convert_sqlx_err("starting a read", e))?;
-        let plan = rollup::plan(&mut tx, query.range, query.period).await?;
+            .map_err(|e| Sqlite::error("starting a read", e))?;
+        let plan = shared::plan::<Self, _>(&mut tx, query.range, query.period, micros_ceil).await?;
         let Some(text) = sql::aggregate(query.group_by, query.period, &plan) else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(&text)
+        sqlx::query(&text)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| convert_sqlx_err("aggregating footprints", e))?;
-        drop(tx);
-        let mut out = rows
-            .iter()
-            .map(|row| model::aggregate_from_row(row, query.period))
-            .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+            .map_err(|e| Sqlite::error("aggregating footprints", e))
     }
-
-    async fn read_pod_rows(
-        &self,
-        range: TimeRange,
-        after: Option<&PodCursor>,
-        limit: usize,
-    ) -> Result<PodPage, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                "page limit must be at least 1",
-            ));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
-        // One more row than asked tells whether a next page exists.
-        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let text = sql::select_pods(after.is_some());
-        let mut q = sqlx::query(&text)
-            .bind(micros_ceil(range.from()))
-            .bind(micros_ceil(range.to()));
-        if let Some(c) = after {
-            q = q
-                .bind(micros(c.window_start()))
-                .bind(c.cluster().unwrap_or(""))
-                .bind(c.namespace())
-                .bind(c.pod());
-        }
-        let rows = q
-            .bind(fetch)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| convert_sqlx_err("reading pod rows", e))?;
-        let mut records = rows
-            .iter()
-            .map(model::pod_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if records.len() > limit {
-            records.truncate(limit);
-            records.last().map(PodCursor::after)
-        } else {
-            None
-        };
-        Ok(PodPage {
-            rows: records,
-            next,
-        })
-    }
-
-    async fn maintain(
-        &self,
-        policy: &RetentionPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<MaintenanceSummary, StoreError> {
-        rollup::maintain(&self.pool, policy, now).await
-    }
-
-    async fn retention_state(&self) -> Result<RetentionState, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| convert_sqlx_err("reading the retention state", e))?;
-        rollup::state(&mut conn).await
-    }
-}
-
-/// Rows currently stored (pod rows, node rows), for tests and tools.
-pub async fn count_rows(repo: &SqliteFootprintRepository) -> Result<(u64, u64), StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM pod_footprints), (SELECT COUNT(*) FROM node_footprints)",
-    )
-    .fetch_one(&repo.pool)
-    .await
-    .map_err(|e| convert_sqlx_err("counting rows", e))?;
-    let get = |i| -> Result<u64, StoreError> {
-        let n: i64 = row
-            .try_get(i)
-            .map_err(|e| convert_sqlx_err("counting rows", e))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    };
-    Ok((get(0)?, get(1)?))
 }

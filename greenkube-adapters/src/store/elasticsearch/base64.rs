@@ -1,36 +1,12 @@
-//! Bytes in JSON documents: gzip compression of archived snapshots and the standard base64
-//! alphabet (RFC 4648, with padding) that Elasticsearch's `binary` field type expects.
+//! Bytes in JSON documents: the standard base64 alphabet (RFC 4648, with padding) that
+//! Elasticsearch's `binary` field type expects. (Archived snapshots are gzip-compressed by the
+//! stores' one codec, `crate::store::codec`, first.)
 
-use std::io::{Read, Write};
-
-use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
 use greenkube_core::ports::StoreError;
 
 use super::BACKEND;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Gzip-compresses `bytes`.
-pub(super) fn gzip(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder
-        .write_all(bytes)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| StoreError::other(BACKEND, "compressing a snapshot").with_source(e))
-}
-
-/// Decompresses gzip `bytes`; damaged data is [`InvalidData`].
-///
-/// [`InvalidData`]: greenkube_core::ports::StoreErrorKind::InvalidData
-pub(super) fn gunzip(bytes: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::new();
-    GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| {
-        StoreError::invalid_data(BACKEND, format!("{what} cannot be decompressed")).with_source(e)
-    })?;
-    Ok(out)
-}
 
 /// Standard base64 with padding.
 pub(super) fn base64_encode(bytes: &[u8]) -> String {
@@ -123,15 +99,5 @@ mod tests {
             let err = base64_decode(text, "a body").unwrap_err();
             assert_eq!(err.kind(), StoreErrorKind::InvalidData, "{text}");
         }
-    }
-
-    #[test]
-    fn gzip_round_trips_and_refuses_garbage() {
-        let json = br#"{"schema":"greenkube.snapshot/v1","pods":[]}"#.repeat(20);
-        let packed = gzip(&json).unwrap();
-        assert!(packed.len() < json.len());
-        assert_eq!(gunzip(&packed, "x").unwrap(), json);
-        let err = gunzip(b"not gzip", "an archived snapshot").unwrap_err();
-        assert_eq!(err.kind(), StoreErrorKind::InvalidData);
     }
 }
