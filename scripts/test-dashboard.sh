@@ -41,12 +41,14 @@ cargo build --quiet --locked "${build_flags[@]}" -p greenkube-cli
 greenkube="$root_target/$profile/greenkube"
 
 work=$(mktemp -d)
-server_pid=""
+server_pids=()
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "${server_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,18 +59,35 @@ echo "loading the demo store (7 days ending $now)"
 (cd "$work" && "$greenkube" demo --days 7 --end "$now" --store sqlite://demo.db --no-serve >demo.out 2>demo.err) \
   || { cat "$work/demo.err" >&2; exit 1; }
 
-(cd "$work" && exec "$greenkube" serve --store sqlite://demo.db --listen 127.0.0.1:0 --now "$now" 2>serve.err) &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'on http://127\.0\.0\.1:[0-9]*' "$work/serve.err" 2>/dev/null | head -n 1 | cut -c4- || true)
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; echo "greenkube serve stopped" >&2; exit 1; }
-  sleep 0.2
-done
-[ -n "$url" ] || { cat "$work/serve.err" >&2; echo "greenkube serve did not say where it listens" >&2; exit 1; }
-echo "greenkube serve at $url"
+# start_server NAME ARGS...: `greenkube serve` on a free port over the demo store; prints its URL
+# (read from the line it writes on stderr).
+start_server() {
+  local name=$1
+  shift
+  (cd "$work" && exec "$greenkube" serve --store sqlite://demo.db --listen 127.0.0.1:0 "$@" >"$name.out" 2>"$name.err") &
+  server_pids+=($!)
+  local pid=$! found=""
+  for _ in $(seq 1 100); do
+    found=$(grep -o 'on http://127\.0\.0\.1:[0-9]*' "$work/$name.err" 2>/dev/null | head -n 1 | cut -c4- || true)
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.err" >&2; echo "greenkube serve ($name) stopped" >&2; return 1; }
+    sleep 0.2
+  done
+  [ -n "$found" ] || { cat "$work/$name.err" >&2; echo "greenkube serve ($name) did not say where it listens" >&2; return 1; }
+  printf '%s\n' "$found"
+}
+
+# The dashboard over the demo data; and, to see its empty and read-only states, the same store
+# read-only as of a time before any data.
+start_server main --now "$now" >"$work/main.url"
+start_server empty --now 2020-01-01T00:00:00Z --read-only >"$work/empty.url"
+url=$(cat "$work/main.url")
+empty_url=$(cat "$work/empty.url")
+echo "greenkube serve at $url (and read-only, before any data, at $empty_url)"
+
+echo "type-checking the dashboard (tsc)"
+(cd "$dashboard" && npm run --silent check)
 
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
-(cd "$dashboard" && GREENKUBE_URL="$url" SCREENSHOTS="$screenshots" node tests/e2e.mjs)
+(cd "$dashboard" && GREENKUBE_URL="$url" GREENKUBE_EMPTY_URL="$empty_url" SCREENSHOTS="$screenshots" node tests/e2e.mjs)

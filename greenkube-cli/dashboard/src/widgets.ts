@@ -338,7 +338,9 @@ export function totalOf(row: NamespaceRow): number {
 
 /** The namespace chart (stacked operational and embodied) and table. */
 export function namespacesView(ctx: Ctx, rows: NamespaceRow[], limit = 0): HTMLElement {
-  const shown = limit > 0 ? rows.slice(0, limit) : rows;
+  // The API ranks by operational CO2e; the chart and table show the total.
+  const sorted = [...rows].sort((a, b) => totalOf(b) - totalOf(a));
+  const shown = limit > 0 ? sorted.slice(0, limit) : sorted;
   const max = Math.max(...shown.map(totalOf));
   const unit = massUnit(max);
   const { box, canvas } = chartBox(
@@ -381,19 +383,19 @@ export function namespacesView(ctx: Ctx, rows: NamespaceRow[], limit = 0): HTMLE
   );
 }
 
-/** The top pods table. */
+/** The top pods table, in the API's order (operational CO2e, most first). */
 export function podsTable(ctx: Ctx, rows: PodRow[], withNamespace = true): HTMLElement {
   const columns = [
     { label: 'Pod', cell: (r: PodRow) => h('span', { class: 'mono' }, r.pod_name) },
     ...(withNamespace
       ? [{ label: 'Namespace', cell: (r: PodRow) => h('a', { href: withRange(`/namespaces/${encodeURIComponent(r.namespace)}`, ctx.range) }, r.namespace) }]
       : []),
-    { label: 'Total CO2e', numeric: true, cell: (r: PodRow) => figure(mass(totalOf(r), r.uncertainty.total_co2e_all_scopes)) },
-    { label: 'Operational', numeric: true, cell: (r: PodRow) => figure(mass(r.co2e_grams, r.uncertainty.co2e_grams)) },
+    { label: 'Operational CO2e', numeric: true, cell: (r: PodRow) => figure(mass(r.co2e_grams, r.uncertainty.co2e_grams)) },
+    { label: 'With embodied', numeric: true, cell: (r: PodRow) => figure(mass(totalOf(r), r.uncertainty.total_co2e_all_scopes)) },
     { label: 'Energy', numeric: true, cell: (r: PodRow) => figure(energy(r.energy_joules, r.uncertainty.energy_joules)) },
     { label: 'Cost', numeric: true, cell: (r: PodRow) => money(r.total_cost) },
   ];
-  return table('Pods with the most CO2e', columns, rows, 'table-pods', (r) => `${r.namespace}/${r.pod_name}`);
+  return table('Pods with the most operational CO2e', columns, rows, 'table-pods', (r) => `${r.namespace}/${r.pod_name}`);
 }
 
 /** A share of a whole, as a bar and its text. */

@@ -15,6 +15,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = (process.env.GREENKUBE_URL ?? '').replace(/\/$/, '');
+// Optional: a read-only server whose "now" is before any data (empty and read-only states).
+const emptyBase = (process.env.GREENKUBE_EMPTY_URL ?? '').replace(/\/$/, '');
 if (!base) {
   console.error('set GREENKUBE_URL to the address of a running greenkube serve');
   process.exit(2);
@@ -142,7 +144,8 @@ page.on('response', (response) => {
 const external = [];
 page.on('request', (request) => {
   const url = request.url();
-  if (!url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:')) external.push(url);
+  const local = url.startsWith(base) || (emptyBase && url.startsWith(emptyBase));
+  if (!local && !url.startsWith('data:') && !url.startsWith('blob:')) external.push(url);
 });
 
 /** No console error, failed request or answer >= 400 since the last call. */
@@ -164,8 +167,8 @@ async function open(url) {
   await settled();
 }
 
-async function shot(name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+async function shot(name, fullPage = true) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 }
 
 /** Every chart canvas of the page has a size and is painted (its PNG is far larger than a blank
@@ -235,7 +238,8 @@ await check('overview: namespace row and top pod equal the API', async () => {
   const pod = pods[0];
   const podRow = page.getByTestId('table-pods').locator('tbody tr').first();
   equal(await text(podRow.locator('th')), pod.pod_name, 'top pod');
-  assertFigure(await text(podRow.locator('td').nth(1)), pod.co2e_grams + pod.embodied_co2e_grams, pod.uncertainty.total_co2e_all_scopes, 'top pod CO2e');
+  assertFigure(await text(podRow.locator('td').nth(1)), pod.co2e_grams, pod.uncertainty.co2e_grams, 'top pod operational CO2e');
+  assertFigure(await text(podRow.locator('td').nth(2)), pod.co2e_grams + pod.embodied_co2e_grams, pod.uncertainty.total_co2e_all_scopes, 'top pod CO2e with embodied');
 });
 
 await check('overview: score and its dimensions equal /score', async () => {
@@ -362,7 +366,7 @@ await check('recommendations: mark as applied through the dialog, checked agains
   }
   await card.locator('button[data-action="apply"]').click();
   await page.getByTestId('apply-dialog').waitFor({ state: 'visible' });
-  await shot('recommendations-apply-dialog');
+  await shot('recommendations-apply-dialog', false);
   await page.getByTestId('apply-confirm').click();
   await page.getByTestId('rec-status').filter({ hasText: 'Marked' }).waitFor();
   await page.getByTestId('apply-dialog').waitFor({ state: 'hidden' });
@@ -406,7 +410,7 @@ await check('recommendations: ignore with a reason (keyboard only), checked agai
   assert(/Give a reason/.test(error), `no message for a missing reason: ${error}`);
   equal(await page.evaluate(() => document.activeElement?.id), 'ignore-reason', 'focus after a missing reason');
   await page.keyboard.type(reason);
-  await shot('recommendations-ignore-dialog');
+  await shot('recommendations-ignore-dialog', false);
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   await page.getByTestId('rec-status').filter({ hasText: 'Ignored' }).waitFor();
@@ -496,6 +500,32 @@ await check('an unknown page says so and links home', async () => {
   await shot('not-found');
   assertClean('not found');
 });
+
+if (emptyBase) {
+  await check('empty store: the overview says what to run, once', async () => {
+    await page.goto(`${emptyBase}/`, { waitUntil: 'domcontentloaded' });
+    await settled();
+    const shown = await text(page.locator('main'));
+    assert(/no data yet/.test(shown) && /greenkube collect/.test(shown), `empty overview: ${shown}`);
+    equal(await page.locator('.state-empty').count(), 1, 'empty states on the overview');
+    equal(await page.locator('.chart').count(), 0, 'charts without data');
+    await shot('overview-empty');
+    assertClean('empty overview');
+  });
+
+  await check('read-only server: changes are offered disabled', async () => {
+    await page.goto(`${emptyBase}/recommendations`, { waitUntil: 'domcontentloaded' });
+    await settled();
+    const apply = page.locator('button[data-action="apply"]');
+    assert((await apply.count()) > 0, 'no recommendation shown');
+    assert(await apply.first().isDisabled(), 'apply is enabled on a read-only server');
+    assert(await page.getByTestId('scan').isDisabled(), 'scan is enabled on a read-only server');
+    await page.goto(`${emptyBase}/settings`, { waitUntil: 'domcontentloaded' });
+    await settled();
+    assert((await text(page.getByTestId('config'))).includes('refused (read-only)'), 'settings do not say read-only');
+    assertClean('read-only');
+  });
+}
 
 await check('nothing was fetched from another host', async () => {
   assert(external.length === 0, `requests to other hosts: ${external.join(', ')}`);

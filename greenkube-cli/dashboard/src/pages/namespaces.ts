@@ -29,32 +29,33 @@ export function namespaceDetail(ctx: Ctx): void {
   const name = ctx.params[0] ?? '';
   const path = `/namespaces/${encodeURIComponent(name)}`;
   const summarySlot = h('div', { class: 'slot' });
-  const podsSlot = h('div', { class: 'slot' });
+  const middle = h('div');
   const recsSlot = h('div', { class: 'slot' });
   ctx.main.append(
     h('p', { class: 'breadcrumb' }, h('a', { href: withRange('/namespaces', ctx.range) }, 'Namespaces'), ' / ', name),
     pageHeader(`Namespace ${name}`, 'Totals, trend, pods and recommendations of this namespace.', rangeSelector(ctx, path)),
     summarySlot,
-    timeseriesCard(ctx, { namespace: name }, path),
-    card('Pods with the most CO2e', { class: 'card card-wide' }, podsSlot),
+    middle,
     card('Recommendations', { class: 'card card-wide' }, recsSlot),
   );
   section(
     ctx,
     summarySlot,
     () => get<Summary>('/metrics/summary', { last: ctx.range.slug, namespace: name }),
-    (summary) =>
-      summary.coverage.rows === 0
-        ? noData(ctx, path, ctx.range, `No data for namespace ${name}`)
-        : [headline(summary, ctx.range, `namespace ${name}`), summaryTiles(summary), coverageNote(summary.coverage)],
+    (summary) => {
+      if (summary.coverage.rows === 0) return noData(ctx, path, ctx.range, `No data for namespace ${name}`);
+      const podsSlot = h('div', { class: 'slot' });
+      middle.replaceChildren(timeseriesCard(ctx, { namespace: name }, path), card('Top pods by operational CO2e', { class: 'card card-wide' }, podsSlot));
+      section(
+        ctx,
+        podsSlot,
+        () => get<PodRow[]>('/metrics/top-pods', { last: ctx.range.slug, namespace: name, limit: 20 }),
+        (rows) => (rows.length === 0 ? noData(ctx, path, ctx.range) : podsTable(ctx, rows, false)),
+        'Loading the pods',
+      );
+      return [headline(summary, ctx.range, `namespace ${name}`), summaryTiles(summary), coverageNote(summary.coverage)];
+    },
     'Loading the totals',
-  );
-  section(
-    ctx,
-    podsSlot,
-    () => get<PodRow[]>('/metrics/top-pods', { last: ctx.range.slug, namespace: name, limit: 20 }),
-    (rows) => (rows.length === 0 ? noData(ctx, path, ctx.range) : podsTable(ctx, rows, false)),
-    'Loading the pods',
   );
   section(
     ctx,

@@ -3,7 +3,7 @@
 
 import { get, type NamespaceRow, type PodRow, type Recommendation, type Savings, type ScoreView, type Summary } from '../api';
 import { pageHeader, rangeSelector, withRange, type Ctx } from '../app';
-import { card, emptyBox, h } from '../dom';
+import { card, code, emptyBox, h } from '../dom';
 import { count, fixed, mass, money, moneyOrUnknown } from '../format';
 import { DIMENSIONS, rating, typeLabel } from '../labels';
 import {
@@ -24,13 +24,54 @@ import {
 export function overview(ctx: Ctx): void {
   const range = ctx.range;
   const summarySlot = h('div', { class: 'slot' });
+  const rest = h('div');
+  ctx.main.append(
+    pageHeader('Overview', 'Carbon footprint, energy and cost of the workloads of the cluster.', rangeSelector(ctx, '/')),
+    summarySlot,
+    rest,
+  );
+  section(
+    ctx,
+    summarySlot,
+    () => get<Summary>('/metrics/summary', { last: range.slug }),
+    (summary) => {
+      if (summary.coverage.rows === 0) {
+        const slot = h('div', { class: 'slot' });
+        section(ctx, slot, () => get<number[]>('/report/years'), (years) => emptyStore(ctx, years), 'Looking for data');
+        return slot;
+      }
+      fillRest(ctx, rest);
+      return [headline(summary, range, 'the cluster’s workloads'), summaryTiles(summary), coverageNote(summary.coverage)];
+    },
+    'Loading the totals',
+  );
+}
+
+/** No data in the range: an empty store, or a range to widen. */
+function emptyStore(ctx: Ctx, years: number[]): HTMLElement {
+  if (years.length > 0) return noData(ctx, '/', ctx.range);
+  return emptyBox(
+    h('p', null, h('strong', null, 'The store has no data yet.')),
+    h(
+      'p',
+      null,
+      'Run ',
+      code('greenkube collect'),
+      ' next to the cluster (Prometheus and the Kubernetes API) to record its workloads, then come back here. To try the dashboard first, ',
+      code('greenkube demo'),
+      ' fills a store with a demo cluster.',
+    ),
+  );
+}
+
+/** The sections under the totals, loaded once the range has data. */
+function fillRest(ctx: Ctx, rest: HTMLElement): void {
+  const range = ctx.range;
   const scoreSlot = h('div', { class: 'slot' });
   const recsSlot = h('div', { class: 'slot' });
   const nsSlot = h('div', { class: 'slot' });
   const podsSlot = h('div', { class: 'slot' });
-  ctx.main.append(
-    pageHeader('Overview', 'Carbon footprint, energy and cost of the workloads of the cluster.', rangeSelector(ctx, '/')),
-    summarySlot,
+  rest.replaceChildren(
     timeseriesCard(ctx, {}, '/'),
     h(
       'div',
@@ -38,23 +79,8 @@ export function overview(ctx: Ctx): void {
       card('Sustainability score', { 'data-testid': 'card-score' }, scoreSlot),
       card('Recommendations', { 'data-testid': 'card-recommendations' }, recsSlot),
     ),
-    card(
-      'CO2e by namespace',
-      { class: 'card card-wide' },
-      nsSlot,
-    ),
-    card('Pods with the most CO2e', { class: 'card card-wide' }, podsSlot),
-  );
-
-  section(
-    ctx,
-    summarySlot,
-    () => get<Summary>('/metrics/summary', { last: range.slug }),
-    (summary) =>
-      summary.coverage.rows === 0
-        ? noData(ctx, '/', range)
-        : [headline(summary, range, 'the cluster’s workloads'), summaryTiles(summary), coverageNote(summary.coverage)],
-    'Loading the totals',
+    card('CO2e by namespace', { class: 'card card-wide' }, nsSlot),
+    card('Top pods by operational CO2e', { class: 'card card-wide' }, podsSlot),
   );
 
   section(
