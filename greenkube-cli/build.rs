@@ -77,14 +77,17 @@ fn build(dashboard: &Path, dist: &Path) -> Result<Vec<(String, PathBuf)>, String
         Ok(output) if output.status.success() => {}
         _ => {
             return Err(format!(
-                "building the web dashboard needs Node.js 20 or later and npm, and `{npm}` was not \
-                 found on PATH.\nInstall them (Debian/Ubuntu: `apt-get install nodejs npm`; \
-                 elsewhere: https://nodejs.org/en/download), or build without the dashboard \
-                 with GREENKUBE_DASHBOARD=skip (then `greenkube serve` answers `/` with a page \
-                 saying so; the API is unchanged)."
+                "building the web dashboard needs Node.js 20.19 or later with npm, and `{npm}` \
+                 was not found on PATH.\nInstall them (https://nodejs.org/en/download, or the \
+                 nodejs and npm packages of your distribution if they are that recent), or build \
+                 without the dashboard with GREENKUBE_DASHBOARD=skip (`greenkube serve` then \
+                 answers `/` with a page saying so; the API is unchanged)."
             ));
         }
     }
+    // Two builds at once (another target directory, an editor's) must not run npm ci in the
+    // same folder together: they take turns on a lock named after the folder.
+    let _turn = take_turn(dashboard)?;
     let lock = std::fs::read(dashboard.join("package-lock.json"))
         .map_err(|e| format!("cannot read dashboard/package-lock.json: {e}"))?;
     let installed = std::fs::read(dashboard.join(STAMP)).ok();
@@ -116,6 +119,27 @@ fn build(dashboard: &Path, dist: &Path) -> Result<Vec<(String, PathBuf)>, String
         ));
     }
     Ok(files)
+}
+
+/// An exclusive lock on a file of the temporary folder named after `dashboard`, held until
+/// dropped.
+fn take_turn(dashboard: &Path) -> Result<std::fs::File, String> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dashboard.hash(&mut hasher);
+    let path = std::env::temp_dir().join(format!(
+        "greenkube-dashboard-build-{:016x}.lock",
+        hasher.finish()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open the build lock {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot take the build lock {}: {e}", path.display()))?;
+    Ok(file)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
