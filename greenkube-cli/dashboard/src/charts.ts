@@ -76,9 +76,10 @@ export function lineChart(
     data: { labels, datasets },
     options: {
       interaction: { mode: 'index', intersect: false },
-      elements: { point: { radius: labels.length > 60 ? 0 : 2, hoverRadius: 4 }, line: { tension: 0.25, borderWidth: 2 } },
+      elements: { point: { radius: labels.length > 60 ? 0 : labels.length < 4 ? 5 : 2, hoverRadius: 6 }, line: { tension: 0.25, borderWidth: 2 } },
       scales: {
-        x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+        // With very few points, they sit in the middle rather than on the edges.
+        x: { offset: labels.length < 4, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
         y: { beginAtZero: true, grid: { color: COLORS.grid }, title: { display: true, text: axisTitle } },
       },
       plugins: {

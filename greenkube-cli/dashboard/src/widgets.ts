@@ -8,6 +8,7 @@ import { code, emptyBox, errorBox, h, loading, replace, type Child } from './dom
 import {
   bucketLabel,
   count,
+  dateTime,
   energy,
   energyUnit,
   fixed,
@@ -134,9 +135,10 @@ function keepQuery(ctx: Ctx): Record<string, string> {
   return keep;
 }
 
-/** "From N pod-windows; M used fallback estimates." */
-export function coverageNote(coverage: Coverage): HTMLElement {
+/** "From N pod-windows; M used fallback estimates." (and the exact range, when given). */
+export function coverageNote(coverage: Coverage, span?: { start: string; end: string }): HTMLElement {
   const parts: Child[] = [
+    span ? `${dateTime(span.start)} to ${dateTime(span.end)}. ` : '',
     `From ${count(coverage.rows)} pod measurements`,
     coverage.estimated_rows > 0
       ? `; ${count(coverage.estimated_rows)} (${percent(coverage.estimated_rows, coverage.rows)}) used fallback estimates`
@@ -325,6 +327,7 @@ function renderSeries(ctx: Ctx, points: Point[], range: Range, metric: Metric): 
       'p',
       { class: 'note' },
       `Times in UTC, one point per ${per}.`,
+      points.length < 3 ? ` Only ${points.length} point${points.length === 1 ? '' : 's'} in ${range.label}: pick a longer range to see a trend.` : '',
       metric === 'cost' ? ' Costs are reported by the cost source: they have no interval.' : ' The shaded band is the low–high estimate.',
     ),
   );

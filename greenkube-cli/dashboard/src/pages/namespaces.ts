@@ -53,7 +53,7 @@ export function namespaceDetail(ctx: Ctx): void {
         (rows) => (rows.length === 0 ? noData(ctx, path, ctx.range) : podsTable(ctx, rows, false)),
         'Loading the pods',
       );
-      return [headline(summary, ctx.range, `namespace ${name}`), summaryTiles(summary), coverageNote(summary.coverage)];
+      return [headline(summary, ctx.range, `namespace ${name}`), summaryTiles(summary), coverageNote(summary.coverage, summary)];
     },
     'Loading the totals',
   );

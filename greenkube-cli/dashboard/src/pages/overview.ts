@@ -41,7 +41,7 @@ export function overview(ctx: Ctx): void {
         return slot;
       }
       fillRest(ctx, rest);
-      return [headline(summary, range, 'the cluster’s workloads'), summaryTiles(summary), coverageNote(summary.coverage)];
+      return [headline(summary, range, 'the cluster’s workloads'), summaryTiles(summary), coverageNote(summary.coverage, summary)];
     },
     'Loading the totals',
   );
