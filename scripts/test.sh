@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the core's purity, every Rust test, the packaged
-# reference data, the README's main command, and the Python package's tests.
+# reference data, the README's main command, the web dashboard, and the Python package's tests.
 # Idempotent; provisions what it needs (a Python venv with maturin and pytest, a throwaway
 # PostgreSQL on 127.0.0.1 through scripts/services.sh and the osmem-server Elasticsearch-API
 # emulator through scripts/es-service.sh, both stopped on exit) by itself.
@@ -125,6 +125,9 @@ echo "ok"
 step "examples and the scale run (small, debug build)"
 cargo run --quiet --locked -p greenkube-examples --example estimate_single_pod >/dev/null
 cargo run --quiet --locked -p greenkube-bench --bin scale -- --nodes 30 --pods 1000 --windows 2 | tail -n 1 | grep -E '^scale: nodes=30 pods=1000 windows=2 pod_windows=2000 '
+
+step "web dashboard in headless Chromium (scripts/test-dashboard.sh: demo store, every page, screenshots)"
+scripts/test-dashboard.sh
 
 step "Python package"
 scripts/test-python.sh

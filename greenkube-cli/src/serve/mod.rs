@@ -6,6 +6,7 @@
 //! of `greenkube_adapters::app` and shape GreenKube's JSON: nothing else.
 
 mod api;
+mod dashboard;
 mod error;
 mod openapi;
 mod params;

@@ -1,13 +1,14 @@
-//! The front end at `/`: another single-page app's build from `--frontend DIR` (files as they
-//! are, `index.html` for any other path), with the auth-proxy prefixes answered 404 and
-//! GreenKube's cache policy.
+//! The front end at `/`: the embedded dashboard (`super::dashboard`), or another single-page
+//! app's build from `--frontend DIR` (files as they are, `index.html` for any other path), with
+//! the auth-proxy prefixes answered 404 and GreenKube's cache policy.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::dashboard;
 use super::error::ApiError;
 use super::state::AppState;
 
@@ -78,16 +79,13 @@ fn file_response(file: &Path, immutable: bool) -> Response {
 }
 
 /// Any path no route takes.
-pub(crate) async fn serve(State(state): State<AppState>, uri: Uri) -> Response {
+pub(crate) async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || AUTH_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return ApiError::not_found("Not Found").into_response();
     }
     let Some(root) = state.config().frontend.as_deref() else {
-        return ApiError::not_found(
-            "no front end is served here: the API is under /api/v1 (docs at /api/v1/docs)",
-        )
-        .into_response();
+        return dashboard::serve(&method, path);
     };
     let immutable = path.starts_with("/_app/") || path.starts_with("/static-frontend/");
     if let Some(file) = resolve(root, path) {
