@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use greenkube_bench::SyntheticCluster;
+use greenkube_bench::BenchCluster;
 use greenkube_core::{
     EstimateOptions, Footprint, GroupBy, Methodology, Period, Snapshot, aggregate, estimate,
 };
@@ -25,7 +25,7 @@ const WINDOW: usize = 180;
 fn bench_estimate(c: &mut Criterion) {
     let mut group = c.benchmark_group("estimate");
     for (label, nodes, pods) in SIZES {
-        let snapshot = SyntheticCluster::new(nodes, pods, SEED).snapshot(WINDOW);
+        let snapshot = BenchCluster::new(nodes, pods, SEED).snapshot(WINDOW);
         group.throughput(Throughput::Elements(pods as u64));
         for methodology in [Methodology::Full, Methodology::Classic] {
             let options = EstimateOptions::new(methodology);
@@ -42,7 +42,7 @@ fn bench_estimate(c: &mut Criterion) {
 fn bench_snapshot_build(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot_build");
     for (label, nodes, pods) in SIZES {
-        let cluster = SyntheticCluster::new(nodes, pods, SEED);
+        let cluster = BenchCluster::new(nodes, pods, SEED);
         group.throughput(Throughput::Elements(pods as u64));
         group.bench_function(label, |b| b.iter(|| cluster.snapshot(black_box(WINDOW))));
     }
@@ -52,7 +52,7 @@ fn bench_snapshot_build(c: &mut Criterion) {
 fn bench_parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot_parse");
     for (label, nodes, pods) in SIZES {
-        let text = SyntheticCluster::new(nodes, pods, SEED).snapshot_json(WINDOW);
+        let text = BenchCluster::new(nodes, pods, SEED).snapshot_json(WINDOW);
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(label), &text, |b, text| {
             b.iter(|| Snapshot::from_json_str(black_box(text)));
@@ -64,7 +64,7 @@ fn bench_parse(c: &mut Criterion) {
 fn bench_serialise(c: &mut Criterion) {
     let mut group = c.benchmark_group("footprint_serialise");
     for (label, nodes, pods) in SIZES {
-        let snapshot = SyntheticCluster::new(nodes, pods, SEED).snapshot(WINDOW);
+        let snapshot = BenchCluster::new(nodes, pods, SEED).snapshot(WINDOW);
         let footprint = estimate(&snapshot, &EstimateOptions::new(Methodology::Full))
             .expect("synthetic snapshots are valid");
         let size = serde_json::to_vec(&footprint).map_or(0, |v| v.len());
@@ -84,7 +84,7 @@ fn bench_serialise(c: &mut Criterion) {
 }
 
 fn footprints(nodes: usize, pods: usize, windows: usize) -> Vec<Footprint> {
-    let cluster = SyntheticCluster::new(nodes, pods, SEED);
+    let cluster = BenchCluster::new(nodes, pods, SEED);
     let options = EstimateOptions::new(Methodology::Full);
     (0..windows)
         .map(|w| estimate(&cluster.snapshot(WINDOW + w), &options).expect("valid snapshot"))

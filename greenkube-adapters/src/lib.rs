@@ -13,8 +13,8 @@
 //! * `collector`: the collector (module `collector`), which turns source answers into stored
 //!   windows.
 //! * `kubernetes`: the Kubernetes inventory source through the `kube` crate, see [`sources`].
-//!
-//! The synthetic cluster behind `greenkube demo` ([`sources::synthetic`]) needs no feature.
+//! * `demo`: the synthetic clusters (`sources::synthetic`): the one behind `greenkube demo` (with
+//!   `collector`, the use case `app::demo`), and sized ones for benchmarks.
 
 pub mod app;
 #[cfg(feature = "collector")]

@@ -54,7 +54,7 @@ use greenkube_adapters::collector::{Collector, CollectorConfig, Sources, Stores}
 use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_adapters::sources::prometheus::PrometheusSource;
 use greenkube_adapters::store;
-use greenkube_bench::SyntheticCluster;
+use greenkube_bench::BenchCluster;
 use greenkube_core::aggregate::GroupBy;
 use greenkube_core::collect::{WindowInputs, assemble};
 use greenkube_core::ports::{ReportQuery, TimeRange, UsageSource};
@@ -554,7 +554,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
 
     let started = Instant::now();
-    let cluster = SyntheticCluster::new(args.nodes, args.pods, args.seed);
+    let cluster = BenchCluster::new(args.nodes, args.pods, args.seed);
     let snapshot = cluster.snapshot(args.window);
     drop(cluster);
     let answers = answers(&snapshot);

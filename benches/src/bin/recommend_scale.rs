@@ -19,7 +19,7 @@ use std::error::Error;
 use std::time::Instant;
 
 use clap::Parser;
-use greenkube_bench::SyntheticCluster;
+use greenkube_bench::BenchCluster;
 use greenkube_core::recommend::{Recommender, RecommenderConfig};
 use greenkube_core::{EstimateOptions, ReferenceData, ScoreBuilder, ScoreConfig, estimate};
 
@@ -56,7 +56,7 @@ fn peak_rss_mb() -> u64 {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
-    let cluster = SyntheticCluster::new(args.nodes, args.pods, args.seed);
+    let cluster = BenchCluster::new(args.nodes, args.pods, args.seed);
     let windows = args.days * 288;
     let mut recommender = Recommender::new(RecommenderConfig::default(), None);
     let mut score = ScoreBuilder::new(&ScoreConfig::default(), None);

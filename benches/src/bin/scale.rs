@@ -21,7 +21,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use greenkube_bench::{CostOrder, SyntheticCluster};
+use greenkube_bench::BenchCluster;
 use greenkube_core::{EstimateOptions, Methodology, Ranged, estimate};
 
 /// Estimates every window of a synthetic cluster and reports the throughput.
@@ -50,9 +50,10 @@ struct Args {
     /// again), to show how much of `estimate` is validation.
     #[arg(long)]
     breakdown: bool,
-    /// Shuffle each window's cost entries instead of listing them in pod order.
+    /// Tidy data: every instance type known, every zone mapped, cost entries in pod order (by
+    /// default the data is untidy, as real snapshots are).
     #[arg(long)]
-    shuffle_costs: bool,
+    tidy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,13 +91,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let options = EstimateOptions::new(methodology);
 
     let started = Instant::now();
-    let cluster = SyntheticCluster::new(args.nodes, args.pods, args.seed).with_cost_order(
-        if args.shuffle_costs {
-            CostOrder::Shuffled
-        } else {
-            CostOrder::PodOrder
-        },
-    );
+    let cluster = if args.tidy {
+        BenchCluster::tidy(args.nodes, args.pods, args.seed)
+    } else {
+        BenchCluster::new(args.nodes, args.pods, args.seed)
+    };
     let generate = started.elapsed();
     println!(
         "cluster: nodes={} pods={} namespaces={} measured_zones={} seed={} generated_in={:.3}s rss_after_generate_mb={:.0}",
@@ -161,16 +160,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let seconds = estimating.as_secs_f64();
     let windows = args.windows.max(1) as f64;
     println!(
-        "methodology: {} (seed {}, windows {}..{}, costs {})",
+        "methodology: {} (seed {}, windows {}..{}, {} data)",
         methodology,
         args.seed,
         args.first_window,
         args.first_window + args.windows,
-        if args.shuffle_costs {
-            "shuffled"
-        } else {
-            "in pod order"
-        },
+        if args.tidy { "tidy" } else { "untidy" },
     );
     println!(
         "timing: snapshot_build={:.3}s estimate={:.3}s drop={:.3}s per_window_estimate_ms(mean/min/max)={:.1}/{:.1}/{:.1}",

@@ -13,7 +13,7 @@
 //! * [`nodes`]: the nodes a store knows at an instant.
 //! * `collect` (feature `collector`): running the collector over windows in batches with retries
 //!   and a clean stop, and the collection loop of a daemon.
-//! * `demo` (feature `collector`): loading the synthetic cluster's history into a store.
+//! * `demo` (features `collector`, `demo`): loading the synthetic cluster's history into a store.
 //! * `health` (same features as `sources`): probing the sources.
 //! * `sources` (features `collector`, `http-sources`, `kubernetes`): the sources of a
 //!   collection from settings, with discovery.
@@ -24,7 +24,7 @@
 #[cfg(feature = "collector")]
 pub mod collect;
 pub mod dashboard;
-#[cfg(feature = "collector")]
+#[cfg(all(feature = "collector", feature = "demo"))]
 pub mod demo;
 #[cfg(all(
     feature = "collector",

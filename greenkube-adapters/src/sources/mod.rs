@@ -27,4 +27,5 @@ pub mod prometheus;
 pub mod promql;
 #[cfg(feature = "kubernetes")]
 pub mod quantity;
+#[cfg(feature = "demo")]
 pub mod synthetic;

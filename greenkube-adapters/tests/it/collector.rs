@@ -1,19 +1,20 @@
 //! The collector over the synthetic cluster into SQLite: windows stored once, a source that is
-//! down degrades the figures with a reason naming it, and the watermark resumes where it left.
+//! down degrades the figures with a reason naming it, the watermark resumes where it left, and
+//! only an older node observation is not a store failure.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use greenkube_adapters::collector::{Collector, CollectorConfig, Sources};
+use greenkube_adapters::collector::{CollectError, Collector, CollectorConfig, Sources};
 use greenkube_adapters::sources::synthetic::{SyntheticCluster, SyntheticConfig};
 use greenkube_adapters::store::{self, Store};
 use greenkube_core::GroupBy;
 use greenkube_core::collect::due_windows;
 use greenkube_core::ports::{
-    CostSource, PodRowPager, ReportQuery, SourceError, SourceErrorKind, SourceKind, TimeRange,
-    UsageSource, WindowUsage,
+    CostSource, NodeHistory, NodeVersion, PodRowPager, ReportQuery, SourceError, SourceErrorKind,
+    SourceKind, StoreError, StoreErrorKind, TimeRange, UsageSource, WindowUsage,
 };
 use greenkube_core::snapshot::{CostEntry, Node};
 
@@ -249,4 +250,126 @@ async fn with_neither_usage_nor_inventory_the_windows_are_left_for_later() {
         None,
         "no window is marked collected"
     );
+}
+
+/// A node history that fails every `record_nodes` with `error`, and records nothing.
+#[derive(Debug)]
+struct RefusingHistory {
+    inner: Arc<dyn NodeHistory>,
+    error: fn() -> StoreError,
+}
+
+#[async_trait]
+impl NodeHistory for RefusingHistory {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn record_nodes(
+        &self,
+        _: Option<&str>,
+        _: DateTime<Utc>,
+        _: &[Node],
+    ) -> Result<(), StoreError> {
+        Err((self.error)())
+    }
+
+    async fn nodes_at(
+        &self,
+        cluster: Option<&str>,
+        time: DateTime<Utc>,
+    ) -> Result<Vec<Node>, StoreError> {
+        self.inner.nodes_at(cluster, time).await
+    }
+
+    async fn node_versions(
+        &self,
+        cluster: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<NodeVersion>, StoreError> {
+        self.inner.node_versions(cluster, name).await
+    }
+}
+
+/// A collector into a fresh in-memory SQLite store whose node history fails with `error`.
+async fn refusing_collector(error: fn() -> StoreError) -> (Collector, Store) {
+    let repos = store::open("sqlite::memory:").await.expect("store");
+    let mut stores = repos.collector_stores();
+    stores.nodes = Arc::new(RefusingHistory {
+        inner: stores.nodes.clone(),
+        error,
+    });
+    let collector = Collector::new(
+        all(&synthetic()),
+        stores,
+        CollectorConfig {
+            cluster: Some("demo".into()),
+            ..CollectorConfig::default()
+        },
+    );
+    (collector, repos)
+}
+
+fn last_two_windows() -> Vec<TimeRange> {
+    due_windows(
+        None,
+        end(),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(10),
+        10,
+    )
+}
+
+#[tokio::test]
+async fn a_node_history_that_refuses_other_invalid_data_fails_the_batch() {
+    // Not an older observation: the batch stops and nothing marks its windows done.
+    let (collector, _repos) =
+        refusing_collector(|| StoreError::invalid_data("sqlite", "node cannot be encoded")).await;
+    let due = last_two_windows();
+    let err = collector.collect(&due).await.expect_err("the store failed");
+    let CollectError::Store(e) = err else {
+        panic!("a store error: {err}");
+    };
+    assert_eq!(e.kind(), StoreErrorKind::InvalidData);
+    assert_eq!(e.message(), "node cannot be encoded");
+    let mark = collector.watermark(end(), TimeDelta::days(1)).await;
+    assert_eq!(mark.expect("watermark"), None, "the windows are owed again");
+}
+
+#[tokio::test]
+async fn an_older_node_observation_is_not_an_error() {
+    // Marked by the store.
+    let (collector, _repos) = refusing_collector(|| {
+        StoreError::older_observation("memory", "node observation at t is older")
+    })
+    .await;
+    let due = last_two_windows();
+    let outcome = collector.collect(&due).await.expect("collects");
+    assert_eq!(outcome.windows, 2);
+    assert_eq!(
+        collector
+            .watermark(end(), TimeDelta::days(1))
+            .await
+            .unwrap(),
+        Some(end())
+    );
+
+    // A real store, backfilling behind newer windows.
+    let (collector, repos) = make_collector("sqlite::memory:", all(&synthetic())).await;
+    collector.collect(&due).await.expect("the newest windows");
+    let older = due_windows(
+        None,
+        end() - TimeDelta::hours(1),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(10),
+        10,
+    );
+    let outcome = collector.collect(&older).await.expect("the backfill");
+    assert_eq!(outcome.windows, 2);
+    let nodes = repos
+        .nodes
+        .nodes_at(Some("demo"), end() - TimeDelta::minutes(1))
+        .await
+        .expect("nodes");
+    assert!(!nodes.is_empty(), "the newest observation stays");
 }

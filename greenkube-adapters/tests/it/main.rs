@@ -1,10 +1,10 @@
 //! Integration tests of the adapters.
 
-#[cfg(all(feature = "collector", feature = "sqlite"))]
+#[cfg(all(feature = "collector", feature = "sqlite", feature = "demo"))]
 mod app;
 #[cfg(feature = "http-sources")]
 mod boavizta;
-#[cfg(all(feature = "collector", feature = "sqlite"))]
+#[cfg(all(feature = "collector", feature = "sqlite", feature = "demo"))]
 mod collector;
 #[cfg(feature = "elasticsearch")]
 mod elasticsearch;

@@ -60,7 +60,11 @@ pub trait NodeHistory: Send + Sync + fmt::Debug {
     /// current version MUST get a new version from `at` (the old one closed at `at`); a node no
     /// longer present MUST have its current version closed at `at`; an unchanged node MUST be left
     /// alone, so recording the same nodes twice changes nothing. Observations older than the
-    /// latest recorded one for the cluster MUST be refused (`InvalidData`).
+    /// latest recorded one for the cluster MUST be refused with
+    /// [`StoreError::older_observation`] (`InvalidData` marked
+    /// [`Refusal::OlderObservation`](super::Refusal::OlderObservation), so a collector
+    /// backfilling behind newer windows can tell it from any other failure); no other failure
+    /// may carry that mark.
     async fn record_nodes(
         &self,
         cluster: Option<&str>,

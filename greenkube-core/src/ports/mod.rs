@@ -48,5 +48,5 @@ pub use sources::{
     PodSpec, PodUsage, SourceError, SourceErrorKind, SourceKind, SourceNote, UsageSource,
     WindowUsage,
 };
-pub use store_error::{StoreError, StoreErrorKind};
+pub use store_error::{Refusal, StoreError, StoreErrorKind};
 pub use time_range::{TimeRange, TimeRangeError};

@@ -49,14 +49,27 @@ impl fmt::Display for StoreErrorKind {
     }
 }
 
+/// Which refusal an error is, where a port names a refusal its callers may act on: finer than
+/// [`StoreErrorKind`], and only ever set by the constructor that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// [`NodeHistory::record_nodes`](super::NodeHistory::record_nodes) was given an
+    /// observation older than the latest one recorded for the cluster (kind
+    /// [`StoreErrorKind::InvalidData`]).
+    OlderObservation,
+}
+
 /// A repository failed. Carries its [`StoreErrorKind`], the backend that failed (`sqlite`,
-/// `memory`, ...), a lower-case message, and the underlying driver error as its source.
+/// `memory`, ...), a lower-case message, the underlying driver error as its source, and for the
+/// refusals a port names, which one it is ([`Refusal`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{backend} store: {kind}: {message}")]
 pub struct StoreError {
     kind: StoreErrorKind,
     backend: &'static str,
     message: String,
+    refusal: Option<Refusal>,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -68,6 +81,7 @@ impl StoreError {
             kind,
             backend,
             message: message.into(),
+            refusal: None,
             source: None,
         }
     }
@@ -85,6 +99,15 @@ impl StoreError {
     /// [`StoreErrorKind::InvalidData`].
     pub fn invalid_data(backend: &'static str, message: impl Into<String>) -> Self {
         Self::new(StoreErrorKind::InvalidData, backend, message)
+    }
+
+    /// [`StoreErrorKind::InvalidData`] marked [`Refusal::OlderObservation`]: what
+    /// [`NodeHistory::record_nodes`](super::NodeHistory::record_nodes) answers to an observation
+    /// older than the latest recorded one.
+    pub fn older_observation(backend: &'static str, message: impl Into<String>) -> Self {
+        let mut error = Self::invalid_data(backend, message);
+        error.refusal = Some(Refusal::OlderObservation);
+        error
     }
 
     /// [`StoreErrorKind::Unsupported`].
@@ -118,6 +141,12 @@ impl StoreError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Which named refusal this is, if any (`None` for every error not built by
+    /// [`StoreError::older_observation`]).
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.refusal
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +168,19 @@ mod tests {
             Some("refused")
         );
         assert!(!StoreErrorKind::InvalidData.is_retryable());
+        assert_eq!(err.refusal(), None);
+    }
+
+    #[test]
+    fn an_older_observation_is_invalid_data_marked_as_such() {
+        let err = StoreError::older_observation("memory", "node observation at t is older");
+        assert_eq!(err.kind(), StoreErrorKind::InvalidData);
+        assert_eq!(err.refusal(), Some(Refusal::OlderObservation));
+        assert_eq!(
+            err.to_string(),
+            "memory store: invalid data: node observation at t is older"
+        );
+        let other = StoreError::invalid_data("memory", "node cannot be encoded");
+        assert_eq!(other.refusal(), None);
     }
 }

@@ -110,7 +110,7 @@ impl NodeHistory for InMemoryHistory {
         let mut state = self.state()?;
         let (versions, latest) = state.nodes.entry(cluster_key(cluster)).or_default();
         if latest.is_some_and(|l| at < l) {
-            return Err(StoreError::invalid_data(
+            return Err(StoreError::older_observation(
                 BACKEND,
                 format!("node observation at {at} is older than the latest recorded one"),
             ));
