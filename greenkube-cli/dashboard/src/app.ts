@@ -113,7 +113,7 @@ export function rangeSelector(ctx: Ctx, path: string): HTMLElement {
 
 /** The page's title (focused on arrival), a line under it, and optional controls. */
 export function pageHeader(title: string, lead: Child, ...controls: Child[]): HTMLElement {
-  document.title = `${title} · GreenKube`;
+  document.title = `${title} · greenkube`;
   return h(
     'header',
     { class: 'page-header' },

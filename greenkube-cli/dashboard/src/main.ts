@@ -1,4 +1,4 @@
-// The GreenKube dashboard: a single-page app served by `greenkube serve` at `/`, reading the
+// The greenkube dashboard: a single-page app served by `greenkube serve` at `/`, reading the
 // API under /api/v1. Routes are real URLs (the server answers index.html for any of them);
 // links are real links, handled here without reloading the page.
 
@@ -54,7 +54,7 @@ function shell(): HTMLElement {
         'a',
         { class: 'brand', href: '/' },
         h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
-        h('span', null, 'GreenKube'),
+        h('span', null, 'greenkube'),
       ),
       h('nav', { 'aria-label': 'Main' }, h('ul', null, navLinks.map((a) => h('li', null, a)))),
       version,
@@ -68,7 +68,7 @@ let disposables: Disposable[] = [];
 let lastPath = '';
 
 function notFound(ctx: Ctx): void {
-  document.title = 'Not found · GreenKube';
+  document.title = 'Not found · greenkube';
   ctx.main.append(
     h(
       'div',

@@ -31,8 +31,8 @@ const IMMUTABLE_PREFIX: &str = "/assets/";
 
 /// The page `/` shows when the binary was built with `GREENKUBE_DASHBOARD=skip`.
 const WITHOUT_DASHBOARD: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<title>GreenKube</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;\
-margin:3rem auto;line-height:1.5\"><h1>GreenKube</h1><p>This greenkube was built without its web \
+<title>greenkube</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;\
+margin:3rem auto;line-height:1.5\"><h1>greenkube</h1><p>This greenkube was built without its web \
 dashboard (<code>GREENKUBE_DASHBOARD=skip</code>). The API is served as usual: see \
 <a href=\"/api/v1/docs\">/api/v1/docs</a>. To get the dashboard, build greenkube with Node.js \
 and npm installed, or serve another front end with <code>--frontend DIR</code>.</p></body></html>";
