@@ -1,9 +1,13 @@
 //! Deterministic synthetic clusters behind every source port, for `greenkube demo`, tests and
 //! benchmarks (feature `demo`).
 //!
-//! [`SyntheticCluster`] stands in for Prometheus ([`UsageSource`]), the Kubernetes API
-//! ([`InventorySource`]), OpenCost ([`CostSource`]), Electricity Maps ([`IntensitySource`]) and
-//! Boavizta ([`EmbodiedSource`]), so the real collect → snapshot → estimate → store path can run
+//! [`SyntheticCluster`] stands in for Prometheus
+//! ([`UsageSource`](greenkube_core::ports::UsageSource)), the Kubernetes API
+//! ([`InventorySource`](greenkube_core::ports::InventorySource)), OpenCost
+//! ([`CostSource`](greenkube_core::ports::CostSource)), Electricity Maps
+//! ([`IntensitySource`](greenkube_core::ports::IntensitySource)) and Boavizta
+//! ([`EmbodiedSource`](greenkube_core::ports::EmbodiedSource)), so the real collect → snapshot →
+//! estimate → store path can run
 //! on realistic data without a cluster. It comes in two shapes drawn from one catalogue
 //! (providers, regions, zones, instance types) with one seeded generator:
 //!
