@@ -254,7 +254,11 @@ pub async fn check(settings: &SourceSettings, now: DateTime<Utc>) -> Vec<Service
         }
         Some((Err(e), _)) => ServiceHealth {
             name: "kubernetes",
-            status: Status::Unreachable,
+            status: if e.kind == SourceErrorKind::NotConfigured {
+                Status::Unconfigured
+            } else {
+                Status::Unreachable
+            },
             url: None,
             message: e.to_string(),
             latency_ms: None,

@@ -116,6 +116,11 @@ pub(crate) async fn serve(store: Store, config: ServerConfig, stop: Stop) -> any
         .local_addr()
         .context("reading the listening address")?;
     let location = store.location.clone();
+    // The address really bound (`/config` reports it; port 0 picks one).
+    let config = ServerConfig {
+        listen: address,
+        ..config
+    };
     let app = router(AppState::new(store, config));
     printer::progress_line(&format!(
         "serving {location} on http://{address} (API at /api/v1, docs at /api/v1/docs); Ctrl-C stops"

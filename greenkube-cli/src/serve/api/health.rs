@@ -156,7 +156,8 @@ pub(crate) struct ServicesHealth {
 
 async fn probe_all(state: &AppState) -> Vec<ServiceHealth> {
     let settings = state.sources();
-    greenkube_adapters::app::health::check(&settings, state.now())
+    // Probes happen now, whatever `--now` says.
+    greenkube_adapters::app::health::check(&settings, crate::clock::wall_clock())
         .await
         .into_iter()
         .map(|h| ServiceHealth {

@@ -508,8 +508,9 @@ pub(crate) async fn savings(
             .map_err(greenkube_adapters::app::AppError::from)?;
         if !totals.is_empty() {
             return Ok(Json(SavingsSummary {
-                total_carbon_saved_co2e_grams: totals.iter().map(|t| t.co2e_grams).sum(),
-                total_cost_saved: totals.iter().map(|t| t.cost).sum(),
+                total_carbon_saved_co2e_grams: totals.iter().map(|t| t.co2e_grams).sum::<f64>()
+                    + 0.0,
+                total_cost_saved: totals.iter().map(|t| t.cost).sum::<f64>() + 0.0,
                 applied_count: recommend::records(
                     state.store(),
                     Some(RecommendationStatus::Applied),
@@ -548,8 +549,13 @@ pub(crate) async fn savings(
     }
     let breakdown: Vec<NamespaceSavings> = breakdown.into_values().collect();
     Ok(Json(SavingsSummary {
-        total_carbon_saved_co2e_grams: breakdown.iter().map(|b| b.carbon_saved_co2e_grams).sum(),
-        total_cost_saved: breakdown.iter().map(|b| b.cost_saved).sum(),
+        // `+ 0.0`: a sum of nothing is -0.0.
+        total_carbon_saved_co2e_grams: breakdown
+            .iter()
+            .map(|b| b.carbon_saved_co2e_grams)
+            .sum::<f64>()
+            + 0.0,
+        total_cost_saved: breakdown.iter().map(|b| b.cost_saved).sum::<f64>() + 0.0,
         applied_count: breakdown.iter().map(|b| b.count).sum(),
         namespace_breakdown: breakdown,
         basis: "annual".to_string(),
