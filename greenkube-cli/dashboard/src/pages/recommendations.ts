@@ -49,7 +49,7 @@ export function recommendations(ctx: Ctx): void {
   let readOnly = false;
   let data: Data | null = null;
 
-  const live = h('p', { class: 'live', role: 'status', 'aria-live': 'polite', 'data-testid': 'rec-status' });
+  const live = h('p', { class: 'live', role: 'status', 'aria-live': 'polite', tabindex: '-1', 'data-testid': 'rec-status' });
   const scanButton = h('button', { type: 'button', class: 'button', 'data-testid': 'scan' }, 'Scan again');
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Recommendation status' });
   const filterBar = h('div', { class: 'filters' });
@@ -204,7 +204,11 @@ export function recommendations(ctx: Ctx): void {
     try {
       data = await loadAll();
       render();
-      if (message) live.textContent = message;
+      if (message) {
+        live.textContent = message;
+        // The card acted on is gone: keyboard focus goes to what happened.
+        live.focus();
+      }
     } catch (error) {
       if (!ctx.alive()) return;
       replace(list, errorBox(messageOf(error), () => void reload()));
