@@ -403,7 +403,7 @@ function recCard(
         h('span', { class: 'rec-where' }, where),
       ),
       h('h3', { tabindex: '-1' }, r.description),
-      h('p', { class: 'rec-reason' }, r.reason),
+      h('p', { class: 'rec-reason' }, r.reason.charAt(0).toUpperCase() + r.reason.slice(1)),
       changes.length ? h('dl', { class: 'rec-changes' }, changes) : null,
       status === 'ignored'
         ? h('p', { class: 'rec-state', 'data-testid': 'ignored-reason' }, `Ignored ${r.ignored_at ? dateTime(r.ignored_at) : ''}: “${r.ignored_reason ?? 'no reason given'}”`)
