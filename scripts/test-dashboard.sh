@@ -77,17 +77,20 @@ start_server() {
   printf '%s\n' "$found"
 }
 
-# The dashboard over the demo data; and, to see its empty and read-only states, the same store
-# read-only as of a time before any data.
+# The dashboard over the demo data; to see its empty and read-only states, the same store
+# read-only as of a time before any data; and the same store behind an API key.
 start_server main --now "$now" >"$work/main.url"
 start_server empty --now 2020-01-01T00:00:00Z --read-only >"$work/empty.url"
+start_server key --now "$now" --read-only --api-key e2e-secret >"$work/key.url"
 url=$(cat "$work/main.url")
 empty_url=$(cat "$work/empty.url")
-echo "greenkube serve at $url (and read-only, before any data, at $empty_url)"
+key_url=$(cat "$work/key.url")
+echo "greenkube serve at $url (read-only before any data at $empty_url, with an API key at $key_url)"
 
 echo "type-checking the dashboard (tsc)"
 (cd "$dashboard" && npm run --silent check)
 
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
-(cd "$dashboard" && GREENKUBE_URL="$url" GREENKUBE_EMPTY_URL="$empty_url" SCREENSHOTS="$screenshots" node tests/e2e.mjs)
+(cd "$dashboard" && GREENKUBE_URL="$url" GREENKUBE_EMPTY_URL="$empty_url" \
+  GREENKUBE_KEY_URL="$key_url" GREENKUBE_KEY=e2e-secret SCREENSHOTS="$screenshots" node tests/e2e.mjs)

@@ -31,10 +31,12 @@ export function rangeOf(query: URLSearchParams): Range {
   return RANGES.find((r) => r.slug === query.get('last')) ?? DEFAULT_RANGE;
 }
 
-/** The next longer range, to suggest when a range is empty. */
+/** A clearly longer range to suggest when a range is empty (none after a year). */
+const LONGER: Record<string, string> = { '1h': '24h', '6h': '7d', '24h': '7d', '7d': '30d', '30d': '1y', ytd: '1y' };
+
+/** A clearly longer range, to suggest when a range is empty. */
 export function longerRange(range: Range): Range | null {
-  const index = RANGES.indexOf(range);
-  return index >= 0 && index + 2 < RANGES.length ? RANGES[index + 2] : (RANGES[RANGES.length - 2] ?? null);
+  return RANGES.find((r) => r.slug === LONGER[range.slug]) ?? null;
 }
 
 /** Something a page made that must be released when the page goes (a chart). */
@@ -100,7 +102,7 @@ export function rangeSelector(ctx: Ctx, path: string): HTMLElement {
             {
               href: withRange(path, range, keep),
               'aria-current': range === ctx.range ? 'true' : null,
-              'aria-label': `Show ${range.label}`,
+              title: `Show ${range.label}`,
               'data-range': range.slug,
             },
             range.short,

@@ -61,13 +61,18 @@ export function loading(what = 'Loading'): HTMLElement {
   return h('p', { class: 'state state-loading', role: 'status' }, `${what}…`);
 }
 
-/** A failure, what to do about it, and a button that tries again. */
-export function errorBox(message: string, retry?: () => void): HTMLElement {
+/** A failure, what to do about it, and a button that tries again (and more actions). */
+export function errorBox(message: string, retry?: () => void, ...actions: Child[]): HTMLElement {
   return h(
     'div',
     { class: 'state state-error', role: 'alert' },
-    h('p', null, h('strong', null, 'Could not load this. '), message),
-    retry ? h('button', { type: 'button', class: 'button', onclick: () => retry() }, 'Try again') : null,
+    h('p', null, h('strong', null, 'Could not load this: '), message),
+    h(
+      'div',
+      { class: 'state-actions' },
+      retry ? h('button', { type: 'button', class: 'button', onclick: () => retry() }, 'Try again') : null,
+      ...actions,
+    ),
   );
 }
 

@@ -1,7 +1,7 @@
 // Pieces several pages show: figures with their intervals, KPI tiles, tables, the time series
 // chart with its metric switch, the namespace and pod tables, and the three states of a section.
 
-import { get, messageOf, type Coverage, type NamespaceRow, type PodRow, type Point, type Summary } from './api';
+import { ApiError, get, messageOf, type Coverage, type NamespaceRow, type PodRow, type Point, type Summary } from './api';
 import { longerRange, withRange, type Ctx, type Disposable, type Range } from './app';
 import { barChart, chartBox, COLORS, lineChart } from './charts';
 import { code, emptyBox, errorBox, h, loading, replace, type Child } from './dom';
@@ -100,7 +100,8 @@ export function section<T>(
       (error: unknown) => {
         if (!ctx.alive()) return;
         slot.removeAttribute('aria-busy');
-        replace(slot, errorBox(messageOf(error), run));
+        const keyNeeded = error instanceof ApiError && error.status === 401;
+        replace(slot, errorBox(messageOf(error), run, keyNeeded ? h('a', { class: 'button button-primary', href: '/settings' }, 'Enter the API key') : null));
       },
     );
   };

@@ -17,6 +17,9 @@ import { chromium } from 'playwright-core';
 const base = (process.env.GREENKUBE_URL ?? '').replace(/\/$/, '');
 // Optional: a read-only server whose "now" is before any data (empty and read-only states).
 const emptyBase = (process.env.GREENKUBE_EMPTY_URL ?? '').replace(/\/$/, '');
+// Optional: a server that asks for the API key GREENKUBE_KEY.
+const keyBase = (process.env.GREENKUBE_KEY_URL ?? '').replace(/\/$/, '');
+const key = process.env.GREENKUBE_KEY ?? '';
 if (!base) {
   console.error('set GREENKUBE_URL to the address of a running greenkube serve');
   process.exit(2);
@@ -144,7 +147,7 @@ page.on('response', (response) => {
 const external = [];
 page.on('request', (request) => {
   const url = request.url();
-  const local = url.startsWith(base) || (emptyBase && url.startsWith(emptyBase));
+  const local = url.startsWith(base) || (emptyBase && url.startsWith(emptyBase)) || (keyBase && url.startsWith(keyBase));
   if (!local && !url.startsWith('data:') && !url.startsWith('blob:')) external.push(url);
 });
 
@@ -524,6 +527,36 @@ if (emptyBase) {
     await settled();
     assert((await text(page.getByTestId('config'))).includes('refused (read-only)'), 'settings do not say read-only');
     assertClean('read-only');
+  });
+}
+
+if (keyBase && key) {
+  await check('API key: the dashboard says where to enter it, then works with it (downloads too)', async () => {
+    await page.goto(`${keyBase}/`, { waitUntil: 'domcontentloaded' });
+    await settled().catch(() => undefined);
+    const shown = await text(page.locator('main'));
+    assert(/asks for an API key/.test(shown) && /Settings/.test(shown), `no word about the key: ${shown}`);
+    await shot('overview-needs-key', false);
+    const refused = problems.splice(0);
+    assert(refused.length > 0 && refused.every((p) => /answer 401|status of 401/.test(p)), `other problems than 401: ${refused.join(' | ')}`);
+    await page.goto(`${keyBase}/settings`, { waitUntil: 'domcontentloaded' });
+    await page.locator('#api-key').fill(key);
+    await page.locator('#api-key').press('Enter');
+    await settled();
+    assert((await text(page.getByTestId('config'))).includes('required'), 'settings do not say the key is required');
+    problems.splice(0);
+    await page.goto(`${keyBase}/`, { waitUntil: 'domcontentloaded' });
+    await settled();
+    const summary = await (await fetch(`${keyBase}/api/v1/metrics/summary?last=24h`, { headers: { Authorization: `Bearer ${key}` } })).json();
+    assertFigure(await text(page.getByTestId('total-co2e')), summary.total_co2e_all_scopes, summary.uncertainty.total_co2e_all_scopes, 'total CO2e with the key');
+    await page.goto(`${keyBase}/report`, { waitUntil: 'domcontentloaded' });
+    await settled();
+    await page.locator('#report-last').selectOption('1h');
+    await settled();
+    const csv = await download('csv');
+    assert(csv.startsWith('cluster,namespace,pod_name'), `CSV fetched with the key: ${csv.slice(0, 80)}`);
+    assertClean('API key');
+    await page.evaluate(() => localStorage.removeItem('greenkube.apiKey'));
   });
 }
 

@@ -49,7 +49,7 @@ export function recommendations(ctx: Ctx): void {
   let readOnly = false;
   let data: Data | null = null;
 
-  const live = h('p', { class: 'live', role: 'status', 'aria-live': 'polite', 'data-testid': 'rec-status' });
+  const live = h('p', { class: 'live', role: 'status', 'aria-live': 'polite', tabindex: '-1', 'data-testid': 'rec-status' });
   const scanButton = h('button', { type: 'button', class: 'button', 'data-testid': 'scan' }, 'Scan again');
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Recommendation status' });
   const filterBar = h('div', { class: 'filters' });
@@ -204,7 +204,11 @@ export function recommendations(ctx: Ctx): void {
     try {
       data = await loadAll();
       render();
-      if (message) live.textContent = message;
+      if (message) {
+        live.textContent = message;
+        // The card acted on is gone: keyboard focus goes to what happened.
+        live.focus();
+      }
     } catch (error) {
       if (!ctx.alive()) return;
       replace(list, errorBox(messageOf(error), () => void reload()));
@@ -399,7 +403,7 @@ function recCard(
         h('span', { class: 'rec-where' }, where),
       ),
       h('h3', { tabindex: '-1' }, r.description),
-      h('p', { class: 'rec-reason' }, r.reason),
+      h('p', { class: 'rec-reason' }, r.reason.charAt(0).toUpperCase() + r.reason.slice(1)),
       changes.length ? h('dl', { class: 'rec-changes' }, changes) : null,
       status === 'ignored'
         ? h('p', { class: 'rec-state', 'data-testid': 'ignored-reason' }, `Ignored ${r.ignored_at ? dateTime(r.ignored_at) : ''}: “${r.ignored_reason ?? 'no reason given'}”`)
