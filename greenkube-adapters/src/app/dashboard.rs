@@ -42,6 +42,17 @@ impl Totals {
         self.rows_without_cost += row.rows_without_cost;
     }
 
+    /// Adds other totals.
+    pub fn merge(&mut self, other: &Totals) {
+        self.energy_joules += other.energy_joules;
+        self.co2e_grams += other.co2e_grams;
+        self.embodied_co2e_grams += other.embodied_co2e_grams;
+        self.cost += other.cost;
+        self.rows += other.rows;
+        self.estimated_rows += other.estimated_rows;
+        self.rows_without_cost += other.rows_without_cost;
+    }
+
     /// Operational plus embodied emissions.
     pub fn total_co2e_grams(&self) -> Ranged {
         self.co2e_grams + self.embodied_co2e_grams
@@ -65,7 +76,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn keeps(&self, row: &AggregateRow) -> bool {
+    /// Whether a row of the store belongs to the scope.
+    pub fn keeps(&self, row: &AggregateRow) -> bool {
         self.namespace
             .as_deref()
             .is_none_or(|wanted| row.key.namespace.as_deref() == Some(wanted))
@@ -248,21 +260,11 @@ pub async fn summaries(
         });
         for summary in [&mut all, one] {
             summary.pod_count += 1;
-            add_totals(&mut summary.totals, &pod.totals);
+            summary.totals.merge(&pod.totals);
         }
     }
     all.namespace_count = namespaces.len();
     Ok((all, namespaces))
-}
-
-fn add_totals(into: &mut Totals, from: &Totals) {
-    into.energy_joules += from.energy_joules;
-    into.co2e_grams += from.co2e_grams;
-    into.embodied_co2e_grams += from.embodied_co2e_grams;
-    into.cost += from.cost;
-    into.rows += from.rows;
-    into.estimated_rows += from.estimated_rows;
-    into.rows_without_cost += from.rows_without_cost;
 }
 
 /// Namespaces with rows in `range`, sorted.

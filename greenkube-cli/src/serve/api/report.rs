@@ -92,13 +92,6 @@ fn options(params: &Params, state: &AppState) -> ApiResult<Options> {
     })
 }
 
-fn keeps(scope: &Scope, row: &AggregateRow) -> bool {
-    scope
-        .namespace
-        .as_deref()
-        .is_none_or(|n| row.key.namespace.as_deref() == Some(n))
-}
-
 /// Totals of a report.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReportSummary {
@@ -143,7 +136,7 @@ pub(crate) async fn summary(
             .aggregate(&ReportQuery::new(*range, GroupBy::Pod))
             .await
             .map_err(greenkube_adapters::app::AppError::from)?;
-        for row in rows.iter().filter(|r| keeps(&options.scope, r)) {
+        for row in rows.iter().filter(|r| options.scope.keeps(r)) {
             totals.add(row);
             pods.insert((row.key.namespace.clone(), row.key.pod.clone()));
             namespaces.insert(row.key.namespace.clone());
@@ -157,7 +150,7 @@ pub(crate) async fn summary(
                 .await
                 .map_err(greenkube_adapters::app::AppError::from)?
                 .iter()
-                .filter(|r| keeps(&options.scope, r))
+                .filter(|r| options.scope.keeps(r))
                 .count();
         }
     }
@@ -432,7 +425,7 @@ pub(crate) async fn export(State(state): State<AppState>, params: Params) -> Api
                         return;
                     }
                 };
-                for row in rows.iter().filter(|r| keeps(&options.scope, r)) {
+                for row in rows.iter().filter(|r| options.scope.keeps(r)) {
                     let bytes = if json {
                         item(
                             serde_json::to_vec(&group_view(row)).unwrap_or_default(),
