@@ -29,8 +29,9 @@ pub struct WriteSummary {
     pub replaced_pod_rows: usize,
 }
 
-/// An aggregation: which windows, grouped how, bucketed by which calendar period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An aggregation: which windows, of which cluster, grouped how, bucketed by which calendar
+/// period.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReportQuery {
     /// Windows whose start is in this range.
@@ -39,6 +40,9 @@ pub struct ReportQuery {
     pub group_by: GroupBy,
     /// Calendar period (UTC, by window start), or one row per group for the whole range.
     pub period: Option<Period>,
+    /// Only the rows (pod and node) of this cluster; `None` reads every cluster. Rows written
+    /// without a cluster name belong to no named cluster, so a filter never keeps them.
+    pub cluster: Option<Arc<str>>,
 }
 
 impl ReportQuery {
@@ -48,6 +52,7 @@ impl ReportQuery {
             range,
             group_by,
             period: None,
+            cluster: None,
         }
     }
 
@@ -55,6 +60,19 @@ impl ReportQuery {
     pub fn with_period(mut self, period: Option<Period>) -> Self {
         self.period = period;
         self
+    }
+
+    /// Reads the rows of one cluster only (`None`: every cluster).
+    pub fn in_cluster(mut self, cluster: Option<Arc<str>>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Whether a row of `cluster` (`None`: written without a cluster name) is read.
+    pub fn reads_cluster(&self, cluster: Option<&str>) -> bool {
+        self.cluster
+            .as_deref()
+            .is_none_or(|wanted| cluster == Some(wanted))
     }
 }
 

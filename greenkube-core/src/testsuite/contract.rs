@@ -156,7 +156,7 @@ pub async fn rewriting_a_window_is_idempotent(repo: &dyn FootprintRepository) {
         repo.backend()
     );
     let q = ReportQuery::new(everything(), GroupBy::Cluster);
-    let before = query(repo, q).await;
+    let before = query(repo, q.clone()).await;
     let second = repo
         .write_footprints(std::slice::from_ref(&fp))
         .await
@@ -364,6 +364,30 @@ pub async fn aggregates_match_in_memory_for_every_grouping_and_period(
                     "{}: aggregate over {r} by {group_by} per {period:?}",
                     repo.backend()
                 );
+            }
+            // One cluster alone: its pod and node rows, none of the other clusters' nor of
+            // the rows written without a cluster name; an unknown cluster reads nothing.
+            for cluster in ["prod", "nowhere"] {
+                for period in [None, Some(Period::Day)] {
+                    let q = ReportQuery::new(r, group_by)
+                        .with_period(period)
+                        .in_cluster(Some(Arc::from(cluster)));
+                    let got = query(repo, q).await;
+                    let want = aggregate(
+                        footprints
+                            .iter()
+                            .copied()
+                            .filter(|fp| fp.cluster.as_deref() == Some(cluster)),
+                        group_by,
+                        period,
+                    );
+                    assert_eq!(
+                        got,
+                        want,
+                        "{}: aggregate of cluster {cluster} over {r} by {group_by} per {period:?}",
+                        repo.backend()
+                    );
+                }
             }
         }
     }

@@ -138,7 +138,9 @@ impl FootprintRepository for InMemoryFootprintRepository {
         let mut groups: BTreeMap<GroupKey, AggregateRow> = BTreeMap::new();
         let in_range = |t: DateTime<Utc>| range.contains(t);
         let pods = state.pods.values().chain(state.sealed_pods.values());
-        for p in pods.filter(|p| in_range(p.window_start)) {
+        for p in
+            pods.filter(|p| in_range(p.window_start) && query.reads_cluster(p.cluster.as_deref()))
+        {
             let mut key = group_key(query, p.window_start);
             match query.group_by {
                 GroupBy::Pod => {
@@ -166,7 +168,9 @@ impl FootprintRepository for InMemoryFootprintRepository {
         }
         if matches!(query.group_by, GroupBy::Node | GroupBy::Cluster) {
             let nodes = state.nodes.values().chain(state.sealed_nodes.values());
-            for n in nodes.filter(|n| in_range(n.window_start)) {
+            for n in nodes
+                .filter(|n| in_range(n.window_start) && query.reads_cluster(n.cluster.as_deref()))
+            {
                 let mut key = group_key(query, n.window_start);
                 if query.group_by == GroupBy::Node {
                     key.node.clone_from(&n.node);

@@ -5,6 +5,8 @@
 //! The fixture history ([`history`]) has exact figures (multiples of 1/16), so totals read from
 //! roll-ups are compared with `==` against the in-memory aggregate of the raw footprints.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, Period, aggregate};
@@ -91,6 +93,24 @@ async fn assert_same_reports(
                     repo.backend()
                 );
             }
+            // One cluster alone, from raw rows and roll-ups alike.
+            let period = periods.first().copied().flatten();
+            let q = ReportQuery::new(*r, group_by)
+                .with_period(period)
+                .in_cluster(Some(Arc::from("staging")));
+            let got = query(repo, q).await;
+            let staging: Vec<Footprint> = history
+                .iter()
+                .filter(|fp| fp.cluster.as_deref() == Some("staging"))
+                .cloned()
+                .collect();
+            let want = expected(&staging, *r, group_by, period);
+            assert_eq!(
+                got,
+                want,
+                "{}: {when}: aggregate of cluster staging over {r} by {group_by} per {period:?}",
+                repo.backend()
+            );
         }
     }
 }

@@ -202,6 +202,7 @@ impl ElasticsearchStore {
         ) else {
             return Ok(Vec::new());
         };
+        let filter = query::in_cluster(filter, query.cluster.as_deref());
         let indices = format!("{},{}", self.indices.footprints, self.indices.rollups);
         let mut out = Vec::new();
         let mut after: Option<Value> = None;

@@ -57,6 +57,14 @@ pub(super) fn range_filter(range: TimeRange) -> Value {
     }}})
 }
 
+/// `filter` restricted to the rows (pod, node, roll-up) of one cluster, when one is given.
+pub(super) fn in_cluster(filter: Value, cluster: Option<&str>) -> Value {
+    match cluster {
+        Some(name) => json!({"bool": {"filter": [filter, {"term": {"cluster": name}}]}}),
+        None => filter,
+    }
+}
+
 /// The visible rows of `range`, pod rows only or pod and node rows.
 pub(super) fn visible_rows(range: TimeRange, with_nodes: bool, visibility: &Visibility) -> Value {
     let rows: &[&str] = if with_nodes {

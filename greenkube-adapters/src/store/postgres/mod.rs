@@ -365,7 +365,12 @@ impl FootprintOps for Postgres {
             .await
             .map_err(|e| Postgres::error("starting a read", e))?;
         let plan = shared::plan::<Self, _>(&mut tx, query.range, query.period, bound).await?;
-        let Some(statement) = sql::aggregate(query.group_by, query.period, &plan) else {
+        let Some(statement) = sql::aggregate(
+            query.group_by,
+            query.period,
+            &plan,
+            query.cluster.as_deref(),
+        ) else {
             return Ok(Vec::new());
         };
         let mut q = sqlx::query(&statement.text);
@@ -373,6 +378,7 @@ impl FootprintOps for Postgres {
             q = match b {
                 sql::Bind::Time(t) => q.bind(*t),
                 sql::Bind::Times(ts) => q.bind(ts.as_slice()),
+                sql::Bind::Text(text) => q.bind(text.as_str()),
             };
         }
         let rows = q

@@ -82,6 +82,8 @@ pub(super) enum Bind {
     Time(DateTime<Utc>),
     /// A `timestamptz[]`.
     Times(Vec<DateTime<Utc>>),
+    /// A `text`.
+    Text(String),
 }
 
 /// The aggregate query and what to bind to it.
@@ -149,14 +151,20 @@ pub(super) fn aggregate(
     group_by: GroupBy,
     period: Option<Period>,
     plan: &Plan<DateTime<Utc>>,
+    cluster: Option<&str>,
 ) -> Option<Statement> {
-    let mut binds = Vec::new();
+    // The cluster, when there is one, is `$1`, compared by every source.
+    let mut binds: Vec<Bind> = cluster
+        .map(|c| Bind::Text(c.to_string()))
+        .into_iter()
+        .collect();
     let text = crate::store::sql::aggregate(
         &AGGREGATE,
         group_by,
         period,
         &bucket(period),
         plan,
+        cluster.map(|_| "$1::text"),
         |column, ranges| restrict(column, ranges, &mut binds),
     )?;
     Some(Statement { text, binds })
@@ -192,7 +200,7 @@ mod tests {
             raw: vec![(t(0), t(1)), (t(2), t(3))],
             ..Plan::default()
         };
-        let s = aggregate(GroupBy::Namespace, Some(Period::Week), &plan).unwrap();
+        let s = aggregate(GroupBy::Namespace, Some(Period::Week), &plan, None).unwrap();
         assert!(
             s.text.ends_with("GROUP BY k_namespace, bucket"),
             "{}",
@@ -213,7 +221,7 @@ mod tests {
             daily: vec![(t(0), t(0) + chrono::TimeDelta::days(1))],
             ..Plan::default()
         };
-        let s = aggregate(GroupBy::Cluster, None, &plan).unwrap();
+        let s = aggregate(GroupBy::Cluster, None, &plan, None).unwrap();
         assert!(s.text.contains("UNION ALL"));
         assert!(s.text.contains("NULL::timestamptz AS bucket"));
         assert!(
@@ -229,7 +237,23 @@ mod tests {
         assert!(!s.text.contains("level = 1"));
         assert!(s.text.ends_with("GROUP BY k_cluster"), "{}", s.text);
         assert_eq!(s.binds.len(), 4);
-        assert!(aggregate(GroupBy::Cluster, None, &Plan::default()).is_none());
+        // One cluster: bound first, compared by every source; the ranges follow it.
+        let s = aggregate(GroupBy::Cluster, None, &plan, Some("prod")).unwrap();
+        assert_eq!(s.binds.first(), Some(&Bind::Text("prod".to_string())));
+        assert_eq!(s.binds.len(), 5);
+        assert_eq!(
+            s.text.matches(" AND cluster = $1::text").count(),
+            4,
+            "{}",
+            s.text
+        );
+        assert!(
+            s.text
+                .contains("FROM node_footprints WHERE ((window_start >= $2"),
+            "{}",
+            s.text
+        );
+        assert!(aggregate(GroupBy::Cluster, None, &Plan::default(), None).is_none());
     }
 
     #[test]
@@ -241,7 +265,7 @@ mod tests {
             hourly: hours.clone(),
             ..Plan::default()
         };
-        let s = aggregate(GroupBy::Node, Some(Period::Hour), &plan).unwrap();
+        let s = aggregate(GroupBy::Node, Some(Period::Hour), &plan, None).unwrap();
         assert!(
             s.text
                 .contains("FROM pod_rollups JOIN unnest($1::timestamptz[], $2::timestamptz[])"),

@@ -296,15 +296,19 @@ const KEY_COLUMNS: [&str; 6] = [
 /// the sources' time `t`). Returns the six key columns (NULL outside the grouping), the bucket
 /// start, the sums of each figure and its bounds, the cost, pod rows, estimated rows, rows
 /// without cost, first window start and last window end. `restrict` writes the restriction of
-/// a source to ranges of a column (the raw pod and node rows share one).
+/// a source to ranges of a column (the raw pod and node rows share one). `cluster`, when
+/// given, is the placeholder of the one cluster to read (every source compares its `cluster`
+/// column with it).
 pub(crate) fn aggregate<T>(
     sql: &AggregateSql,
     group_by: GroupBy,
     period: Option<Period>,
     bucket: &str,
     plan: &Plan<T>,
+    cluster: Option<&str>,
     mut restrict: impl FnMut(&str, &[(T, T)]) -> Restriction,
 ) -> Option<String> {
+    let in_cluster = cluster.map_or_else(String::new, |c| format!(" AND cluster = {c}"));
     let with_nodes = matches!(group_by, GroupBy::Node | GroupBy::Cluster);
     let [raw_pod, raw_node, rolled_pod, rolled_node] = sql.sources();
     let mut sources = Vec::new();
@@ -320,13 +324,16 @@ pub(crate) fn aggregate<T>(
         add(
             &raw_pod,
             &raw_node,
-            format!("{} WHERE {}", r.join, r.condition),
+            format!("{} WHERE {}{in_cluster}", r.join, r.condition),
         );
     }
     for (level, ranges) in [(1, &plan.hourly), (2, &plan.daily)] {
         if !ranges.is_empty() {
             let r = restrict(&format!("bucket{us}"), ranges);
-            let filter = format!("{} WHERE level = {level} AND {}", r.join, r.condition);
+            let filter = format!(
+                "{} WHERE level = {level} AND {}{in_cluster}",
+                r.join, r.condition
+            );
             add(&rolled_pod, &rolled_node, filter);
         }
     }
@@ -389,6 +396,7 @@ mod tests {
             Some(Period::Day),
             "t",
             &plan,
+            None,
             inline,
         )
         .unwrap();
@@ -409,7 +417,7 @@ mod tests {
             daily: vec![(0, 5)],
             ..Plan::default()
         };
-        let sql = aggregate(&SQL, GroupBy::Cluster, None, "NULL", &plan, inline).unwrap();
+        let sql = aggregate(&SQL, GroupBy::Cluster, None, "NULL", &plan, None, inline).unwrap();
         assert!(
             sql.contains("FROM node_rollups WHERE level = 2 AND bucket_us IN [(0, 5)]"),
             "{sql}"
@@ -417,6 +425,24 @@ mod tests {
         assert!(
             sql.contains("FROM node_footprints WHERE window_start_us IN [(0, 1)]"),
             "{sql}"
+        );
+        // One cluster: every source compares its cluster column with the placeholder.
+        let one = aggregate(
+            &SQL,
+            GroupBy::Cluster,
+            None,
+            "NULL",
+            &plan,
+            Some("$9"),
+            inline,
+        )
+        .unwrap();
+        assert_eq!(one.matches(" AND cluster = $9").count(), 4, "{one}");
+        assert!(
+            one.contains(
+                "FROM node_rollups WHERE level = 2 AND bucket_us IN [(0, 5)] AND cluster = $9"
+            ),
+            "{one}"
         );
         assert!(
             sql.contains("overhead_energy_joules, overhead_energy_joules_low,"),
@@ -432,6 +458,7 @@ mod tests {
                 None,
                 "NULL",
                 &Plan::default(),
+                None,
                 inline
             )
             .is_none()

@@ -286,10 +286,16 @@ impl FootprintOps for Sqlite {
             .await
             .map_err(|e| Sqlite::error("starting a read", e))?;
         let plan = shared::plan::<Self, _>(&mut tx, query.range, query.period, micros_ceil).await?;
-        let Some(text) = sql::aggregate(query.group_by, query.period, &plan) else {
+        let Some(text) =
+            sql::aggregate(query.group_by, query.period, &plan, query.cluster.is_some())
+        else {
             return Ok(Vec::new());
         };
-        sqlx::query(&text)
+        let mut statement = sqlx::query(&text);
+        if let Some(cluster) = &query.cluster {
+            statement = statement.bind(cluster.to_string());
+        }
+        statement
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| Sqlite::error("aggregating footprints", e))

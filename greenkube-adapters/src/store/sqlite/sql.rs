@@ -86,10 +86,12 @@ const AGGREGATE: AggregateSql = AggregateSql {
 };
 
 /// The aggregate statement over a read plan in microseconds, or `None` when it reads nothing.
+/// With `one_cluster`, the statement reads the cluster bound to `$1`.
 pub(super) fn aggregate(
     group_by: GroupBy,
     period: Option<Period>,
     plan: &Plan<i64>,
+    one_cluster: bool,
 ) -> Option<String> {
     crate::store::sql::aggregate(
         &AGGREGATE,
@@ -97,6 +99,7 @@ pub(super) fn aggregate(
         period,
         &bucket(period),
         plan,
+        one_cluster.then_some("$1"),
         in_ranges,
     )
 }
@@ -118,7 +121,7 @@ mod tests {
             daily: vec![(0, MICROS_PER_DAY)],
             ..Plan::default()
         };
-        let sql = aggregate(GroupBy::Cluster, None, &plan).unwrap();
+        let sql = aggregate(GroupBy::Cluster, None, &plan, false).unwrap();
         assert!(
             sql.contains("FROM node_rollups WHERE level = 2 AND ((bucket_us >= 0 AND"),
             "{sql}"
