@@ -3,9 +3,10 @@
 //! here reads raw rows one by one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Utc};
-use greenkube_core::ports::{ReportQuery, TimeRange};
+use greenkube_core::ports::{PodRecord, ReportQuery, TimeRange};
 use greenkube_core::{AggregateRow, GroupBy, Period, Ranged};
 
 use super::AppError;
@@ -71,16 +72,49 @@ impl Totals {
 /// Which rows a dashboard read covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
+    /// One cluster, or all of them (the store filters, so groups that span clusters, such as
+    /// a namespace, count this cluster's rows only).
+    pub cluster: Option<String>,
     /// One namespace, or all of them.
     pub namespace: Option<String>,
 }
 
 impl Scope {
-    /// Whether a row of the store belongs to the scope.
+    /// The scope of one namespace (`None`: all), in every cluster.
+    pub fn namespace(namespace: Option<String>) -> Self {
+        Self {
+            cluster: None,
+            namespace,
+        }
+    }
+
+    /// The same scope in one cluster (`None`: every cluster).
+    pub fn in_cluster(mut self, cluster: Option<String>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The store query of `range` grouped by `group_by`, in the scope's cluster.
+    pub fn query(&self, range: TimeRange, group_by: GroupBy) -> ReportQuery {
+        ReportQuery::new(range, group_by).in_cluster(self.cluster.as_deref().map(Arc::from))
+    }
+
+    /// Whether a row the store returned for [`Scope::query`] belongs to the scope.
     pub fn keeps(&self, row: &AggregateRow) -> bool {
         self.namespace
             .as_deref()
             .is_none_or(|wanted| row.key.namespace.as_deref() == Some(wanted))
+    }
+
+    /// Whether a stored pod row belongs to the scope (its cluster and namespace).
+    pub fn keeps_pod_row(&self, row: &PodRecord) -> bool {
+        self.cluster
+            .as_deref()
+            .is_none_or(|wanted| row.cluster.as_deref() == Some(wanted))
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|wanted| row.namespace.as_ref() == wanted)
     }
 }
 
@@ -101,7 +135,7 @@ pub struct Summary {
 pub async fn summary(store: &Store, range: TimeRange, scope: &Scope) -> Result<Summary, AppError> {
     let rows = store
         .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Pod))
+        .aggregate(&scope.query(range, GroupBy::Pod))
         .await?;
     let kept: Vec<&AggregateRow> = rows.iter().filter(|r| scope.keeps(r)).collect();
     let namespaces: std::collections::BTreeSet<&str> = kept
@@ -136,7 +170,11 @@ pub async fn timeseries(
 ) -> Result<Vec<Point>, AppError> {
     let rows = store
         .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Namespace).with_period(Some(period)))
+        .aggregate(
+            &scope
+                .query(range, GroupBy::Namespace)
+                .with_period(Some(period)),
+        )
         .await?;
     let mut buckets: BTreeMap<DateTime<Utc>, Point> = BTreeMap::new();
     for row in rows.iter().filter(|r| scope.keeps(r)) {
@@ -200,7 +238,7 @@ async fn groups_by(
 ) -> Result<Vec<Group>, AppError> {
     let rows = store
         .footprints
-        .aggregate(&ReportQuery::new(range, group_by))
+        .aggregate(&scope.query(range, group_by))
         .await?;
     let mut groups: Vec<Group> = rows.iter().filter(|r| scope.keeps(r)).map(group).collect();
     groups.sort_by(by_co2e_desc);
@@ -237,12 +275,14 @@ pub async fn top_pods(
     Ok(groups)
 }
 
-/// The summary of `range` for the whole store and for each namespace, from one read.
+/// The summary of `range` for the pods of `scope` and
+/// for each of their namespaces, from one read.
 pub async fn summaries(
     store: &Store,
     range: TimeRange,
+    scope: &Scope,
 ) -> Result<(Summary, BTreeMap<String, Summary>), AppError> {
-    let pods = by_pod(store, range, &Scope::default()).await?;
+    let pods = by_pod(store, range, scope).await?;
     let mut all = Summary {
         range,
         totals: Totals::default(),
@@ -267,11 +307,16 @@ pub async fn summaries(
     Ok((all, namespaces))
 }
 
-/// Namespaces with rows in `range`, sorted.
-pub async fn namespaces(store: &Store, range: TimeRange) -> Result<Vec<String>, AppError> {
+/// Namespaces with rows in `range` (in the cluster of `scope`, every cluster when it names
+/// none), sorted.
+pub async fn namespaces(
+    store: &Store,
+    range: TimeRange,
+    scope: &Scope,
+) -> Result<Vec<String>, AppError> {
     let rows = store
         .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Namespace))
+        .aggregate(&scope.query(range, GroupBy::Namespace))
         .await?;
     Ok(rows
         .into_iter()
@@ -289,7 +334,11 @@ pub async fn years(store: &Store, now: DateTime<Utc>, scope: &Scope) -> Result<V
         .map_err(|e| AppError::Invalid(format!("invalid range: {e}")))?;
     let rows = store
         .footprints
-        .aggregate(&ReportQuery::new(range, GroupBy::Namespace).with_period(Some(Period::Year)))
+        .aggregate(
+            &scope
+                .query(range, GroupBy::Namespace)
+                .with_period(Some(Period::Year)),
+        )
         .await?;
     let mut years: Vec<i32> = rows
         .iter()

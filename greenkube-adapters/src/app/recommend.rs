@@ -14,15 +14,20 @@ use greenkube_core::{EstimateOptions, Footprint, Inventory, ReferenceData};
 use super::AppError;
 use crate::store::Store;
 
-/// Streams the archived windows of `range`, re-estimated with `options`, into `each`, one at a
-/// time (memory does not grow with the range); returns how many windows there were.
+/// Streams the archived windows of `range` (of one cluster, or every cluster with `None`),
+/// re-estimated with `options`, into `each`, one at a time (memory does not grow with the
+/// range); returns how many windows there were.
 pub async fn observe_archived(
     store: &Store,
     range: TimeRange,
+    cluster: Option<&str>,
     options: &EstimateOptions,
     mut each: impl FnMut(Footprint),
 ) -> Result<usize, AppError> {
-    let windows = store.archive.archived_windows(range).await?;
+    let mut windows = store.archive.archived_windows(range).await?;
+    if let Some(wanted) = cluster {
+        windows.retain(|(c, _)| c.as_deref() == Some(wanted));
+    }
     for (cluster, start) in &windows {
         if let Some(snapshot) = store.archive.snapshot(cluster.as_deref(), *start).await? {
             let footprint = greenkube_core::estimate(&snapshot, options).map_err(|source| {
@@ -46,8 +51,10 @@ pub struct Scan {
     pub windows: usize,
 }
 
-/// Scans the archived windows of `range` (re-estimated with the default methodology) for
-/// recommendations.
+/// Scans the archived windows of `range` in every cluster of the store, re-estimated with the
+/// default methodology, for recommendations. Each cluster is analysed on its own and every
+/// recommendation names it (see [`Recommender`]); a front end showing one cluster filters the
+/// result by [`Recommendation::cluster`].
 pub async fn scan(
     store: &Store,
     range: TimeRange,
@@ -56,7 +63,8 @@ pub async fn scan(
     reference: &ReferenceData,
 ) -> Result<Scan, AppError> {
     let mut recommender = Recommender::new(config, inventory);
-    let windows = observe_archived(store, range, &EstimateOptions::default(), |footprint| {
+    let options = EstimateOptions::default();
+    let windows = observe_archived(store, range, None, &options, |footprint| {
         recommender.observe(&footprint);
     })
     .await?;

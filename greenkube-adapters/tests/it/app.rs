@@ -59,6 +59,21 @@ async fn demo_store() -> (Store, Demo) {
     (store, demo)
 }
 
+/// Recommendations from the demo's archived windows, with the defaults.
+async fn scan_demo(
+    store: &Store,
+    demo: &Demo,
+) -> Result<greenkube_adapters::app::recommend::Scan, AppError> {
+    scan(
+        store,
+        demo.range,
+        RecommenderConfig::default(),
+        Some(&demo.inventory()),
+        ReferenceData::embedded(),
+    )
+    .await
+}
+
 fn total_co2e(rows: &[greenkube_core::AggregateRow]) -> f64 {
     rows.iter().map(|r| r.co2e_grams.point).sum()
 }
@@ -74,15 +89,7 @@ async fn one_store_holds_rows_and_archive_and_the_use_cases_read_both() {
     assert!(total_co2e(&report.rows) > 0.0);
     assert!(!report.widened);
     // The archive is in the same database as the rows.
-    let found = scan(
-        &store,
-        demo.range,
-        RecommenderConfig::default(),
-        Some(&demo.inventory()),
-        ReferenceData::embedded(),
-    )
-    .await
-    .expect("scan");
+    let found = scan_demo(&store, &demo).await.expect("scan");
     assert_eq!(found.windows, 288);
     assert!(!found.recommendations.is_empty());
     // Loading the same plan again finds every window stored.
@@ -151,15 +158,7 @@ async fn restate_refuses_invalid_options() {
 #[tokio::test]
 async fn saved_scans_keep_their_lifecycle() {
     let (store, demo) = demo_store().await;
-    let found = scan(
-        &store,
-        demo.range,
-        RecommenderConfig::default(),
-        Some(&demo.inventory()),
-        ReferenceData::embedded(),
-    )
-    .await
-    .unwrap();
+    let found = scan_demo(&store, &demo).await.unwrap();
     let fresh = found.recommendations;
     let saved = save_scan(&store, &fresh, end()).await.unwrap();
     assert_eq!(saved.new, fresh.len());
@@ -245,4 +244,115 @@ fn demo_plans_out_of_range_are_refused() {
         .expect_err("refused");
         assert!(err.to_string().contains("between 1 and 366"), "{err}");
     }
+}
+
+/// Sum of operational CO2e of a report, for comparing reads of several clusters.
+fn co2e_of(report: &report::Report) -> f64 {
+    total_co2e(&report.rows)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[tokio::test]
+async fn every_read_can_keep_one_cluster() {
+    use greenkube_adapters::app::dashboard::{self, Scope};
+    use greenkube_adapters::app::score::score;
+    use std::collections::HashSet;
+
+    let (store, demo) = demo_store().await;
+    let before = scan_demo(&store, &demo).await.unwrap();
+    assert!(
+        before
+            .recommendations
+            .iter()
+            .all(|r| r.cluster.as_deref() == Some("demo")),
+        "every recommendation names its cluster"
+    );
+
+    // A second cluster, `edge`: the demo's last 12 windows archived and stored again.
+    let windows = store.archive.archived_windows(demo.range).await.unwrap();
+    let mut edge_footprints = Vec::new();
+    for (_, start) in windows.iter().rev().take(12) {
+        let mut snapshot = store
+            .archive
+            .snapshot(Some("demo"), *start)
+            .await
+            .unwrap()
+            .expect("archived");
+        snapshot.cluster = Some("edge".into());
+        store.archive.archive(&snapshot).await.unwrap();
+        edge_footprints
+            .push(greenkube_core::estimate(&snapshot, &EstimateOptions::default()).unwrap());
+    }
+    store
+        .footprints
+        .write_footprints(&edge_footprints)
+        .await
+        .unwrap();
+
+    // Reports: each cluster alone, and together their sum.
+    let query = |cluster: Option<&str>| {
+        ReportQuery::new(demo.range, GroupBy::Namespace).in_cluster(cluster.map(Into::into))
+    };
+    let all = report::report(&store, &query(None)).await.unwrap();
+    let demo_only = report::report(&store, &query(Some("demo"))).await.unwrap();
+    let edge = report::report(&store, &query(Some("edge"))).await.unwrap();
+    let nowhere = report::report(&store, &query(Some("nowhere")))
+        .await
+        .unwrap();
+    assert!(nowhere.rows.is_empty());
+    let edge_want: f64 = edge_footprints
+        .iter()
+        .flat_map(|f| f.pods.iter())
+        .map(|p| p.co2e_grams.point)
+        .sum();
+    assert!(
+        close(co2e_of(&edge), edge_want),
+        "{} vs {edge_want}",
+        co2e_of(&edge)
+    );
+    assert!(close(co2e_of(&all), co2e_of(&demo_only) + co2e_of(&edge)));
+    assert!(co2e_of(&edge) < co2e_of(&demo_only));
+
+    // The dashboard's reads follow the scope's cluster.
+    let edge_scope = Scope::default().in_cluster(Some("edge".to_string()));
+    let summary = dashboard::summary(&store, demo.range, &edge_scope)
+        .await
+        .unwrap();
+    assert!(close(summary.totals.co2e_grams.point, edge_want));
+    let namespaces = dashboard::by_namespace(&store, demo.range, &edge_scope)
+        .await
+        .unwrap();
+    let by_namespace: f64 = namespaces.iter().map(|g| g.totals.co2e_grams.point).sum();
+    assert!(close(by_namespace, edge_want));
+
+    // The score of one cluster reads that cluster's windows only.
+    let (_, read) = score(&store, demo.range, Some("edge"), None).await.unwrap();
+    assert_eq!(read, 12);
+    let (_, read) = score(&store, demo.range, None, None).await.unwrap();
+    assert_eq!(read, 288 + 12);
+
+    // A scan analyses each cluster on its own: every finding names its cluster, and the same
+    // finding in two clusters is two recommendations with two ids.
+    let found = scan_demo(&store, &demo).await.unwrap();
+    let clusters: HashSet<Option<&str>> = found
+        .recommendations
+        .iter()
+        .map(|r| r.cluster.as_deref())
+        .collect();
+    assert_eq!(clusters, HashSet::from([Some("demo"), Some("edge")]));
+    let ids: HashSet<&str> = found
+        .recommendations
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(ids.len(), found.recommendations.len(), "ids are unique");
+    let demo_found = found
+        .recommendations
+        .iter()
+        .filter(|r| r.cluster.as_deref() == Some("demo"))
+        .count();
+    assert_eq!(demo_found, before.recommendations.len());
 }

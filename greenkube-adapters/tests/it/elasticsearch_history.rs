@@ -504,6 +504,7 @@ fn recommendation(id: &str) -> Recommendation {
         savings_basis: "cluster".into(),
         methodology: "full".into(),
         data_version: "gkdata-test".into(),
+        cluster: None,
     }
 }
 

@@ -274,6 +274,7 @@ fn record(id: &str) -> RecommendationRecord {
         savings_basis: "cluster".into(),
         methodology: "full".into(),
         data_version: "gkdata-test".into(),
+        cluster: None,
     };
     greenkube_core::recommend::reconcile(Vec::new(), &[rec], at(2025, 6, 2, 10, 0))
         .pop()

@@ -6,6 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+use greenkube_adapters::app::dashboard::Scope;
 use greenkube_core::ports::TimeRange;
 
 use super::error::ApiError;
@@ -60,6 +61,29 @@ impl Params {
                  lowercase letters, digits and '-', starting with a letter or digit"
             ))),
         }
+    }
+
+    /// `cluster` (greenkube's addition): absent or empty means every cluster of the store;
+    /// otherwise the name a collector wrote (1 to 253 characters, no control characters).
+    pub(crate) fn cluster(&self) -> Result<Option<String>, ApiError> {
+        match self.get("cluster").filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(cluster)
+                if cluster.chars().count() <= 253 && !cluster.chars().any(char::is_control) =>
+            {
+                Ok(Some(cluster.to_string()))
+            }
+            Some(cluster) => Err(ApiError::bad_request(format!(
+                "invalid cluster `{}`: a cluster name has 1 to 253 characters and no control \
+                 characters",
+                cluster.escape_debug()
+            ))),
+        }
+    }
+
+    /// `cluster` and `namespace`: the rows a read covers.
+    pub(crate) fn scope(&self) -> Result<Scope, ApiError> {
+        Ok(Scope::namespace(self.namespace()?).in_cluster(self.cluster()?))
     }
 
     /// `last` (default `24h`) as the range ending at `now`.

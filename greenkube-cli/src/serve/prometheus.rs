@@ -806,7 +806,8 @@ async fn window_gauges(
     }
     for window in Window::ALL {
         let range = window.range(now);
-        let (all, namespaces) = dashboard::summaries(state.store(), range).await?;
+        let (all, namespaces) =
+            dashboard::summaries(state.store(), range, &dashboard::Scope::default()).await?;
         let alias = window.seconds().map(|s| format!("{s}s"));
         let slugs: Vec<&str> = std::iter::once(window.slug())
             .chain(alias.as_deref())
@@ -872,7 +873,7 @@ async fn score_gauges(
     let range = TimeRange::new(now - LATEST, now).map_err(|e| AppError::Invalid(e.to_string()))?;
     // With the nodes recorded now, so node efficiency is scored (GreenKube's stays at 50).
     let inventory = nodes::inventory(state.store(), now).await?;
-    let (score, _) = score::score(state.store(), range, Some(&inventory)).await?;
+    let (score, _) = score::score(state.store(), range, None, Some(&inventory)).await?;
     let labels = [("cluster", cluster), ("namespace", "__all__")];
     gauges.set(
         "greenkube_sustainability_score",

@@ -464,6 +464,9 @@ async fn bad_parameters_get_greenkubes_statuses() {
         ),
         ("/api/v1/health/services/nope", 404),
         ("/api/v1/no-such-endpoint", 404),
+        ("/api/v1/metrics/summary?cluster=a%01b", 400),
+        ("/api/v1/report/export?cluster=a%0Ab", 400),
+        ("/api/v1/recommendations/active?cluster=a%7Fb", 400),
         (
             "/api/v1/metrics/summary?force=maybe&last=24h&namespace=shop",
             200,
@@ -491,6 +494,80 @@ async fn bad_parameters_get_greenkubes_statuses() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
+}
+
+#[tokio::test]
+async fn every_read_takes_a_cluster() {
+    let (_dir, store) = sqlite_store();
+    let server = Server::start(&store, &[]);
+    // One applied recommendation, so savings have something to count.
+    let active = ok(&server, "/api/v1/recommendations/active?refresh=true").await;
+    let id = active[0]["id"].as_str().expect("an active recommendation");
+    let response = client()
+        .patch(server.url(&format!("/api/v1/recommendations/{id}/apply")))
+        .json(&json!({"carbon_saved_co2e_grams": 1000.0, "cost_saved": 5.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // The demo store holds one cluster, `demo`: naming it reads what no cluster reads, and
+    // any other name reads nothing.
+    let reads = [
+        "/api/v1/metrics/summary?last=7d",
+        "/api/v1/metrics/timeseries?last=7d&granularity=day",
+        "/api/v1/metrics/by-namespace?last=7d",
+        "/api/v1/metrics/top-pods?last=7d",
+        "/api/v1/metrics/dashboard-summary",
+        "/api/v1/metrics/dashboard-timeseries/7d",
+        "/api/v1/metrics?last=24h&limit=5",
+        "/api/v1/namespaces",
+        "/api/v1/nodes",
+        "/api/v1/report/summary?last=7d",
+        "/api/v1/report/years",
+        "/api/v1/report/export?last=24h&format=json&aggregate=true",
+        "/api/v1/recommendations",
+        "/api/v1/recommendations/active",
+        "/api/v1/recommendations/top",
+        "/api/v1/recommendations/savings",
+        "/api/v1/score?last=7d",
+    ];
+    for path in reads {
+        let every = ok(&server, path).await;
+        let joined = |cluster: &str| {
+            if path.contains('?') {
+                format!("{path}&cluster={cluster}")
+            } else {
+                format!("{path}?cluster={cluster}")
+            }
+        };
+        let demo = ok(&server, &joined("demo")).await;
+        assert_eq!(demo, every, "{path}: the only cluster is the whole store");
+        let nowhere = ok(&server, &joined("nowhere")).await;
+        let empty = match &nowhere {
+            Value::Array(items) => items.is_empty(),
+            Value::Object(map) if map.contains_key("total_co2e_grams") => {
+                number(&nowhere, "total_co2e_grams") == 0.0
+            }
+            Value::Object(map) if map.contains_key("items") => {
+                nowhere["items"].as_array().is_some_and(Vec::is_empty)
+            }
+            Value::Object(map) if map.contains_key("points") => {
+                nowhere["points"].as_array().is_some_and(Vec::is_empty)
+            }
+            Value::Object(map) if map.contains_key("windows") && map.contains_key("score") => {
+                nowhere["windows"] == json!(0)
+            }
+            Value::Object(map) if map.contains_key("windows") => nowhere["windows"]
+                .as_object()
+                .is_some_and(|w| w.values().all(|row| row["total_co2e_grams"] == json!(0.0))),
+            Value::Object(map) if map.contains_key("namespace_breakdown") => {
+                nowhere["applied_count"] == json!(0)
+            }
+            _ => false,
+        };
+        assert!(empty, "{path}: cluster `nowhere` read {nowhere}");
+        assert_ne!(nowhere, every, "{path}: the filter changed nothing");
+    }
 }
 
 #[tokio::test]

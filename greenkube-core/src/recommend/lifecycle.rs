@@ -323,6 +323,7 @@ mod tests {
             savings_basis: "attributed".into(),
             methodology: "full".into(),
             data_version: "gkdata-test".into(),
+            cluster: None,
         }
     }
 

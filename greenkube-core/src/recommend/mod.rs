@@ -19,7 +19,9 @@ mod lifecycle;
 mod rules;
 mod savings;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -307,9 +309,26 @@ pub struct Recommendation {
     pub methodology: String,
     /// Reference-data version of the history the recommendation was computed from.
     pub data_version: String,
+    /// The cluster whose windows found it (`None`: windows written without a cluster name, a
+    /// history read from a file, or a record saved before clusters were told apart). Absent
+    /// from JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl Recommendation {
+    /// The recommendation as found in the windows of `cluster`. When the scan covered
+    /// several clusters (`among_several`), the cluster becomes part of the id, so the same
+    /// finding in two clusters is two recommendations; a store of one cluster keeps the ids
+    /// it always had.
+    pub fn found_in(mut self, cluster: Option<&str>, among_several: bool) -> Self {
+        if among_several {
+            self.id = rules::in_cluster_identity(&self.id, cluster.unwrap_or(""));
+        }
+        self.cluster = cluster.map(str::to_string);
+        self
+    }
+
     /// The savings per year as a ranged value.
     pub fn savings_co2e(&self) -> Ranged {
         let [low, high] = self.savings_co2e_grams_per_year_interval;
@@ -317,45 +336,67 @@ impl Recommendation {
     }
 }
 
-/// The streaming recommender: observe windows, then finish.
+/// The streaming recommender: observe windows, then finish. Each cluster's windows are
+/// analysed on their own (a workload of one cluster is not another's namesake); every
+/// recommendation names its cluster, and where the history holds several clusters the cluster
+/// is part of its id (see [`Recommendation::found_in`]).
 #[derive(Debug)]
 pub struct Recommender<'a> {
     config: RecommenderConfig,
     inventory: Option<&'a Inventory>,
-    analysis: Analysis,
+    analyses: BTreeMap<Option<Arc<str>>, Analysis>,
 }
 
 impl<'a> Recommender<'a> {
     /// A recommender with the given thresholds and optional inventory.
     pub fn new(config: RecommenderConfig, inventory: Option<&'a Inventory>) -> Self {
-        let samples = config.savings_windows;
         Self {
             config,
             inventory,
-            analysis: Analysis::new(samples),
+            analyses: BTreeMap::new(),
         }
     }
 
     /// Takes one window of history.
     pub fn observe(&mut self, footprint: &Footprint) {
-        self.analysis.observe(footprint, &self.config);
+        let analysis = match self.analyses.get_mut(&footprint.cluster) {
+            Some(analysis) => analysis,
+            None => self
+                .analyses
+                .entry(footprint.cluster.clone())
+                .or_insert_with(|| Analysis::new(self.config.savings_windows)),
+        };
+        analysis.observe(footprint, &self.config);
     }
 
     /// Applies the rules and prices each recommendation with this reference data (the what-if
     /// engine's); sorted by CO2e savings, largest first.
-    pub fn finish(mut self, reference: &ReferenceData) -> Vec<Recommendation> {
-        if let Some(inventory) = self.inventory {
-            self.analysis.apply_inventory(inventory);
+    pub fn finish(self, reference: &ReferenceData) -> Vec<Recommendation> {
+        let among_several = self.analyses.len() > 1;
+        let mut out = Vec::new();
+        for (cluster, mut analysis) in self.analyses {
+            if let Some(inventory) = self.inventory {
+                analysis.apply_inventory(inventory);
+            }
+            let candidates = rules::candidates(&analysis, &self.config, self.inventory, reference);
+            out.extend(
+                savings::price(&candidates, &analysis, reference)
+                    .into_iter()
+                    .map(|r| r.found_in(cluster.as_deref(), among_several)),
+            );
         }
-        let candidates = rules::candidates(&self.analysis, &self.config, self.inventory, reference);
-        let mut out = savings::price(&candidates, &self.analysis, reference);
-        out.sort_by(|a, b| {
-            b.savings_co2e_grams_per_year
-                .total_cmp(&a.savings_co2e_grams_per_year)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        sort_best_first(&mut out);
         out
     }
+}
+
+/// Sorts recommendations best first: CO2e savings per year, largest first, then by id.
+pub fn sort_best_first(recommendations: &mut [Recommendation]) {
+    recommendations.sort_by(|a, b| {
+        b.savings_co2e_grams_per_year
+            .total_cmp(&a.savings_co2e_grams_per_year)
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 /// Recommendations for an in-memory history, with the embedded reference data.

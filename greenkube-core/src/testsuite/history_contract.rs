@@ -276,6 +276,7 @@ fn recommendation(id: &str, kind: RecommendationType) -> crate::recommend::Recom
         savings_basis: "cluster".into(),
         methodology: "full".into(),
         data_version: "gkdata-test".into(),
+        cluster: None,
     }
 }
 

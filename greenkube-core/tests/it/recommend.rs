@@ -634,3 +634,53 @@ fn realised_savings_compare_before_and_after_with_the_same_methodology() {
         greenkube_core::recommend::realised_savings(&h, &fresh[0], Methodology::Full).is_none()
     );
 }
+
+#[test]
+fn each_cluster_is_analysed_on_its_own() {
+    let one = history(
+        12,
+        60,
+        &nodes(2, "m5.xlarge", "eu-west-3"),
+        |_| {
+            json!([
+                pod("apps", "ghost", 0, 0.0005, 0.2),
+                pod("apps", "busy", 1, 1.0, 1.0)
+            ])
+        },
+        |_| json!([{"namespace": "apps", "pod": "ghost", "cost": 0.01}]),
+    );
+    let alone = run(&one);
+    assert!(!alone.is_empty());
+    assert!(alone.iter().all(|r| r.cluster.as_deref() == Some("c")));
+    // The same windows in a second cluster, `d`, where `ghost` is busy.
+    let mut other = history(
+        12,
+        60,
+        &nodes(2, "m5.xlarge", "eu-west-3"),
+        |_| {
+            json!([
+                pod("apps", "ghost", 0, 1.0, 1.0),
+                pod("apps", "busy", 1, 1.0, 1.0)
+            ])
+        },
+        |_| json!([{"namespace": "apps", "pod": "ghost", "cost": 0.01}]),
+    );
+    for footprint in &mut other {
+        footprint.cluster = Some("d".into());
+    }
+    let both: Vec<Footprint> = one.iter().chain(&other).cloned().collect();
+    let recs = run(&both);
+    // The zombie is `c`'s alone: `d`'s busy namesake does not hide it, nor is it doubled.
+    let zombies = of(&recs, T::ZombiePod);
+    assert_eq!(zombies.len(), 1, "{recs:#?}");
+    assert_eq!(zombies[0].cluster.as_deref(), Some("c"));
+    let zombie_alone = of(&alone, T::ZombiePod)[0];
+    assert_eq!(
+        zombies[0].savings_co2e_grams_per_year,
+        zombie_alone.savings_co2e_grams_per_year
+    );
+    // Among several clusters the cluster is part of the id; alone, the id is what it always was.
+    assert_ne!(zombies[0].id, zombie_alone.id);
+    let ids: std::collections::HashSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), recs.len());
+}

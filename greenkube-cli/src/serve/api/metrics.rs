@@ -64,12 +64,6 @@ impl MetricsSummary {
     }
 }
 
-fn scope(params: &Params) -> Result<Scope, ApiError> {
-    Ok(Scope {
-        namespace: params.namespace()?,
-    })
-}
-
 /// Totals of the pods of a namespace (or all) over `last`.
 #[utoipa::path(get, path = "/api/v1/metrics/summary", tag = "metrics", params(NamespaceLast),
     responses((status = 200, body = MetricsSummary), (status = 400, body = Detail)))]
@@ -77,7 +71,7 @@ pub(crate) async fn summary(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<MetricsSummary>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let range = params.last(state.now())?;
     let summary = dashboard::summary(state.store(), range, &scope).await?;
     Ok(Json(MetricsSummary::of(&summary)))
@@ -126,7 +120,7 @@ pub(crate) async fn timeseries(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<TimeseriesPoint>>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let range = params.last(state.now())?;
     let period = granularity(&params)?;
     let points = dashboard::timeseries(state.store(), range, period, &scope).await?;
@@ -174,7 +168,7 @@ pub(crate) async fn by_namespace(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<NamespaceMetric>>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let range = params.last(state.now())?;
     let groups = dashboard::by_namespace(state.store(), range, &scope).await?;
     Ok(Json(
@@ -222,7 +216,7 @@ pub(crate) async fn top_pods(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<PodMetric>>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let range = params.last(state.now())?;
     let limit = params.bounded("limit", 10, 1, 50)?;
     let groups = dashboard::top_pods(state.store(), range, &scope, limit).await?;
@@ -292,7 +286,7 @@ pub(crate) async fn window_summaries(
     scope: &Scope,
     now: DateTime<Utc>,
 ) -> ApiResult<DashboardSummary> {
-    let key = format!("summary:{:?}", scope.namespace);
+    let key = format!("summary:{:?}:{:?}", scope.cluster, scope.namespace);
     if let Some(cached) = state.cached(&key)
         && let Ok(summary) = serde_json::from_value(cached)
     {
@@ -336,25 +330,27 @@ pub(crate) async fn window_summaries(
 
 /// The summary of every dashboard window (reused for a minute; `POST .../refresh` recomputes).
 #[utoipa::path(get, path = "/api/v1/metrics/dashboard-summary", tag = "metrics",
-    params(("namespace" = Option<String>, Query, description = "One namespace, or the whole cluster")),
+    params(("namespace" = Option<String>, Query, description = "One namespace, or the whole cluster"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = DashboardSummary), (status = 400, body = Detail)))]
 pub(crate) async fn dashboard_summary(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<DashboardSummary>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     Ok(Json(window_summaries(&state, &scope, state.now()).await?))
 }
 
 /// Forgets the cached dashboard summaries: the next read recomputes them.
 #[utoipa::path(post, path = "/api/v1/metrics/dashboard-summary/refresh", tag = "metrics",
-    params(("namespace" = Option<String>, Query, description = "One namespace, or all")),
+    params(("namespace" = Option<String>, Query, description = "One namespace, or all"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 202, body = Detail), (status = 400, body = Detail), (status = 403, body = Detail)))]
 pub(crate) async fn refresh_dashboard_summary(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<(StatusCode, Json<Detail>)> {
-    params.namespace()?;
+    params.scope()?;
     state.forget();
     Ok((
         StatusCode::ACCEPTED,
@@ -401,7 +397,8 @@ pub(crate) struct DashboardTimeseries {
 /// The series of one dashboard window (`1h`, `6h`, `24h`, `7d`, `30d`, `1y`, `ytd`).
 #[utoipa::path(get, path = "/api/v1/metrics/dashboard-timeseries/{window_slug}", tag = "metrics",
     params(("window_slug" = String, Path, description = "1h, 6h, 24h, 7d, 30d, 1y or ytd"),
-           ("namespace" = Option<String>, Query, description = "One namespace, or the whole cluster")),
+           ("namespace" = Option<String>, Query, description = "One namespace, or the whole cluster"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = DashboardTimeseries), (status = 400, body = Detail)))]
 pub(crate) async fn dashboard_timeseries(
     State(state): State<AppState>,
@@ -413,7 +410,7 @@ pub(crate) async fn dashboard_timeseries(
             "invalid window `{slug}`: use 1h, 6h, 24h, 7d, 30d, 1y or ytd"
         ))
     })?;
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let points = dashboard::timeseries(
         state.store(),
         window.range(state.now()),
@@ -452,10 +449,15 @@ pub(crate) fn known_range(now: DateTime<Utc>) -> TimeRange {
 
 /// Namespaces with rows in the last year, sorted.
 #[utoipa::path(get, path = "/api/v1/namespaces", tag = "metrics",
+    params(("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [String])))]
-pub(crate) async fn namespaces(State(state): State<AppState>) -> ApiResult<Json<Vec<String>>> {
+pub(crate) async fn namespaces(
+    State(state): State<AppState>,
+    params: Params,
+) -> ApiResult<Json<Vec<String>>> {
+    let scope = Scope::default().in_cluster(params.cluster()?);
     Ok(Json(
-        dashboard::namespaces(state.store(), known_range(state.now())).await?,
+        dashboard::namespaces(state.store(), known_range(state.now()), &scope).await?,
     ))
 }
 
@@ -505,17 +507,22 @@ fn label(node: &greenkube_core::Node, keys: &[&str]) -> Option<String> {
 
 /// The nodes recorded as present now, in every cluster of the store.
 #[utoipa::path(get, path = "/api/v1/nodes", tag = "metrics",
-    params(("include_inactive" = Option<bool>, Query, description = "Accepted for compatibility; only nodes present now are listed")),
+    params(("include_inactive" = Option<bool>, Query, description = "Accepted for compatibility; only nodes present now are listed"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [NodeInfo])))]
 pub(crate) async fn nodes(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<NodeInfo>>> {
     params.flag("include_inactive")?;
+    let wanted = params.cluster()?;
     let now = state.now();
     let clusters = dashboard::clusters(state.store(), known_range(now)).await?;
     let mut out = Vec::new();
-    for cluster in clusters {
+    for cluster in clusters
+        .into_iter()
+        .filter(|c| wanted.is_none() || *c == wanted)
+    {
         for node in nodes::nodes_at(state.store(), cluster.as_deref(), now).await? {
             let cores = node.cpu_capacity_cores.map(|c| c.0);
             out.push(NodeInfo {
@@ -693,7 +700,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<MetricsPage>> {
-    let scope = scope(&params)?;
+    let scope = params.scope()?;
     let range = params.last(state.now())?;
     if range.to() - range.from() > TimeDelta::days(LIST_MAX_DAYS) {
         return Err(ApiError::bad_request(format!(
@@ -713,12 +720,7 @@ pub(crate) async fn list(
             .read_pod_rows(range, cursor.as_ref(), greenkube_core::ports::MAX_PAGE_SIZE)
             .await
             .map_err(greenkube_adapters::app::AppError::from)?;
-        for row in page.rows.iter().filter(|r| {
-            scope
-                .namespace
-                .as_deref()
-                .is_none_or(|n| n == r.namespace.as_ref())
-        }) {
+        for row in page.rows.iter().filter(|r| scope.keeps_pod_row(r)) {
             if total >= offset && items.len() < limit {
                 items.push(CombinedMetric::of(row));
             }

@@ -126,6 +126,8 @@ impl Coverage {
     reason = "documents the parameters; they are read through `Params`"
 )]
 pub(crate) struct NamespaceLast {
+    /// One cluster of the store (greenkube's addition), or all of them.
+    cluster: Option<String>,
     /// One namespace (Kubernetes naming rule), or all of them.
     namespace: Option<String>,
     /// The range ending now: `30min`, `24h` (default), `7d`, `2w`, `1m` (30 days), `1y`, `ytd`.

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use chrono::{DateTime, TimeDelta, Utc};
+use greenkube_adapters::app::dashboard::Scope as ReadScope;
 use greenkube_adapters::app::nodes;
 use greenkube_adapters::app::recommend::{self, Change};
 use greenkube_core::ReferenceData;
@@ -201,18 +202,27 @@ impl RecordView {
     }
 }
 
-fn in_namespace(rec: &Recommendation, namespace: Option<&str>) -> bool {
-    namespace.is_none_or(|n| rec.namespace.as_deref() == Some(n))
+/// Whether a recommendation is of the cluster and namespace a read asks for.
+fn in_scope(rec: &Recommendation, scope: &ReadScope) -> bool {
+    scope
+        .cluster
+        .as_deref()
+        .is_none_or(|c| rec.cluster.as_deref() == Some(c))
+        && scope
+            .namespace
+            .as_deref()
+            .is_none_or(|n| rec.namespace.as_deref() == Some(n))
 }
 
 /// Scans the last 7 days, saves the scan (new ones active, ones no longer found stale, applied
 /// and ignored ones kept) and returns what it found, ignored ones left out.
-async fn run_scan(state: &AppState, namespace: Option<&str>) -> ApiResult<Vec<Recommendation>> {
+async fn run_scan(state: &AppState, scope: &ReadScope) -> ApiResult<Vec<Recommendation>> {
     let now = state.now();
     let store = state.store();
     let range = greenkube_core::ports::TimeRange::new(now - LOOKBACK, now)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let inventory = nodes::inventory(store, now).await?;
+    // Every cluster: the scan replaces the saved recommendations of all of them.
     let scan = recommend::scan(
         store,
         range,
@@ -226,23 +236,24 @@ async fn run_scan(state: &AppState, namespace: Option<&str>) -> ApiResult<Vec<Re
     Ok(scan
         .recommendations
         .into_iter()
-        .filter(|r| !saved.ignored.contains(&r.id) && in_namespace(r, namespace))
+        .filter(|r| !saved.ignored.contains(&r.id) && in_scope(r, scope))
         .collect())
 }
 
 /// Runs a scan over the last 7 days, saves it, and returns the recommendations found.
 #[utoipa::path(get, path = "/api/v1/recommendations", tag = "recommendations",
-    params(("namespace" = Option<String>, Query, description = "Only this namespace's")),
+    params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [RecommendationView]), (status = 400, body = Detail), (status = 403, body = Detail)))]
 pub(crate) async fn scan(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<RecommendationView>>> {
-    let namespace = params.namespace()?;
+    let scope = params.scope()?;
     if state.config().read_only {
         return Err(read_only());
     }
-    let found = run_scan(&state, namespace.as_deref()).await?;
+    let found = run_scan(&state, &scope).await?;
     Ok(Json(found.iter().map(RecommendationView::of).collect()))
 }
 
@@ -258,15 +269,15 @@ async fn with_status(
     params: &Params,
     status: RecommendationStatus,
 ) -> ApiResult<Json<Vec<RecordView>>> {
-    let namespace = params.namespace()?;
+    let scope = params.scope()?;
     if params.flag("refresh")? && !state.config().read_only {
-        run_scan(state, None).await?;
+        run_scan(state, &ReadScope::default()).await?;
     }
     let records = recommend::records(state.store(), Some(status)).await?;
     Ok(Json(
         records
             .iter()
-            .filter(|r| in_namespace(&r.recommendation, namespace.as_deref()))
+            .filter(|r| in_scope(&r.recommendation, &scope))
             .map(RecordView::of)
             .collect(),
     ))
@@ -275,6 +286,7 @@ async fn with_status(
 /// The saved recommendations nobody acted on yet (`refresh=true` scans first).
 #[utoipa::path(get, path = "/api/v1/recommendations/active", tag = "recommendations",
     params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them"),
            ("refresh" = Option<bool>, Query, description = "Scan and save first")),
     responses((status = 200, body = [RecordView]), (status = 400, body = Detail)))]
 pub(crate) async fn active(
@@ -286,7 +298,8 @@ pub(crate) async fn active(
 
 /// The recommendations the team ignored.
 #[utoipa::path(get, path = "/api/v1/recommendations/ignored", tag = "recommendations",
-    params(("namespace" = Option<String>, Query, description = "Only this namespace's")),
+    params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [RecordView]), (status = 400, body = Detail)))]
 pub(crate) async fn ignored(
     State(state): State<AppState>,
@@ -297,7 +310,8 @@ pub(crate) async fn ignored(
 
 /// The recommendations the team applied.
 #[utoipa::path(get, path = "/api/v1/recommendations/applied", tag = "recommendations",
-    params(("namespace" = Option<String>, Query, description = "Only this namespace's")),
+    params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [RecordView]), (status = 400, body = Detail)))]
 pub(crate) async fn applied(
     State(state): State<AppState>,
@@ -342,6 +356,7 @@ pub(crate) struct TopRecommendation {
 /// The active recommendations that save the most, by `co2` (default) or `cost`.
 #[utoipa::path(get, path = "/api/v1/recommendations/top", tag = "recommendations",
     params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them"),
            ("limit" = Option<usize>, Query, description = "1 to 50, default 5"),
            ("metric" = Option<String>, Query, description = "co2 (default) or cost"),
            ("refresh" = Option<bool>, Query, description = "Scan and save first")),
@@ -350,7 +365,7 @@ pub(crate) async fn top(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<TopRecommendation>>> {
-    let namespace = params.namespace()?;
+    let scope = params.scope()?;
     let limit = params.bounded("limit", 5, 1, 50)?;
     let by_cost = match params.get("metric").unwrap_or("co2") {
         "co2" => false,
@@ -362,13 +377,13 @@ pub(crate) async fn top(
         }
     };
     if params.flag("refresh")? && !state.config().read_only {
-        run_scan(&state, None).await?;
+        run_scan(&state, &ReadScope::default()).await?;
     }
     let records = recommend::records(state.store(), Some(RecommendationStatus::Active)).await?;
     let active: Vec<Recommendation> = records
         .into_iter()
         .map(|r| r.recommendation)
-        .filter(|r| in_namespace(r, namespace.as_deref()))
+        .filter(|r| in_scope(r, &scope))
         .collect();
     let by = if by_cost { RankBy::Cost } else { RankBy::Co2e };
     let kept = rank(&active, by, limit);
@@ -424,13 +439,14 @@ fn instant(name: &str, text: Option<&str>) -> ApiResult<DateTime<Utc>> {
     params(("start" = String, Query, description = "ISO date-time"),
            ("end" = String, Query, description = "ISO date-time"),
            ("type" = Option<String>, Query, description = "Only this type, such as RIGHTSIZING_CPU"),
-           ("namespace" = Option<String>, Query, description = "Only this namespace's")),
+           ("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [RecordView]), (status = 400, body = Detail), (status = 422, body = Detail)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<RecordView>>> {
-    let namespace = params.namespace()?;
+    let scope = params.scope()?;
     let start = instant("start", params.get("start"))?;
     let end = instant("end", params.get("end"))?;
     let kind = match params.get("type").filter(|t| !t.is_empty()) {
@@ -452,7 +468,7 @@ pub(crate) async fn history(
                 r.created_at >= start
                     && r.created_at <= end
                     && kind.is_none_or(|k| r.recommendation.kind == k)
-                    && in_namespace(&r.recommendation, namespace.as_deref())
+                    && in_scope(&r.recommendation, &scope)
             })
             .map(RecordView::of)
             .collect(),
@@ -497,8 +513,9 @@ pub(crate) async fn savings(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<SavingsSummary>> {
-    let namespace = params.namespace()?;
-    if params.get("last").is_some() && namespace.is_none() {
+    let scope = params.scope()?;
+    // The savings ledger is per store: a namespace or a cluster is read from the records.
+    if params.get("last").is_some() && scope == ReadScope::default() {
         let range = params.last(state.now())?;
         let totals = state
             .store()
@@ -528,7 +545,7 @@ pub(crate) async fn savings(
     let mut breakdown: BTreeMap<String, NamespaceSavings> = BTreeMap::new();
     for record in records
         .iter()
-        .filter(|r| in_namespace(&r.recommendation, namespace.as_deref()))
+        .filter(|r| in_scope(&r.recommendation, &scope))
     {
         let rec = &record.recommendation;
         let key = rec
@@ -570,6 +587,8 @@ pub(crate) async fn savings(
     reason = "documents the parameters; they are read through `Params`"
 )]
 pub(crate) struct NamespaceLastOptional {
+    /// One cluster of the store (greenkube's addition), or all of them.
+    cluster: Option<String>,
     /// One namespace, or all of them.
     namespace: Option<String>,
     /// Savings accrued over this range (`7d`, `1m`, `ytd`, ...) instead of per year.

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use greenkube_adapters::app::dashboard::{self, Scope, Totals};
-use greenkube_core::ports::{PodCursor, ReportQuery, TimeRange};
+use greenkube_core::ports::{PodCursor, TimeRange};
 use greenkube_core::{AggregateRow, GroupBy, Period};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,6 +28,8 @@ use crate::serve::state::AppState;
     reason = "documents the parameters; they are read through `Params`"
 )]
 pub(crate) struct ReportParams {
+    /// One cluster of the store (greenkube's addition), or all of them.
+    cluster: Option<String>,
     /// One namespace, or all of them.
     namespace: Option<String>,
     /// The range ending now (`24h`, `7d`, `1m`, `ytd`, ...). Give one of `last`, `start` and
@@ -57,9 +59,7 @@ struct Options {
 }
 
 fn options(params: &Params, state: &AppState) -> ApiResult<Options> {
-    let scope = Scope {
-        namespace: params.namespace()?,
-    };
+    let scope = params.scope()?;
     let ranges = report_ranges(params, state.now())?;
     let granularity = match params.get("granularity") {
         None => None,
@@ -133,7 +133,7 @@ pub(crate) async fn summary(
         let rows = state
             .store()
             .footprints
-            .aggregate(&ReportQuery::new(*range, GroupBy::Pod))
+            .aggregate(&options.scope.query(*range, GroupBy::Pod))
             .await
             .map_err(greenkube_adapters::app::AppError::from)?;
         for row in rows.iter().filter(|r| options.scope.keeps(r)) {
@@ -142,7 +142,10 @@ pub(crate) async fn summary(
             namespaces.insert(row.key.namespace.clone());
         }
         if options.aggregate {
-            let query = ReportQuery::new(*range, options.group_by).with_period(options.granularity);
+            let query = options
+                .scope
+                .query(*range, options.group_by)
+                .with_period(options.granularity);
             grouped_rows += state
                 .store()
                 .footprints
@@ -174,15 +177,14 @@ pub(crate) async fn summary(
 
 /// Calendar years with data, newest first.
 #[utoipa::path(get, path = "/api/v1/report/years", tag = "report",
-    params(("namespace" = Option<String>, Query, description = "Only this namespace's")),
+    params(("namespace" = Option<String>, Query, description = "Only this namespace's"),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = [i32]), (status = 400, body = Detail)))]
 pub(crate) async fn years(
     State(state): State<AppState>,
     params: Params,
 ) -> ApiResult<Json<Vec<i32>>> {
-    let scope = Scope {
-        namespace: params.namespace()?,
-    };
+    let scope = params.scope()?;
     Ok(Json(
         dashboard::years(state.store(), state.now(), &scope).await?,
     ))
@@ -416,8 +418,10 @@ pub(crate) async fn export(State(state): State<AppState>, params: Params) -> Api
         };
         for range in &options.ranges {
             if options.aggregate {
-                let query =
-                    ReportQuery::new(*range, options.group_by).with_period(options.granularity);
+                let query = options
+                    .scope
+                    .query(*range, options.group_by)
+                    .with_period(options.granularity);
                 let rows = match store.footprints.aggregate(&query).await {
                     Ok(rows) => rows,
                     Err(e) => {
@@ -454,13 +458,7 @@ pub(crate) async fn export(State(state): State<AppState>, params: Params) -> Api
                     }
                 };
                 let mut chunk = Vec::with_capacity(page.rows.len() * 512);
-                for row in page.rows.iter().filter(|r| {
-                    options
-                        .scope
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|n| n == r.namespace.as_ref())
-                }) {
+                for row in page.rows.iter().filter(|r| options.scope.keeps_pod_row(r)) {
                     if json {
                         chunk.extend_from_slice(&item(
                             serde_json::to_vec(&CombinedMetric::of(row)).unwrap_or_default(),

@@ -25,7 +25,8 @@ pub(crate) struct ScoreView {
 /// The sustainability score of the whole store over `last` (default `24h`), from the archived
 /// windows.
 #[utoipa::path(get, path = "/api/v1/score", tag = "metrics",
-    params(("last" = Option<String>, Query, description = "The range ending now: `24h` (default), `7d`, `1m`, ...")),
+    params(("last" = Option<String>, Query, description = "The range ending now: `24h` (default), `7d`, `1m`, ..."),
+           ("cluster" = Option<String>, Query, description = "One cluster of the store, or all of them")),
     responses((status = 200, body = ScoreView), (status = 400, body = Detail)))]
 pub(crate) async fn score(
     State(state): State<AppState>,
@@ -33,8 +34,10 @@ pub(crate) async fn score(
 ) -> ApiResult<Json<ScoreView>> {
     let now = state.now();
     let range = params.last(now)?;
+    let cluster = params.cluster()?;
     let inventory = nodes::inventory(state.store(), now).await?;
-    let (score, windows) = use_case::score(state.store(), range, Some(&inventory)).await?;
+    let (score, windows) =
+        use_case::score(state.store(), range, cluster.as_deref(), Some(&inventory)).await?;
     Ok(Json(ScoreView {
         score: serde_json::to_value(&score).unwrap_or(serde_json::Value::Null),
         windows,

@@ -49,14 +49,25 @@ fn identity(
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .fold(String::new(), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex8(&hasher.finalize())
+}
+
+/// The identity of a finding of one cluster among several: its identity hashed with the
+/// cluster's name.
+pub(super) fn in_cluster_identity(id: &str, cluster: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [id, cluster] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex8(&hasher.finalize())
+}
+
+fn hex8(digest: &[u8]) -> String {
+    digest.iter().take(8).fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 /// What a finding is about.
@@ -142,6 +153,7 @@ impl Findings<'_> {
             .to_string(),
             methodology: self.methodology.to_string(),
             data_version: self.data_version.to_string(),
+            cluster: None,
         };
         fill(&mut rec);
         self.out.push(Candidate { rec, basis });
