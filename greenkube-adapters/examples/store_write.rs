@@ -19,7 +19,9 @@
 //!
 //! Without `--store`, writes to a new SQLite file in a temporary directory. With a
 //! `postgres://` URL, writes into a new schema (`greenkube_bench_PID`) of that database, dropped
-//! at the end, so the database needs no preparation and keeps nothing.
+//! at the end, so the database needs no preparation and keeps nothing. `--keep` keeps that
+//! schema and prints the URL that reads it (for `benches/serve_load.sh`); a SQLite store given
+//! with `--store` is always kept.
 //!
 //! Figures measured on the 2-core development machine are in the README (Storage).
 
@@ -75,15 +77,26 @@ fn snapshot(pods: usize) -> Snapshot {
     Snapshot::from_json_str(&text).expect("synthetic snapshot")
 }
 
-/// `--store URL` (anywhere), `--maintain`, and the numbers, in order.
-fn args() -> (Option<String>, bool, Vec<usize>) {
+/// What the command line asks for.
+struct Args {
+    store: Option<String>,
+    maintain: bool,
+    keep: bool,
+    numbers: Vec<usize>,
+}
+
+/// `--store URL` (anywhere), `--maintain`, `--keep`, and the numbers, in order.
+fn args() -> Args {
     let mut store = None;
     let mut maintain = false;
+    let mut keep = false;
     let mut numbers = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         if a == "--maintain" {
             maintain = true;
+        } else if a == "--keep" {
+            keep = true;
         } else if a == "--store" {
             store = it.next();
         } else if let Some(url) = a.strip_prefix("--store=") {
@@ -92,7 +105,12 @@ fn args() -> (Option<String>, bool, Vec<usize>) {
             numbers.push(a.parse().unwrap_or_else(|_| panic!("not a number: {a}")));
         }
     }
-    (store, maintain, numbers)
+    Args {
+        store,
+        maintain,
+        keep,
+        numbers,
+    }
 }
 
 /// A PostgreSQL URL whose connections use a new schema, and the schema's name.
@@ -124,7 +142,12 @@ async fn drop_schema(url: &str, schema: &str) {
 #[tokio::main(flavor = "current_thread")]
 #[expect(clippy::print_stdout, reason = "an example prints its measurement")]
 async fn main() {
-    let (store_url, maintain, numbers) = args();
+    let Args {
+        store: store_url,
+        maintain,
+        keep,
+        numbers,
+    } = args();
     let arg = |i: usize, default: usize| numbers.get(i).copied().unwrap_or(default);
     let pods = arg(0, 1000);
     let windows = arg(1, 100);
@@ -221,6 +244,10 @@ async fn main() {
         );
     }
     drop(repos);
+    if keep {
+        println!("kept: {url}");
+        return;
+    }
     if let Some((base, schema)) = schema {
         #[cfg(feature = "postgres")]
         drop_schema(&base, &schema).await;

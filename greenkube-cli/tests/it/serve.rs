@@ -57,6 +57,11 @@ fn sqlite_store() -> (TempDir, String) {
     });
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(template, dir.path().join("gk.db")).expect("copies the store");
+    // The write-ahead log holds the last writes until a checkpoint: copied with the file.
+    let wal = template.with_extension("db-wal");
+    if wal.exists() {
+        std::fs::copy(&wal, dir.path().join("gk.db-wal")).expect("copies the log");
+    }
     let url = format!("sqlite://{}", dir.path().join("gk.db").display());
     (dir, url)
 }
@@ -414,6 +419,7 @@ async fn postgres_figures_are_the_reports() {
     let dir = tempfile::tempdir().unwrap();
     load_demo(&store, dir.path(), 2);
     totals_match_the_report(&store, dir.path()).await;
+    answers_as_sqlite(&store).await;
 }
 
 #[cfg(feature = "elasticsearch")]
@@ -425,6 +431,7 @@ async fn elasticsearch_figures_are_the_reports() {
     let dir = tempfile::tempdir().unwrap();
     load_demo(&store, dir.path(), 2);
     totals_match_the_report(&store, dir.path()).await;
+    answers_as_sqlite(&store).await;
 }
 
 #[tokio::test]
@@ -496,13 +503,37 @@ async fn bad_parameters_get_greenkubes_statuses() {
     assert_eq!(response.status().as_u16(), 422);
 }
 
-#[tokio::test]
-async fn every_read_takes_a_cluster() {
-    let (_dir, store) = sqlite_store();
-    let server = Server::start(&store, &[]);
-    // One applied recommendation, so savings have something to count.
-    let active = ok(&server, "/api/v1/recommendations/active?refresh=true").await;
-    let id = active[0]["id"].as_str().expect("an active recommendation");
+/// The reads of the API over the demo store (after a scan and an applied recommendation,
+/// every one has something to answer).
+const READS: [&str; 19] = [
+    "/api/v1/metrics/summary?last=7d",
+    "/api/v1/metrics/timeseries?last=7d&granularity=day",
+    "/api/v1/metrics/by-namespace?last=7d",
+    "/api/v1/metrics/top-pods?last=7d",
+    "/api/v1/metrics/dashboard-summary",
+    "/api/v1/metrics/dashboard-timeseries/7d",
+    "/api/v1/metrics?last=24h&limit=5",
+    "/api/v1/namespaces",
+    "/api/v1/nodes",
+    "/api/v1/report/summary?last=7d",
+    "/api/v1/report/years",
+    "/api/v1/report/export?last=24h&format=json&aggregate=true",
+    "/api/v1/report/export?last=1h&format=json",
+    "/api/v1/recommendations",
+    "/api/v1/recommendations/active",
+    "/api/v1/recommendations/applied",
+    "/api/v1/recommendations/top",
+    "/api/v1/recommendations/savings",
+    "/api/v1/score?last=7d",
+];
+
+/// Applies the first active recommendation (after a scan), with measured savings.
+async fn apply_one(server: &Server) -> String {
+    let active = ok(server, "/api/v1/recommendations/active?refresh=true").await;
+    let id = active[0]["id"]
+        .as_str()
+        .expect("an active recommendation")
+        .to_string();
     let response = client()
         .patch(server.url(&format!("/api/v1/recommendations/{id}/apply")))
         .json(&json!({"carbon_saved_co2e_grams": 1000.0, "cost_saved": 5.0}))
@@ -510,28 +541,64 @@ async fn every_read_takes_a_cluster() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+    id
+}
+
+/// Where two answers differ (numbers compared to a relative 1e-9), or `None`.
+fn differs(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64()?, y.as_f64()?);
+            ((x - y).abs() > 1e-9 * x.abs().max(y.abs()).max(1e-9))
+                .then(|| format!("{at}: {x} vs {y}"))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (x, y))| differs(x, y, &format!("{at}[{i}]"))),
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().find_map(|(k, v)| {
+                y.get(k).map_or_else(
+                    || Some(format!("{at}.{k}: missing")),
+                    |w| differs(v, w, &format!("{at}.{k}")),
+                )
+            })
+        }
+        _ => (a != b).then(|| format!("{at}: {a} vs {b}")),
+    }
+}
+
+/// Every read answers over `store` what it answers over the SQLite demo store, to the
+/// figure (the same demo, loaded into each).
+async fn answers_as_sqlite(store: &str) {
+    let (_dir, sqlite) = sqlite_store();
+    let reference = Server::start(&sqlite, &[]);
+    let other = Server::start(store, &[]);
+    let applied = apply_one(&reference).await;
+    assert_eq!(
+        apply_one(&other).await,
+        applied,
+        "the same recommendation first"
+    );
+    for path in READS {
+        let want = ok(&reference, path).await;
+        let got = ok(&other, path).await;
+        if let Some(difference) = differs(&want, &got, path) {
+            panic!("{store}: {difference}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_read_takes_a_cluster() {
+    let (_dir, store) = sqlite_store();
+    let server = Server::start(&store, &[]);
+    // One applied recommendation, so savings have something to count.
+    apply_one(&server).await;
     // The demo store holds one cluster, `demo`: naming it reads what no cluster reads, and
     // any other name reads nothing.
-    let reads = [
-        "/api/v1/metrics/summary?last=7d",
-        "/api/v1/metrics/timeseries?last=7d&granularity=day",
-        "/api/v1/metrics/by-namespace?last=7d",
-        "/api/v1/metrics/top-pods?last=7d",
-        "/api/v1/metrics/dashboard-summary",
-        "/api/v1/metrics/dashboard-timeseries/7d",
-        "/api/v1/metrics?last=24h&limit=5",
-        "/api/v1/namespaces",
-        "/api/v1/nodes",
-        "/api/v1/report/summary?last=7d",
-        "/api/v1/report/years",
-        "/api/v1/report/export?last=24h&format=json&aggregate=true",
-        "/api/v1/recommendations",
-        "/api/v1/recommendations/active",
-        "/api/v1/recommendations/top",
-        "/api/v1/recommendations/savings",
-        "/api/v1/score?last=7d",
-    ];
-    for path in reads {
+    for path in READS {
         let every = ok(&server, path).await;
         let joined = |cluster: &str| {
             if path.contains('?') {
