@@ -11,6 +11,7 @@ mod error;
 mod openapi;
 mod params;
 mod prometheus;
+mod reuse;
 mod security;
 mod state;
 mod static_files;
@@ -38,7 +39,13 @@ pub(crate) fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
     let max_body = state.config().max_body_bytes;
     let mut app = Router::new()
-        .nest("/api/v1", api::routes())
+        .nest(
+            "/api/v1",
+            api::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                reuse::reads,
+            )),
+        )
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/docs", get(openapi::page))
         .route("/prometheus/metrics", get(prometheus::metrics))

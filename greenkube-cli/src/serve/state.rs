@@ -84,6 +84,7 @@ struct Inner {
     config: ServerConfig,
     started: DateTime<Utc>,
     cache: Mutex<HashMap<String, Cached<serde_json::Value>>>,
+    reads: Mutex<HashMap<String, super::reuse::Slot>>,
     sources: std::sync::RwLock<SourceSettings>,
 }
 
@@ -93,6 +94,7 @@ impl AppState {
             store,
             started: crate::clock::wall_clock(),
             cache: Mutex::new(HashMap::new()),
+            reads: Mutex::new(HashMap::new()),
             sources: std::sync::RwLock::new(config.sources.clone()),
             config,
         }))
@@ -156,10 +158,42 @@ impl AppState {
         }
     }
 
-    /// Forgets every cached value (after a refresh, or a change to the store).
+    /// Forgets every cached value and reused read (after a refresh, or a change to the store).
     pub(crate) fn forget(&self) {
         if let Ok(mut cache) = self.0.cache.lock() {
             cache.clear();
         }
+        if let Ok(mut reads) = self.0.reads.lock() {
+            reads.clear();
+        }
+    }
+
+    /// The shared answer of a read (see [`super::reuse`]): the one being computed or kept for
+    /// `key`, or a new empty one when there is none younger than the summary TTL; `None` when
+    /// [`super::reuse::MAX_ENTRIES`] younger ones are kept already.
+    pub(crate) fn read_slot(
+        &self,
+        key: &str,
+    ) -> Option<Arc<tokio::sync::OnceCell<super::reuse::Stored>>> {
+        let ttl = self.0.config.summary_ttl;
+        let mut reads = self.0.reads.lock().ok()?;
+        if let Some(slot) = reads.get(key).filter(|s| s.at.elapsed() < ttl) {
+            return Some(slot.cell.clone());
+        }
+        if reads.len() >= super::reuse::MAX_ENTRIES {
+            reads.retain(|_, s| s.at.elapsed() < ttl);
+            if reads.len() >= super::reuse::MAX_ENTRIES {
+                return None;
+            }
+        }
+        let cell = Arc::new(tokio::sync::OnceCell::new());
+        reads.insert(
+            key.to_string(),
+            super::reuse::Slot {
+                at: Instant::now(),
+                cell: cell.clone(),
+            },
+        );
+        Some(cell)
     }
 }
