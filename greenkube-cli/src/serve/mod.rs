@@ -128,7 +128,9 @@ pub(crate) async fn serve(store: Store, config: ServerConfig, stop: Stop) -> any
         listen: address,
         ..config
     };
-    let app = router(AppState::new(store, config));
+    let state = AppState::new(store, config);
+    let metrics = tokio::spawn(prometheus::keep_fresh(state.clone(), stop.clone()));
+    let app = router(state);
     printer::progress_line(&format!(
         "serving {location} on http://{address} (API at /api/v1, docs at /api/v1/docs); Ctrl-C stops"
     ));
@@ -136,9 +138,14 @@ pub(crate) async fn serve(store: Store, config: ServerConfig, stop: Stop) -> any
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { stop.requested().await })
+    .with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.requested().await }
+    })
     .await
     .context("serving")?;
+    stop.request();
+    let _ = metrics.await;
     printer::note("stopped serving");
     Ok(())
 }

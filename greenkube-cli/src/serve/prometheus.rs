@@ -923,6 +923,35 @@ async fn exposition(state: &AppState) -> Result<String, AppError> {
         .map_err(|e| AppError::Invalid(format!("the exposition cannot be written: {e}")))
 }
 
+/// Computes the exposition and keeps it for the scrapes to come; returns it.
+async fn refresh(state: &AppState) -> Result<String, AppError> {
+    let text = exposition(state).await?;
+    state.keep(
+        REUSE_KEY.to_string(),
+        serde_json::Value::String(text.clone()),
+    );
+    Ok(text)
+}
+
+/// Keeps the exposition fresh in the background, every half of the summary TTL until `stop`,
+/// so a scrape is answered from memory instead of waiting for the store (the first scrape
+/// after a change made through the API computes it). A failure is printed and retried at the
+/// next turn.
+pub(crate) async fn keep_fresh(state: AppState, stop: greenkube_adapters::app::collect::Stop) {
+    let period = (state.config().summary_ttl / 2).max(std::time::Duration::from_secs(1));
+    loop {
+        if let Err(e) = refresh(&state).await {
+            crate::printer::note(&format!(
+                "the metrics exposition could not be computed: {e}"
+            ));
+        }
+        tokio::select! {
+            () = stop.requested() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+    }
+}
+
 /// `GET /prometheus/metrics` and `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let text = match state
@@ -930,14 +959,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         .and_then(|v| v.as_str().map(str::to_string))
     {
         Some(text) => text,
-        None => match exposition(&state).await {
-            Ok(text) => {
-                state.keep(
-                    REUSE_KEY.to_string(),
-                    serde_json::Value::String(text.clone()),
-                );
-                text
-            }
+        None => match refresh(&state).await {
+            Ok(text) => text,
             Err(e) => return ApiError::from(e).into_response(),
         },
     };
