@@ -138,7 +138,6 @@
 //! [`mappings/rollups.json`]: https://github.com/greenkube/greenkube-rs/blob/main/greenkube-adapters/src/store/elasticsearch/mappings/rollups.json
 //! [`StoreErrorKind::Conflict`]: greenkube_core::ports::StoreErrorKind::Conflict
 
-mod base64;
 mod client;
 mod documents;
 mod error;
