@@ -2,6 +2,12 @@
 //! (one pooled reqwest client with rustls, basic authentication, time-outs) and its typed API
 //! builders, each answer read into a [`Reply`] and every failure mapped to a [`StoreError`] at
 //! the seam. Credentials go to the transport, never into a URL.
+//!
+//! What the crate does not do, and how it is made up for: its transport has no connect
+//! time-out, so [`ElasticsearchConfig::connect_timeout`] bounds the store's first request
+//! (`GET /`, when it is opened); it sets its own `User-Agent` on every request, so greenkube's
+//! is not sent; and its error does not tell a refused connection from a lost one, so
+//! [`convert_transport_err`] reads the reqwest error underneath.
 
 use std::fmt;
 use std::time::Duration;
