@@ -349,7 +349,7 @@ impl NodeHistory for ElasticsearchStore {
                     (r.state.latest_us, r.state.generation, &r.state.current[..])
                 });
             if at_us < latest_us {
-                return Err(StoreError::invalid_data(
+                return Err(StoreError::older_observation(
                     BACKEND,
                     format!("node observation at {at} is older than the latest recorded one"),
                 ));
