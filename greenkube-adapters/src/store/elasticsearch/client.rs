@@ -243,8 +243,8 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A sequence number or primary term as the API takes it.
-fn signed(n: u64) -> i64 {
+/// A sequence number, primary term or version as the API takes it.
+pub(super) fn signed(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -575,6 +575,16 @@ mod tests {
             assert!(err.to_string().contains(text), "{url}: {err}");
             assert!(!err.to_string().contains("secret"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn the_client_shows_no_password() {
+        let config =
+            ElasticsearchConfig::from_url("https://elastic:s3cr3t@es.example:9200").unwrap();
+        let client = Client::new(&config).unwrap();
+        assert_eq!(client.location(), "https://elastic:***@es.example:9200");
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
     }
 
     #[test]

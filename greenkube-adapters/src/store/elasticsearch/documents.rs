@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::BACKEND;
-use super::client::Write;
+use super::client::{Write, signed};
 use super::error::{ResponseError, convert_response_err, unexpected};
 use super::query::COMPOSITE_PAGE;
 use super::store::ElasticsearchStore;
@@ -123,7 +123,7 @@ impl ElasticsearchStore {
                 let operation = BulkOperation::index(&doc.source).index(index).id(&doc.id);
                 let operation = match doc.external_version {
                     Some(v) => operation
-                        .version(i64::try_from(v).unwrap_or(i64::MAX))
+                        .version(signed(v))
                         .version_type(VersionType::External),
                     None => operation,
                 };
