@@ -21,8 +21,8 @@ use greenkube_core::collect::{WindowInputs, assemble};
 use greenkube_core::ports::{
     ClusterInventory, CostSource, EmbodiedSource, FootprintRepository, IntensityHistory,
     IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, Refusal, RetentionPolicy,
-    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, StoreErrorKind, TimeRange,
-    UsageSource, WindowUsage,
+    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange, UsageSource,
+    WindowUsage,
 };
 use greenkube_core::snapshot::EmbodiedEntry;
 use greenkube_core::units::GramsPerKwh;
@@ -323,7 +323,8 @@ impl Collector {
 
     /// Records the nodes of a batch's last window. Node observations arrive in window order, so
     /// one older than the latest recorded (a backfill behind newer windows) is refused by the
-    /// store and is not an error for the collector; any other failure is.
+    /// store, marked [`Refusal::OlderObservation`], and is not an error for the collector; any
+    /// other failure is, an unmarked `InvalidData` included.
     async fn record_nodes(&self, last: &Snapshot) -> Result<(), StoreError> {
         let cluster = last.cluster.as_deref();
         let Err(e) = self
@@ -336,43 +337,8 @@ impl Collector {
         };
         match e.refusal() {
             Some(Refusal::OlderObservation) => Ok(()),
-            // A store that does not mark its refusals yet (see `StoreError::older_observation`):
-            // an unmarked `InvalidData` is taken for an older observation only when the batch is
-            // a backfill behind a newer window already collected, the one case where the store
-            // may hold a newer observation of this collector's.
-            None if e.kind() == StoreErrorKind::InvalidData
-                && self.collected_after(cluster, last.window_start).await? =>
-            {
-                Ok(())
-            }
             _ => Err(e),
         }
-    }
-
-    /// Whether a window of `cluster` starting after `start` is archived.
-    async fn collected_after(
-        &self,
-        cluster: Option<&str>,
-        start: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        // Any later window: a century ahead is far enough, and a date every store can hold.
-        let (Some(from), Some(to)) = (
-            start.checked_add_signed(TimeDelta::milliseconds(1)),
-            start.checked_add_signed(TimeDelta::days(36_525)),
-        ) else {
-            return Ok(false);
-        };
-        let Ok(range) = TimeRange::new(from, to) else {
-            return Ok(false);
-        };
-        let cluster = cluster.filter(|c| !c.is_empty());
-        Ok(self
-            .stores
-            .archive
-            .archived_windows(range)
-            .await?
-            .iter()
-            .any(|(c, _)| c.as_deref().filter(|c| !c.is_empty()) == cluster))
     }
 
     /// Rolls up and applies retention as of `now`.

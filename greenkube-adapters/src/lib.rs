@@ -8,7 +8,8 @@
 //! * `postgres`: the PostgreSQL store (`postgres://...`, `postgresql://...`), TLS through
 //!   rustls, see [`store`].
 //! * `elasticsearch`: the Elasticsearch store (`http(s)://HOST:PORT`, Elasticsearch 8 or
-//!   OpenSearch 2–3 API), a thin reqwest client with rustls, see [`store`].
+//!   OpenSearch 2–3 API) through the official `elasticsearch` crate with rustls, see
+//!   [`store`].
 //! * `http-sources`: Prometheus, OpenCost, Electricity Maps and Boavizta, see [`sources`].
 //! * `collector`: the collector (module `collector`), which turns source answers into stored
 //!   windows.

@@ -1,6 +1,6 @@
 //! The collector over the synthetic cluster into SQLite: windows stored once, a source that is
 //! down degrades the figures with a reason naming it, the watermark resumes where it left, and
-//! only an older node observation is not a store failure.
+//! only an older node observation (the marked refusal) is not a store failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -294,20 +294,24 @@ impl NodeHistory for RefusingHistory {
 /// A collector into a fresh in-memory SQLite store whose node history fails with `error`.
 async fn refusing_collector(error: fn() -> StoreError) -> (Collector, Store) {
     let repos = store::open("sqlite::memory:").await.expect("store");
+    (refusing_collector_over(&repos, error), repos)
+}
+
+/// A collector into `repos` whose node history fails with `error`.
+fn refusing_collector_over(repos: &Store, error: fn() -> StoreError) -> Collector {
     let mut stores = repos.collector_stores();
     stores.nodes = Arc::new(RefusingHistory {
         inner: stores.nodes.clone(),
         error,
     });
-    let collector = Collector::new(
+    Collector::new(
         all(&synthetic()),
         stores,
         CollectorConfig {
             cluster: Some("demo".into()),
             ..CollectorConfig::default()
         },
-    );
-    (collector, repos)
+    )
 }
 
 fn last_two_windows() -> Vec<TimeRange> {
@@ -334,6 +338,50 @@ async fn a_node_history_that_refuses_other_invalid_data_fails_the_batch() {
     assert_eq!(e.message(), "node cannot be encoded");
     let mark = collector.watermark(end(), TimeDelta::days(1)).await;
     assert_eq!(mark.expect("watermark"), None, "the windows are owed again");
+}
+
+#[tokio::test]
+async fn an_unmarked_refusal_fails_even_a_backfill() {
+    // A backfill behind newer windows, refused with a plain `InvalidData` that reads like an
+    // older observation: only the marked refusal is ignored, so the batch fails and its
+    // windows stay owed.
+    let (newest, repos) = make_collector("sqlite::memory:", all(&synthetic())).await;
+    newest
+        .collect(&last_two_windows())
+        .await
+        .expect("the newest windows");
+    let collector = refusing_collector_over(&repos, || {
+        StoreError::invalid_data(
+            "sqlite",
+            "node observation at t is older than the latest recorded one",
+        )
+    });
+    let older = due_windows(
+        None,
+        end() - TimeDelta::hours(1),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(10),
+        10,
+    );
+    let err = collector
+        .collect(&older)
+        .await
+        .expect_err("an unmarked refusal is a store failure");
+    let CollectError::Store(e) = err else {
+        panic!("a store error: {err}");
+    };
+    assert_eq!(e.kind(), StoreErrorKind::InvalidData);
+    assert_eq!(e.refusal(), None);
+    let span = TimeRange::new(older[0].from(), older[older.len() - 1].to()).expect("span");
+    let archived = repos
+        .archive
+        .archived_windows(span)
+        .await
+        .expect("archived windows");
+    assert!(
+        archived.is_empty(),
+        "the backfill is owed again: {archived:?}"
+    );
 }
 
 #[tokio::test]

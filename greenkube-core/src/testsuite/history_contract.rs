@@ -9,7 +9,7 @@ use chrono::Duration;
 use super::fixtures::{at, snapshot};
 use crate::ports::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, NodeHistory,
-    RecommendationStore, SavingsLedger, SnapshotArchive, StoreErrorKind, TimeRange,
+    RecommendationStore, Refusal, SavingsLedger, SnapshotArchive, StoreErrorKind, TimeRange,
 };
 use crate::recommend::{RecommendationRecord, RecommendationStatus, RecommendationType, reconcile};
 use crate::snapshot::Node;
@@ -126,7 +126,9 @@ fn node(name: &str, cores: f64) -> Node {
     }
 }
 
-/// Node history keeps versions, closes vanished nodes, ignores unchanged observations.
+/// Node history keeps versions, closes vanished nodes, ignores unchanged observations, and
+/// refuses an observation older than the latest with the marked refusal
+/// ([`Refusal::OlderObservation`]).
 pub async fn node_history_versions(f: &HistoryFixture) {
     let t1 = at(2025, 6, 1, 0, 0);
     let t2 = at(2025, 6, 2, 0, 0);
@@ -180,6 +182,16 @@ pub async fn node_history_versions(f: &HistoryFixture) {
         .await
         .expect_err("older observation refused");
     assert_eq!(err.kind(), StoreErrorKind::InvalidData);
+    assert_eq!(
+        err.refusal(),
+        Some(Refusal::OlderObservation),
+        "the refusal is marked (`StoreError::older_observation`): {err}"
+    );
+    // The refusal changed nothing.
+    assert_eq!(
+        f.nodes.nodes_at(Some("c"), t3).await.unwrap(),
+        vec![node("a", 4.0)]
+    );
 }
 
 fn point(zone: &str, when: chrono::DateTime<chrono::Utc>, g: f64) -> IntensityPoint {

@@ -1,17 +1,35 @@
-//! A thin Elasticsearch HTTP client: JSON requests and `_bulk` NDJSON over one pooled reqwest
-//! client (rustls), credentials sent as a basic-auth header (never in a URL), and every
-//! failure mapped to a [`StoreError`] at the seam.
+//! The Elasticsearch client of one store: the official `elasticsearch` crate's transport
+//! (one pooled reqwest client with rustls, basic authentication, time-outs) and its typed API
+//! builders, each answer read into a [`Reply`] and every failure mapped to a [`StoreError`] at
+//! the seam. Credentials go to the transport, never into a URL.
+//!
+//! What the crate does not do, and how it is made up for: its transport has no connect
+//! time-out, so [`ElasticsearchConfig::connect_timeout`] bounds the store's first request
+//! (`GET /`, when it is opened); it sets its own `User-Agent` on every request, so greenkube's
+//! is not sent; and its error does not tell a refused connection from a lost one, so
+//! [`convert_transport_err`] reads the reqwest error underneath.
 
 use std::fmt;
 use std::time::Duration;
 
+use elasticsearch::auth::Credentials;
+use elasticsearch::http::Url;
+use elasticsearch::http::response::Response;
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::indices::{
+    IndicesCreateParts, IndicesGetMappingParts, IndicesPutIndexTemplateParts,
+    IndicesPutMappingParts, IndicesRefreshParts,
+};
+use elasticsearch::params::{Conflicts, Refresh};
+use elasticsearch::{
+    BulkOperations, BulkParts, CountParts, CreateParts, DeleteByQueryParts, DeleteParts,
+    Elasticsearch, GetParts, IndexParts, MgetParts, SearchParts,
+};
 use greenkube_core::ports::StoreError;
-use reqwest::Method;
-use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::BACKEND;
-use super::error::{ResponseError, convert_reqwest_err, convert_response_err, unexpected};
+use super::error::{ResponseError, convert_response_err, convert_transport_err, unexpected};
 
 /// The default index prefix: indices `greenkube-footprints` and `greenkube-meta`.
 pub const DEFAULT_INDEX_PREFIX: &str = "greenkube";
@@ -39,7 +57,10 @@ pub struct ElasticsearchConfig {
     pub lock_wait: Duration,
     /// Documents per `_bulk` request (default 2,000).
     pub bulk_documents: usize,
-    /// Time-out of connecting (default 10 s).
+    /// Time-out of reaching the server when the store is opened: the first request
+    /// (`GET /`) must be answered within it (default 10 s). The `elasticsearch` crate's
+    /// transport has no separate connect time-out, so later connections are bounded by
+    /// `request_timeout`.
     pub connect_timeout: Duration,
     /// Time-out of one request, including a `_delete_by_query` (default 300 s).
     pub request_timeout: Duration,
@@ -73,7 +94,7 @@ impl ElasticsearchConfig {
                 format!("invalid Elasticsearch URL `{shown}`: {why}"),
             )
         };
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
+        let parsed = Url::parse(url.trim()).map_err(|e| {
             StoreError::invalid_data(BACKEND, format!("invalid Elasticsearch URL `{shown}`"))
                 .with_source(e)
         })?;
@@ -155,26 +176,12 @@ fn check_index_prefix(prefix: &str) -> Result<(), String> {
     }
 }
 
-/// Decodes `%XX` escapes (user info in URLs); invalid escapes are kept as they are.
+/// Decodes the `%XX` escapes of a URL's user or password (invalid escapes are kept as they
+/// are, invalid UTF-8 replaced).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A reply: HTTP status and parsed JSON body (`Null` when empty).
@@ -205,14 +212,27 @@ impl Reply {
     }
 }
 
-/// The HTTP client of one store.
+/// How a document is written ([`Client::write`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Write {
+    /// Created or replaced.
+    Replace,
+    /// Created or replaced, and searchable when the call returns (`refresh=wait_for`).
+    ReplaceVisible,
+    /// Replaced only if nobody changed it since it was read at this sequence number and
+    /// primary term (compare-and-swap); HTTP 409 otherwise.
+    IfUnchanged { seq_no: u64, primary_term: u64 },
+    /// Created only if it does not exist (`_create`); HTTP 409 otherwise. With `refresh`,
+    /// searchable at once (`refresh=true`).
+    Create { refresh: bool },
+}
+
+/// The client of one store: the crate's [`Elasticsearch`] over a single-node transport.
 #[derive(Clone)]
 pub(super) struct Client {
-    http: reqwest::Client,
-    base_url: String,
+    es: Elasticsearch,
     location: String,
-    username: Option<String>,
-    password: Option<String>,
+    connect_timeout: Duration,
 }
 
 impl fmt::Debug for Client {
@@ -223,22 +243,34 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A sequence number, primary term or version as the API takes it.
+pub(super) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 impl Client {
     pub(super) fn new(config: &ElasticsearchConfig) -> Result<Self, StoreError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
+        let url = Url::parse(&config.base_url).map_err(|e| {
+            StoreError::invalid_data(BACKEND, "invalid Elasticsearch base URL").with_source(e)
+        })?;
+        let mut transport = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .timeout(config.request_timeout)
-            .user_agent(concat!("greenkube/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                StoreError::other(BACKEND, "cannot build the HTTP client").with_source(e)
-            })?;
+            // No `x-elastic-client-meta` header: it tells Elastic's servers the client's
+            // versions, and nothing here needs it.
+            .enable_meta_header(false);
+        if let Some(user) = &config.username {
+            transport = transport.auth(Credentials::Basic(
+                user.clone(),
+                config.password.clone().unwrap_or_default(),
+            ));
+        }
+        let transport = transport.build().map_err(|e| {
+            StoreError::other(BACKEND, "cannot build the HTTP client").with_source(e)
+        })?;
         Ok(Self {
-            http,
-            base_url: config.base_url.clone(),
+            es: Elasticsearch::new(transport),
             location: config.location(),
-            username: config.username.clone(),
-            password: config.password.clone(),
+            connect_timeout: config.connect_timeout,
         })
     }
 
@@ -247,34 +279,16 @@ impl Client {
         &self.location
     }
 
-    /// Sends a request; `path` starts with `/` and may carry a query. Any HTTP status is a
-    /// reply; only transport failures are errors.
-    async fn send(
+    /// Reads an answer: any HTTP status is a reply; only transport failures are errors.
+    async fn read(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<(Vec<u8>, &'static str)>,
+        sent: Result<Response, elasticsearch::Error>,
         doing: &str,
     ) -> Result<Reply, StoreError> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base_url));
-        if let Some(user) = &self.username {
-            request = request.basic_auth(user, self.password.as_ref());
-        }
-        if let Some((bytes, content_type)) = body {
-            request = request.header(CONTENT_TYPE, content_type).body(bytes);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| convert_reqwest_err(doing, &self.location, e))?;
-        let status = response.status().as_u16();
-        let raw = response
-            .bytes()
-            .await
-            .map_err(|e| convert_reqwest_err(doing, &self.location, e))?
-            .to_vec();
+        let fail = |e| convert_transport_err(doing, &self.location, e);
+        let response = sent.map_err(fail)?;
+        let status = response.status_code().as_u16();
+        let raw = response.bytes().await.map_err(fail)?.to_vec();
         let body = if raw.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
@@ -288,54 +302,232 @@ impl Client {
         Ok(Reply { status, body, raw })
     }
 
-    /// A JSON request; any status is a reply.
-    pub(super) async fn call(
+    /// `GET /`: what the server is. The first request of a store, so it is bounded by the
+    /// connect time-out.
+    pub(super) async fn info(&self, doing: &str) -> Result<Value, StoreError> {
+        let sent = self
+            .es
+            .info()
+            .request_timeout(self.connect_timeout)
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing)
+    }
+
+    /// A document by id (realtime); any status is a reply.
+    pub(super) async fn get(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        index: &str,
+        id: &str,
         doing: &str,
     ) -> Result<Reply, StoreError> {
-        let body = match body {
-            Some(v) => Some((
-                serde_json::to_vec(v).map_err(|e| {
-                    StoreError::other(BACKEND, format!("{doing}: cannot encode the request"))
-                        .with_source(e)
-                })?,
-                "application/json",
-            )),
-            None => None,
-        };
-        self.send(method, path, body, doing).await
+        let sent = self.es.get(GetParts::IndexId(index, id)).send().await;
+        self.read(sent, doing).await
     }
 
-    /// A JSON request that must succeed (2xx).
-    pub(super) async fn ok(
+    /// Writes a document `how` it says; any status is a reply.
+    pub(super) async fn write(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        index: &str,
+        id: &str,
+        how: Write,
+        source: &Value,
+        doing: &str,
+    ) -> Result<Reply, StoreError> {
+        let sent = if let Write::Create { refresh } = how {
+            let create = self.es.create(CreateParts::IndexId(index, id)).body(source);
+            let create = if refresh {
+                create.refresh(Refresh::True)
+            } else {
+                create
+            };
+            create.send().await
+        } else {
+            let mut request = self.es.index(IndexParts::IndexId(index, id)).body(source);
+            match how {
+                Write::ReplaceVisible => request = request.refresh(Refresh::WaitFor),
+                Write::IfUnchanged {
+                    seq_no,
+                    primary_term,
+                } => {
+                    request = request
+                        .if_seq_no(signed(seq_no))
+                        .if_primary_term(signed(primary_term));
+                }
+                Write::Replace | Write::Create { .. } => {}
+            }
+            request.send().await
+        };
+        self.read(sent, doing).await
+    }
+
+    /// Deletes a document by id; any status is a reply.
+    pub(super) async fn delete(
+        &self,
+        index: &str,
+        id: &str,
+        doing: &str,
+    ) -> Result<Reply, StoreError> {
+        let sent = self.es.delete(DeleteParts::IndexId(index, id)).send().await;
+        self.read(sent, doing).await
+    }
+
+    /// Documents by id (`_mget`, realtime), in the order of `ids`.
+    pub(super) async fn mget(
+        &self,
+        index: &str,
+        ids: &[String],
         doing: &str,
     ) -> Result<Value, StoreError> {
-        self.call(method, path, body, doing).await?.into_ok(doing)
+        let sent = self
+            .es
+            .mget(MgetParts::Index(index))
+            .body(serde_json::json!({ "ids": ids }))
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing)
     }
 
-    /// A `_bulk` request with an NDJSON body that must succeed (2xx; item errors are the
-    /// caller's to read).
+    /// A search (`_search`) over one or more indices.
+    pub(super) async fn search(
+        &self,
+        indices: &[&str],
+        request: &Value,
+        doing: &str,
+    ) -> Result<Value, StoreError> {
+        let sent = self
+            .es
+            .search(SearchParts::Index(indices))
+            .body(request)
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing)
+    }
+
+    /// How many documents of `index` a query matches (`_count`).
+    pub(super) async fn count(
+        &self,
+        index: &str,
+        query: &Value,
+        doing: &str,
+    ) -> Result<Value, StoreError> {
+        let sent = self
+            .es
+            .count(CountParts::Index(&[index]))
+            .body(serde_json::json!({ "query": query }))
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing)
+    }
+
+    /// Deletes what a query matches (`_delete_by_query`, version conflicts skipped, the index
+    /// refreshed).
+    pub(super) async fn delete_by_query(
+        &self,
+        index: &str,
+        query: &Value,
+        doing: &str,
+    ) -> Result<Value, StoreError> {
+        let sent = self
+            .es
+            .delete_by_query(DeleteByQueryParts::Index(&[index]))
+            .refresh(true)
+            .conflicts(Conflicts::Proceed)
+            .body(serde_json::json!({ "query": query }))
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing)
+    }
+
+    /// A `_bulk` request that must succeed (2xx; item errors are the caller's to read). With
+    /// `wait`, it returns once what it wrote is searchable (`refresh=wait_for`).
     pub(super) async fn bulk(
         &self,
-        path: &str,
-        ndjson: Vec<u8>,
+        operations: BulkOperations,
+        wait: bool,
         doing: &str,
     ) -> Result<Value, StoreError> {
-        self.send(
-            Method::POST,
-            path,
-            Some((ndjson, "application/x-ndjson")),
-            doing,
-        )
-        .await?
-        .into_ok(doing)
+        let request = self.es.bulk(BulkParts::None).body(vec![operations]);
+        let request = if wait {
+            request.refresh(Refresh::WaitFor)
+        } else {
+            request
+        };
+        let sent = request.send().await;
+        self.read(sent, doing).await?.into_ok(doing)
+    }
+
+    /// Makes what was written to `index` searchable (`_refresh`).
+    pub(super) async fn refresh(&self, index: &str, doing: &str) -> Result<(), StoreError> {
+        let sent = self
+            .es
+            .indices()
+            .refresh(IndicesRefreshParts::Index(&[index]))
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing).map(|_| ())
+    }
+
+    /// The mapping of an index; any status is a reply.
+    pub(super) async fn mapping(&self, index: &str, doing: &str) -> Result<Reply, StoreError> {
+        let sent = self
+            .es
+            .indices()
+            .get_mapping(IndicesGetMappingParts::Index(&[index]))
+            .send()
+            .await;
+        self.read(sent, doing).await
+    }
+
+    /// Adds to the mapping of an index.
+    pub(super) async fn put_mapping(
+        &self,
+        index: &str,
+        mappings: &Value,
+        doing: &str,
+    ) -> Result<(), StoreError> {
+        let sent = self
+            .es
+            .indices()
+            .put_mapping(IndicesPutMappingParts::Index(&[index]))
+            .body(mappings)
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing).map(|_| ())
+    }
+
+    /// Puts an index template.
+    pub(super) async fn put_index_template(
+        &self,
+        name: &str,
+        template: &Value,
+        doing: &str,
+    ) -> Result<(), StoreError> {
+        let sent = self
+            .es
+            .indices()
+            .put_index_template(IndicesPutIndexTemplateParts::Name(name))
+            .body(template)
+            .send()
+            .await;
+        self.read(sent, doing).await?.into_ok(doing).map(|_| ())
+    }
+
+    /// Creates an index; any status is a reply.
+    pub(super) async fn create_index(
+        &self,
+        index: &str,
+        body: &Value,
+        doing: &str,
+    ) -> Result<Reply, StoreError> {
+        let sent = self
+            .es
+            .indices()
+            .create(IndicesCreateParts::Index(index))
+            .body(body)
+            .send()
+            .await;
+        self.read(sent, doing).await
     }
 }
 
@@ -383,6 +575,16 @@ mod tests {
             assert!(err.to_string().contains(text), "{url}: {err}");
             assert!(!err.to_string().contains("secret"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn the_client_shows_no_password() {
+        let config =
+            ElasticsearchConfig::from_url("https://elastic:s3cr3t@es.example:9200").unwrap();
+        let client = Client::new(&config).unwrap();
+        assert_eq!(client.location(), "https://elastic:***@es.example:9200");
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
     }
 
     #[test]

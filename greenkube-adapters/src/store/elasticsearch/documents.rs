@@ -2,12 +2,14 @@
 //! conditional writes, `_bulk` bodies and requests, searches and composite aggregations page by
 //! page, counts, deletes by query and refreshes.
 
+use elasticsearch::params::VersionType;
+use elasticsearch::{BulkOperation, BulkOperations};
 use greenkube_core::ports::StoreError;
-use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::BACKEND;
+use super::client::{Write, signed};
 use super::error::{ResponseError, convert_response_err, unexpected};
 use super::query::COMPOSITE_PAGE;
 use super::store::ElasticsearchStore;
@@ -46,22 +48,16 @@ fn number(body: &Value, field: &str, doing: &str) -> Result<u64, StoreError> {
         .ok_or_else(|| unexpected(doing, format!("no `{field}`")))
 }
 
-/// Appends one `index` action and its document to a `_bulk` body.
+/// Appends one `index` operation with its document to a `_bulk` request.
 pub(super) fn push_document(
-    body: &mut Vec<u8>,
+    operations: &mut BulkOperations,
     index: &str,
     id: &str,
-    document: &impl serde::Serialize,
+    document: &impl Serialize,
 ) -> Result<(), StoreError> {
-    let encode = |e: serde_json::Error| {
-        StoreError::other(BACKEND, "cannot encode a footprint row").with_source(e)
-    };
-    serde_json::to_writer(&mut *body, &json!({"index": {"_index": index, "_id": id}}))
-        .map_err(encode)?;
-    body.push(b'\n');
-    serde_json::to_writer(&mut *body, document).map_err(encode)?;
-    body.push(b'\n');
-    Ok(())
+    operations
+        .push(BulkOperation::index(document).index(index).id(id))
+        .map_err(|e| StoreError::other(BACKEND, "cannot encode a footprint row").with_source(e))
 }
 
 impl ElasticsearchStore {
@@ -72,10 +68,7 @@ impl ElasticsearchStore {
         id: &str,
         doing: &str,
     ) -> Result<Option<Doc>, StoreError> {
-        let reply = self
-            .client
-            .call(Method::GET, &format!("/{index}/_doc/{id}"), None, doing)
-            .await?;
+        let reply = self.client.get(index, id, doing).await?;
         if reply.body.get("found") == Some(&Value::Bool(false)) {
             return Ok(None);
         }
@@ -91,26 +84,17 @@ impl ElasticsearchStore {
         }))
     }
 
-    /// Writes a document; `query` is the request's query string (`?refresh=wait_for`,
-    /// `?if_seq_no=..&if_primary_term=..`, `?op_type=create`, or empty). Returns the new
-    /// `(seq_no, primary_term)`, or `None` when the condition failed (HTTP 409).
+    /// Writes a document `how` it says. Returns the new `(seq_no, primary_term)`, or `None`
+    /// when the condition failed (HTTP 409).
     pub(super) async fn put(
         &self,
         index: &str,
         id: &str,
-        query: &str,
+        how: Write,
         source: &Value,
         doing: &str,
     ) -> Result<Option<(u64, u64)>, StoreError> {
-        let reply = self
-            .client
-            .call(
-                Method::PUT,
-                &format!("/{index}/_doc/{id}{query}"),
-                Some(source),
-                doing,
-            )
-            .await?;
+        let reply = self.client.write(index, id, how, source, doing).await?;
         if reply.status == 409 {
             return Ok(None);
         }
@@ -130,27 +114,22 @@ impl ElasticsearchStore {
         docs: &[BulkDoc],
         doing: &str,
     ) -> Result<(), StoreError> {
-        let encode_err = |e: serde_json::Error| {
+        let encode_err = |e: elasticsearch::Error| {
             StoreError::other(BACKEND, format!("{doing}: cannot encode a document")).with_source(e)
         };
         for chunk in docs.chunks(self.config.bulk_documents.max(1)) {
-            let mut body = Vec::new();
+            let mut operations = BulkOperations::new();
             for doc in chunk {
-                let action = match doc.external_version {
-                    Some(v) => json!({"index": {
-                        "_index": index, "_id": doc.id, "version": v, "version_type": "external"
-                    }}),
-                    None => json!({"index": {"_index": index, "_id": doc.id}}),
+                let operation = BulkOperation::index(&doc.source).index(index).id(&doc.id);
+                let operation = match doc.external_version {
+                    Some(v) => operation
+                        .version(signed(v))
+                        .version_type(VersionType::External),
+                    None => operation,
                 };
-                serde_json::to_writer(&mut body, &action).map_err(encode_err)?;
-                body.push(b'\n');
-                serde_json::to_writer(&mut body, &doc.source).map_err(encode_err)?;
-                body.push(b'\n');
+                operations.push(operation).map_err(encode_err)?;
             }
-            let reply = self
-                .client
-                .bulk("/_bulk?refresh=wait_for", body, doing)
-                .await?;
+            let reply = self.client.bulk(operations, true, doing).await?;
             if reply.get("errors") != Some(&Value::Bool(true)) {
                 continue;
             }
@@ -199,15 +178,7 @@ impl ElasticsearchStore {
             if let (Some(a), Some(object)) = (&after, request.as_object_mut()) {
                 object.insert("search_after".to_string(), a.clone());
             }
-            let reply = self
-                .client
-                .ok(
-                    Method::POST,
-                    &format!("/{index}/_search"),
-                    Some(&request),
-                    doing,
-                )
-                .await?;
+            let reply = self.client.search(&[index], &request, doing).await?;
             let hits = reply
                 .pointer("/hits/hits")
                 .and_then(Value::as_array)
@@ -235,12 +206,7 @@ impl ElasticsearchStore {
     pub(super) async fn count(&self, query: &Value, doing: &str) -> Result<u64, StoreError> {
         let body = self
             .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_count", self.indices.footprints),
-                Some(&json!({"query": query})),
-                doing,
-            )
+            .count(&self.indices.footprints, query, doing)
             .await?;
         body.get("count")
             .and_then(Value::as_u64)
@@ -255,15 +221,7 @@ impl ElasticsearchStore {
         query: &Value,
         doing: &str,
     ) -> Result<u64, StoreError> {
-        let body = self
-            .client
-            .ok(
-                Method::POST,
-                &format!("/{index}/_delete_by_query?refresh=true&conflicts=proceed"),
-                Some(&json!({"query": query})),
-                doing,
-            )
-            .await?;
+        let body = self.client.delete_by_query(index, query, doing).await?;
         let failures = body
             .get("failures")
             .and_then(Value::as_array)
@@ -291,29 +249,19 @@ impl ElasticsearchStore {
     /// Makes what was written to `index` searchable.
     pub(super) async fn refresh_index(&self, index: &str) -> Result<(), StoreError> {
         let doing = "refreshing an index";
-        self.client
-            .ok(Method::POST, &format!("/{index}/_refresh"), None, doing)
-            .await
-            .map(|_| ())
+        self.client.refresh(index, doing).await
     }
 
-    /// One page of a composite aggregation named `groups`: its buckets, and the `after_key` of
-    /// the next page when there may be one.
+    /// One page of a composite aggregation named `groups` over `index` (or indices, separated
+    /// by commas): its buckets, and the `after_key` of the next page when there may be one.
     pub(super) async fn composite_page(
         &self,
         index: &str,
         request: &Value,
         doing: &str,
     ) -> Result<(Vec<Value>, Option<Value>), StoreError> {
-        let mut reply = self
-            .client
-            .ok(
-                Method::POST,
-                &format!("/{index}/_search"),
-                Some(request),
-                doing,
-            )
-            .await?;
+        let indices: Vec<&str> = index.split(',').collect();
+        let mut reply = self.client.search(&indices, request, doing).await?;
         let groups = reply
             .pointer_mut("/aggregations/groups")
             .ok_or_else(|| unexpected(doing, "no `aggregations.groups`"))?;

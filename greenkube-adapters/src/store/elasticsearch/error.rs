@@ -77,20 +77,23 @@ pub(super) fn convert_response_err(doing: &str, e: ResponseError) -> StoreError 
     StoreError::new(e.store_kind(), BACKEND, format!("{doing}: {e}{hint}")).with_source(e)
 }
 
-/// A transport failure (connection refused or lost, time-out, unreadable body) while `doing`
-/// something. The source never carries the URL, so no credential can leak through it.
-pub(super) fn convert_reqwest_err(doing: &str, location: &str, e: reqwest::Error) -> StoreError {
-    let e = e.without_url();
-    let (kind, what) = if e.is_builder() {
-        (StoreErrorKind::InvalidData, "cannot build the request")
-    } else if e.is_timeout() {
-        (StoreErrorKind::Unavailable, "timed out")
-    } else if e.is_connect() {
-        (StoreErrorKind::Unavailable, "cannot connect")
-    } else if e.is_redirect() {
-        (StoreErrorKind::Other, "too many redirects")
-    } else {
-        (StoreErrorKind::Unavailable, "connection failed")
+/// A transport failure (connection refused or lost, time-out, unreadable body, a request that
+/// cannot be built) while `doing` something. The crate's error names at most the server's
+/// URL, which never holds credentials (they go to the transport apart).
+pub(super) fn convert_transport_err(
+    doing: &str,
+    location: &str,
+    e: elasticsearch::Error,
+) -> StoreError {
+    let http = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<reqwest::Error>());
+    let (kind, what) = match http {
+        _ if e.is_timeout() => (StoreErrorKind::Unavailable, "timed out"),
+        Some(h) if h.is_builder() => (StoreErrorKind::InvalidData, "cannot build the request"),
+        Some(h) if h.is_connect() => (StoreErrorKind::Unavailable, "cannot connect"),
+        Some(h) if h.is_redirect() => (StoreErrorKind::Other, "too many redirects"),
+        Some(_) => (StoreErrorKind::Unavailable, "connection failed"),
+        None if e.is_json() => (StoreErrorKind::InvalidData, "cannot encode the request"),
+        None => (StoreErrorKind::Other, "cannot build the request"),
     };
     StoreError::new(kind, BACKEND, format!("{doing}: {what} (`{location}`)")).with_source(e)
 }

@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use elasticsearch::BulkOperations;
 use greenkube_core::ports::{
     FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
     RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
 };
 use greenkube_core::{AggregateRow, Footprint};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::BACKEND;
@@ -56,7 +56,7 @@ impl ElasticsearchStore {
             }});
             replaced += self.count(&query, "counting replaced rows").await?;
         }
-        let mut body: Vec<u8> = Vec::new();
+        let mut body = BulkOperations::new();
         let mut documents = 0;
         let index = &self.indices.footprints;
         for (_, w) in windows {
@@ -109,11 +109,11 @@ impl ElasticsearchStore {
     pub(super) async fn send_bulk(
         &self,
         current: &mut Versioned,
-        body: Vec<u8>,
+        body: BulkOperations,
     ) -> Result<(), StoreError> {
         self.keep_lock(current).await?;
         let doing = "writing footprint rows";
-        let reply = self.client.bulk("/_bulk", body, doing).await?;
+        let reply = self.client.bulk(body, false, doing).await?;
         if reply.get("errors") != Some(&Value::Bool(true)) {
             return Ok(());
         }
@@ -148,10 +148,9 @@ impl ElasticsearchStore {
         let doing = "reading pod rows";
         let body = self
             .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_search", self.indices.footprints),
-                Some(&query::page_body(range, after, limit + 1, visibility)),
+            .search(
+                &[&self.indices.footprints],
+                &query::page_body(range, after, limit + 1, visibility),
                 doing,
             )
             .await?;

@@ -102,6 +102,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use greenkube_core::Snapshot;
 use greenkube_core::ports::{
@@ -109,12 +111,11 @@ use greenkube_core::ports::{
     RecommendationStore, SavingsLedger, SnapshotArchive, StoreError, TimeRange,
 };
 use greenkube_core::recommend::RecommendationRecord;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::BACKEND;
-use super::base64::{base64_decode, base64_encode};
+use super::client::Write;
 use super::documents::{BulkDoc, Doc, encode};
 use super::error::{damaged, unexpected};
 use super::fields::{digest, instant, micros, micros_ceil, millis};
@@ -159,12 +160,12 @@ impl SnapshotArchive for ElasticsearchStore {
             "cluster": cluster,
             "window_start_us": start_us,
             "window_start": millis(start_us),
-            "body": base64_encode(&gzip(BACKEND, &json)?),
+            "body": BASE64.encode(gzip(BACKEND, &json)?),
         });
         self.put(
             &self.indices.snapshots,
             &snapshot_id(cluster, start_us),
-            "?refresh=wait_for",
+            Write::ReplaceVisible,
             &document,
             "archiving a snapshot",
         )
@@ -188,7 +189,10 @@ impl SnapshotArchive for ElasticsearchStore {
             .get("body")
             .and_then(Value::as_str)
             .ok_or_else(|| damaged(what, "no `body`"))?;
-        let json = gunzip(BACKEND, &base64_decode(body, what)?, what)?;
+        let zipped = BASE64
+            .decode(body)
+            .map_err(|e| damaged(what, format!("not base64: {e}")))?;
+        let json = gunzip(BACKEND, &zipped, what)?;
         let text = String::from_utf8(json).map_err(|e| damaged(what, e))?;
         Snapshot::from_json_str(&text)
             .map(Some)
@@ -302,12 +306,7 @@ impl IntensityHistory for ElasticsearchStore {
         });
         let reply = self
             .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_search", self.indices.intensities),
-                Some(&request),
-                doing,
-            )
+            .search(&[&self.indices.intensities], &request, doing)
             .await?;
         reply
             .pointer("/hits/hits/0/_source")
@@ -415,7 +414,7 @@ impl RecommendationStore for ElasticsearchStore {
         self.put(
             &self.indices.recommendations,
             RECORDS_ID,
-            "",
+            Write::Replace,
             &document,
             "storing recommendations",
         )
@@ -443,12 +442,15 @@ impl RecommendationStore for ElasticsearchStore {
                 .ok_or_else(unknown)?;
             *slot = record.clone();
             let document = encode(&RecordsDoc::new(&records)?, "the recommendations")?;
-            let query = format!("?if_seq_no={seq_no}&if_primary_term={primary_term}");
+            let how = Write::IfUnchanged {
+                seq_no,
+                primary_term,
+            };
             if self
                 .put(
                     &self.indices.recommendations,
                     RECORDS_ID,
-                    &query,
+                    how,
                     &document,
                     doing,
                 )
@@ -558,12 +560,7 @@ impl SavingsLedger for ElasticsearchStore {
         });
         let reply = self
             .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_search", self.indices.savings),
-                Some(&request),
-                doing,
-            )
+            .search(&[&self.indices.savings], &request, doing)
             .await?;
         let buckets = reply
             .pointer("/aggregations/kinds/buckets")
@@ -680,7 +677,7 @@ impl EmbodiedCache for ElasticsearchStore {
         self.put(
             &self.indices.embodied,
             &embodied_id(&entry.provider, &entry.instance_type),
-            "",
+            Write::Replace,
             &document,
             "caching an embodied figure",
         )

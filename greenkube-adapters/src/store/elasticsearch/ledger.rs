@@ -6,12 +6,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use greenkube_core::ports::StoreError;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::BACKEND;
-use super::client::Client;
+use super::client::{Client, Write};
 use super::error::unexpected;
 use super::query::Visibility;
 use super::rollup::RollupState;
@@ -190,10 +189,11 @@ impl Meta {
             .map_err(|e| unexpected(doing, e.to_string()))?;
         let reply = self
             .client
-            .call(
-                Method::PUT,
-                &format!("/{}/_create/{LEDGER_ID}?refresh=true", self.index),
-                Some(&body),
+            .write(
+                &self.index,
+                LEDGER_ID,
+                Write::Create { refresh: true },
+                &body,
                 doing,
             )
             .await?;
@@ -207,15 +207,7 @@ impl Meta {
     /// Reads the ledger (a realtime `GET`, never stale).
     pub(super) async fn read(&self) -> Result<Versioned, StoreError> {
         let doing = "reading the store ledger";
-        let reply = self
-            .client
-            .call(
-                Method::GET,
-                &format!("/{}/_doc/{LEDGER_ID}", self.index),
-                None,
-                doing,
-            )
-            .await?;
+        let reply = self.client.get(&self.index, LEDGER_ID, doing).await?;
         if reply.status == 404 || reply.body.get("found") == Some(&Value::Bool(false)) {
             return Err(StoreError::unavailable(
                 BACKEND,
@@ -260,17 +252,13 @@ impl Meta {
         doing: &str,
     ) -> Result<(), StoreError> {
         let body = serde_json::to_value(&next).map_err(|e| unexpected(doing, e.to_string()))?;
+        let how = Write::IfUnchanged {
+            seq_no: current.seq_no,
+            primary_term: current.primary_term,
+        };
         let reply = self
             .client
-            .call(
-                Method::PUT,
-                &format!(
-                    "/{}/_doc/{LEDGER_ID}?if_seq_no={}&if_primary_term={}",
-                    self.index, current.seq_no, current.primary_term
-                ),
-                Some(&body),
-                doing,
-            )
+            .write(&self.index, LEDGER_ID, how, &body, doing)
             .await?;
         if reply.status == 409 {
             return Err(StoreError::conflict(
@@ -302,13 +290,15 @@ impl Meta {
         let doing = "recording the windows of a batch";
         let body = json!({"kind": "batch", "batch": batch, "windows": windows});
         self.client
-            .ok(
-                Method::PUT,
-                &format!("/{}/_doc/{}", self.index, batch_doc_id(batch)),
-                Some(&body),
+            .write(
+                &self.index,
+                &batch_doc_id(batch),
+                Write::Replace,
+                &body,
                 doing,
             )
-            .await
+            .await?
+            .into_ok(doing)
             .map(|_| ())
     }
 
@@ -323,15 +313,7 @@ impl Meta {
         }
         let doing = "reading the windows of batches in flight";
         let ids: Vec<String> = batches.iter().map(|b| batch_doc_id(*b)).collect();
-        let body = self
-            .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_mget", self.index),
-                Some(&json!({"ids": ids})),
-                doing,
-            )
-            .await?;
+        let body = self.client.mget(&self.index, &ids, doing).await?;
         let docs = body
             .get("docs")
             .and_then(Value::as_array)
@@ -362,10 +344,9 @@ impl Meta {
     pub(super) async fn delete_windows(&self, batch: u64) {
         let _ = self
             .client
-            .call(
-                Method::DELETE,
-                &format!("/{}/_doc/{}", self.index, batch_doc_id(batch)),
-                None,
+            .delete(
+                &self.index,
+                &batch_doc_id(batch),
                 "forgetting the windows of a batch",
             )
             .await;

@@ -4,6 +4,7 @@
 //! the lock); see the store's module docs.
 
 use chrono::{DateTime, Utc};
+use elasticsearch::BulkOperations;
 use greenkube_core::ports::{MaintenanceSummary, RetentionPolicy, RetentionState, StoreError};
 use serde_json::Value;
 
@@ -157,7 +158,7 @@ impl ElasticsearchStore {
             Level::Day => &self.indices.rollups,
         };
         let doing = "rolling up footprints";
-        let mut body: Vec<u8> = Vec::new();
+        let mut body = BulkOperations::new();
         let mut documents = 0;
         for row in [POD_ROW, NODE_ROW] {
             let mut after: Option<Value> = None;

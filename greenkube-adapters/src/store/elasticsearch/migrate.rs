@@ -3,7 +3,6 @@
 //! upgrade of footprint indices from schema 1 (see the store's module documentation).
 
 use greenkube_core::ports::StoreError;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::BACKEND;
@@ -25,7 +24,7 @@ fn mapping(text: &str) -> Result<Value, StoreError> {
 /// Checks that the server answers like Elasticsearch or OpenSearch (`GET /`).
 async fn check_server(client: &Client) -> Result<(), StoreError> {
     let doing = "connecting";
-    let root = client.ok(Method::GET, "/", None, doing).await?;
+    let root = client.info(doing).await?;
     if root.pointer("/version/number").is_none() {
         return Err(unexpected(
             doing,
@@ -42,9 +41,7 @@ async fn check_server(client: &Client) -> Result<(), StoreError> {
 /// exist, [`StoreErrorKind::Conflict`] when it exists without one (not made by greenkube).
 async fn index_schema_version(client: &Client, index: &str) -> Result<Option<i64>, StoreError> {
     let doing = "reading the index mappings";
-    let reply = client
-        .call(Method::GET, &format!("/{index}/_mapping"), None, doing)
-        .await?;
+    let reply = client.mapping(index, doing).await?;
     if reply.status == 404 {
         return Ok(None);
     }
@@ -78,22 +75,19 @@ async fn install_index(
     let template = mapping(mapping_text)?;
     let doing = "installing the index template";
     client
-        .ok(
-            Method::PUT,
-            &format!("/_index_template/{index}"),
-            Some(&json!({
+        .put_index_template(
+            index,
+            &json!({
                 "index_patterns": [index],
                 "priority": 200,
                 "template": template,
                 "_meta": {"managed_by": "greenkube", "greenkube_schema_version": version}
-            })),
+            }),
             doing,
         )
         .await?;
     let doing = "creating the index";
-    let reply = client
-        .call(Method::PUT, &format!("/{index}"), Some(&template), doing)
-        .await?;
+    let reply = client.create_index(index, &template, doing).await?;
     if reply.is_success() || reply.error().kind == "resource_already_exists_exception" {
         Ok(())
     } else {
@@ -161,15 +155,7 @@ impl ElasticsearchStore {
             .get("mappings")
             .cloned()
             .ok_or_else(|| unexpected(doing, "the built-in mapping has no `mappings`"))?;
-        self.client
-            .ok(
-                Method::PUT,
-                &format!("/{index}/_mapping"),
-                Some(&mappings),
-                doing,
-            )
-            .await
-            .map(|_| ())
+        self.client.put_mapping(index, &mappings, doing).await
     }
 
     /// Brings the footprint indices up to date; returns the migrations applied.

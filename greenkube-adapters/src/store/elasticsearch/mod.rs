@@ -1,10 +1,14 @@
 //! The Elasticsearch store (`http(s)://HOST:PORT`): footprint rows as documents in one index,
 //! written in all-or-nothing batches, aggregated by the cluster, and the history repositories.
 //!
-//! Speaks the Elasticsearch 8 / OpenSearch 2–3 REST API through a thin reqwest client
-//! (`_bulk`, `_search`, `_count`, `_delete_by_query`, `_mget`, index templates), with rustls.
-//! It is tested against an API-compatible emulator (`osmem-server`, OpenSearch 3.8 API), not
-//! a real Elasticsearch, which cannot be installed on the development machine.
+//! Speaks the Elasticsearch 8 / OpenSearch 2–3 REST API through the official `elasticsearch`
+//! crate, with rustls: its transport (one node, basic authentication, time-outs) and its typed
+//! builders for every request (`_bulk` operations, `_search`, `_count`, `_delete_by_query`,
+//! `_mget`, documents by id with `if_seq_no`/`if_primary_term`, index templates, mappings);
+//! the batches, the ledger, the queries and the roll-ups are this module's. What the crate
+//! lacks is in the `client` module (no connect time-out of its own). It is tested against an
+//! API-compatible emulator (`osmem-server`, OpenSearch 3.8 API), not a real Elasticsearch,
+//! which cannot be installed on the development machine.
 //!
 //! # URL
 //!
@@ -138,7 +142,6 @@
 //! [`mappings/rollups.json`]: https://github.com/greenkube/greenkube-rs/blob/main/greenkube-adapters/src/store/elasticsearch/mappings/rollups.json
 //! [`StoreErrorKind::Conflict`]: greenkube_core::ports::StoreErrorKind::Conflict
 
-mod base64;
 mod client;
 mod documents;
 mod error;

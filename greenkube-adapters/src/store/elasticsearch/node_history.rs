@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Node;
 use greenkube_core::ports::{NodeHistory, NodeVersion, StoreError};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::BACKEND;
+use super::client::Write;
 use super::documents::BulkDoc;
 use super::error::{damaged, unexpected};
 use super::fields::{digest, instant, micros, millis};
@@ -180,9 +180,12 @@ impl ElasticsearchStore {
         next: ClusterState,
     ) -> Result<Option<Versioned>, StoreError> {
         let doing = "recording nodes";
-        let query = match read {
-            Some(r) => format!("?if_seq_no={}&if_primary_term={}", r.seq_no, r.primary_term),
-            None => "?op_type=create".to_string(),
+        let how = match read {
+            Some(r) => Write::IfUnchanged {
+                seq_no: r.seq_no,
+                primary_term: r.primary_term,
+            },
+            None => Write::Create { refresh: false },
         };
         let source = serde_json::to_value(&next).map_err(|e| {
             StoreError::other(BACKEND, "node history state cannot be encoded").with_source(e)
@@ -191,7 +194,7 @@ impl ElasticsearchStore {
             .put(
                 &self.indices.nodes,
                 &state_id(&next.cluster),
-                &query,
+                how,
                 &source,
                 doing,
             )
@@ -289,15 +292,7 @@ impl ElasticsearchStore {
             .iter()
             .map(|(name, from)| version_id(cluster, name, *from))
             .collect();
-        let body = self
-            .client
-            .ok(
-                Method::POST,
-                &format!("/{}/_mget", self.indices.nodes),
-                Some(&json!({"ids": ids})),
-                doing,
-            )
-            .await?;
+        let body = self.client.mget(&self.indices.nodes, &ids, doing).await?;
         let docs = body
             .get("docs")
             .and_then(Value::as_array)
@@ -354,7 +349,7 @@ impl NodeHistory for ElasticsearchStore {
                     (r.state.latest_us, r.state.generation, &r.state.current[..])
                 });
             if at_us < latest_us {
-                return Err(StoreError::invalid_data(
+                return Err(StoreError::older_observation(
                     BACKEND,
                     format!("node observation at {at} is older than the latest recorded one"),
                 ));

@@ -108,7 +108,7 @@ async fn record_nodes_in(
             .await
             .map_err(err)?;
     if let Some(latest) = latest.filter(|l| at < *l) {
-        return Err(StoreError::invalid_data(
+        return Err(StoreError::older_observation(
             BACKEND,
             format!("node observation at {at} is older than the latest recorded one ({latest})"),
         ));

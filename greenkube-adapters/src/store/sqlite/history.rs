@@ -37,7 +37,7 @@ impl HistoryOps for Sqlite {
                 .await
                 .map_err(err)?;
         if latest.is_some_and(|l| at_us < l) {
-            return Err(StoreError::invalid_data(
+            return Err(StoreError::older_observation(
                 Self::BACKEND,
                 format!("node observation at {at} is older than the latest recorded one"),
             ));
