@@ -54,7 +54,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ -n "$base" ] || { cat "$port_file" >&2; echo "serve_load: the server did not start" >&2; exit 1; }
-echo "store: $store"
+echo "store: $(sed -E 's#://([^:/@]*):[^@]*@#://\1:***@#' <<<"$store")"
 echo "server: $base (pid $pid), $connections connections, $threads threads, $duration each"
 
 rss() { awk '/^VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status"; }
