@@ -267,11 +267,11 @@ pub struct RecommendArgs {
     pub save: bool,
 
     /// Exit 1 when the recommendations would save more than this many grams of CO2e per year.
-    #[arg(long, value_name = "GRAMS")]
+    #[arg(long, value_name = "GRAMS", value_parser = threshold)]
     pub fail_on_co2_savings: Option<f64>,
 
     /// Exit 1 when the recommendations would save more than this much money per year.
-    #[arg(long, value_name = "AMOUNT")]
+    #[arg(long, value_name = "AMOUNT", value_parser = threshold)]
     pub fail_on_cost_savings: Option<f64>,
 }
 
@@ -744,4 +744,16 @@ pub struct RestateArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+}
+
+/// A CI gate's threshold: a finite number, not negative (`NaN` would turn the gate off, since
+/// no saving is greater than it).
+fn threshold(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        Ok(_) => Err(format!(
+            "`{text}` is not a threshold: give a finite number, 0 or more"
+        )),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
 }

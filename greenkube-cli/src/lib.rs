@@ -7,6 +7,7 @@ mod commands;
 mod config_file;
 mod printer;
 mod progress;
+mod secrets;
 #[cfg(feature = "collect")]
 mod serve;
 mod store;
@@ -55,7 +56,7 @@ pub fn main() -> ExitCode {
             }
         };
     }
-    let matches = command.get_matches_from(argv);
+    let matches = secrets::hide(command).get_matches_from(argv);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),

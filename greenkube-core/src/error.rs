@@ -121,8 +121,9 @@ pub struct ReferenceDataError {
 /// Parses a JSON document into `T`; an error names the offending value's path and its line and
 /// column (serde's message as it is).
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, SnapshotError> {
-    let deserializer = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    let text = without_bom(text);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         SnapshotError::Parse {
@@ -131,5 +132,21 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
             line: inner.line(),
             column: inner.column(),
         }
-    })
+    })?;
+    // One document: anything after it but white space is an error, not silently dropped.
+    deserializer.end().map_err(|err| SnapshotError::Parse {
+        path: ".".to_string(),
+        message: format!(
+            "content after the end of the document (one JSON document is expected): {err}"
+        ),
+        line: err.line(),
+        column: err.column(),
+    })?;
+    Ok(value)
+}
+
+/// `text` without a leading UTF-8 byte-order mark. A BOM is not JSON, but editors write one;
+/// RFC 8259 (section 8.1) lets a parser ignore it, and greenkube does.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }

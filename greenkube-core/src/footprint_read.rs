@@ -294,8 +294,8 @@ impl Footprint {
 
     /// Reads one footprint document.
     pub fn from_json_str(text: &str) -> Result<Self, FootprintParseError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| FootprintParseError {
+        let value: serde_json::Value = serde_json::from_str(crate::error::without_bom(text))
+            .map_err(|e| FootprintParseError {
                 document: None,
                 path: ".".into(),
                 message: e.to_string(),
@@ -307,6 +307,7 @@ impl Footprint {
 /// Reads a history of footprints: a JSON array of footprint documents, or one document per
 /// line (blank lines ignored), as `greenkube estimate --format json` writes them.
 pub fn read_footprints(text: &str) -> Result<Vec<Footprint>, FootprintParseError> {
+    let text = crate::error::without_bom(text);
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         let values: Vec<serde_json::Value> =

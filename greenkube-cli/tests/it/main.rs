@@ -5,6 +5,7 @@ mod collect;
 mod estimate;
 mod history_store;
 mod recommend;
+mod secrets;
 #[cfg(feature = "collect")]
 mod serve;
 mod store;

@@ -149,6 +149,16 @@ fn gates_exit_one_when_tripped_and_zero_otherwise() {
         .args(["recommend", "--history", h, "--fail-on-co2-savings", "1e15"])
         .assert()
         .code(0);
+    // A threshold no saving can exceed would turn the gate off silently: refused.
+    for bad in ["NaN", "inf", "-1", "lots"] {
+        for flag in ["--fail-on-co2-savings", "--fail-on-cost-savings"] {
+            greenkube()
+                .args(["recommend", "--history", h, &format!("{flag}={bad}")])
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(flag).and(predicate::str::contains(bad)));
+        }
+    }
 }
 
 #[test]

@@ -10,6 +10,11 @@ fn default_target_utilisation() -> f64 {
     0.7
 }
 
+/// The most replicas a change may ask for: each one is a pod the what-if engine estimates in
+/// every window, so an unbounded count would be unbounded memory (a Deployment of more than
+/// 10,000 replicas is far beyond what clusters run).
+pub const MAX_REPLICAS: u32 = 10_000;
+
 fn default_min_replicas() -> u32 {
     1
 }
@@ -188,6 +193,14 @@ impl Change {
                 return bad("select nodes with `nodes` or `from_region`");
             }
             Self::Drain { nodes } if nodes.is_empty() => return bad("name the nodes to drain"),
+            Self::Replicas { replicas, .. } if *replicas > MAX_REPLICAS => {
+                return bad(&format!(
+                    "replicas must be at most {MAX_REPLICAS} (each replica is a pod to estimate)"
+                ));
+            }
+            Self::Autoscale { min_replicas, .. } if *min_replicas > MAX_REPLICAS => {
+                return bad(&format!("min_replicas must be at most {MAX_REPLICAS}"));
+            }
             _ => {}
         }
         Ok(())

@@ -28,7 +28,7 @@ mod time_shift;
 
 use std::collections::HashSet;
 
-pub use self::change::Change;
+pub use self::change::{Change, MAX_REPLICAS};
 pub(crate) use self::change::{Target, touches_pod};
 pub(crate) use self::nodes::node_selected;
 pub use self::report::{Comparison, Figures, WhatIfReport, difference};

@@ -210,3 +210,37 @@ fn missing_usage_is_flagged_not_silently_zero() {
             .contains("CPU usage unknown; counted as 0")
     );
 }
+
+#[test]
+fn one_document_exactly_and_a_byte_order_mark_is_ignored() {
+    let text = include_str!("../../../examples/snapshots/cluster.json");
+    let reference = Snapshot::from_json_str(text).expect("the example parses");
+    // Editors on Windows start files with a BOM: the same snapshot.
+    let with_bom = format!("\u{feff}{text}");
+    assert_eq!(
+        Snapshot::from_json_str(&with_bom).expect("BOM ignored"),
+        reference
+    );
+    // Anything after the document is refused, with its position.
+    for tail in [" xyz", "\n{}", "{\"a\": 1}", "]"] {
+        let err = Snapshot::from_json_str(&format!("{text}{tail}")).unwrap_err();
+        assert!(
+            err.to_string().contains("after the end of the document"),
+            "{tail:?}: {err}"
+        );
+        assert!(
+            matches!(err, SnapshotError::Parse { line, .. } if line > 1),
+            "{err}"
+        );
+    }
+    // Trailing white space is fine.
+    Snapshot::from_json_str(&format!("{text}\n\n  ")).expect("white space after it");
+    // The same for the changes of `what-if`.
+    assert!(greenkube_core::whatif::changes_from_json("[] []").is_err());
+    assert!(greenkube_core::whatif::changes_from_json("\u{feff}[]").is_ok());
+    // And a footprint history with a BOM.
+    let footprint = estimate(&reference, &EstimateOptions::default()).unwrap();
+    let line = serde_json::to_string(&footprint).unwrap();
+    let read = greenkube_core::read_footprints(&format!("\u{feff}{line}\n")).expect("BOM ignored");
+    assert_eq!(read.len(), 1);
+}

@@ -478,3 +478,42 @@ fn the_reference_data_given_is_the_one_estimated_with() {
         other.cluster.baseline.co2e_grams.point
     );
 }
+
+#[test]
+fn replica_counts_are_bounded() {
+    let h = history(Methodology::Full);
+    let huge = |replicas: u32| Change::Replicas {
+        namespace: "shop".into(),
+        kind: "Deployment".into(),
+        name: "api".into(),
+        replicas,
+    };
+    for change in [
+        huge(u32::MAX),
+        huge(greenkube_core::whatif::MAX_REPLICAS + 1),
+        Change::Autoscale {
+            namespace: "shop".into(),
+            kind: "Deployment".into(),
+            name: "api".into(),
+            target_utilisation: 0.7,
+            min_replicas: 1_000_000,
+        },
+    ] {
+        let err = what_if(
+            &h,
+            &[change],
+            WhatIfOptions::default(),
+            ReferenceData::embedded(),
+        )
+        .expect_err("refused before any estimate");
+        assert!(err.to_string().contains("at most 10000"), "{err}");
+    }
+    // The bound itself is accepted.
+    what_if(
+        &h[..2],
+        &[huge(greenkube_core::whatif::MAX_REPLICAS)],
+        WhatIfOptions::default(),
+        ReferenceData::embedded(),
+    )
+    .expect("10,000 replicas are estimated");
+}
