@@ -3,12 +3,12 @@
 //! history never has to be in memory at once.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use greenkube_core::{Footprint, FootprintParseError, read_footprints};
 
-use crate::snapshot_file::read_text;
+use crate::snapshot_file::{max_document_bytes, read_text};
 
 /// Why a history could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,18 @@ pub enum ReadHistoryError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A document (a line, or the whole array) is larger than the limit
+    /// ([`max_document_bytes`]).
+    #[error(
+        "{path}: a document is larger than {limit} bytes (set GREENKUBE_MAX_INPUT_BYTES to \
+         read larger ones)"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, bytes.
+        limit: u64,
     },
     /// A document is not a valid footprint.
     #[error("{path}: {source}")]
@@ -47,17 +59,22 @@ pub fn for_each_footprint(
         path: path.to_path_buf(),
         source,
     };
+    let limit = max_document_bytes();
+    let too_large = || ReadHistoryError::TooLarge {
+        path: path.to_path_buf(),
+        limit,
+    };
     let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
         Box::new(BufReader::new(File::open(path).map_err(io)?))
     };
-    let mut lines = reader.lines().enumerate().peekable();
+    let mut lines = BoundedLines::new(reader, limit).enumerate().peekable();
     // Skip leading blank lines to see whether this is an array.
     let mut count = 0;
     let mut first: Option<(usize, String)> = None;
     for (i, line) in lines.by_ref() {
-        let line = line.map_err(io)?;
+        let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
         if !line.trim().is_empty() {
             first = Some((i, line));
             break;
@@ -70,7 +87,11 @@ pub fn for_each_footprint(
         let mut text = first_line;
         for (_, line) in lines {
             text.push('\n');
-            text.push_str(&line.map_err(io)?);
+            text.push_str(&line.map_err(|e| bounded_error(e, &too_large, &io))?);
+            // The array is one document: bounded as a whole.
+            if text.len() as u64 > limit {
+                return Err(too_large());
+            }
         }
         for fp in read_footprints(&text).map_err(invalid)? {
             each(fp);
@@ -89,12 +110,78 @@ pub fn for_each_footprint(
     };
     parse(first_index, &first_line)?;
     for (i, line) in lines {
-        let line = line.map_err(io)?;
+        let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
         if !line.trim().is_empty() {
             parse(i, &line)?;
         }
     }
     Ok(count)
+}
+
+/// A line longer than the limit, as an I/O error [`bounded_error`] recognises.
+#[derive(Debug)]
+struct LineTooLong;
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("line too long")
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+fn bounded_error(
+    e: std::io::Error,
+    too_large: &impl Fn() -> ReadHistoryError,
+    io: &impl Fn(std::io::Error) -> ReadHistoryError,
+) -> ReadHistoryError {
+    if e.get_ref().is_some_and(|inner| inner.is::<LineTooLong>()) {
+        too_large()
+    } else {
+        io(e)
+    }
+}
+
+/// The lines of a reader (without their `\n` or `\r\n`), each read up to `limit` bytes: a
+/// longer one is an error before more is read, so an endless line (`/dev/zero`) costs
+/// `limit` bytes of memory, not all of it.
+struct BoundedLines<R> {
+    reader: R,
+    limit: u64,
+}
+
+impl<R: BufRead> BoundedLines<R> {
+    fn new(reader: R, limit: u64) -> Self {
+        Self { reader, limit }
+    }
+}
+
+impl<R: BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut bytes = Vec::new();
+        let read = (&mut self.reader)
+            .take(self.limit.saturating_add(1))
+            .read_until(b'\n', &mut bytes);
+        match read {
+            Err(e) => Some(Err(e)),
+            Ok(0) => None,
+            Ok(_) => {
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                } else if bytes.len() as u64 > self.limit {
+                    return Some(Err(std::io::Error::other(LineTooLong)));
+                }
+                Some(String::from_utf8(bytes).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())
+                }))
+            }
+        }
+    }
 }
 
 /// Reads a whole history into memory.
@@ -110,9 +197,41 @@ pub fn read_document(path: &Path) -> Result<String, ReadHistoryError> {
         crate::snapshot_file::ReadSnapshotError::Io { path, source } => {
             ReadHistoryError::Io { path, source }
         }
+        crate::snapshot_file::ReadSnapshotError::TooLarge { path, limit } => {
+            ReadHistoryError::TooLarge { path, limit }
+        }
         crate::snapshot_file::ReadSnapshotError::Invalid { path, .. } => ReadHistoryError::Io {
             path,
             source: std::io::Error::other("unreadable"),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &[u8], limit: u64) -> Vec<Result<String, String>> {
+        BoundedLines::new(text, limit)
+            .map(|line| line.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_bounded_and_keep_their_text() {
+        assert_eq!(
+            lines(b"a\r\nbb\n\nccc", 3),
+            vec![
+                Ok("a".to_string()),
+                Ok("bb".to_string()),
+                Ok(String::new()),
+                Ok("ccc".to_string())
+            ]
+        );
+        // A line of exactly the limit passes; one byte more is refused before reading on.
+        assert_eq!(lines(b"abc\n", 3), vec![Ok("abc".to_string())]);
+        let long = lines(b"abcd\nok\n", 3);
+        assert_eq!(long[0], Err("line too long".to_string()));
+        assert!(lines(&[0xff, b'\n'], 3)[0].is_err(), "not UTF-8");
+    }
 }

@@ -267,3 +267,36 @@ fn bad_history_names_the_document() {
         .failure()
         .stderr(predicate::str::contains("document 1"));
 }
+
+#[test]
+fn endless_input_is_refused_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = history(dir.path());
+    let h = h.to_str().unwrap();
+    let runs: [&[&str]; 4] = [
+        &["recommend", "--history", "/dev/zero"],
+        &["score", "--history", "/dev/zero"],
+        &["estimate", "--snapshot", "/dev/zero"],
+        &["what-if", "--history", h, "--apply", "/dev/zero"],
+    ];
+    for args in runs {
+        let out = greenkube()
+            .env("GREENKUBE_MAX_INPUT_BYTES", "1000000")
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains("larger than 1000000 bytes") && stderr.contains("/dev/zero"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Under the limit, the same history reads as before.
+    greenkube()
+        .env("GREENKUBE_MAX_INPUT_BYTES", "100000000")
+        .args(["recommend", "--history", h])
+        .assert()
+        .success();
+}
