@@ -135,7 +135,9 @@ fn bounded_error(
     too_large: &impl Fn() -> ReadHistoryError,
     io: &impl Fn(std::io::Error) -> ReadHistoryError,
 ) -> ReadHistoryError {
-    if e.get_ref().is_some_and(|inner| inner.is::<LineTooLong>()) {
+    if e.get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<LineTooLong>)
+    {
         too_large()
     } else {
         io(e)
