@@ -931,3 +931,52 @@ async fn writes_racing_maintenance_are_never_lost() {
         .expect("maintains");
     assert_reports(&repo, &expected, day, &periods, "rolled up after the seal").await;
 }
+
+/// Eight stores opened at once on a database that does not exist yet (each on a thread and a
+/// runtime of its own, as eight processes would): one creates it, every one finds the schema
+/// current, and every window lands.
+#[tokio::test]
+async fn concurrent_first_opens_all_migrate_and_write() {
+    let database = Database::named(unique("gk_fresh"));
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let url = database.url.clone();
+            let m = m.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let (store, _) = PostgresStore::open(&url, OpenOptions::default())
+                        .await
+                        .map_err(|e| format!("open {i}: {e}"))?;
+                    let window = footprint(
+                        Some("c"),
+                        at(2025, 6, 2, 10, 0) + Duration::minutes(5 * i),
+                        u64::try_from(i).unwrap(),
+                        &m,
+                    );
+                    store
+                        .write_footprints(&[window])
+                        .await
+                        .map_err(|e| format!("write {i}: {e}"))?;
+                    Ok::<_, String>(())
+                })
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = PostgresStore::open(&database.url, OpenOptions::default())
+        .await
+        .unwrap()
+        .0;
+    let per_window = footprint(Some("c"), at(2025, 6, 2, 10, 0), 0, &m)
+        .pods
+        .len();
+    let (pod_rows, _) = count_rows(&store).await.unwrap();
+    assert_eq!(pod_rows, 8 * u64::try_from(per_window).unwrap());
+}

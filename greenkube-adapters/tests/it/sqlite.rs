@@ -233,3 +233,54 @@ async fn concurrent_writers_all_land() {
     }
     assert_eq!(count_rows(&repo).await.expect("counts"), (40 * 8, 40 * 3));
 }
+
+/// Eight stores opened at once on a file that does not exist yet: every one migrates or finds
+/// the schema made, and every window lands (before the migration lock, as few as two did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_opens_all_migrate_and_write() {
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let url = url.clone();
+                let m = m.clone();
+                tokio::spawn(async move {
+                    let (store, _) = SqliteStore::open(&url, OpenOptions::default())
+                        .await
+                        .map_err(|e| format!("open {i}: {e}"))?;
+                    let window = footprint(
+                        Some("c"),
+                        at(2025, 6, 2, 10, 0) + Duration::minutes(5 * i),
+                        u64::try_from(i).unwrap(),
+                        &m,
+                    );
+                    store
+                        .write_footprints(&[window])
+                        .await
+                        .map_err(|e| format!("write {i}: {e}"))?;
+                    Ok::<_, String>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        let store = SqliteStore::open(&url, OpenOptions::default())
+            .await
+            .unwrap()
+            .0;
+        let per_window = footprint(Some("c"), at(2025, 6, 2, 10, 0), 0, &m)
+            .pods
+            .len();
+        let (pod_rows, _) = count_rows(&store).await.unwrap();
+        assert_eq!(
+            pod_rows,
+            8 * u64::try_from(per_window).unwrap(),
+            "round {round}: every window stored"
+        );
+    }
+}

@@ -165,7 +165,9 @@ async fn create_database(connect: &PgConnectOptions, location: &str) -> Result<(
     let _ = conn.close().await;
     match created {
         Ok(_) => Ok(()),
-        Err(e) if sqlstate(&e).as_deref() == Some("42P04") => Ok(()),
+        // 42P04: it exists; 23505: another session created it while this one did (the
+        // unique index on `pg_database` names the loser).
+        Err(e) if matches!(sqlstate(&e).as_deref(), Some("42P04" | "23505")) => Ok(()),
         Err(e) => Err(Postgres::error(
             &format!("creating database `{name}` (`{location}`)"),
             e,

@@ -50,14 +50,54 @@ impl SqliteStore {
         options: OpenOptions,
     ) -> Result<(Self, MigrationReport), StoreError> {
         let (connect, pool_options) = connect_options(url, options)?;
+        // Held until the schema is current: processes opening a fresh file at once migrate one
+        // after the other, and the later ones find the tables made.
+        let migrating = if is_memory(url) {
+            None
+        } else {
+            Some(migration_lock(connect.get_filename()).await?)
+        };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(connect)
             .await
             .map_err(|e| Sqlite::error(&format!("opening `{url}`"), e))?;
         let migrations = shared::migrate(&pool).await?;
+        drop(migrating);
         Ok((Self::new(pool), migrations))
     }
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// An exclusive advisory lock (`flock`) on the database file, waited for off the async
+/// threads; released when dropped. The file is created empty when missing (an empty file is an
+/// empty SQLite database), so there is something to lock before SQLite opens it. The lock is
+/// independent of SQLite's own locks and is held only while opening.
+async fn migration_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        if !exists(&path) {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+        }
+        let file = std::fs::File::open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| {
+        StoreError::other(Sqlite::BACKEND, format!("locking `{shown}` to migrate")).with_source(e)
+    })?
+    .map_err(|e| {
+        StoreError::unavailable(Sqlite::BACKEND, format!("cannot lock `{shown}` to migrate"))
+            .with_source(e)
+    })
 }
 
 /// How to connect to the database a `sqlite:` URL names, and the pool to keep: a file in WAL
@@ -74,7 +114,7 @@ fn connect_options(
         })?
         .create_if_missing(options.create_if_missing)
         .busy_timeout(Duration::from_secs(10));
-    if url.contains(":memory:") || url.contains("mode=memory") {
+    if is_memory(url) {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
