@@ -42,7 +42,7 @@ pub enum SnapshotError {
         start: DateTime<Utc>,
     },
     /// A number is NaN, infinite, negative, or otherwise out of its domain.
-    #[error("{field}: {value} is not allowed: {reason}")]
+    #[error("{field}: {shown} is not allowed: {reason}", shown = show_value(*value))]
     InvalidValue {
         /// JSON path of the value.
         field: String,
@@ -120,6 +120,16 @@ pub struct ReferenceDataError {
 
 /// Parses a JSON document into `T`; an error names the offending value's path and its line and
 /// column (serde's message as it is).
+/// A value as an error shows it: huge and tiny magnitudes in scientific notation, so `1e308`
+/// is not printed as 309 digits.
+fn show_value(value: f64) -> String {
+    if value != 0.0 && value.is_finite() && !(1e-6..1e15).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, SnapshotError> {
     let text = without_bom(text);
     let mut deserializer = serde_json::Deserializer::from_str(text);

@@ -375,6 +375,12 @@ pub(crate) struct CostIndex<'a> {
     pub(crate) orphans: Vec<(&'a str, &'a str)>,
 }
 
+/// The largest amount a snapshot may carry, whatever its unit: beyond any real cluster (a
+/// petabyte of memory, a million billion cores, grams, or money per window), and small enough
+/// that the products the engine forms stay finite (three such factors are 1e45, far from
+/// `f64::MAX`), so no figure overflows to infinity.
+pub const MAX_AMOUNT: f64 = 1e15;
+
 fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), SnapshotError> {
     if value.is_nan() {
         Err(invalid(value, field, "must be a number, not NaN"))
@@ -382,6 +388,12 @@ fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), Snapsh
         Err(invalid(value, field, "must be finite"))
     } else if value < 0.0 {
         Err(invalid(value, field, "must not be negative"))
+    } else if value > MAX_AMOUNT {
+        Err(invalid(
+            value,
+            field,
+            "is out of range: at most 1e15 (beyond any real cluster)",
+        ))
     } else {
         Ok(())
     }

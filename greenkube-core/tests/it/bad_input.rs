@@ -244,3 +244,48 @@ fn one_document_exactly_and_a_byte_order_mark_is_ignored() {
     let read = greenkube_core::read_footprints(&format!("\u{feff}{line}\n")).expect("BOM ignored");
     assert_eq!(read.len(), 1);
 }
+
+#[test]
+fn amounts_beyond_any_real_cluster_are_refused_not_infinite() {
+    let text = include_str!("../../../examples/snapshots/cluster.json");
+    let base: serde_json::Value = serde_json::from_str(text).unwrap();
+    for (path, field) in [
+        (
+            "/nodes/0/memory_capacity_bytes",
+            "nodes[0].memory_capacity_bytes",
+        ),
+        ("/pods/0/cpu_usage_cores", "pods[0].cpu_usage_cores"),
+        ("/costs/0/cost", "costs[0].cost"),
+    ] {
+        let mut value = base.clone();
+        *value.pointer_mut(path).unwrap_or_else(|| panic!("{path}")) = json!(1e308);
+        let snap = Snapshot::from_json_value(value).unwrap();
+        let err = err_of(&snap);
+        assert_eq!(err.field(), Some(field), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("1e308") && message.contains("out of range"),
+            "{message}"
+        );
+        assert!(message.len() < 200, "no 300-digit figure: {message}");
+    }
+    // At the bound, every figure is finite.
+    let mut value = base.clone();
+    *value.pointer_mut("/pods/0/cpu_usage_cores").unwrap() =
+        json!(greenkube_core::snapshot::MAX_AMOUNT);
+    *value.pointer_mut("/nodes/0/cpu_capacity_cores").unwrap() =
+        json!(greenkube_core::snapshot::MAX_AMOUNT);
+    let snap = Snapshot::from_json_value(value).unwrap();
+    let footprint = estimate(&snap, &EstimateOptions::default()).expect("within range");
+    let totals = &footprint.totals;
+    for figure in [
+        totals.energy_joules,
+        totals.co2e_grams,
+        totals.embodied_co2e_grams,
+    ] {
+        assert!(
+            figure.point.is_finite() && figure.high.is_finite(),
+            "{figure:?}"
+        );
+    }
+}
