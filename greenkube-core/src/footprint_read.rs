@@ -283,7 +283,100 @@ fn parse_one(
             message: format!("expected \"{FOOTPRINT_SCHEMA}\", found \"{}\"", wire.schema),
         });
     }
+    wire.check()
+        .map_err(|(path, message)| FootprintParseError {
+            document,
+            path,
+            message,
+        })?;
     Ok(wire.into())
+}
+
+/// A figure of a footprint: finite, not negative, within [`crate::snapshot::MAX_AMOUNT`]
+/// times a year of seconds (figures are sums over a window of amounts a snapshot bounds).
+fn check_figure(value: f64, path: impl FnOnce() -> String) -> Result<(), (String, String)> {
+    const MAX_FIGURE: f64 = crate::snapshot::MAX_AMOUNT * 1e9;
+    if value.is_finite() && (0.0..=MAX_FIGURE).contains(&value) {
+        Ok(())
+    } else {
+        Err((
+            path(),
+            format!("{value} is not allowed: a figure is finite, not negative and at most 1e24"),
+        ))
+    }
+}
+
+impl Wire {
+    /// What a footprint guarantees and the type cannot say: a window that ends after it
+    /// starts, figures finite and not negative, each pod once.
+    fn check(&self) -> Result<(), (String, String)> {
+        if self.window_end <= self.window_start {
+            return Err((
+                "window_end".into(),
+                format!(
+                    "the window ends ({}) at or before it starts ({})",
+                    self.window_end, self.window_start
+                ),
+            ));
+        }
+        let mut seen = crate::fastmap::FastMap::default();
+        for (index, pod) in self.pods.iter().enumerate() {
+            let at = |field: &str| format!("pods[{index}].{field}");
+            for (field, value) in [
+                ("energy_joules", pod.energy_joules),
+                ("co2e_grams", pod.co2e_grams),
+                ("embodied_co2e_grams", pod.embodied_co2e_grams),
+                (
+                    "uncertainty.energy_joules[0]",
+                    pod.uncertainty.energy_joules[0],
+                ),
+                (
+                    "uncertainty.energy_joules[1]",
+                    pod.uncertainty.energy_joules[1],
+                ),
+                ("uncertainty.co2e_grams[0]", pod.uncertainty.co2e_grams[0]),
+                ("uncertainty.co2e_grams[1]", pod.uncertainty.co2e_grams[1]),
+                (
+                    "uncertainty.embodied_co2e_grams[0]",
+                    pod.uncertainty.embodied_co2e_grams[0],
+                ),
+                (
+                    "uncertainty.embodied_co2e_grams[1]",
+                    pod.uncertainty.embodied_co2e_grams[1],
+                ),
+            ] {
+                check_figure(value, || at(field))?;
+            }
+            if let Some(first) = seen.insert((pod.namespace.clone(), pod.pod.clone()), index) {
+                return Err((
+                    at("pod"),
+                    format!(
+                        "{}/{} is listed twice (first at pods[{first}])",
+                        pod.namespace, pod.pod
+                    ),
+                ));
+            }
+        }
+        for (index, node) in self.nodes.iter().enumerate() {
+            for (field, value) in [
+                ("energy_joules", node.energy_joules),
+                ("overhead_energy_joules", node.overhead_energy_joules),
+                ("co2e_grams", node.co2e_grams),
+                ("overhead_co2e_grams", node.overhead_co2e_grams),
+                ("embodied_co2e_grams", node.embodied_co2e_grams),
+            ] {
+                check_figure(value, || format!("nodes[{index}].{field}"))?;
+            }
+        }
+        for (field, value) in [
+            ("energy_joules", self.totals.energy_joules),
+            ("co2e_grams", self.totals.co2e_grams),
+            ("embodied_co2e_grams", self.totals.embodied_co2e_grams),
+        ] {
+            check_figure(value, || format!("totals.{field}"))?;
+        }
+        Ok(())
+    }
 }
 
 impl Footprint {

@@ -289,3 +289,43 @@ fn amounts_beyond_any_real_cluster_are_refused_not_infinite() {
         );
     }
 }
+
+/// A way to spoil a footprint document.
+type Spoil = Box<dyn Fn(&mut serde_json::Value)>;
+
+#[test]
+fn footprint_histories_are_checked_like_snapshots() {
+    let snap =
+        Snapshot::from_json_str(include_str!("../../../examples/snapshots/cluster.json")).unwrap();
+    let footprint = estimate(&snap, &EstimateOptions::default()).unwrap();
+    let good = serde_json::to_value(&footprint).unwrap();
+    greenkube_core::Footprint::from_json_value(good.clone()).expect("as written");
+    let start = good["window_start"].clone();
+    let cases: [(&str, Spoil); 4] = [
+        (
+            "window_end",
+            Box::new(move |v| v["window_end"] = start.clone()),
+        ),
+        (
+            "pods[0].energy_joules",
+            Box::new(|v| v["pods"][0]["energy_joules"] = json!(-1.0)),
+        ),
+        (
+            "pods[1].pod",
+            Box::new(|v| {
+                let first = v["pods"][0].clone();
+                v["pods"][1] = first;
+            }),
+        ),
+        (
+            "totals.co2e_grams",
+            Box::new(|v| v["totals"]["co2e_grams"] = json!(1e300)),
+        ),
+    ];
+    for (field, spoil) in cases {
+        let mut value = good.clone();
+        spoil(&mut value);
+        let err = greenkube_core::Footprint::from_json_value(value).unwrap_err();
+        assert_eq!(err.path, field, "{err}");
+    }
+}
