@@ -35,6 +35,15 @@ pub enum SnapshotError {
         /// End of the window.
         end: DateTime<Utc>,
     },
+    /// The window lasts less than [`crate::snapshot::MIN_WINDOW`]: no source measures usage over
+    /// less, and energy over a nanosecond is noise multiplied into a year by any projection.
+    #[error("window_end: the window lasts {millis} ms, less than one second (from {start})")]
+    ShortWindow {
+        /// Start of the window.
+        start: DateTime<Utc>,
+        /// Its length, milliseconds (rounded down).
+        millis: i64,
+    },
     /// `window_end` equals `window_start`: nothing can have been used in no time.
     #[error("window_end: the window is empty (window_start = window_end = {start})")]
     EmptyWindow {
@@ -85,7 +94,9 @@ impl SnapshotError {
         match self {
             Self::Parse { path, .. } => Some(path),
             Self::Schema { .. } => Some("schema"),
-            Self::WindowEndsBeforeStart { .. } | Self::EmptyWindow { .. } => Some("window_end"),
+            Self::WindowEndsBeforeStart { .. }
+            | Self::EmptyWindow { .. }
+            | Self::ShortWindow { .. } => Some("window_end"),
             Self::InvalidValue { field, .. }
             | Self::EmptyName { field }
             | Self::Duplicate { field, .. } => Some(field),

@@ -219,6 +219,12 @@ impl Snapshot {
                 start: self.window_start,
             });
         }
+        if self.window_end - self.window_start < MIN_WINDOW {
+            return Err(SnapshotError::ShortWindow {
+                start: self.window_start,
+                millis: (self.window_end - self.window_start).num_milliseconds(),
+            });
+        }
         self.validate_nodes()?;
         let pod_index = self.validate_pods()?;
         for (zone, intensity) in &self.grid_intensity {
@@ -374,6 +380,9 @@ pub(crate) struct CostIndex<'a> {
     /// `(namespace, pod)` of cost entries for pods not in the snapshot, sorted.
     pub(crate) orphans: Vec<(&'a str, &'a str)>,
 }
+
+/// The shortest window a snapshot may cover: one second.
+pub const MIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
 /// The largest amount a snapshot may carry, whatever its unit: beyond any real cluster (a
 /// petabyte of memory, a million billion cores, grams, or money per window), and small enough

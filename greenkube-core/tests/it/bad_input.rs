@@ -156,6 +156,22 @@ fn empty_window_and_end_before_start_are_errors() {
         "{err}"
     );
     assert_eq!(err.field(), Some("window_end"));
+    // A nanosecond, or anything under a second, is no window.
+    for end in ["2025-06-02T10:00:00.000000001Z", "2025-06-02T10:00:00.999Z"] {
+        let mut value = snapshot(node(), json!([]));
+        value["window_start"] = json!("2025-06-02T10:00:00Z");
+        value["window_end"] = json!(end);
+        let err = err_of(&parse(value));
+        assert!(
+            matches!(err, SnapshotError::ShortWindow { .. }),
+            "{end}: {err}"
+        );
+        assert_eq!(err.field(), Some("window_end"));
+    }
+    let mut value = snapshot(node(), json!([]));
+    value["window_start"] = json!("2025-06-02T10:00:00Z");
+    value["window_end"] = json!("2025-06-02T10:00:01Z");
+    estimate(&parse(value), &EstimateOptions::default()).expect("one second is a window");
 }
 
 #[test]
