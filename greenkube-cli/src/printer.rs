@@ -19,7 +19,24 @@ pub(crate) use store_output::{
     reason = "the printer is the one place that prints"
 )]
 pub(crate) fn error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    eprintln!("error: {}", chain_text(err));
+}
+
+/// The error and its causes, each said once: a cause whose text the message already holds (an
+/// error whose `Display` includes its source) is not repeated.
+pub(crate) fn chain_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Runs `f` on a buffered standard output; a closed pipe (`| head`) is not an error.
@@ -773,5 +790,25 @@ mod tests {
         assert_eq!(mass(0.005_743), "5.743 mg");
         assert_eq!(mass(0.0), "0 g");
         assert_eq!(mass(1500.0), "1.500 kg");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read x.json: {0}")]
+    struct Wrapped(#[source] std::io::Error);
+
+    #[test]
+    fn causes_are_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let shown = io.to_string();
+        let err = anyhow::Error::new(Wrapped(io)).context("estimating");
+        let text = chain_text(&err);
+        assert_eq!(text.matches(&shown).count(), 1, "{text}");
+        assert!(
+            text.starts_with("estimating: cannot read x.json: "),
+            "{text}"
+        );
+        // Causes not already said are kept.
+        let err = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(chain_text(&err), "outer: inner");
     }
 }

@@ -45,7 +45,9 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Store> {
     .await
     {
         Ok(store) => Ok(store),
-        Err(e) if !create && e.kind() == StoreErrorKind::Unavailable => {
+        // The hint only where the store is missing: a store that exists but cannot be opened
+        // (read-only, locked, unreachable) says why in its own words.
+        Err(e) if !create && e.kind() == StoreErrorKind::Unavailable && missing(&e) => {
             let location = store::redact(url);
             Err(anyhow::Error::new(e).context(format!(
                 "cannot read the store `{location}` (create it with `greenkube migrate --store \
@@ -55,4 +57,13 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Store> {
         }
         Err(e) => Err(anyhow::Error::new(e)),
     }
+}
+
+/// Whether opening failed because the store does not exist (a SQLite file, a PostgreSQL
+/// database, the Elasticsearch indices), rather than for another reason.
+fn missing(e: &greenkube_core::ports::StoreError) -> bool {
+    let message = e.message();
+    ["no database", "does not exist", "no greenkube indices"]
+        .iter()
+        .any(|sign| message.contains(sign))
 }
