@@ -185,6 +185,10 @@ pub struct Cycle {
     pub maintenance: Option<MaintenanceSummary>,
 }
 
+/// The furthest back a collection loop backfills (`since`): ten years. Metrics are kept for
+/// weeks or months; beyond this, the range is a typing error, not a history.
+pub const MAX_BACKFILL: TimeDelta = TimeDelta::days(3660);
+
 /// Runs a collection loop until `stop` (or after one cycle with `once`): each cycle collects
 /// the windows due since the store's watermark (backfilling up to `since`, at least 8 days on
 /// restart), then rolls up and applies retention, reports the cycle to `on_cycle`, and sleeps
@@ -205,6 +209,13 @@ pub async fn run_loop(
         ));
     }
     let backfill = config.since.unwrap_or(step);
+    if backfill > MAX_BACKFILL {
+        return Err(AppError::Invalid(format!(
+            "the backfill goes back {} days: at most {} days (ten years) can be collected",
+            backfill.num_days(),
+            MAX_BACKFILL.num_days()
+        )));
+    }
     loop {
         let now = config.now.unwrap_or_else(clock);
         let lookback = backfill.max(TimeDelta::days(8));

@@ -437,3 +437,32 @@ fn sigterm_ends_the_daemon_cleanly_after_the_current_batch() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_backfill_beyond_ten_years_is_refused_not_reported_as_done() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    let out = Command::cargo_bin("greenkube")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_STORE")
+        .args([
+            "collect",
+            "--once",
+            "--since",
+            "1000000000d",
+            "--store",
+            &url,
+            // Nothing listens on port 9: the refusal comes before any source is asked.
+            "--prometheus-url",
+            "http://127.0.0.1:9",
+            "--no-kubernetes",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("at most 3660 days"), "{stderr}");
+    assert!(!stderr.contains("nothing to collect"), "{stderr}");
+}
