@@ -170,6 +170,37 @@ fn apply_text(
     Ok(command)
 }
 
+/// Where an invalid value came from, when it is not on the command line but in the
+/// configuration file at `path`: clap names the flag and the value, not the file the value was
+/// written in.
+pub(crate) fn origin_of_invalid(
+    err: &clap::Error,
+    argv: &[std::ffi::OsString],
+    path: &Path,
+) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue) else {
+        return None;
+    };
+    let on_command_line = argv
+        .iter()
+        .skip(1)
+        .any(|a| a.to_string_lossy().contains(value.as_str()));
+    let in_file = std::fs::read_to_string(path).is_ok_and(|text| text.contains(value.as_str()));
+    (!on_command_line && in_file).then(|| {
+        format!(
+            "the value `{value}` comes from the configuration file {}",
+            path.display()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, FromArgMatches};

@@ -47,8 +47,9 @@ pub fn main() -> ExitCode {
     let mut command = Cli::command()
         .version(greenkube_core::VERSION)
         .long_version(long_version());
-    if let Some(path) = config_file::path_from(&argv) {
-        command = match config_file::apply(command, &path) {
+    let config = config_file::path_from(&argv);
+    if let Some(path) = &config {
+        command = match config_file::apply(command, path) {
             Ok(command) => command,
             Err(err) => {
                 printer::error(&anyhow::Error::new(err));
@@ -56,7 +57,19 @@ pub fn main() -> ExitCode {
             }
         };
     }
-    let matches = secrets::hide(command).get_matches_from(argv);
+    let matches = match secrets::hide(command).try_get_matches_from(&argv) {
+        Ok(matches) => matches,
+        Err(err) => {
+            let origin = config
+                .as_deref()
+                .and_then(|path| config_file::origin_of_invalid(&err, &argv, path));
+            let _ = err.print();
+            if let Some(note) = origin {
+                eprintln!("note: {note}");
+            }
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),

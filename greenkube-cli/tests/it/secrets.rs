@@ -75,3 +75,36 @@ fn help_never_prints_a_secret() {
         }
     }
 }
+
+#[test]
+fn an_invalid_value_from_the_configuration_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("greenkube.toml");
+    std::fs::write(&config, "[maintain]\nkeep-raw = \"seven days\"\n").unwrap();
+    let out = std::process::Command::cargo_bin("greenkube")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_CONFIG")
+        .env_remove("GREENKUBE_STORE")
+        .args(["--config", config.to_str().unwrap(), "maintain"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("seven days"), "{stderr}");
+    assert!(
+        stderr.contains(config.to_str().unwrap()),
+        "names the file: {stderr}"
+    );
+    // The same value on the command line is the command line's: no note.
+    let out = std::process::Command::cargo_bin("greenkube")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_CONFIG")
+        .args(["maintain", "--keep-raw", "eight days"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("configuration file"), "{stderr}");
+}
