@@ -65,7 +65,7 @@ pub fn main() -> ExitCode {
                 .and_then(|path| config_file::origin_of_invalid(&err, &argv, path));
             let _ = err.print();
             if let Some(note) = origin {
-                eprintln!("note: {note}");
+                printer::note(&note);
             }
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
