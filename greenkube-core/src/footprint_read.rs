@@ -25,10 +25,22 @@ pub struct FootprintParseError {
     pub message: String,
 }
 
+/// The methodology as documents carry it; `idle_policy` is absent from the first documents of
+/// v1 (read as the methodology's own policy, with a warning).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MethodologyWire {
+    name: crate::methodology::Methodology,
+    version: String,
+    data_version: String,
+    #[serde(default)]
+    idle_policy: Option<crate::methodology::IdlePolicy>,
+}
+
 #[derive(Deserialize)]
 struct Wire {
     schema: String,
-    methodology: MethodologyInfo,
+    methodology: MethodologyWire,
     #[serde(default)]
     cluster: Option<Arc<str>>,
     window_start: DateTime<Utc>,
@@ -78,7 +90,9 @@ struct PodWire {
 #[derive(Deserialize)]
 struct NodeUncertaintyWire {
     energy_joules: [f64; 2],
-    overhead_energy_joules: [f64; 2],
+    /// Absent from the first documents of v1: derived from the node's energy interval.
+    #[serde(default)]
+    overhead_energy_joules: Option<[f64; 2]>,
     co2e_grams: [f64; 2],
     embodied_co2e_grams: [f64; 2],
     #[serde(default)]
@@ -127,9 +141,13 @@ struct TotalsWire {
     co2e_grams: f64,
     embodied_co2e_grams: f64,
     cost: Money,
-    pods: usize,
-    estimated_pods: usize,
-    pods_without_cost: usize,
+    /// The three counts are absent from the first documents of v1: counted from the pods.
+    #[serde(default)]
+    pods: Option<usize>,
+    #[serde(default)]
+    estimated_pods: Option<usize>,
+    #[serde(default)]
+    pods_without_cost: Option<usize>,
     uncertainty: Interval3,
 }
 
@@ -151,7 +169,54 @@ fn texts(reasons: Vec<Arc<str>>) -> Arc<[Reason]> {
 }
 
 impl From<Wire> for Footprint {
-    fn from(wire: Wire) -> Self {
+    fn from(mut wire: Wire) -> Self {
+        let mut older = Vec::new();
+        let idle_policy = wire.methodology.idle_policy.unwrap_or_else(|| {
+            let policy = match wire.methodology.name {
+                crate::methodology::Methodology::Classic => crate::methodology::IdlePolicy::Usage,
+                crate::methodology::Methodology::Full => crate::methodology::IdlePolicy::default(),
+            };
+            older.push(format!(
+                "methodology.idle_policy (read as `{}`)",
+                policy.name()
+            ));
+            policy
+        });
+        let counted_pods = wire.pods.len();
+        let counted_estimated = wire
+            .pods
+            .iter()
+            .filter(|p| !p.estimation_reasons.is_empty())
+            .count();
+        let counted_without_cost = wire.pods.iter().filter(|p| p.cost.is_none()).count();
+        if wire.totals.pods.is_none()
+            || wire.totals.estimated_pods.is_none()
+            || wire.totals.pods_without_cost.is_none()
+        {
+            older.push("totals.pods, estimated_pods, pods_without_cost (counted)".to_string());
+        }
+        if wire
+            .nodes
+            .iter()
+            .any(|n| n.uncertainty.overhead_energy_joules.is_none())
+        {
+            older.push(
+                "nodes[].uncertainty.overhead_energy_joules (scaled from the node's energy)"
+                    .to_string(),
+            );
+        }
+        if !older.is_empty() {
+            wire.warnings.push(format!(
+                "read from an older greenkube.footprint/v1 document without {}",
+                older.join("; ")
+            ));
+        }
+        let methodology = MethodologyInfo {
+            name: wire.methodology.name,
+            version: wire.methodology.version,
+            data_version: wire.methodology.data_version,
+            idle_policy,
+        };
         let pods = wire
             .pods
             .into_iter()
@@ -227,9 +292,14 @@ impl From<Wire> for Footprint {
                     pods: n.pods,
                     energy_joules: ranged(n.energy_joules, n.uncertainty.energy_joules),
                     idle_energy_joules: Ranged::exact(n.idle_energy_joules),
-                    overhead_energy_joules: ranged(
-                        n.overhead_energy_joules,
-                        n.uncertainty.overhead_energy_joules,
+                    overhead_energy_joules: n.uncertainty.overhead_energy_joules.map_or_else(
+                        || {
+                            scaled_like(
+                                n.overhead_energy_joules,
+                                ranged(n.energy_joules, n.uncertainty.energy_joules),
+                            )
+                        },
+                        |interval| ranged(n.overhead_energy_joules, interval),
                     ),
                     overhead_co2e_grams: scaled_like(n.overhead_co2e_grams, co2e),
                     co2e_grams: co2e,
@@ -244,7 +314,7 @@ impl From<Wire> for Footprint {
         let totals = wire.totals;
         Self {
             schema: FOOTPRINT_SCHEMA,
-            methodology: wire.methodology,
+            methodology,
             cluster: wire.cluster,
             window_start: wire.window_start,
             window_end: wire.window_end,
@@ -258,9 +328,9 @@ impl From<Wire> for Footprint {
                     totals.uncertainty.embodied_co2e_grams,
                 ),
                 cost: totals.cost,
-                pods: totals.pods,
-                estimated_pods: totals.estimated_pods,
-                pods_without_cost: totals.pods_without_cost,
+                pods: totals.pods.unwrap_or(counted_pods),
+                estimated_pods: totals.estimated_pods.unwrap_or(counted_estimated),
+                pods_without_cost: totals.pods_without_cost.unwrap_or(counted_without_cost),
             },
             warnings: wire.warnings,
         }

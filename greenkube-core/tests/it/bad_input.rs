@@ -345,3 +345,54 @@ fn footprint_histories_are_checked_like_snapshots() {
         assert_eq!(err.path, field, "{err}");
     }
 }
+
+#[test]
+fn footprints_as_first_documented_are_read_with_defaults_and_a_warning() {
+    let snap =
+        Snapshot::from_json_str(include_str!("../../../examples/snapshots/cluster.json")).unwrap();
+    let footprint = estimate(&snap, &EstimateOptions::default()).unwrap();
+    let current = serde_json::to_value(&footprint).unwrap();
+    let read = greenkube_core::Footprint::from_json_value(current.clone()).unwrap();
+    assert!(
+        !read.warnings.iter().any(|w| w.contains("older")),
+        "a current document reads without the warning"
+    );
+    let mut old = current.clone();
+    old["methodology"]
+        .as_object_mut()
+        .unwrap()
+        .remove("idle_policy");
+    for key in ["pods", "estimated_pods", "pods_without_cost"] {
+        old["totals"].as_object_mut().unwrap().remove(key);
+    }
+    for node in old["nodes"].as_array_mut().unwrap() {
+        node["uncertainty"]
+            .as_object_mut()
+            .unwrap()
+            .remove("overhead_energy_joules");
+    }
+    let read = greenkube_core::Footprint::from_json_value(old).expect("an older v1 document");
+    assert_eq!(
+        read.methodology, footprint.methodology,
+        "full's own idle policy"
+    );
+    assert_eq!(read.totals.pods, footprint.totals.pods);
+    assert_eq!(
+        read.totals.pods_without_cost,
+        footprint.totals.pods_without_cost
+    );
+    let warning = read
+        .warnings
+        .iter()
+        .find(|w| w.contains("older greenkube.footprint/v1"))
+        .expect("flagged");
+    assert!(
+        warning.contains("idle_policy") && warning.contains("totals.pods"),
+        "{warning}"
+    );
+    for (node, original) in read.nodes.iter().zip(&footprint.nodes) {
+        let o = node.overhead_energy_joules;
+        assert!((o.point - original.overhead_energy_joules.point).abs() < 1e-9);
+        assert!(o.low <= o.point && o.point <= o.high, "{o:?}");
+    }
+}
