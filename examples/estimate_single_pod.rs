@@ -48,6 +48,7 @@ fn main() -> Result<(), greenkube_core::SnapshotError> {
         }],
         embodied: Vec::new(),
         degraded_sources: Vec::new(),
+        dropped_values: Vec::new(),
     };
 
     for methodology in Methodology::ALL {

@@ -515,6 +515,7 @@ mod tests {
 
     fn window(minute: u32, counts: &[(&str, Option<u64>)]) -> WindowUsage {
         WindowUsage {
+            dropped: Vec::new(),
             window_start: Utc.with_ymd_and_hms(2025, 6, 2, 10, minute, 0).unwrap(),
             pods: counts
                 .iter()

@@ -102,6 +102,7 @@ pub fn assemble(
         costs: inputs.costs,
         embodied: inputs.embodied,
         degraded_sources: degraded,
+        dropped_values: inputs.usage.map(|u| u.dropped.clone()).unwrap_or_default(),
     }
 }
 
@@ -246,6 +247,7 @@ mod tests {
         };
         let metrics = [node("a", Some("c5.xlarge")), node("z", Some("t3.micro"))];
         let usage = WindowUsage {
+            dropped: Vec::new(),
             window_start: t(10, 0),
             pods: vec![
                 usage("shop", "api-1", "a", 0.25),

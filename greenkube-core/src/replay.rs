@@ -92,6 +92,7 @@ pub fn snapshot_of(footprint: &Footprint) -> Snapshot {
         costs,
         embodied: embodied.into_values().collect(),
         degraded_sources: Vec::new(),
+        dropped_values: Vec::new(),
     }
 }
 

@@ -54,6 +54,15 @@ pub struct Snapshot {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub degraded_sources: Vec<crate::ports::SourceNote>,
+    /// Values a source gave for this window that could not be used, one line each (a collector
+    /// records them): the pods' figures they were for are unknown and flagged, and the
+    /// footprint warns about them.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub dropped_values: Vec<String>,
 }
 
 /// A node of the cluster.

@@ -421,3 +421,81 @@ async fn an_older_node_observation_is_not_an_error() {
         .expect("nodes");
     assert!(!nodes.is_empty(), "the newest observation stays");
 }
+
+/// The synthetic usage with one unusable CPU sample in the batch's first window (the answer's
+/// second: the collector asks from one step earlier, for restart deltas), as the Prometheus
+/// source reports one: the pod's figure unknown, the value listed as dropped.
+#[derive(Debug)]
+struct OneBadSample(Arc<SyntheticCluster>);
+
+#[async_trait]
+impl UsageSource for OneBadSample {
+    async fn usage(
+        &self,
+        range: TimeRange,
+        step: Duration,
+    ) -> Result<Vec<WindowUsage>, SourceError> {
+        let mut windows = self.0.usage(range, step).await?;
+        if let Some(first) = windows.get_mut(1)
+            && let Some(pod) = first.pods.first_mut()
+        {
+            pod.cpu_usage_cores = None;
+            first.dropped.push(format!(
+                "CPU of {}/{} in the window starting {}: NaN (not a number)",
+                pod.namespace, pod.pod, first.window_start
+            ));
+        }
+        Ok(windows)
+    }
+
+    async fn nodes(&self, at: DateTime<Utc>) -> Result<Vec<Node>, SourceError> {
+        self.0.nodes(at).await
+    }
+}
+
+#[tokio::test]
+async fn one_unusable_sample_costs_one_figure_not_the_range() {
+    let cluster = synthetic();
+    let mut sources = all(&cluster);
+    sources.usage = Some(Arc::new(OneBadSample(cluster.clone())));
+    let (collector, repos) = make_collector("sqlite::memory:", sources).await;
+    let due = due_windows(None, end(), TimeDelta::minutes(5), TimeDelta::hours(1), 100);
+    assert_eq!(due.len(), 12);
+    let outcome = collector.collect(&due).await.expect("every window stored");
+    assert_eq!(outcome.windows, 12);
+    // The first window is stored whole, the bad figure unknown and flagged, and its snapshot
+    // keeps the dropped value, so its footprint warns about it.
+    let snapshot = repos
+        .archive
+        .snapshot(Some("demo"), due[0].from())
+        .await
+        .unwrap()
+        .expect("archived");
+    assert_eq!(snapshot.dropped_values.len(), 1);
+    let bad = &snapshot.pods[0];
+    assert_eq!(bad.cpu_usage_cores, None);
+    let footprint =
+        greenkube_core::estimate(&snapshot, &greenkube_core::EstimateOptions::default()).unwrap();
+    assert!(
+        footprint
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("1 unusable value(s) from the sources dropped")),
+        "{:?}",
+        footprint.warnings
+    );
+    let row = footprint
+        .pods
+        .iter()
+        .find(|p| p.namespace == bad.namespace && p.pod == bad.name)
+        .expect("the pod is still there");
+    assert!(!row.reasons.own.is_empty(), "its figure is flagged");
+    // The other windows are untouched.
+    let second = repos
+        .archive
+        .snapshot(Some("demo"), due[1].from())
+        .await
+        .unwrap()
+        .expect("archived");
+    assert!(second.dropped_values.is_empty());
+}

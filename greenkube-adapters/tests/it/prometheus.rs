@@ -485,14 +485,17 @@ async fn an_empty_answer_is_empty_windows_asked_once() {
         windows,
         vec![
             WindowUsage {
+                dropped: Vec::new(),
                 window_start: t(0),
                 pods: Vec::new()
             },
             WindowUsage {
+                dropped: Vec::new(),
                 window_start: t(300),
                 pods: Vec::new()
             },
             WindowUsage {
+                dropped: Vec::new(),
                 window_start: t(600),
                 pods: Vec::new()
             },
@@ -665,17 +668,25 @@ async fn a_nan_sample_is_never_a_silent_zero() {
     answer(&server, restarts_query(), ok(&restarts), 2).await;
     let source = mock_source(&server);
 
-    // Through the port: an error naming the first bad value and the count.
-    let err = source
+    // Through the port: every window, the bad figures unknown and listed with their window.
+    let windows = source
         .usage(range(0, 600), FIVE_MINUTES)
         .await
-        .expect_err("NaN");
-    assert_eq!(err.kind, SourceErrorKind::BadResponse);
+        .expect("one bad sample costs one figure, not the range");
+    assert_eq!(windows.len(), 2);
+    assert_eq!(windows[0].pods.len(), 2);
+    assert_eq!(windows[0].pods[0].cpu_usage_cores, None);
     assert_eq!(
-        err.message,
-        "4 unusable value(s) in the answers, the first: CPU of default/web-1 in the window \
-         starting 2024-01-01T00:00:00Z: NaN (not a number)"
+        windows[0].dropped,
+        vec![
+            "CPU of default/web-1 in the window starting 2024-01-01T00:00:00Z: NaN (not a number)"
+                .to_string(),
+            "restarts of default/web-2 in the window starting 2024-01-01T00:00:00Z: 1.5 (not a \
+             whole number)"
+                .to_string(),
+        ]
     );
+    assert_eq!(windows[1].dropped.len(), 2);
 
     // Through the report: the bad figures are unknown (`None`), the good ones kept, every drop
     // listed.

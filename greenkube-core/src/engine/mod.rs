@@ -22,6 +22,7 @@
 mod node_model;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::error::SnapshotError;
@@ -343,6 +344,28 @@ pub fn estimate_with(
             )
         })
         .collect();
+    if !snapshot.dropped_values.is_empty() {
+        const SHOWN: usize = 5;
+        let mut listed = snapshot
+            .dropped_values
+            .iter()
+            .take(SHOWN)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ");
+        if snapshot.dropped_values.len() > SHOWN {
+            let _ = write!(
+                listed,
+                "; and {} more",
+                snapshot.dropped_values.len() - SHOWN
+            );
+        }
+        warnings.push(format!(
+            "{} unusable value(s) from the sources dropped (those pods' figures are unknown and \
+             flagged): {listed}",
+            snapshot.dropped_values.len()
+        ));
+    }
     if !cost_index.orphans.is_empty() {
         let orphans: Vec<String> = cost_index
             .orphans

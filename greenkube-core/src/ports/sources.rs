@@ -196,6 +196,11 @@ pub struct WindowUsage {
     pub window_start: DateTime<Utc>,
     /// One entry per (namespace, pod), sorted by namespace then pod.
     pub pods: Vec<PodUsage>,
+    /// Values the source gave for this window that could not be used (NaN, infinite, negative,
+    /// a fractional count), one line each: each was dropped, so that pod's figure is unknown
+    /// (`None`) rather than wrong, and the rest of the window stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
 }
 
 /// Per-pod usage, window by window.

@@ -105,6 +105,7 @@ impl Index {
             costs,
             embodied: snapshot.embodied.clone(),
             degraded_sources: snapshot.degraded_sources.clone(),
+            dropped_values: snapshot.dropped_values.clone(),
         }
     }
 

@@ -253,6 +253,7 @@ impl Assembly {
             .map(|(window, mut entries)| {
                 entries.sort_unstable_by_key(|p| rank[p.pod as usize]);
                 WindowUsage {
+                    dropped: Vec::new(),
                     window_start: start_of(window),
                     pods: entries
                         .into_iter()

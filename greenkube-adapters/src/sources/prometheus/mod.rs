@@ -16,9 +16,9 @@
 //!   asked for, a sample at a time the query did not ask for. Bad **values** (NaN, infinities,
 //!   negative usage, a fractional restart count) are never summed and never turned into zero:
 //!   [`PrometheusSource::usage_report`] drops them from the pod's figure (which becomes `None`,
-//!   unknown) and lists each in [`UsageReport::rejected`]; the [`UsageSource`] implementation,
-//!   whose answer cannot carry such a list, fails with [`SourceErrorKind::BadResponse`] naming
-//!   the first one instead.
+//!   unknown) and lists each in [`UsageReport::rejected`]; the [`UsageSource`] implementation
+//!   lists them in each window's [`WindowUsage::dropped`], which the snapshot and the footprint's
+//!   warnings carry on: one bad sample costs one pod's figure in one window, not the window.
 //! * **Retries** are those of the shared [`SourceHttp`] client (bounded, transient failures
 //!   only); this module adds none.
 //! * **Speed.** Answers are parsed straight from the bytes into compact series: only the labels
@@ -207,17 +207,19 @@ impl UsageSource for PrometheusSource {
         range: TimeRange,
         step: Duration,
     ) -> Result<Vec<WindowUsage>, SourceError> {
-        let report = self.usage_report(range, step).await?;
-        match report.rejected.first() {
-            None => Ok(report.windows),
-            Some(first) => Err(self.http.error(
-                SourceErrorKind::BadResponse,
-                format!(
-                    "{} unusable value(s) in the answers, the first: {first}",
-                    report.rejected.len()
-                ),
-            )),
+        // Each unusable value is dropped from its pod's figure (left unknown) and listed with
+        // its window, so one bad sample costs that figure, not the window or the range.
+        let mut report = self.usage_report(range, step).await?;
+        for rejected in &report.rejected {
+            if let Some(window) = report
+                .windows
+                .iter_mut()
+                .find(|w| w.window_start == rejected.window_start)
+            {
+                window.dropped.push(rejected.to_string());
+            }
         }
+        Ok(report.windows)
     }
 
     /// One node per `node` label of `kube_node_labels`, `kube_node_info` and the capacity

@@ -330,6 +330,7 @@ impl SyntheticCluster {
     ) -> WindowUsage {
         self.fill(start.timestamp_millis(), end.timestamp_millis(), s);
         WindowUsage {
+            dropped: Vec::new(),
             window_start: start,
             pods: s
                 .entries
