@@ -23,7 +23,18 @@ pub struct HttpPolicy {
     pub backoff: Duration,
     /// Longest wait between two attempts (also caps a server's `Retry-After`).
     pub max_backoff: Duration,
+    /// Largest answer read, bytes: a longer one (or one that never ends) is a `BadResponse`
+    /// once this much has arrived, so a source cannot grow the collector's memory without
+    /// bound, whatever it sends within the time-out.
+    pub max_answer_bytes: u64,
 }
+
+/// The default [`HttpPolicy::max_answer_bytes`]: 512 MiB, about thirty times the answer for an
+/// hour of 100,000 pods.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 512 * 1024 * 1024;
+
+/// How much of an error answer is read, for its excerpt.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
 
 impl Default for HttpPolicy {
     /// 3 s to connect, 30 s per request, 3 attempts, 250 ms back-off doubling up to 5 s.
@@ -34,6 +45,7 @@ impl Default for HttpPolicy {
             attempts: 3,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 }
@@ -202,7 +214,8 @@ impl SourceHttp {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let body = response.text().await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&read_at_most(response, ERROR_BODY_BYTES).await)
+                .into_owned();
             let kind = match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceErrorKind::Unauthorized,
                 StatusCode::TOO_MANY_REQUESTS => SourceErrorKind::RateLimited,
@@ -214,11 +227,35 @@ impl SourceHttp {
                 retry_after,
             ));
         }
-        let bytes = response
-            .bytes()
+        let limit = self.policy.max_answer_bytes;
+        let too_large = || {
+            (
+                self.error(
+                    SourceErrorKind::BadResponse,
+                    format!("{what}: the answer is larger than {limit} bytes"),
+                ),
+                None,
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| (self.transport_error(&e, what), None))?;
-        Ok(Fetched::Body(bytes))
+            .map_err(|e| (self.transport_error(&e, what), None))?
+        {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body(bytes::Bytes::from(body)))
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8], what: &str) -> Result<T, SourceError> {
@@ -259,6 +296,22 @@ impl SourceHttp {
     pub fn error(&self, kind: SourceErrorKind, message: impl Into<String>) -> SourceError {
         SourceError::new(self.kind, kind, message)
     }
+}
+
+/// The first `limit` bytes of an answer (an error's body, for its excerpt); what follows is not
+/// read, and a failure midway keeps what arrived.
+async fn read_at_most(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    body
 }
 
 enum Fetched {

@@ -37,6 +37,7 @@ fn policy() -> HttpPolicy {
         attempts: 2,
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
+        ..HttpPolicy::default()
     }
 }
 

@@ -45,6 +45,7 @@ fn policy() -> HttpPolicy {
         attempts: 3,
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..HttpPolicy::default()
     }
 }
 

@@ -21,6 +21,7 @@ fn policy() -> HttpPolicy {
         attempts: 3,
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..HttpPolicy::default()
     }
 }
 
@@ -193,5 +194,69 @@ async fn headers_are_sent_and_unreachable_servers_are_reported() {
     assert!(
         err.to_string().starts_with("prometheus unreachable"),
         "{err}"
+    );
+}
+
+fn small_answers(server: &str) -> SourceHttp {
+    let policy = HttpPolicy {
+        max_answer_bytes: 1024 * 1024,
+        request_timeout: Duration::from_secs(20),
+        ..policy()
+    };
+    SourceHttp::new(SourceKind::Prometheus, server, policy).expect("client")
+}
+
+#[tokio::test]
+async fn an_answer_over_the_limit_is_refused_and_not_retried() {
+    let server = MockServer::start().await;
+    let big = format!(
+        r#"{{"value": 1, "pad": "{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(big))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = small_answers(&server.uri())
+        .get_json::<serde_json::Value>("x", &[])
+        .await
+        .expect_err("too large");
+    assert_eq!(err.kind, SourceErrorKind::BadResponse);
+    assert!(err.message.contains("larger than 1048576 bytes"), "{err}");
+}
+
+/// A server whose answer never ends (chunked, no length): the client stops at the limit, long
+/// before the time-out, with bounded memory.
+#[tokio::test]
+async fn an_answer_that_never_ends_stops_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "[".repeat(64 * 1024));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let started = Instant::now();
+    let err = small_answers(&format!("http://{address}"))
+        .get_json::<serde_json::Value>("x", &[])
+        .await
+        .expect_err("never ends");
+    assert_eq!(err.kind, SourceErrorKind::BadResponse, "{err}");
+    assert!(err.message.contains("larger than 1048576 bytes"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped at the limit, not the time-out"
     );
 }
