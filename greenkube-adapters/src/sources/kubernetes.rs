@@ -172,19 +172,26 @@ impl KubernetesSource {
             Some(path) => {
                 let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
                     not_configured(format!(
-                        "cannot read the kubeconfig {}: {e}",
-                        path.display()
+                        "cannot read the kubeconfig {}: {}",
+                        path.display(),
+                        without_content(&e)
                     ))
                 })?;
                 Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                     .await
                     .map_err(|e| {
-                        not_configured(format!("the kubeconfig {}: {e}", path.display()))
+                        not_configured(format!(
+                            "the kubeconfig {}: {}",
+                            path.display(),
+                            without_content(&e)
+                        ))
                     })?
             }
             None => Config::from_kubeconfig(&KubeConfigOptions::default())
                 .await
-                .map_err(|e| not_configured(format!("the default kubeconfig: {e}")))?,
+                .map_err(|e| {
+                    not_configured(format!("the default kubeconfig: {}", without_content(&e)))
+                })?,
         };
         Ok(Self::new(build_client(config, &options)?).with_options(options))
     }
@@ -819,6 +826,38 @@ pub fn effective_request(
         }
     }
     Some(sum.max(init_peak) + overhead)
+}
+
+/// An error about a kubeconfig, without what the file holds: a kubeconfig holds tokens,
+/// passwords and keys, and a YAML error quotes the line it failed on. Kept: the first line of
+/// the message (what went wrong and where, by line and column), with quoted text masked.
+fn without_content(err: &dyn std::fmt::Display) -> String {
+    let text = err.to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches([':', ' ']);
+    let mut out = String::with_capacity(first.len());
+    let mut quoted = false;
+    for c in first.chars() {
+        match (c, quoted) {
+            ('"' | '`', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"' | '`', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1472,3 +1472,31 @@ async fn an_api_server_that_is_gone_is_unreachable() {
         err.message
     );
 }
+
+/// A kubeconfig that cannot be read is named, with what went wrong and where, but nothing of
+/// what it holds (tokens, passwords, hosts) is echoed.
+#[tokio::test]
+async fn a_bad_kubeconfig_is_named_without_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "type.yaml",
+            "apiVersion: v1\nkind: Config\nusers: \"token: PLANTED-SECRET-1\"\n",
+        ),
+        (
+            "syntax.yaml",
+            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: PLANTED-SECRET-2, extra: [1, 2}\n",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = KubernetesSource::from_kubeconfig(Some(&path))
+            .await
+            .expect_err("not a usable kubeconfig");
+        assert!(err.message.contains(name), "{name}: {err}");
+        assert!(
+            !err.message.contains("PLANTED"),
+            "{name} echoes the file: {err}"
+        );
+    }
+}
