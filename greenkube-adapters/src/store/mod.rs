@@ -157,6 +157,31 @@ pub struct Store {
     pub ledger: Arc<dyn SavingsLedger>,
     /// Embodied figures.
     pub embodied: Arc<dyn EmbodiedCache>,
+    /// How the store lets go of its connections (SQL pools); `None` when nothing is held open.
+    closer: Option<Closer>,
+}
+
+/// Closes a store's connection pool: SQLite then checkpoints its write-ahead log into the
+/// database file and removes the `-wal` and `-shm` files beside it.
+#[derive(Clone)]
+struct Closer(
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>,
+);
+
+impl std::fmt::Debug for Closer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Closer")
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Closer {
+    fn of_pool<D: sqlx::Database>(pool: sqlx::Pool<D>) -> Self {
+        Self(Arc::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move { pool.close().await })
+        }))
+    }
 }
 
 impl Store {
@@ -185,6 +210,17 @@ impl Store {
             recommendations: store.clone(),
             ledger: store.clone(),
             embodied: store,
+            closer: None,
+        }
+    }
+
+    /// Lets go of the store's connections, waiting for them to close; call it once, when the
+    /// process is done with the store (every clone shares them: a read after it fails). SQLite
+    /// then folds its write-ahead log into the database file, so the file alone is the whole
+    /// store and no `-wal`/`-shm` files stay beside it. Elasticsearch holds nothing to close.
+    pub async fn close(&self) {
+        if let Some(closer) = &self.closer {
+            (closer.0)().await;
         }
     }
 
@@ -229,14 +265,20 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store, StoreEr
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
             let (store, migrations) = sqlite::SqliteStore::open(url, options).await?;
-            Ok(Store::of(backend, redact(url), migrations, store))
+            let closer = Closer::of_pool(store.pool().clone());
+            let mut opened = Store::of(backend, redact(url), migrations, store);
+            opened.closer = Some(closer);
+            Ok(opened)
         }
         #[cfg(not(feature = "sqlite"))]
         Backend::Sqlite => Err(not_compiled_in(backend)),
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
             let (store, migrations) = postgres::PostgresStore::open(url, options).await?;
-            Ok(Store::of(backend, redact(url), migrations, store))
+            let closer = Closer::of_pool(store.pool().clone());
+            let mut opened = Store::of(backend, redact(url), migrations, store);
+            opened.closer = Some(closer);
+            Ok(opened)
         }
         #[cfg(not(feature = "postgres"))]
         Backend::Postgres => Err(not_compiled_in(backend)),

@@ -81,6 +81,7 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
             },
         )
         .await?;
+        store.close().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

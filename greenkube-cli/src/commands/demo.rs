@@ -75,8 +75,10 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 },
                 ..crate::serve::ServerConfig::default()
             };
-            crate::serve::serve(store, config, stop).await?;
+            crate::serve::serve(store.clone(), config, stop).await?;
         }
+        // The database file alone is then the whole store (no `-wal`/`-shm` beside it).
+        store.close().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

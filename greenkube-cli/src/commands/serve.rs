@@ -85,11 +85,13 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
+        let closing = store.clone();
         serve(store, config, stop.clone()).await?;
         if let Some(collecting) = collecting {
             stop.request();
             collecting.await??;
         }
+        closing.close().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
