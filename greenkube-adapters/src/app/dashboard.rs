@@ -99,7 +99,19 @@ impl Scope {
         ReportQuery::new(range, group_by).in_cluster(self.cluster.as_deref().map(Arc::from))
     }
 
-    /// Whether a row the store returned for [`Scope::query`] belongs to the scope.
+    /// Whether something of `cluster` and `namespace` belongs to the scope.
+    pub fn keeps_names(&self, cluster: Option<&str>, namespace: Option<&str>) -> bool {
+        self.cluster
+            .as_deref()
+            .is_none_or(|wanted| cluster == Some(wanted))
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|wanted| namespace == Some(wanted))
+    }
+
+    /// Whether a row the store returned for [`Scope::query`] belongs to the scope (the store
+    /// kept the cluster already; groupings other than by cluster have no cluster key).
     pub fn keeps(&self, row: &AggregateRow) -> bool {
         self.namespace
             .as_deref()
@@ -108,13 +120,7 @@ impl Scope {
 
     /// Whether a stored pod row belongs to the scope (its cluster and namespace).
     pub fn keeps_pod_row(&self, row: &PodRecord) -> bool {
-        self.cluster
-            .as_deref()
-            .is_none_or(|wanted| row.cluster.as_deref() == Some(wanted))
-            && self
-                .namespace
-                .as_deref()
-                .is_none_or(|wanted| row.namespace.as_ref() == wanted)
+        self.keeps_names(row.cluster.as_deref(), Some(&row.namespace))
     }
 }
 

@@ -16,6 +16,18 @@ use crate::ports::time_range::TimeRange;
 /// The largest page [`FootprintRepository::read_pod_rows`] returns; larger limits are clamped.
 pub const MAX_PAGE_SIZE: usize = 10_000;
 
+/// The page size a repository of `backend` reads when asked for `limit` rows: `limit` clamped to
+/// [`MAX_PAGE_SIZE`]; a limit of 0 is `InvalidData`.
+pub fn page_size(backend: &'static str, limit: usize) -> Result<usize, StoreError> {
+    if limit == 0 {
+        return Err(StoreError::invalid_data(
+            backend,
+            "page limit must be at least 1",
+        ));
+    }
+    Ok(limit.min(MAX_PAGE_SIZE))
+}
+
 /// What one [`FootprintRepository::write_footprints`] call stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriteSummary {

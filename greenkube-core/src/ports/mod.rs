@@ -33,6 +33,7 @@ mod time_range;
 
 pub use footprint_repository::{
     FootprintRepository, MAX_PAGE_SIZE, PodCursor, PodPage, PodRowPager, ReportQuery, WriteSummary,
+    page_size,
 };
 pub use history::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,

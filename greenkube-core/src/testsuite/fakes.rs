@@ -11,9 +11,9 @@ use crate::aggregate::{AggregateRow, GroupBy, GroupKey};
 use crate::footprint::Footprint;
 use crate::ports::floor_time as floor;
 use crate::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, NodeRecord, PodCursor, PodPage,
-    PodRecord, ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
-    WriteSummary,
+    FootprintRepository, MaintenanceSummary, NodeRecord, PodCursor, PodPage, PodRecord,
+    ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
+    WriteSummary, page_size,
 };
 use crate::units::Money;
 
@@ -193,13 +193,7 @@ impl FootprintRepository for InMemoryFootprintRepository {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodPage, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                "page limit must be at least 1",
-            ));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
+        let limit = page_size(BACKEND, limit)?;
         let state = self.lock()?;
         let after_key = after.map(|c| {
             (

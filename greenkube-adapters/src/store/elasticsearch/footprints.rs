@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use elasticsearch::BulkOperations;
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReportQuery,
-    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary,
+    FootprintRepository, MaintenanceSummary, PodCursor, PodPage, ReportQuery, RetentionPolicy,
+    RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary, page_size,
 };
 use greenkube_core::{AggregateRow, Footprint};
 use serde_json::{Value, json};
@@ -362,13 +362,7 @@ impl FootprintRepository for ElasticsearchStore {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodPage, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::invalid_data(
-                BACKEND,
-                "page limit must be at least 1",
-            ));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
+        let limit = page_size(BACKEND, limit)?;
         for _ in 0..MAX_LEDGER_READS {
             let view = self.meta.view().await?;
             // Sealed raw rows are no longer pages' to show (they may not be deleted yet).

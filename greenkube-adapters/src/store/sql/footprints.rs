@@ -7,9 +7,8 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, MaintenanceSummary, PodCursor, PodPage, ReadPlan,
-    ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
-    WriteSummary,
+    FootprintRepository, MaintenanceSummary, PodCursor, PodPage, ReadPlan, ReportQuery,
+    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary, page_size,
 };
 use greenkube_core::{AggregateRow, Footprint, Period};
 
@@ -47,13 +46,7 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodPage, StoreError> {
-        if limit == 0 {
-            return Err(StoreError::invalid_data(
-                D::BACKEND,
-                "page limit must be at least 1",
-            ));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
+        let limit = page_size(D::BACKEND, limit)?;
         // One more row than asked tells whether a next page exists.
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let text = select_pods(D::TIME_SUFFIX, D::TEXT, after.is_some());

@@ -204,14 +204,7 @@ impl RecordView {
 
 /// Whether a recommendation is of the cluster and namespace a read asks for.
 fn in_scope(rec: &Recommendation, scope: &ReadScope) -> bool {
-    scope
-        .cluster
-        .as_deref()
-        .is_none_or(|c| rec.cluster.as_deref() == Some(c))
-        && scope
-            .namespace
-            .as_deref()
-            .is_none_or(|n| rec.namespace.as_deref() == Some(n))
+    scope.keeps_names(rec.cluster.as_deref(), rec.namespace.as_deref())
 }
 
 /// Scans the last 7 days, saves the scan (new ones active, ones no longer found stale, applied
