@@ -59,6 +59,20 @@ pub(crate) async fn open(url: &str, create: bool) -> anyhow::Result<Store> {
     }
 }
 
+/// Opens the store, hands it to `work`, then closes it whatever `work` returned: a command's
+/// store is let go of on every path, so SQLite folds its write-ahead log into the file and no
+/// `-wal`/`-shm` stays beside it (see [`Store::close`]).
+pub(crate) async fn using<T>(
+    url: &str,
+    create: bool,
+    work: impl AsyncFnOnce(&Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let store = open(url, create).await?;
+    let outcome = work(&store).await;
+    store.close().await;
+    outcome
+}
+
 /// Whether opening failed because the store does not exist (a SQLite file, a PostgreSQL
 /// database, the Elasticsearch indices), rather than for another reason.
 fn missing(e: &greenkube_core::ports::StoreError) -> bool {

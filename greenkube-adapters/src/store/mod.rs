@@ -174,12 +174,20 @@ impl std::fmt::Debug for Closer {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Closer {
+    #[cfg(feature = "postgres")]
     fn of_pool<D: sqlx::Database>(pool: sqlx::Pool<D>) -> Self {
         Self(Arc::new(move || {
             let pool = pool.clone();
             Box::pin(async move { pool.close().await })
+        }))
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn of_sqlite(store: sqlite::SqliteStore, file: Option<std::path::PathBuf>) -> Self {
+        Self(Arc::new(move || {
+            let (store, file) = (store.clone(), file.clone());
+            Box::pin(async move { sqlite::close(&store, file).await })
         }))
     }
 }
@@ -265,7 +273,7 @@ pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store, StoreEr
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
             let (store, migrations) = sqlite::SqliteStore::open(url, options).await?;
-            let closer = Closer::of_pool(store.pool().clone());
+            let closer = Closer::of_sqlite(store.clone(), sqlite::file_of(url));
             let mut opened = Store::of(backend, redact(url), migrations, store);
             opened.closer = Some(closer);
             Ok(opened)

@@ -40,49 +40,52 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         batch: BATCH,
         retries: 3,
     };
-    store::multi_thread_runtime()?.block_on(async {
-        let store = store::open(&args.store.store, true).await?;
-        let bar = Bar::new(BATCH);
-        let sources =
-            app::sources::sources(&settings(&args.sources), store.embodied.clone(), &bar).await?;
-        let collector = Collector::new(
-            sources,
-            store.collector_stores(),
-            CollectorConfig {
-                cluster: args.cluster.clone(),
-                step: args.step,
-                options: EstimateOptions {
-                    methodology: args.methodology,
-                    ..EstimateOptions::default()
+    store::multi_thread_runtime()?.block_on(store::using(
+        &args.store.store,
+        true,
+        async |store| {
+            let bar = Bar::new(BATCH);
+            let sources =
+                app::sources::sources(&settings(&args.sources), store.embodied.clone(), &bar)
+                    .await?;
+            let collector = Collector::new(
+                sources,
+                store.collector_stores(),
+                CollectorConfig {
+                    cluster: args.cluster.clone(),
+                    step: args.step,
+                    options: EstimateOptions {
+                        methodology: args.methodology,
+                        ..EstimateOptions::default()
+                    },
+                    retention,
+                    ..CollectorConfig::default()
                 },
-                retention,
-                ..CollectorConfig::default()
-            },
-        );
-        let stop = Stop::on_signals();
-        app::collect::run_loop(
-            &collector,
-            &config,
-            &stop,
-            &bar,
-            &super::wall_clock,
-            |cycle| {
-                if cycle.summary.windows > 0 {
-                    printer::collected(&store.location, &cycle.due, &cycle.summary);
-                }
-                if let Some(done) = &cycle.maintenance
-                    && (done.raw_rows_deleted > 0 || done.days_rolled > 0)
-                {
-                    printer::note(&format!(
-                        "rolled up {} hours and {} days; {} raw rows past retention removed",
-                        done.hours_rolled, done.days_rolled, done.raw_rows_deleted
-                    ));
-                }
-            },
-        )
-        .await?;
-        store.close().await;
-        anyhow::Ok(())
-    })?;
+            );
+            let stop = Stop::on_signals();
+            app::collect::run_loop(
+                &collector,
+                &config,
+                &stop,
+                &bar,
+                &super::wall_clock,
+                |cycle| {
+                    if cycle.summary.windows > 0 {
+                        printer::collected(&store.location, &cycle.due, &cycle.summary);
+                    }
+                    if let Some(done) = &cycle.maintenance
+                        && (done.raw_rows_deleted > 0 || done.days_rolled > 0)
+                    {
+                        printer::note(&format!(
+                            "rolled up {} hours and {} days; {} raw rows past retention removed",
+                            done.hours_rolled, done.days_rolled, done.raw_rows_deleted
+                        ));
+                    }
+                },
+            )
+            .await?;
+            anyhow::Ok(())
+        },
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -19,8 +19,10 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         days: args.days,
         end: args.end.unwrap_or_else(super::wall_clock),
     })?;
-    store::multi_thread_runtime()?.block_on(async {
-        let store = store::open(&args.store.store, true).await?;
+    store::multi_thread_runtime()?.block_on(store::using(
+        &args.store.store,
+        true,
+        async |store| {
         let cluster = &demo.cluster;
         printer::progress_line(&format!(
             "demo: synthetic cluster (seed {}): {} nodes, {} pods in {} namespaces; {} days to {} into {}",
@@ -34,7 +36,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         ));
         let stop = Stop::on_signals();
         let started = std::time::Instant::now();
-        let loaded = demo.load(&store, &stop, &Bar::new(BATCH)).await?;
+        let loaded = demo.load(store, &stop, &Bar::new(BATCH)).await?;
         if loaded.summary.stopped {
             printer::note("stopped: the windows stored so far are kept; run the demo again to finish");
             return anyhow::Ok(());
@@ -50,11 +52,11 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             ));
         }
         let report =
-            app::report::report(&store, &ReportQuery::new(demo.range, GroupBy::Namespace)).await?;
+            app::report::report(store, &ReportQuery::new(demo.range, GroupBy::Namespace)).await?;
         printer::report_table(&store.location, demo.range, GroupBy::Namespace, None, &report.rows)?;
         let inventory = demo.inventory();
         let mut scan = app::recommend::scan(
-            &store,
+            store,
             demo.range,
             RecommenderConfig::default(),
             Some(&inventory),
@@ -77,9 +79,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             };
             crate::serve::serve(store.clone(), config, stop).await?;
         }
-        // The database file alone is then the whole store (no `-wal`/`-shm` beside it).
-        store.close().await;
         anyhow::Ok(())
-    })?;
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -31,16 +31,16 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         None => None,
         Some(url) => {
             let url = url.clone().unwrap_or_else(store::default_url);
-            let (location, summary) = store::runtime()?.block_on(async {
-                let store = store::open(&url, true).await?;
-                let summary = store
-                    .footprints
-                    .write_footprints(std::slice::from_ref(&footprint))
-                    .await?;
-                // Archive the snapshot too, so the window can be replayed and restated.
-                store.archive.archive(&snapshot).await?;
-                anyhow::Ok((store.location, summary))
-            })?;
+            let (location, summary) =
+                store::runtime()?.block_on(store::using(&url, true, async |store| {
+                    let summary = store
+                        .footprints
+                        .write_footprints(std::slice::from_ref(&footprint))
+                        .await?;
+                    // Archive the snapshot too, so the window can be replayed and restated.
+                    store.archive.archive(&snapshot).await?;
+                    anyhow::Ok((store.location.clone(), summary))
+                }))?;
             Some((location, summary))
         }
     };

@@ -38,10 +38,10 @@ pub(crate) fn run(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
         ),
         Some(RecommendationAction::Unignore { id }) => (id, Change::Unignore),
     };
-    let record = store::runtime()?.block_on(async {
-        let store = store::open(&args.store.store, false).await?;
-        anyhow::Ok(app::recommend::change(&store, id, change, super::wall_clock()).await?)
-    })?;
+    let record =
+        store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
+            anyhow::Ok(app::recommend::change(store, id, change, super::wall_clock()).await?)
+        }))?;
     printer::lifecycle_changed(&record);
     Ok(ExitCode::SUCCESS)
 }
@@ -51,10 +51,10 @@ fn list(
     filter: StatusFilter,
     format: ReportFormat,
 ) -> anyhow::Result<ExitCode> {
-    let records = store::runtime()?.block_on(async {
-        let store = store::open(&args.store.store, false).await?;
-        anyhow::Ok(app::recommend::records(&store, filter.status()).await?)
-    })?;
+    let records =
+        store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
+            anyhow::Ok(app::recommend::records(store, filter.status()).await?)
+        }))?;
     match format {
         ReportFormat::Json => printer::json_line(&records)?,
         ReportFormat::Table => printer::lifecycle_table(&records)?,

@@ -17,11 +17,11 @@ pub(crate) fn policy(args: &RetentionArgs) -> anyhow::Result<RetentionPolicy> {
 pub(crate) fn run(args: &MaintainArgs) -> anyhow::Result<ExitCode> {
     let policy = policy(&args.retention)?;
     let now = args.now.unwrap_or_else(super::wall_clock);
-    let (location, summary) = store::runtime()?.block_on(async {
-        let store = store::open(&args.store.store, false).await?;
-        let summary = store.footprints.maintain(&policy, now).await?;
-        anyhow::Ok((store.location, summary))
-    })?;
+    let (location, summary) =
+        store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
+            let summary = store.footprints.maintain(&policy, now).await?;
+            anyhow::Ok((store.location.clone(), summary))
+        }))?;
     match args.format {
         ReportFormat::Json => printer::json_line(&printer::MaintenanceDocument::new(
             &location, &policy, now, &summary,

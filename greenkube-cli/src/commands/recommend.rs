@@ -39,14 +39,13 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         (None, Some(url), Some(since)) => {
             let now = super::wall_clock();
             let range = super::report::time_range(Some(since), None, None, now)?;
-            store::runtime()?.block_on(async {
-                let store = store::open(url, false).await?;
+            store::runtime()?.block_on(store::using(url, false, async |store| {
                 let scan =
-                    app::recommend::scan(&store, range, config, inventory.as_ref(), reference)
+                    app::recommend::scan(store, range, config, inventory.as_ref(), reference)
                         .await?;
                 let mut recs = scan.recommendations;
                 if args.save {
-                    let saved = app::recommend::save_scan(&store, &recs, now).await?;
+                    let saved = app::recommend::save_scan(store, &recs, now).await?;
                     recs.retain(|r| !saved.ignored.contains(&r.id));
                     printer::note(&format!(
                         "saved in the store: {} new, {} no longer found (stale), {} ignored and \
@@ -57,7 +56,7 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
                     ));
                 }
                 anyhow::Ok((recs, scan.windows))
-            })?
+            }))?
         }
         _ => anyhow::bail!("give --history FILE, or --store URL and --since DURATION"),
     };

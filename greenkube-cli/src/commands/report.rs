@@ -36,11 +36,11 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .context("reading the clock")?;
     let range = time_range(args.since, args.from, args.to, now)?;
     let query = ReportQuery::new(range, args.group_by).with_period(args.period);
-    let (location, report) = store::runtime()?.block_on(async {
-        let store = store::open(&args.store.store, false).await?;
-        let report = app::report::report(&store, &query).await?;
-        anyhow::Ok((store.location, report))
-    })?;
+    let (location, report) =
+        store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
+            let report = app::report::report(store, &query).await?;
+            anyhow::Ok((store.location.clone(), report))
+        }))?;
     if report.widened {
         printer::note(&format!(
             "the range reaches history kept only as roll-ups ({}); it was widened to {}",

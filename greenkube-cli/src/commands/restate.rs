@@ -17,11 +17,11 @@ pub(crate) fn run(args: &RestateArgs) -> anyhow::Result<ExitCode> {
         idle_policy: args.idle_policy,
         ..EstimateOptions::default()
     };
-    let restated = store::runtime()?.block_on(async {
-        let store = store::open(&args.store.store, false).await?;
-        let bar = Bar::new(app::restate::BATCH);
-        anyhow::Ok(app::restate::restate(&store, range, &options, args.dry_run, &bar).await?)
-    })?;
+    let restated =
+        store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
+            let bar = Bar::new(app::restate::BATCH);
+            anyhow::Ok(app::restate::restate(store, range, &options, args.dry_run, &bar).await?)
+        }))?;
     let document = printer::RestateDocument {
         methodology: options.methodology.name(),
         idle_policy: options.idle_policy.name(),

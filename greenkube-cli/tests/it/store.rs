@@ -591,3 +591,60 @@ fn a_configuration_file_gives_defaults_that_flags_and_environment_override() {
         .failure()
         .stderr(predicate::str::contains("has no flag --keep-rwa"));
 }
+
+/// Every command that opens a store lets go of it before it exits, on success and on a refusal:
+/// SQLite's write-ahead log is folded into the file, so no `-wal`/`-shm` stays beside it and the
+/// database file alone is the whole store.
+#[test]
+fn every_store_command_leaves_only_the_database_file() {
+    let dir = TempDir::new().expect("temp dir");
+    let store = url(&dir);
+    let leftovers = |after: &str| {
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.path().join(format!("gk.db{suffix}"));
+            assert!(!side.exists(), "`{after}` left {}", side.display());
+        }
+    };
+    let mut commands: Vec<Vec<&str>> = vec![
+        vec!["migrate", "--store", &store],
+        vec!["report", "--store", &store, "--since", "3650d"],
+        vec![
+            "recommend",
+            "--store",
+            &store,
+            "--since",
+            "3650d",
+            "--save",
+            "--format",
+            "json",
+        ],
+        vec!["recommendations", "--store", &store, "list"],
+        vec![
+            "restate",
+            "--store",
+            &store,
+            "--since",
+            "3650d",
+            "--methodology",
+            "classic",
+            "--dry-run",
+        ],
+        vec!["maintain", "--store", &store],
+        // A refusal after the store is open: an unknown recommendation.
+        vec!["recommendations", "--store", &store, "apply", "no-such-id"],
+    ];
+    estimate_into(&dir, &example());
+    leftovers("estimate --store");
+    let last = commands.len() - 1;
+    for (i, args) in commands.drain(..).enumerate() {
+        let out = greenkube(dir.path()).args(&args).output().expect("runs");
+        // All succeed but the last, which is refused with the store open.
+        assert_eq!(
+            out.status.success(),
+            i != last,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        leftovers(&args.join(" "));
+    }
+}

@@ -68,6 +68,37 @@ impl SqliteStore {
     }
 }
 
+/// Lets go of a SQLite store's connections and of its write-ahead log.
+///
+/// The log is first checkpointed into the database file and truncated, so the file alone is
+/// the whole store from here on, even when another process keeps the database open (and with
+/// it the log). Then the pool closes; the last connection to close removes `-wal` and `-shm`.
+/// sqlx hands some connections to their worker thread to close, so their removal can trail the
+/// pool's close by a few milliseconds: wait for it, at most [`CLOSE_WAIT`], so the process does
+/// not exit under it. When another process holds the database the files stay (empty log).
+pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>) {
+    let pool = store.pool();
+    if let Ok(mut conn) = pool.acquire().await {
+        // Best effort: a checkpoint that cannot run now (another writer) leaves the log to
+        // SQLite, which replays it on the next open; nothing is lost either way.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await;
+    }
+    pool.close().await;
+    let Some(file) = file else { return };
+    let mut wal = file.into_os_string();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    let started = tokio::time::Instant::now();
+    while exists(&wal) && started.elapsed() < CLOSE_WAIT {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// How long [`close`] waits for the last connection to remove the log files.
+const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
@@ -139,6 +170,16 @@ fn connect_options(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     Ok((connect, SqlitePoolOptions::new().max_connections(4)))
+}
+
+/// The database file a `sqlite:` URL names; `None` for memory or a URL that names no file.
+pub(crate) fn file_of(url: &str) -> Option<std::path::PathBuf> {
+    if is_memory(url) {
+        return None;
+    }
+    let connect = SqliteConnectOptions::from_str(url).ok()?;
+    let path = connect.get_filename();
+    (!path.as_os_str().is_empty()).then(|| path.to_path_buf())
 }
 
 fn exists(path: &Path) -> bool {
