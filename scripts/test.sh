@@ -37,6 +37,24 @@ if [ -n "$bad" ]; then
 fi
 echo "ok: no openssl, openssl-sys or native-tls"
 
+step "supply chain: cargo deny (licences, bans, sources; advisories when reachable) and cargo machete"
+# Installed into ~/.cargo/bin at pinned versions when missing (a one-time build of a few minutes).
+tool() { # tool BINARY CRATE VERSION
+  if ! "$1" --version 2>/dev/null | grep -qF "$3"; then
+    cargo install --quiet --locked "$2" --version "$3"
+  fi
+}
+tool cargo-deny cargo-deny 0.20.2
+tool cargo-machete cargo-machete 0.9.2
+cargo deny --offline check licenses bans sources
+# The RustSec database lives on GitHub: checked when it can be fetched, said plainly when not.
+if timeout 20 git ls-remote --quiet https://github.com/rustsec/advisory-db HEAD >/dev/null 2>&1; then
+  cargo deny check advisories
+else
+  echo "note: advisories not checked: the RustSec database (github.com) is not reachable from here"
+fi
+cargo machete
+
 step "throwaway PostgreSQL for the store tests (scripts/services.sh)"
 # One instance per run, owned by this shell: stopped and removed on exit, and removed by a later
 # start if this run is killed outright.
