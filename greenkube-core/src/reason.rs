@@ -155,6 +155,13 @@ pub enum Reason {
         /// What kind of failure.
         kind: crate::ports::SourceErrorKind,
     },
+    /// A value a source gave for this pod in this window could not be used and was dropped
+    /// (the line the collector recorded in the snapshot's `dropped_values`, which names the
+    /// figure, the pod, the window, the value and why); the figure it was for is unknown.
+    ValueDropped {
+        /// The recorded line.
+        value: Arc<str>,
+    },
     /// A reason read back from a stored footprint.
     Text(Arc<str>),
 }
@@ -317,6 +324,7 @@ impl fmt::Display for Reason {
                 kind.description(),
                 source.fallback()
             ),
+            Self::ValueDropped { value } => write!(formatter, "unusable value dropped: {value}"),
             Self::Text(text) => formatter.write_str(text),
         }
     }

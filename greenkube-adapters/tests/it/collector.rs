@@ -489,7 +489,34 @@ async fn one_unusable_sample_costs_one_figure_not_the_range() {
         .iter()
         .find(|p| p.namespace == bad.namespace && p.pod == bad.name)
         .expect("the pod is still there");
-    assert!(!row.reasons.own.is_empty(), "its figure is flagged");
+    // Its row names the dropped value: which figure, which pod, which window, what and why.
+    let named = row
+        .reasons
+        .own
+        .iter()
+        .map(ToString::to_string)
+        .find(|r| r.starts_with("unusable value dropped: "))
+        .unwrap_or_else(|| panic!("no dropped-value reason in {:?}", row.reasons.own));
+    assert_eq!(
+        named,
+        format!("unusable value dropped: {}", snapshot.dropped_values[0])
+    );
+    assert!(
+        named.contains(&format!("of {}/{} in the window", bad.namespace, bad.name)),
+        "{named}"
+    );
+    // No other row of the window carries it.
+    let others = footprint
+        .pods
+        .iter()
+        .filter(|p| {
+            p.reasons
+                .own
+                .iter()
+                .any(|r| r.to_string().starts_with("unusable"))
+        })
+        .count();
+    assert_eq!(others, 1);
     // The other windows are untouched.
     let second = repos
         .archive

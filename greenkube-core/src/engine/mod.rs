@@ -113,6 +113,23 @@ impl OwnReason {
     }
 }
 
+/// The dropped values a collector recorded (`dropped_values`), by the pod each names: the
+/// collector writes each as `{figure} of {namespace}/{pod} in the window starting ...` (names
+/// hold no space or `/`, so the split is exact). Empty, and free, when nothing was dropped.
+fn dropped_by_pod(snapshot: &Snapshot) -> HashMap<(&str, &str), Vec<&str>> {
+    let mut by_pod: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for line in &snapshot.dropped_values {
+        let named = line
+            .split_once(" of ")
+            .and_then(|(_, rest)| rest.split_once(' '))
+            .and_then(|(who, _)| who.split_once('/'));
+        if let Some(pod) = named {
+            by_pod.entry(pod).or_default().push(line);
+        }
+    }
+    by_pod
+}
+
 /// Per-node attribution factors computed in the second pass.
 #[derive(Clone, Copy, Default)]
 struct NodeFactors {
@@ -269,6 +286,7 @@ pub fn estimate_with(
     }
 
     // Pass 3: pod rows.
+    let dropped = dropped_by_pod(snapshot);
     let mut totals = Totals::default();
     let mut pods = Vec::with_capacity(snapshot.pods.len());
     // Costs were matched on namespace AND pod during validation.
@@ -292,6 +310,11 @@ pub fn estimate_with(
         }
         if let Some(reason) = input.memory_reason {
             own.push(reason.reason());
+        }
+        if let Some(lines) = dropped.get(&(&*pod.namespace, &*pod.name)) {
+            own.extend(lines.iter().map(|line| Reason::ValueDropped {
+                value: Arc::from(*line),
+            }));
         }
         if cost.is_none() {
             own.push(Reason::NoCost);
