@@ -97,11 +97,18 @@ pub struct KubernetesOptions {
     pub backoff: Duration,
     /// Longest wait between two attempts.
     pub max_backoff: Duration,
+    /// Largest answer read, in bytes (clients this module builds): a larger or endless answer
+    /// is refused at this size, before the time-out.
+    pub max_answer_bytes: usize,
+    /// Most objects one list may hold, all pages together: a server that keeps sending more is
+    /// refused rather than followed until memory runs out.
+    pub max_objects: usize,
 }
 
 impl Default for KubernetesOptions {
     /// 500 objects a page, 5 s to connect, 30 s per request (GreenKube's `K8S_REQUEST_TIMEOUT`), 3
-    /// attempts, 250 ms back-off doubling up to 5 s.
+    /// attempts, 250 ms back-off doubling up to 5 s; answers up to 512 MiB, lists up to 1,000,000
+    /// objects (Kubernetes supports 150,000 pods a cluster).
     fn default() -> Self {
         Self {
             page_size: 500,
@@ -110,6 +117,8 @@ impl Default for KubernetesOptions {
             attempts: 3,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
+            max_answer_bytes: super::http::DEFAULT_MAX_ANSWER_BYTES as usize,
+            max_objects: 1_000_000,
         }
     }
 }
@@ -167,7 +176,15 @@ impl KubernetesSource {
     /// A source for the current context of a kubeconfig file: `path`, or when `None` the file
     /// `$KUBECONFIG` names, else `~/.kube/config`. Must run inside a Tokio runtime.
     pub async fn from_kubeconfig(path: Option<&Path>) -> Result<Self, SourceError> {
-        let options = KubernetesOptions::default();
+        Self::from_kubeconfig_with(path, KubernetesOptions::default()).await
+    }
+
+    /// [`Self::from_kubeconfig`] with other options; the client is built with their connect
+    /// time-out and answer-size limit.
+    pub async fn from_kubeconfig_with(
+        path: Option<&Path>,
+        options: KubernetesOptions,
+    ) -> Result<Self, SourceError> {
         let config = match path {
             Some(path) => {
                 let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
@@ -415,6 +432,16 @@ impl KubernetesSource {
             };
             items.extend(page.items);
             pages += 1;
+            if items.len() > self.options.max_objects {
+                return Err(SourceError::new(
+                    SourceKind::Kubernetes,
+                    SourceErrorKind::BadResponse,
+                    format!(
+                        "{what}: more than {} objects (the limit) after {pages} pages",
+                        self.options.max_objects
+                    ),
+                ));
+            }
             match page.metadata.continue_.filter(|t| !t.is_empty()) {
                 None => return Ok(items),
                 Some(next) => {
@@ -447,6 +474,18 @@ impl KubernetesSource {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(err)) if is_expired(&err) => {
                     return Err(Failure::Expired(error_of(what, &err)));
+                }
+                Ok(Err(err)) if too_large(&err) => {
+                    // Not transient: the same answer would be refused again.
+                    return Err(Failure::Other(SourceError::new(
+                        SourceKind::Kubernetes,
+                        SourceErrorKind::BadResponse,
+                        format!(
+                            "{what}: the answer is larger than {} bytes (the limit); it was \
+                             refused there",
+                            self.options.max_answer_bytes
+                        ),
+                    )));
                 }
                 Ok(Err(err)) => error_of(what, &err),
                 Err(_) => SourceError::new(
@@ -505,7 +544,15 @@ fn build_client(mut config: Config, options: &KubernetesOptions) -> Result<Clien
     config.connect_timeout = Some(options.connect_timeout);
     // One retry policy, ours (bounded, with back-off), not kube's on top of it.
     config.default_retry = false;
-    Client::try_from(config).map_err(|e| not_configured(format!("cannot build a client: {e}")))
+    let limit = options.max_answer_bytes;
+    let service = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| not_configured(format!("cannot build a client: {e}")))?
+        .with_layer(&tower::util::MapResponseLayer::new(
+            move |answer: http::Response<Box<kube::client::DynBody>>| {
+                answer.map(|body| http_body_util::Limited::new(body, limit))
+            },
+        ));
+    Ok(service.build())
 }
 
 /// True for `410 Gone` with reason `Expired` (or any 410 on a list): a `continue` token too old.
@@ -563,6 +610,14 @@ fn chain(err: &kube::Error) -> Vec<&(dyn std::error::Error + 'static)> {
         next = e.source();
     }
     out
+}
+
+/// True when the answer was cut at [`KubernetesOptions::max_answer_bytes`].
+fn too_large(err: &kube::Error) -> bool {
+    chain(err).iter().any(|e| {
+        e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+    })
 }
 
 fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {

@@ -28,6 +28,7 @@ fn test_options() -> KubernetesOptions {
         attempts: 3,
         backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(5),
+        ..KubernetesOptions::default()
     }
 }
 
@@ -1498,5 +1499,121 @@ async fn a_bad_kubeconfig_is_named_without_its_content() {
             !err.message.contains("PLANTED"),
             "{name} echoes the file: {err}"
         );
+    }
+}
+
+/// The answers of an API server are bounded: in bytes (one answer) and in objects (one list,
+/// all pages together). A stub API server (wiremock) behind a kubeconfig, as a user configures
+/// it, so the limit of the client `from_kubeconfig_with` builds is what is tested.
+mod limits {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    fn kubeconfig(dir: &tempfile::TempDir, server: &MockServer) -> std::path::PathBuf {
+        let path = dir.path().join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: stub\n  cluster:\n    server: {}\n\
+             users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: stub\n  context:\n    \
+             cluster: stub\n    user: nobody\ncurrent-context: stub\n",
+            server.uri()
+        );
+        std::fs::write(&path, text).expect("kubeconfig written");
+        path
+    }
+
+    fn node(name: &str) -> serde_json::Value {
+        serde_json::json!({"metadata": {"name": name}, "status": {"capacity": {"cpu": "4"}}})
+    }
+
+    /// A list of nodes, each page with a fresh `continue` token, for ever.
+    struct EndlessPages;
+
+    impl Respond for EndlessPages {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let page = request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "continue")
+                .map_or(0, |(_, v)| v.parse::<u32>().expect("our token"));
+            let items: Vec<_> = (0..3).map(|i| node(&format!("n{page}-{i}"))).collect();
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "apiVersion": "v1", "kind": "NodeList",
+                "metadata": {"continue": (page + 1).to_string()},
+                "items": items,
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_that_never_ends_is_refused_at_the_object_limit() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/nodes"))
+            .respond_with(EndlessPages)
+            .mount(&server)
+            .await;
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let options = KubernetesOptions {
+            max_objects: 10,
+            ..test_options()
+        };
+        let source =
+            KubernetesSource::from_kubeconfig_with(Some(&kubeconfig(&dir, &server)), options)
+                .await
+                .expect("a client");
+        let err = source.nodes().await.expect_err("refused");
+        assert_eq!(err.source_kind, SourceKind::Kubernetes);
+        assert_eq!(err.kind, SourceErrorKind::BadResponse);
+        assert!(
+            err.message
+                .contains("more than 10 objects (the limit) after 4 pages"),
+            "{}",
+            err.message
+        );
+        // Exactly the pages needed to pass the limit were asked for, no more.
+        assert_eq!(server.received_requests().await.expect("recorded").len(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_the_limit_is_refused_without_reading_it_all() {
+        let server = MockServer::start().await;
+        // 4 MiB of nodes: far past a 64 KiB limit.
+        let items: Vec<_> = (0..40_000).map(|i| node(&format!("node-{i:06}"))).collect();
+        let body = serde_json::json!({
+            "apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": items,
+        });
+        Mock::given(method("GET"))
+            .and(path("/api/v1/nodes"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let limited = KubernetesOptions {
+            max_answer_bytes: 64 * 1024,
+            ..test_options()
+        };
+        let path = kubeconfig(&dir, &server);
+        let source = KubernetesSource::from_kubeconfig_with(Some(&path), limited)
+            .await
+            .expect("a client");
+        let err = source.nodes().await.expect_err("refused");
+        assert_eq!(err.source_kind, SourceKind::Kubernetes);
+        assert_eq!(err.kind, SourceErrorKind::BadResponse);
+        assert_eq!(
+            err.message,
+            "listing nodes: the answer is larger than 65536 bytes (the limit); it was refused there"
+        );
+        // Not retried: the same answer would be refused again.
+        assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+        // With the default limit the same answer is read whole.
+        let unlimited = KubernetesOptions {
+            attempts: 1,
+            ..test_options()
+        };
+        let source = KubernetesSource::from_kubeconfig_with(Some(&path), unlimited)
+            .await
+            .expect("a client");
+        assert_eq!(source.nodes().await.expect("read").len(), 40_000);
     }
 }
