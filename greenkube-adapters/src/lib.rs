@@ -21,6 +21,7 @@ pub mod app;
 #[cfg(feature = "collector")]
 pub mod collector;
 pub mod history_file;
+pub mod secret;
 pub mod snapshot_file;
 pub mod sources;
 pub mod store;

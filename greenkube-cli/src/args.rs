@@ -321,7 +321,7 @@ pub enum ReportFormat {
 }
 
 /// The store a command reads or writes.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct StoreArg {
     /// Store URL: `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`,
     /// `sqlite::memory:`, or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (also
@@ -458,7 +458,7 @@ pub struct CollectArgs {
 
 /// Where the sources are (Prometheus, OpenCost, Electricity Maps, Boavizta, Kubernetes).
 #[cfg(feature = "collect")]
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct SourceArgs {
     /// Prometheus base URL (default: found in the cluster).
     #[arg(long, value_name = "URL", env = "GREENKUBE_PROMETHEUS_URL")]
@@ -475,7 +475,7 @@ pub struct SourceArgs {
         env = "GREENKUBE_ELECTRICITY_MAPS_TOKEN",
         hide_env_values = true
     )]
-    pub electricity_maps_token: Option<String>,
+    pub electricity_maps_token: Option<greenkube_adapters::secret::Secret>,
 
     /// Electricity Maps API base URL.
     #[arg(
@@ -538,7 +538,7 @@ pub struct ServeArgs {
         env = "GREENKUBE_API_KEY",
         hide_env_values = true
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<greenkube_adapters::secret::Secret>,
 
     /// Refuse every change (scans that save, apply, ignore, configuration): 403.
     #[arg(long, env = "GREENKUBE_READ_ONLY")]
@@ -755,5 +755,89 @@ fn threshold(text: &str) -> Result<f64, String> {
             "`{text}` is not a threshold: give a finite number, 0 or more"
         )),
         Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// The URL with its password masked.
+impl std::fmt::Debug for StoreArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreArg")
+            .field(
+                "store",
+                &greenkube_adapters::secret::redact_url(&self.store),
+            )
+            .finish()
+    }
+}
+
+/// URLs redacted, the token as `***`.
+impl std::fmt::Debug for SourceArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use greenkube_adapters::secret::{redact_opt, redact_url};
+        f.debug_struct("SourceArgs")
+            .field("prometheus_url", &redact_opt(self.prometheus_url.as_ref()))
+            .field("opencost_url", &redact_opt(self.opencost_url.as_ref()))
+            .field("electricity_maps_token", &self.electricity_maps_token)
+            .field(
+                "electricity_maps_url",
+                &redact_url(&self.electricity_maps_url),
+            )
+            .field("boavizta_url", &redact_opt(self.boavizta_url.as_ref()))
+            .field("kubeconfig", &self.kubeconfig)
+            .field("no_kubernetes", &self.no_kubernetes)
+            .field("source_timeout", &self.source_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+
+    /// Debug output of every command's parsed arguments holds no secret, so logging them is
+    /// safe.
+    #[test]
+    fn debug_output_of_arguments_hides_secrets() {
+        let store = "postgres://gk:PLANTED-PW@db/greenkube?password=PLANTED-Q";
+        let sources = [
+            "--prometheus-url",
+            "http://u:PLANTED-P@prom:9090",
+            "--opencost-url",
+            "http://opencost:9003/?token=PLANTED-O",
+            "--electricity-maps-token",
+            "PLANTED-TOKEN",
+            "--electricity-maps-url",
+            "https://u:PLANTED-E@api.electricitymap.org/v3/",
+            "--boavizta-url",
+            "http://u:PLANTED-B@boavizta:5000",
+        ];
+        let mut serve = vec![
+            "greenkube",
+            "serve",
+            "--store",
+            store,
+            "--api-key",
+            "PLANTED-KEY",
+        ];
+        serve.extend(sources);
+        let mut collect = vec!["greenkube", "collect", "--store", store];
+        collect.extend(sources);
+        for argv in [
+            serve,
+            collect,
+            vec!["greenkube", "report", "--store", store, "--since", "1d"],
+        ] {
+            let matches = crate::args::Cli::command()
+                .version("0")
+                .try_get_matches_from(&argv)
+                .expect("valid arguments");
+            let parsed = crate::args::Cli::from_arg_matches(&matches).expect("parsed");
+            let shown = format!("{parsed:?} {parsed:#?}");
+            assert!(!shown.contains("PLANTED"), "{shown}");
+            assert!(
+                shown.contains("gk:***@db"),
+                "the URL still says where: {shown}"
+            );
+        }
     }
 }

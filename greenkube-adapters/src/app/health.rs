@@ -1,14 +1,16 @@
 //! The health of the sources: one probe per source, in parallel, each with a time-out (the
 //! answers of `/api/v1/health/services`).
 
+use crate::secret::Secret;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{SourceErrorKind, SourceKind};
 
 use super::sources::SourceSettings;
+use crate::secret::redact_url as redact;
 use crate::sources::discovery::{DiscoveryTarget, UrlOrigin, discover_url};
-use crate::sources::http::{HttpPolicy, SourceHttp, redact};
+use crate::sources::http::{HttpPolicy, SourceHttp};
 use crate::sources::kubernetes::KubernetesSource;
 
 /// How a source is doing.
@@ -167,7 +169,8 @@ pub async fn check(settings: &SourceSettings, now: DateTime<Utc>) -> Vec<Service
     let opencost_url = resolve(DiscoveryTarget::Opencost, settings.opencost_url.as_deref()).await;
     let electricity_maps_url = settings
         .electricity_maps_token
-        .as_deref()
+        .as_ref()
+        .map(Secret::expose)
         .filter(|token| !token.is_empty())
         .map(|_| (settings.electricity_maps_url.clone(), true));
     let boavizta_url = settings.boavizta_url.clone().map(|url| (url, true));

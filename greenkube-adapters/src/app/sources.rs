@@ -1,6 +1,7 @@
 //! Wiring the sources of a collection from settings (flags, a configuration file, an API
 //! request, Python keyword arguments), with discovery inside a cluster.
 
+use crate::secret::Secret;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::sources::prometheus::PrometheusSource;
 /// Where the sources are. Unset URLs are discovered through the Kubernetes API (services
 /// named like Prometheus and OpenCost); an unset Electricity Maps token or Boavizta URL leaves
 /// that source out (reference data is used instead, and says so).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SourceSettings {
     /// Prometheus base URL.
     pub prometheus_url: Option<String>,
@@ -32,7 +33,7 @@ pub struct SourceSettings {
     /// Electricity Maps API base URL.
     pub electricity_maps_url: String,
     /// Electricity Maps token (a secret: never printed).
-    pub electricity_maps_token: Option<String>,
+    pub electricity_maps_token: Option<crate::secret::Secret>,
     /// Boavizta API base URL.
     pub boavizta_url: Option<String>,
     /// A kubeconfig file (in-cluster configuration, then `$KUBECONFIG`, otherwise).
@@ -41,6 +42,26 @@ pub struct SourceSettings {
     pub no_kubernetes: bool,
     /// Time-out of each source request.
     pub timeout: Duration,
+}
+
+/// URLs redacted (their passwords and tokens masked), the token as `***`.
+impl std::fmt::Debug for SourceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::secret::{redact_opt, redact_url};
+        f.debug_struct("SourceSettings")
+            .field("prometheus_url", &redact_opt(self.prometheus_url.as_ref()))
+            .field("opencost_url", &redact_opt(self.opencost_url.as_ref()))
+            .field(
+                "electricity_maps_url",
+                &redact_url(&self.electricity_maps_url),
+            )
+            .field("electricity_maps_token", &self.electricity_maps_token)
+            .field("boavizta_url", &redact_opt(self.boavizta_url.as_ref()))
+            .field("kubeconfig", &self.kubeconfig)
+            .field("no_kubernetes", &self.no_kubernetes)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Builds the sources the settings name; `cache` keeps Boavizta's answers (the store's
@@ -104,7 +125,8 @@ pub async fn sources(
     };
     let intensity = match settings
         .electricity_maps_token
-        .as_deref()
+        .as_ref()
+        .map(Secret::expose)
         .filter(|token| !token.is_empty())
     {
         Some(token) => Some(Arc::new(ElectricityMapsSource::new(

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::secret::redact_url as redact;
 use greenkube_core::ports::{SourceError, SourceErrorKind, SourceKind};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -86,6 +87,19 @@ impl SourceHttp {
                 kind,
                 SourceErrorKind::NotConfigured,
                 format!("URL {:?} is not http(s)", redact(base_url)),
+            ));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            // Paths are joined to the base: a query there would end up inside them, and a token
+            // in it would be sent and shown where it should not be.
+            return Err(SourceError::new(
+                kind,
+                SourceErrorKind::NotConfigured,
+                format!(
+                    "URL {:?} has a query or fragment; give the base URL alone (a token has \
+                     its own setting)",
+                    redact(base_url)
+                ),
             ));
         }
         if !base.path().ends_with('/') {
@@ -223,7 +237,10 @@ impl SourceHttp {
                 _ => SourceErrorKind::BadResponse,
             };
             return Err((
-                self.error(kind, format!("{what}: HTTP {status}{}", excerpt(&body))),
+                self.error(
+                    kind,
+                    format!("{what}: HTTP {status}{}", excerpt(&self.mask(body))),
+                ),
                 retry_after,
             ));
         }
@@ -272,7 +289,7 @@ impl SourceHttp {
                 SourceErrorKind::BadResponse,
                 format!(
                     "{what}: the answer is not the documented JSON{at}: {inner}{}",
-                    excerpt(&String::from_utf8_lossy(bytes))
+                    excerpt(&self.mask(String::from_utf8_lossy(bytes).into_owned()))
                 ),
             )
         })
@@ -292,9 +309,42 @@ impl SourceHttp {
         self.error(kind, format!("{what}: {cause}"))
     }
 
-    /// An error of this source.
+    /// An error of this source. Every error of every HTTP source is made here, so this is where
+    /// secrets are kept out (see [`Self::mask`]).
     pub fn error(&self, kind: SourceErrorKind, message: impl Into<String>) -> SourceError {
-        SourceError::new(self.kind, kind, message)
+        SourceError::new(self.kind, kind, self.mask(message.into()))
+    }
+
+    /// `text` with this client's secrets masked wherever they appear: the values of the
+    /// sensitive headers it sends (such as a token) and the password of its URL, as written, as
+    /// JSON writes them and as a quoted excerpt shows them; an answer that echoes them back
+    /// cannot get them printed.
+    fn mask(&self, mut text: String) -> String {
+        let password = self.base.password().filter(|p| !p.is_empty());
+        let decoded = password
+            .and_then(|p| percent_encoding::percent_decode_str(p).decode_utf8().ok())
+            .map(std::borrow::Cow::into_owned);
+        let secrets = self
+            .headers
+            .values()
+            .filter(|v| v.is_sensitive())
+            .filter_map(|v| v.to_str().ok())
+            .chain(password)
+            .chain(decoded.as_deref());
+        for secret in secrets {
+            // Secrets of a few characters would mask ordinary words; none is that short.
+            if secret.len() < 4 {
+                continue;
+            }
+            let json = serde_json::to_string(secret).unwrap_or_default();
+            let json = json.trim_matches('"').to_owned();
+            for form in [secret.to_owned(), secret.escape_debug().to_string(), json] {
+                if text.contains(&form) {
+                    text = text.replace(&form, "***");
+                }
+            }
+        }
+        text
     }
 }
 
@@ -330,21 +380,6 @@ fn excerpt(body: &str) -> String {
     format!(" (answer: {cut:?}{more})")
 }
 
-/// A URL with any user name and password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
-            let _ = parsed.set_username("***");
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => url
-            .rsplit_once('@')
-            .map_or_else(|| url.to_owned(), |(_, host)| format!("***@{host}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,16 +398,6 @@ mod tests {
             policy.wait_after(1, Some(Duration::from_secs(60))),
             Duration::from_millis(350)
         );
-    }
-
-    #[test]
-    fn credentials_never_shown() {
-        assert_eq!(
-            redact("http://user:secret@prom.example:9090/"),
-            "http://***@prom.example:9090/"
-        );
-        assert_eq!(redact("http://prom:9090"), "http://prom:9090/");
-        assert!(!redact("not a url user:secret@host").contains("secret"));
     }
 
     #[test]

@@ -312,57 +312,8 @@ fn not_compiled_in(backend: Backend) -> StoreError {
     )
 }
 
-/// The URL with its passwords replaced by `***`: the one in the user info (`user:password@`)
-/// and the values of `password` and `sslpassword` query parameters.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let tail = redact_query(tail);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
-            let masked = if user_info.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_string()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => format!("{scheme}://{authority}{tail}"),
-    }
-}
-
-/// `path?query#fragment` with the values of password parameters masked.
-fn redact_query(tail: &str) -> String {
-    let Some((path, query)) = tail.split_once('?') else {
-        return tail.to_string();
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (query, None),
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _))
-                if key.eq_ignore_ascii_case("password")
-                    || key.eq_ignore_ascii_case("sslpassword") =>
-            {
-                format!("{key}=***")
-            }
-            _ => pair.to_string(),
-        })
-        .collect();
-    let mut out = format!("{path}?{}", pairs.join("&"));
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
-}
+/// The URL with its passwords replaced by `***` (see [`crate::secret::redact_url`]).
+pub use crate::secret::redact_url as redact;
 
 #[cfg(test)]
 mod tests {
@@ -394,26 +345,6 @@ mod tests {
             Backend::of_url(" ").unwrap_err().kind(),
             StoreErrorKind::InvalidData
         );
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://greenkube:s3cret@db:5432/gk?sslmode=require"),
-            "postgres://greenkube:***@db:5432/gk?sslmode=require"
-        );
-        assert_eq!(redact("postgres://db/gk"), "postgres://db/gk");
-        assert_eq!(
-            redact("postgresql://db/gk?user=gk&password=s3cret&sslmode=require#x"),
-            "postgresql://db/gk?user=gk&password=***&sslmode=require#x"
-        );
-        assert_eq!(
-            redact("postgres://u:p@db?PASSWORD=a&sslpassword=b"),
-            "postgres://u:***@db?PASSWORD=***&sslpassword=***"
-        );
-        assert_eq!(redact("https://elastic@es:9200"), "https://elastic@es:9200");
-        assert_eq!(redact("sqlite://greenkube.db"), "sqlite://greenkube.db");
-        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
     }
 
     #[cfg(feature = "elasticsearch")]

@@ -260,3 +260,41 @@ async fn an_answer_that_never_ends_stops_at_the_limit() {
         "stopped at the limit, not the time-out"
     );
 }
+
+/// A server that echoes the token it was sent and the URL's password (in an error body and in
+/// a malformed answer) does not get them printed: every error masks the client's secrets.
+#[tokio::test]
+async fn secrets_echoed_by_a_server_are_masked_in_errors() {
+    let server = MockServer::start().await;
+    let echo = "auth-token PLANTED\"TOKEN-1 or password PLANTED:PW/2 is not valid here";
+    Mock::given(method("GET"))
+        .and(path("/denied"))
+        .respond_with(ResponseTemplate::new(401).set_body_string(echo))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/malformed"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "value": echo })),
+        )
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    // The password as it is written in the URL (percent-encoded) and as it is sent.
+    let url = format!("http://user:PLANTED%3APW%2F2@127.0.0.1:{port}");
+    let http = SourceHttp::new(SourceKind::ElectricityMaps, &url, policy())
+        .expect("client")
+        .with_header("auth-token", "PLANTED\"TOKEN-1")
+        .expect("header");
+    for what in ["denied", "malformed"] {
+        let err = http
+            .get_json::<Answer>(what, &[])
+            .await
+            .expect_err("refused");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("PLANTED"), "{shown}");
+        // The rest of the answer is still shown: the masking is of the secrets only.
+        assert!(shown.contains("is not valid here"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+    }
+}

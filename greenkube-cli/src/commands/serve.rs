@@ -18,7 +18,7 @@ use crate::{printer, store};
 pub(crate) fn config(args: &ServeArgs) -> ServerConfig {
     ServerConfig {
         listen: args.listen,
-        api_key: args.api_key.clone().filter(|k| !k.trim().is_empty()),
+        api_key: args.api_key.clone().filter(|k| !k.is_blank()),
         read_only: args.read_only,
         cors_origins: args.cors_origins.clone(),
         rate_limit_per_minute: args.rate_limit,

@@ -111,7 +111,12 @@ pub(crate) async fn guard(
     }
     let api = path.starts_with("/api/v1/") || path == "/api/v1";
     if api && !key_exempt(&path) {
-        if let Some(key) = state.config().api_key.as_deref() {
+        if let Some(key) = state
+            .config()
+            .api_key
+            .as_ref()
+            .map(greenkube_adapters::secret::Secret::expose)
+        {
             let proxied = state.config().trust_auth_proxy
                 && request
                     .headers()

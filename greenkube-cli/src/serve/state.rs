@@ -17,7 +17,7 @@ pub(crate) struct ServerConfig {
     pub(crate) listen: SocketAddr,
     /// API key every `/api/v1` request must carry (health, docs and the OpenAPI document
     /// exempt); none means no key.
-    pub(crate) api_key: Option<String>,
+    pub(crate) api_key: Option<greenkube_adapters::secret::Secret>,
     /// Every mutation answers 403.
     pub(crate) read_only: bool,
     /// Origins allowed by CORS (`*` for any).

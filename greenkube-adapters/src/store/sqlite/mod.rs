@@ -55,7 +55,7 @@ impl SqliteStore {
         let migrating = if is_memory(url) {
             None
         } else {
-            Some(migration_lock(connect.get_filename()).await?)
+            migration_lock(connect.get_filename()).await?
         };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(30))
@@ -71,11 +71,14 @@ impl SqliteStore {
 /// Lets go of a SQLite store's connections and of its write-ahead log.
 ///
 /// The log is first checkpointed into the database file and truncated, so the file alone is
-/// the whole store from here on, even when another process keeps the database open (and with
-/// it the log). Then the pool closes; the last connection to close removes `-wal` and `-shm`.
-/// sqlx hands some connections to their worker thread to close, so their removal can trail the
-/// pool's close by a few milliseconds: wait for it, at most [`CLOSE_WAIT`], so the process does
-/// not exit under it. When another process holds the database the files stay (empty log).
+/// the whole store from here on, whatever happens next (another process keeping the database
+/// open, a connection that outlives the pool). Then the pool closes. SQLite removes `-wal` and
+/// `-shm` when the last connection closes, but sqlx closes connections on their own worker
+/// threads, which can outlive the pool's close, and several closing at once each see the
+/// others still open, so the files can stay. So: wait briefly while this process still has
+/// such a thread (at most [`CLOSE_WAIT`]); then, if the log is still there and no such thread
+/// is left, open and close one connection alone, which removes the files unless another
+/// process holds the database. Whatever remains is an empty log.
 pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>) {
     let pool = store.pool();
     if let Ok(mut conn) = pool.acquire().await {
@@ -87,47 +90,71 @@ pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>)
     }
     pool.close().await;
     let Some(file) = file else { return };
-    let mut wal = file.into_os_string();
+    let mut wal = file.clone().into_os_string();
     wal.push("-wal");
     let wal = std::path::PathBuf::from(wal);
     let started = tokio::time::Instant::now();
-    while exists(&wal) && started.elapsed() < CLOSE_WAIT {
+    while exists(&wal) && started.elapsed() < CLOSE_WAIT && closing_here() {
         tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    if !exists(&wal) || closing_here() {
+        return;
+    }
+    let last = SqliteConnectOptions::new()
+        .filename(&file)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_millis(500));
+    if let Ok(mut conn) = sqlx::ConnectOptions::connect(&last).await {
+        // A read opens the log, so closing this connection, the last one, checkpoints it.
+        let _ = sqlx::query("SELECT 1 FROM sqlite_master LIMIT 1")
+            .execute(&mut conn)
+            .await;
+        let _ = sqlx::Connection::close(conn).await;
     }
 }
 
-/// How long [`close`] waits for the last connection to remove the log files.
+/// How long [`close`] waits at most for this process's connections to finish closing.
 const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
+/// Whether a connection of this process may still be closing (a sqlx SQLite worker thread is
+/// alive). On Linux the threads are listed; elsewhere this is assumed until [`CLOSE_WAIT`].
+fn closing_here() -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return true;
+    };
+    tasks.filter_map(Result::ok).any(|task| {
+        std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|name| name.starts_with("sqlx-sqlite"))
+    })
+}
 
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-/// An exclusive advisory lock (`flock`) on the database file, waited for off the async
-/// threads; released when dropped. The file is created empty when missing (an empty file is an
-/// empty SQLite database), so there is something to lock before SQLite opens it. The lock is
-/// independent of SQLite's own locks and is held only while opening.
-async fn migration_lock(path: &Path) -> Result<std::fs::File, StoreError> {
-    let path = path.to_path_buf();
-    let shown = path.display().to_string();
+/// An exclusive advisory lock (`flock`) on the directory of the database file, waited for off
+/// the async threads; released when dropped. Processes opening the same store at once migrate
+/// one after the other.
+///
+/// The directory, not the file: closing any descriptor of a database file releases every POSIX
+/// lock the process holds on it, SQLite's own included, so greenkube never opens the file
+/// beside SQLite. `None` when the directory cannot be opened or locked (a platform or file
+/// system without directory locks): opening then goes on without it.
+async fn migration_lock(path: &Path) -> Result<Option<std::fs::File>, StoreError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let shown = dir.display().to_string();
     tokio::task::spawn_blocking(move || {
-        if !exists(&path) {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)?;
-        }
-        let file = std::fs::File::open(&path)?;
-        file.lock()?;
-        Ok::<_, std::io::Error>(file)
+        let Ok(handle) = std::fs::File::open(&dir) else {
+            return None;
+        };
+        handle.lock().ok().map(|()| handle)
     })
     .await
     .map_err(|e| {
         StoreError::other(Sqlite::BACKEND, format!("locking `{shown}` to migrate")).with_source(e)
-    })?
-    .map_err(|e| {
-        StoreError::unavailable(Sqlite::BACKEND, format!("cannot lock `{shown}` to migrate"))
-            .with_source(e)
     })
 }
 

@@ -1,5 +1,6 @@
 //! `/api/v1/health*`, `/api/v1/version` and `/api/v1/config`.
 
+use greenkube_adapters::secret::Secret;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -227,7 +228,8 @@ pub(crate) struct ServicesUpdate {
     /// OpenCost URL.
     opencost_url: Option<String>,
     /// Electricity Maps token (never returned).
-    electricity_maps_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    electricity_maps_token: Option<Secret>,
     /// Boavizta URL.
     boavizta_url: Option<String>,
 }
@@ -258,8 +260,9 @@ pub(crate) async fn set_services(
         if let Some(url) = clean(update.opencost_url) {
             settings.opencost_url = Some(url);
         }
-        if let Some(token) = clean(update.electricity_maps_token) {
-            settings.electricity_maps_token = Some(token);
+        let token = update.electricity_maps_token.map(|t| t.expose().to_owned());
+        if let Some(token) = clean(token) {
+            settings.electricity_maps_token = Some(Secret::new(token));
         }
         if let Some(url) = clean(update.boavizta_url) {
             settings.boavizta_url = Some(url);
