@@ -49,10 +49,30 @@ fn with_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Resu
     }
 }
 
+/// A JSON writing error as the I/O error it is, when it is one (so a closed pipe is seen as
+/// one by [`with_stdout`]).
+fn json_io(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
+        Some(kind) => io::Error::from(kind),
+        None => io::Error::other(e),
+    }
+}
+
+/// A CSV writing error as the I/O error it is, when it is one.
+fn csv_io(e: csv::Error) -> io::Error {
+    if !e.is_io_error() {
+        return io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        kind => io::Error::other(format!("{kind:?}")),
+    }
+}
+
 /// One JSON document on one line.
 pub(crate) fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     with_stdout(|out| {
-        serde_json::to_writer(&mut *out, value).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, value).map_err(json_io)?;
         writeln!(out)
     })
 }
@@ -388,9 +408,9 @@ fn figures(energy: Ranged, co2e: Ranged, embodied: Ranged, cost: Option<f64>) ->
 fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<()> {
     with_stdout(|out| {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(header).map_err(io::Error::other)?;
+        w.write_record(header).map_err(csv_io)?;
         for row in rows {
-            w.write_record(&row).map_err(io::Error::other)?;
+            w.write_record(&row).map_err(csv_io)?;
         }
         w.flush()
     })

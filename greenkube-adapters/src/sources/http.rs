@@ -310,7 +310,8 @@ impl SourceHttp {
     }
 
     /// An error of this source. Every error of every HTTP source is made here, so this is where
-    /// secrets are kept out (see [`Self::mask`]).
+    /// secrets are kept out: the token and password this client sends are masked wherever they
+    /// appear, even echoed back in an answer.
     pub fn error(&self, kind: SourceErrorKind, message: impl Into<String>) -> SourceError {
         SourceError::new(self.kind, kind, self.mask(message.into()))
     }

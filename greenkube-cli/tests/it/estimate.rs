@@ -292,3 +292,49 @@ fn bad_flag_values_are_usage_errors() {
             "invalid option: default_intensity",
         ));
 }
+
+/// A reader that stops early (`greenkube estimate ... | head -1`) is not an error: every format
+/// ends quietly with success, nothing on standard error.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use assert_cmd::cargo::CommandCargoExt as _;
+    use std::io::{BufRead, BufReader};
+    // 3,000 pods: each output is far larger than a pipe's buffer.
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).expect("example")).expect("JSON");
+    let pods = snapshot["pods"].as_array().expect("pods").clone();
+    let many: Vec<Value> = (0..100)
+        .flat_map(|copy| {
+            pods.iter().map(move |pod| {
+                let mut pod = pod.clone();
+                pod["name"] = Value::from(format!("{}-{copy}", pod["name"].as_str().unwrap()));
+                pod
+            })
+        })
+        .collect();
+    snapshot["pods"] = Value::from(many);
+    snapshot["costs"] = Value::from(Vec::<Value>::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.json");
+    std::fs::write(&path, snapshot.to_string()).expect("written");
+    for format in ["json", "csv", "table"] {
+        let mut child = std::process::Command::cargo_bin("greenkube")
+            .expect("binary")
+            .args(["estimate", "--format", format, "--snapshot"])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("a first line");
+        // The reader is dropped here: the pipe closes with most of the output unread.
+        let out = child.wait_with_output().expect("ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{format}");
+        assert!(out.status.success(), "{format}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("Broken pipe"), "{format}: {stderr}");
+    }
+}
