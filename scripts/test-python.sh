@@ -41,6 +41,9 @@ assert major == 1 and minor >= 7
 EOF
 "$python" -c 'import pytest' 2>/dev/null || missing+=("pytest")
 "$python" -c 'import mypy.stubtest' 2>/dev/null || missing+=("mypy")
+# The DataFrame conversions are tested with the libraries of the extras.
+"$python" -c 'import pyarrow, pandas' 2>/dev/null || missing+=("pyarrow>=14" "pandas>=2")
+"$python" -c 'import polars' 2>/dev/null || missing+=("polars>=1")
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]} into .venv"
   venv_pip install --quiet --disable-pip-version-check "${missing[@]}"

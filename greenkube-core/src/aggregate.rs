@@ -46,6 +46,19 @@ impl GroupBy {
         Self::Cluster,
     ];
 
+    /// The columns that name a group, in order, as every tabular output writes them (CSV
+    /// headers, Arrow tables): `namespace, pod` for pods, `namespace, workload_kind, workload`
+    /// for workloads, and one column otherwise. [`GroupKey::column`] reads them.
+    pub const fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Pod => &["namespace", "pod"],
+            Self::Workload => &["namespace", "workload_kind", "workload"],
+            Self::Namespace => &["namespace"],
+            Self::Node => &["node"],
+            Self::Cluster => &["cluster"],
+        }
+    }
+
     /// Name as used on the command line.
     pub const fn name(self) -> &'static str {
         match self {
@@ -226,6 +239,23 @@ pub struct GroupKey {
     pub pod: Option<Arc<str>>,
     /// Node (node grouping).
     pub node: Option<Arc<str>>,
+}
+
+impl GroupKey {
+    /// The value of a key column ([`GroupBy::key_columns`], or `period`); `None` when the key
+    /// has none or the name is not a key column.
+    pub fn column(&self, name: &str) -> Option<&str> {
+        match name {
+            "period" => self.period.as_deref(),
+            "cluster" => self.cluster.as_deref(),
+            "namespace" => self.namespace.as_deref(),
+            "workload_kind" => self.workload_kind.as_deref(),
+            "workload" => self.workload.as_deref(),
+            "pod" => self.pod.as_deref(),
+            "node" => self.node.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Sums over one group.

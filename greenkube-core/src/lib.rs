@@ -22,6 +22,7 @@ pub mod score;
 pub mod snapshot;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
+pub mod time_text;
 pub mod units;
 pub mod waste;
 pub mod whatif;

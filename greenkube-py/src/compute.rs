@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 
 use crate::convert::{JsonInput, SnapshotInput};
-use crate::enter::{EnterGreenkube, detach_value_error};
+use crate::enter::{BadInput, EnterGreenkube, detach_input};
 use crate::error;
 
 /// Estimates the footprint of one snapshot.
@@ -91,30 +91,73 @@ pub(crate) fn methodologies(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 }
 
 /// Reads a history argument: a list of footprint dicts, or JSON text (an array, or one footprint
-/// per line).
-fn history_of(input: JsonInput) -> Result<Vec<Footprint>, String> {
+/// per line). A snapshot given instead, or a file path, is named as such.
+fn history_of(input: &JsonInput) -> Result<Vec<Footprint>, BadInput> {
+    let bad = |message: String| BadInput::Footprints(hint(message, input_kind(input).as_deref()));
     match input {
-        JsonInput::Text(text) => read_footprints(&text).map_err(|e| format!("history: {e}")),
+        JsonInput::Text(text) => {
+            if let Some(path) = looks_like_a_path(text) {
+                return Err(BadInput::Footprints(format!(
+                    "history: `{path}` looks like a file path; pass the file's contents (for \
+                     example `open(path).read()`) or a list of dicts"
+                )));
+            }
+            read_footprints(text).map_err(|e| bad(format!("history: {e}")))
+        }
         JsonInput::Value(Value::Array(items)) => items
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(i, v)| Footprint::from_json_value(v).map_err(|e| format!("history[{i}]: {e}")))
+            .map(|(i, v)| {
+                Footprint::from_json_value(v.clone()).map_err(|e| bad(format!("history[{i}]: {e}")))
+            })
             .collect(),
-        JsonInput::Value(v) => Footprint::from_json_value(v)
+        JsonInput::Value(v) => Footprint::from_json_value(v.clone())
             .map(|f| vec![f])
-            .map_err(|e| format!("history: {e}")),
+            .map_err(|e| bad(format!("history: {e}"))),
     }
 }
 
-fn inventory_of(input: Option<JsonInput>) -> Result<Option<Inventory>, String> {
+/// The `schema` of the input's first document, when it has one.
+fn input_kind(input: &JsonInput) -> Option<String> {
+    let first = match input {
+        JsonInput::Text(text) => serde_json::from_str::<Value>(text.lines().next()?).ok()?,
+        JsonInput::Value(Value::Array(items)) => items.first()?.clone(),
+        JsonInput::Value(v) => v.clone(),
+    };
+    let first = match first {
+        Value::Array(items) => items.into_iter().next()?,
+        other => other,
+    };
+    first.get("schema")?.as_str().map(str::to_owned)
+}
+
+/// The message, with what the input is when it is a snapshot rather than footprints.
+fn hint(message: String, schema: Option<&str>) -> String {
+    match schema {
+        Some(s) if s.starts_with("greenkube.snapshot/") => format!(
+            "{message} (this is a snapshot, `{s}`: estimate it first, `greenkube.estimate(snapshot)`, \
+             and pass the footprints)"
+        ),
+        _ => message,
+    }
+}
+
+/// The text when it reads as a path to an existing file rather than JSON.
+fn looks_like_a_path(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let json = text.starts_with(['{', '[']);
+    (!json && text.len() < 4096 && std::path::Path::new(text).is_file()).then_some(text)
+}
+
+fn inventory_of(input: Option<JsonInput>) -> Result<Option<Inventory>, BadInput> {
     match input {
         None => Ok(None),
         Some(JsonInput::Text(text)) => Inventory::from_json_str(&text)
             .map(Some)
-            .map_err(|e| format!("inventory: {e}")),
+            .map_err(|e| BadInput::Other(format!("inventory: {e}"))),
         Some(JsonInput::Value(v)) => serde_json::from_value(v)
             .map(Some)
-            .map_err(|e| format!("inventory: {e}")),
+            .map_err(|e| BadInput::Other(format!("inventory: {e}"))),
     }
 }
 
@@ -134,15 +177,15 @@ pub(crate) fn recommend<'py>(
     let inventory = inventory
         .map(|i| JsonInput::extract(i, "inventory"))
         .transpose()?;
-    let recs = detach_value_error(py, move || {
-        let history = history_of(history)?;
+    let recs = detach_input(py, move || {
+        let history = history_of(&history)?;
         let inventory = inventory_of(inventory)?;
         let config = RecommenderConfig {
             namespace,
             include_system_namespaces,
             ..RecommenderConfig::default()
         };
-        Ok::<_, String>(greenkube_core::recommend::recommend(
+        Ok::<_, BadInput>(greenkube_core::recommend::recommend(
             &history,
             inventory.as_ref(),
             &config,
@@ -163,8 +206,8 @@ pub(crate) fn what_if<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let history = JsonInput::extract(history, "history")?;
     let changes = JsonInput::extract(changes, "changes")?;
-    let report = detach_value_error(py, move || {
-        let history = history_of(history)?;
+    let report = detach_input(py, move || {
+        let history = history_of(&history)?;
         let changes: Vec<Change> = match changes {
             JsonInput::Text(text) => {
                 changes_from_json(&text).map_err(|e| format!("changes: {e}"))?
@@ -179,7 +222,7 @@ pub(crate) fn what_if<'py>(
             WhatIfOptions { max_windows },
             ReferenceData::embedded(),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| BadInput::Other(e.to_string()))
     })?;
     Ok(pythonize::pythonize(py, &report)?)
 }
@@ -196,10 +239,10 @@ pub(crate) fn score<'py>(
     let inventory = inventory
         .map(|i| JsonInput::extract(i, "inventory"))
         .transpose()?;
-    let result = detach_value_error(py, move || {
-        let history = history_of(history)?;
+    let result = detach_input(py, move || {
+        let history = history_of(&history)?;
         let inventory = inventory_of(inventory)?;
-        Ok::<_, String>(greenkube_core::score(
+        Ok::<_, BadInput>(greenkube_core::score(
             &history,
             inventory.as_ref(),
             &ScoreConfig::default(),

@@ -27,14 +27,29 @@ impl EnterGreenkube for Python<'_> {
     }
 }
 
-/// Runs core work that fails with any displayable error with the GIL released; its error becomes
-/// a `ValueError` with the core's message.
-pub(crate) fn detach_value_error<T, E, F>(py: Python<'_>, work: F) -> PyResult<T>
+/// Input a function could not use: footprints (a history) or anything else.
+pub(crate) enum BadInput {
+    /// The footprints: a `FootprintError`.
+    Footprints(String),
+    /// Another argument: a `ValueError`.
+    Other(String),
+}
+
+impl From<String> for BadInput {
+    fn from(message: String) -> Self {
+        Self::Other(message)
+    }
+}
+
+/// Runs core work over input with the GIL released; bad footprints become `FootprintError`,
+/// other bad input `ValueError`, each with the core's message.
+pub(crate) fn detach_input<T, F>(py: Python<'_>, work: F) -> PyResult<T>
 where
-    F: Ungil + FnOnce() -> Result<T, E>,
-    Result<T, E>: Ungil,
-    E: std::fmt::Display,
+    F: Ungil + FnOnce() -> Result<T, BadInput>,
+    Result<T, BadInput>: Ungil,
 {
-    py.detach(work)
-        .map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))
+    py.detach(work).map_err(|err| match err {
+        BadInput::Footprints(message) => error::footprint_error(py, message),
+        BadInput::Other(message) => pyo3::exceptions::PyValueError::new_err(message),
+    })
 }

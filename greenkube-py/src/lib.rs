@@ -8,15 +8,18 @@ mod compute;
 mod convert;
 mod enter;
 mod error;
+mod store;
+mod table;
 
 use pyo3::prelude::*;
 
 /// The extension module. Its name is the last segment of `module-name` in `pyproject.toml`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("SnapshotError", error::snapshot_error_type(py)?)?;
+    error::register(m)?;
+    m.add_class::<store::PyStore>()?;
+    m.add_function(wrap_pyfunction!(store::open, m)?)?;
     m.add_function(wrap_pyfunction!(compute::estimate, m)?)?;
     m.add_function(wrap_pyfunction!(compute::data_version, m)?)?;
     m.add_function(wrap_pyfunction!(compute::methodologies, m)?)?;

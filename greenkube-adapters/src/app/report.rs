@@ -1,5 +1,6 @@
 //! Reports: sums of a range from the store.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::AggregateRow;
 use greenkube_core::ports::{ReportQuery, RetentionState, TimeRange};
 
@@ -32,4 +33,35 @@ pub async fn report(store: &Store, query: &ReportQuery) -> Result<Report, AppErr
         widened: range != query.range,
         retention,
     })
+}
+
+/// The range a front end asks for: the last `since` before `now`, or `from` to `to`. Anything
+/// else (neither, both, half of a pair) is [`AppError::Invalid`], naming the choices with the
+/// front end's own words for them (`names`: `("--since", "--from", "--to")` on the command line,
+/// `("since", "start", "end")` in Python).
+pub fn range_of(
+    since: Option<TimeDelta>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    names: (&str, &str, &str),
+) -> Result<TimeRange, AppError> {
+    let (since_name, from_name, to_name) = names;
+    let (from, to) = match (since, from, to) {
+        (Some(since), None, None) => {
+            let from = now.checked_sub_signed(since).ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "{since_name} reaches before the earliest representable time"
+                ))
+            })?;
+            (from, now)
+        }
+        (None, Some(from), Some(to)) => (from, to),
+        _ => {
+            return Err(AppError::Invalid(format!(
+                "give either {since_name} DURATION, or {from_name} TIME and {to_name} TIME"
+            )));
+        }
+    };
+    TimeRange::new(from, to).map_err(|e| AppError::Invalid(format!("invalid range: {e}")))
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::{DateTime, DurationRound, Utc};
 use greenkube_adapters::app;
 use greenkube_core::ports::{ReportQuery, TimeRange};
@@ -17,17 +17,13 @@ pub(crate) fn time_range(
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<TimeRange> {
-    let (from, to) = match (since, from, to) {
-        (Some(since), None, None) => {
-            let from = now
-                .checked_sub_signed(since)
-                .context("--since reaches before the earliest representable time")?;
-            (from, now)
-        }
-        (None, Some(from), Some(to)) => (from, to),
-        _ => bail!("give either --since DURATION, or --from TIME and --to TIME"),
-    };
-    TimeRange::new(from, to).context("invalid range")
+    Ok(app::report::range_of(
+        since,
+        from,
+        to,
+        now,
+        ("--since", "--from", "--to"),
+    )?)
 }
 
 pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {

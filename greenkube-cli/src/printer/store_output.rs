@@ -251,13 +251,7 @@ pub(crate) fn report_csv(
     period: Option<Period>,
     rows: &[AggregateRow],
 ) -> anyhow::Result<()> {
-    let keys: &[&str] = match group {
-        GroupBy::Pod => &["namespace", "pod"],
-        GroupBy::Workload => &["namespace", "workload_kind", "workload"],
-        GroupBy::Namespace => &["namespace"],
-        GroupBy::Node => &["node"],
-        GroupBy::Cluster => &["cluster"],
-    };
+    let keys = group.key_columns();
     let mut header: Vec<&str> = Vec::new();
     if period.is_some() {
         header.push("period");
@@ -277,9 +271,8 @@ pub(crate) fn report_csv(
             row.push(r.key.period.clone().unwrap_or_default());
         }
         row.extend(
-            key_values(group, &r.key)
-                .into_iter()
-                .map(|v| if v == "-" { String::new() } else { v }),
+            keys.iter()
+                .map(|column| r.key.column(column).unwrap_or_default().to_string()),
         );
         row.push(r.rows.to_string());
         row.extend(figures(

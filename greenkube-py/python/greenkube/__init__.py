@@ -23,26 +23,58 @@ A history is a list of footprints (or JSON text, one per line): ``recommend(hist
 to change with the CO2e and cost each change saves per year, ``what_if(history, changes)``
 recomputes the history with changes applied, and ``score(history)`` rates the cluster 0 to 100.
 
+Stores: ``greenkube.open(url)`` opens the store the command line and the server use (SQLite
+``sqlite://greenkube.db``, PostgreSQL ``postgres://...``, Elasticsearch ``http://...``):
+``store.report(since="30d", group_by="namespace")`` gives a ``greenkube.Table`` (Arrow, with
+``to_pandas()``, ``to_polars()``, ``to_arrow()``), ``store.recommend(since="7d", save=True)``
+what to change, ``store.recommendations()`` what is kept and ``apply``/``ignore``/``unignore``
+change it, ``store.maintain()`` rolls up and applies retention, ``store.load_demo()`` loads the
+demo's synthetic cluster.
+
+Errors: every greenkube error is a ``greenkube.Error``: ``SnapshotError`` and ``FootprintError``
+(bad input, also ``ValueError``), ``StoreError`` (``UnavailableError``, ``ConflictError``,
+``InvalidDataError``), ``SourceError``.
+
 The computation runs in Rust (``greenkube-core``) with the GIL released.
 """
 
 from greenkube._native import (
+    ConflictError,
+    Error,
+    FootprintError,
+    InvalidDataError,
     SnapshotError,
+    SourceError,
+    Store,
+    StoreError,
+    UnavailableError,
     __version__,
     data_version,
     estimate,
     methodologies,
+    open,
     recommend,
     score,
     what_if,
 )
+from greenkube._table import Table
 
 __all__ = [
+    "ConflictError",
+    "Error",
+    "FootprintError",
+    "InvalidDataError",
     "SnapshotError",
+    "SourceError",
+    "Store",
+    "StoreError",
+    "Table",
+    "UnavailableError",
     "__version__",
     "data_version",
     "estimate",
     "methodologies",
+    "open",
     "recommend",
     "score",
     "what_if",

@@ -1,11 +1,24 @@
 """Type stubs of the compiled module ``greenkube._native``; keep in step with ``src/lib.rs``."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypedDict
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Final, Literal, TypedDict, final
+
+from greenkube._table import Table
 
 __all__ = [
     "__version__",
+    "Error",
     "SnapshotError",
+    "FootprintError",
+    "StoreError",
+    "UnavailableError",
+    "ConflictError",
+    "InvalidDataError",
+    "SourceError",
+    "Store",
+    "open",
     "estimate",
     "data_version",
     "methodologies",
@@ -16,7 +29,10 @@ __all__ = [
 
 __version__: Final[str]
 
-class SnapshotError(ValueError):
+class Error(Exception):
+    """Base of every greenkube error."""
+
+class SnapshotError(Error, ValueError):
     """A snapshot greenkube cannot estimate.
 
     ``field`` is the JSON path of the offending value (for example ``pods[3].cpu_usage_cores``),
@@ -24,6 +40,100 @@ class SnapshotError(ValueError):
     """
 
     field: str | None
+
+class FootprintError(Error, ValueError):
+    """A footprint or history greenkube cannot read (also: a snapshot given where footprints are
+    expected, a file path given instead of its contents)."""
+
+class StoreError(Error):
+    """The store failed or refused the request; the message names the store (password masked)."""
+
+class UnavailableError(StoreError):
+    """The store cannot be reached or opened now (missing, unreachable, locked, full)."""
+
+class ConflictError(StoreError):
+    """The store refused a write that conflicts with what it holds."""
+
+class InvalidDataError(StoreError, ValueError):
+    """The store holds, or was given, data it cannot accept (also: an invalid store URL)."""
+
+class SourceError(Error):
+    """A data source failed; ``source`` names it (``prometheus``, ``kubernetes``, ...)."""
+
+    source: str | None
+
+_Time = datetime | str
+_Duration = timedelta | str
+_GroupBy = Literal["pod", "workload", "namespace", "node", "cluster"]
+_Period = Literal["hour", "day", "week", "month", "year"]
+_Status = Literal["active", "applied", "ignored", "stale", "all"]
+
+@final
+class Store:
+    """A store, open (SQLite, PostgreSQL or Elasticsearch), on the same use cases as the command
+    line and the server. Every call releases the GIL; Ctrl-C interrupts it."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is (its URL, password masked)."""
+
+    def report(
+        self,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        group_by: _GroupBy = "namespace",
+        period: _Period | None = None,
+        namespace: str | None = None,
+        cluster: str | None = None,
+    ) -> Table:
+        """Sums the stored footprints of a range (``since``, or ``start`` and ``end``), grouped."""
+
+    def recommend(
+        self,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        namespace: str | None = None,
+        save: bool = False,
+    ) -> list[dict[str, Any]]:
+        """What to change, from the stored history of a range; ``save`` keeps the scan."""
+
+    def recommendations(self, status: _Status | None = None) -> list[dict[str, Any]]:
+        """The recommendations the store keeps, with their state."""
+
+    def apply(self, id: str) -> dict[str, Any]:
+        """Marks a kept recommendation applied (``id`` or a unique prefix)."""
+
+    def ignore(self, id: str, reason: str | None = None) -> dict[str, Any]:
+        """Ignores a kept recommendation while its finding persists."""
+
+    def unignore(self, id: str) -> dict[str, Any]:
+        """Makes an ignored recommendation active again."""
+
+    def maintain(
+        self, *, keep_raw: str = "7d", keep_hourly: str = "90d", keep_daily: str = "forever"
+    ) -> dict[str, int]:
+        """Rolls stored footprints up by hour and day and applies retention."""
+
+    def load_demo(
+        self, *, days: int = 30, seed: int = 42, end: _Time | None = None
+    ) -> dict[str, Any]:
+        """Loads the demo's synthetic cluster into the store, as ``greenkube demo`` does."""
+
+    def close(self) -> None:
+        """Closes the store (SQLite folds its log into the file)."""
+
+    def __enter__(self) -> Store: ...
+    def __exit__(
+        self,
+        *_exc: type[BaseException] | BaseException | TracebackType | None,
+    ) -> bool: ...
+
+def open(url: str, *, create: bool = False) -> Store:
+    """Opens the store a URL names (created when missing if ``create``)."""
 
 class _Methodology(TypedDict):
     name: str

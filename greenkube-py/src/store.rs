@@ -1,0 +1,415 @@
+//! Stores from Python: `greenkube.open(url)` gives the same store handle and runs the same use
+//! cases (`greenkube_adapters::app`) as the command line and the HTTP server; nothing here
+//! reads or writes a store on its own.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use greenkube_adapters::app::collect::Stop;
+use greenkube_adapters::app::demo::{Demo, DemoPlan};
+use greenkube_adapters::app::{self, AppError, NoProgress};
+use greenkube_adapters::store::{self, OpenOptions, Store};
+use greenkube_core::ports::{ReportQuery, RetentionPolicy, TimeRange};
+use greenkube_core::recommend::{AppliedValues, RecommendationStatus, RecommenderConfig};
+use greenkube_core::time_text;
+use greenkube_core::{GroupBy, Period};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error;
+use crate::table;
+
+/// A store, open: SQLite (`sqlite://PATH`), PostgreSQL (`postgres://...`) or Elasticsearch
+/// (`http(s)://...`), with its own runtime for the I/O. Every call releases the GIL while it
+/// works, and Ctrl-C interrupts it.
+#[pyclass(module = "greenkube._native", name = "Store", frozen)]
+pub(crate) struct PyStore {
+    store: Store,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Opens the store a URL names (created when missing if `create`), bringing its schema up to
+/// date.
+#[pyfunction]
+#[pyo3(signature = (url, *, create = false))]
+pub(crate) fn open(py: Python<'_>, url: &str, create: bool) -> PyResult<PyStore> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("greenkube-io")
+        .enable_all()
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
+    let url = url.to_owned();
+    let store = block_on(py, &runtime, move || async move {
+        store::open_with(
+            &url,
+            OpenOptions {
+                create_if_missing: create,
+            },
+        )
+        .await
+        .map_err(AppError::from)
+    })?;
+    Ok(PyStore { store, runtime })
+}
+
+/// Runs store work on `runtime` with the GIL released; checks for Ctrl-C every 100 ms (the
+/// work is then dropped: a write in progress rolls back). `work` makes the future on the
+/// detached thread, so the future itself need not be `Send`.
+fn block_on<T, W, F>(py: Python<'_>, runtime: &tokio::runtime::Runtime, work: W) -> PyResult<T>
+where
+    W: FnOnce() -> F + Send,
+    F: Future<Output = Result<T, AppError>>,
+    T: Send,
+{
+    let outcome = py.detach(|| {
+        runtime.block_on(async {
+            tokio::select! {
+                outcome = work() => Ok(outcome),
+                interrupt = interrupted() => Err(interrupt),
+            }
+        })
+    });
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(error::from_app(py, &err)),
+        Err(interrupt) => Err(interrupt),
+    }
+}
+
+/// Resolves when Python has a pending signal to raise (Ctrl-C: `KeyboardInterrupt`).
+async fn interrupted() -> PyErr {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        #[expect(
+            clippy::redundant_closure_for_method_calls,
+            reason = "the method's lifetime is not general enough for `attach`"
+        )]
+        let signals = Python::attach(|py| py.check_signals());
+        if let Err(err) = signals {
+            return err;
+        }
+    }
+}
+
+/// A time argument: a timezone-aware `datetime`, or text (RFC 3339 or a date).
+fn instant(name: &str, value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    if let Ok(text) = value.extract::<String>() {
+        return time_text::parse_instant(&text)
+            .map_err(|e| PyValueError::new_err(format!("{name}: {e}")));
+    }
+    value.extract::<DateTime<Utc>>().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: expected a timezone-aware datetime (for example \
+             datetime(2025, 6, 1, tzinfo=timezone.utc)) or text such as \"2025-06-01\""
+        ))
+    })
+}
+
+/// A duration argument: a `timedelta`, or text such as `"30d"`.
+fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<TimeDelta> {
+    if let Ok(text) = value.extract::<String>() {
+        return time_text::parse_duration(&text)
+            .map_err(|e| PyValueError::new_err(format!("{name}: {e}")));
+    }
+    let delta = value.extract::<TimeDelta>().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: expected a timedelta or text such as \"30d\", \"12h\", \"2w\""
+        ))
+    })?;
+    if delta <= TimeDelta::zero() {
+        return Err(PyValueError::new_err(format!("{name}: must be positive")));
+    }
+    Ok(delta)
+}
+
+/// The range of `since`, or of `start` and `end`, ending now.
+fn range(
+    py: Python<'_>,
+    since: Option<&Bound<'_, PyAny>>,
+    start: Option<&Bound<'_, PyAny>>,
+    end: Option<&Bound<'_, PyAny>>,
+) -> PyResult<TimeRange> {
+    let since = since.map(|s| duration("since", s)).transpose()?;
+    let start = start.map(|s| instant("start", s)).transpose()?;
+    let end = end.map(|s| instant("end", s)).transpose()?;
+    app::report::range_of(since, start, end, Utc::now(), ("since", "start", "end"))
+        .map_err(|e| error::from_app(py, &e))
+}
+
+fn named<T: std::str::FromStr<Err = greenkube_core::UnknownNameError>>(text: &str) -> PyResult<T> {
+    text.parse::<T>().map_err(|e| error::from_unknown_name(&e))
+}
+
+/// The state filter of `recommendations`: a state name, `"all"` or `None` (every state).
+fn status(text: Option<&str>) -> PyResult<Option<RecommendationStatus>> {
+    match text.map(str::trim) {
+        None | Some("all") => Ok(None),
+        Some(name) => serde_json::from_value(serde_json::Value::from(name))
+            .map(Some)
+            .map_err(|_| {
+                PyValueError::new_err(format!(
+                    "status: `{name}` is not one of active, applied, ignored, stale, all"
+                ))
+            }),
+    }
+}
+
+#[pymethods]
+impl PyStore {
+    /// Where the store is (its URL, password masked).
+    #[getter]
+    fn location(&self) -> &str {
+        &self.store.location
+    }
+
+    /// Sums the stored footprints of a range, grouped: an Arrow table (`greenkube.Table` in the
+    /// package) with one row per group (and per period when `period` is given).
+    #[pyo3(signature = (since = None, *, start = None, end = None, group_by = "namespace", period = None, namespace = None, cluster = None))]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per report option"
+    )]
+    fn report<'py>(
+        &self,
+        py: Python<'py>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        group_by: &str,
+        period: Option<&str>,
+        namespace: Option<&str>,
+        cluster: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let group: GroupBy = named(group_by)?;
+        let period: Option<Period> = period.map(named).transpose()?;
+        if namespace.is_some() && !group.key_columns().contains(&"namespace") {
+            return Err(PyValueError::new_err(format!(
+                "namespace: rows grouped by {} have no namespace; group by namespace, workload \
+                 or pod",
+                group.name()
+            )));
+        }
+        let range = range(py, since, start, end)?;
+        let query = ReportQuery::new(range, group)
+            .with_period(period)
+            .in_cluster(cluster.map(Into::into));
+        let store = &self.store;
+        let mut report = block_on(py, &self.runtime, move || async move {
+            app::report::report(store, &query).await
+        })?;
+        if let Some(namespace) = namespace {
+            report
+                .rows
+                .retain(|r| r.key.namespace.as_deref() == Some(namespace));
+        }
+        let metadata = HashMap::from([
+            (
+                "greenkube.schema".to_owned(),
+                "greenkube.report/v1".to_owned(),
+            ),
+            ("greenkube.store".to_owned(), self.store.location.clone()),
+            ("greenkube.group_by".to_owned(), group.name().to_owned()),
+            (
+                "greenkube.from".to_owned(),
+                report.range.from().to_rfc3339(),
+            ),
+            ("greenkube.to".to_owned(), report.range.to().to_rfc3339()),
+            ("greenkube.widened".to_owned(), report.widened.to_string()),
+            (
+                "greenkube.data_version".to_owned(),
+                greenkube_core::ReferenceData::embedded()
+                    .version()
+                    .to_owned(),
+            ),
+        ]);
+        let batch = table::report(group, period.is_some(), &report.rows, metadata)
+            .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))?;
+        table::to_python(py, batch)
+    }
+
+    /// Analyses the stored history of a range (`since`, or `start` and `end`) and returns what
+    /// to change, largest CO2e savings first (each a dict, as `recommend` returns them). With
+    /// `save`, the scan is kept in the store: `recommendations()` lists it, and findings ignored
+    /// there are left out here.
+    #[pyo3(signature = (since = None, *, start = None, end = None, namespace = None, save = false))]
+    fn recommend<'py>(
+        &self,
+        py: Python<'py>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        namespace: Option<String>,
+        save: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = range(py, since, start, end)?;
+        let config = RecommenderConfig {
+            namespace,
+            ..RecommenderConfig::default()
+        };
+        let store = &self.store;
+        let now = Utc::now();
+        let recommendations = block_on(py, &self.runtime, move || async move {
+            let scan = app::recommend::scan(
+                store,
+                range,
+                config,
+                None,
+                greenkube_core::ReferenceData::embedded(),
+            )
+            .await?;
+            let mut recommendations = scan.recommendations;
+            if save {
+                let saved = app::recommend::save_scan(store, &recommendations, now).await?;
+                recommendations.retain(|r| !saved.ignored.contains(&r.id));
+            }
+            Ok(recommendations)
+        })?;
+        Ok(pythonize::pythonize(py, &recommendations)?)
+    }
+
+    /// The recommendations the store keeps (`status`: active, applied, ignored, stale, or
+    /// None/`"all"` for every state), each a dict as `greenkube recommendations list --format
+    /// json` writes it.
+    #[pyo3(signature = (status = None))]
+    fn recommendations<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = self::status(status)?;
+        let store = &self.store;
+        let records = block_on(py, &self.runtime, move || async move {
+            app::recommend::records(store, status).await
+        })?;
+        Ok(pythonize::pythonize(py, &records)?)
+    }
+
+    /// Marks a kept recommendation applied (`id` or a unique prefix); returns its record.
+    fn apply<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.change(
+            py,
+            id,
+            app::recommend::Change::Apply(AppliedValues::default()),
+        )
+    }
+
+    /// Ignores a kept recommendation while its finding persists; returns its record.
+    #[pyo3(signature = (id, reason = None))]
+    fn ignore<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.change(py, id, app::recommend::Change::Ignore { reason })
+    }
+
+    /// Makes an ignored recommendation active again; returns its record.
+    fn unignore<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.change(py, id, app::recommend::Change::Unignore)
+    }
+
+    /// Rolls stored footprints up by hour and day and applies retention (`keep_raw`,
+    /// `keep_hourly`: durations; `keep_daily`: a duration or `"forever"`). Returns what it did.
+    #[pyo3(signature = (*, keep_raw = "7d", keep_hourly = "90d", keep_daily = "forever"))]
+    fn maintain<'py>(
+        &self,
+        py: Python<'py>,
+        keep_raw: &str,
+        keep_hourly: &str,
+        keep_daily: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = |name: &str, e: String| PyValueError::new_err(format!("{name}: {e}"));
+        let raw = time_text::parse_duration(keep_raw).map_err(|e| text("keep_raw", e))?;
+        let hourly = time_text::parse_duration(keep_hourly).map_err(|e| text("keep_hourly", e))?;
+        let daily =
+            time_text::parse_duration_or_forever(keep_daily).map_err(|e| text("keep_daily", e))?;
+        let policy = RetentionPolicy::new(raw, hourly, daily.0)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let store = &self.store;
+        let now = Utc::now();
+        let done = block_on(py, &self.runtime, move || async move {
+            Ok(store.footprints.maintain(&policy, now).await?)
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("hours_rolled", done.hours_rolled)?;
+        out.set_item("days_rolled", done.days_rolled)?;
+        out.set_item("raw_rows_deleted", done.raw_rows_deleted)?;
+        out.set_item("hourly_rows_deleted", done.hourly_rows_deleted)?;
+        out.set_item("daily_rows_deleted", done.daily_rows_deleted)?;
+        Ok(out.into_any())
+    }
+
+    /// Loads the demo's synthetic cluster (`days` of 5-minute windows ending at the last full
+    /// hour before `end`, default now) into the store, as `greenkube demo` does. Windows
+    /// already stored are skipped. Returns what was stored.
+    #[pyo3(signature = (*, days = 30, seed = 42, end = None))]
+    fn load_demo<'py>(
+        &self,
+        py: Python<'py>,
+        days: u32,
+        seed: u64,
+        end: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let end = end.map(|e| instant("end", e)).transpose()?;
+        let demo = Demo::new(DemoPlan {
+            seed,
+            days,
+            end: end.unwrap_or_else(Utc::now),
+        })
+        .map_err(|e| error::from_app(py, &e))?;
+        let store = &self.store;
+        let loaded = block_on(py, &self.runtime, move || async move {
+            demo.load(store, &Stop::new(), &NoProgress).await
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("windows", loaded.summary.windows)?;
+        out.set_item("pod_rows", loaded.summary.pod_rows)?;
+        out.set_item("co2e_grams", loaded.summary.co2e_grams)?;
+        out.set_item("cluster", app::demo::CLUSTER)?;
+        Ok(out.into_any())
+    }
+
+    /// Closes the store (SQLite folds its log into the file). Later calls fail.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let store = &self.store;
+        block_on(py, &self.runtime, move || async move {
+            store.close().await;
+            Ok(())
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("greenkube.Store({:?})", self.store.location)
+    }
+}
+
+impl PyStore {
+    fn change<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        change: app::recommend::Change,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let store = &self.store;
+        let id = id.to_owned();
+        let record = block_on(py, &self.runtime, move || async move {
+            app::recommend::change(store, &id, change, Utc::now()).await
+        })?;
+        Ok(pythonize::pythonize(py, &record)?)
+    }
+}
