@@ -771,6 +771,7 @@ impl std::fmt::Debug for StoreArg {
 }
 
 /// URLs redacted, the token as `***`.
+#[cfg(feature = "collect")]
 impl std::fmt::Debug for SourceArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use greenkube_adapters::secret::{redact_opt, redact_url};
@@ -790,7 +791,7 @@ impl std::fmt::Debug for SourceArgs {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "collect"))]
 mod tests {
     use clap::{CommandFactory as _, FromArgMatches as _};
 
