@@ -209,18 +209,16 @@ impl Collector {
             .unwrap_or(std::time::Duration::from_secs(300));
         let mut notes: Vec<SourceNote> = Vec::new();
 
-        // Usage for the whole batch, the inventory and the metric nodes, concurrently.
+        // Usage for the whole batch and the inventory, concurrently; the metric nodes window by
+        // window below (the nodes of one instant applied to a whole batch would give a window
+        // nodes it did not have, and make the figures depend on where batches start).
         let inventory_fut = async {
             match &self.sources.inventory {
                 Some(s) => Some(s.inventory().await),
                 None => None,
             }
         };
-        let (usage, inventory, metric_nodes) = tokio::join!(
-            usage_source.usage(span, step),
-            inventory_fut,
-            usage_source.nodes(last.from())
-        );
+        let (usage, inventory) = tokio::join!(usage_source.usage(span, step), inventory_fut);
         let mut usage_error = None;
         let usage: BTreeMap<DateTime<Utc>, WindowUsage> = match usage {
             Ok(windows) => restarts_per_window(windows, self.config.step),
@@ -238,17 +236,7 @@ impl Collector {
             }
             None => None,
         };
-        let metric_nodes = match metric_nodes {
-            Ok(nodes) => nodes,
-            Err(e) => {
-                // One note per source: a failed usage call has already made it.
-                if usage_error.is_none() {
-                    notes.push(SourceNote::from(&e));
-                }
-                Vec::new()
-            }
-        };
-
+        let usage_failed = usage_error.is_some();
         if let Some(e) = usage_error
             && inventory.is_none()
         {
@@ -261,6 +249,16 @@ impl Collector {
         let mut batch_intensities: Option<BatchIntensities> = None;
         for window in windows {
             let mut window_notes = notes.clone();
+            let metric_nodes = match usage_source.nodes(window.from()).await {
+                Ok(nodes) => nodes,
+                Err(e) => {
+                    // One note per source: a failed usage call has already made it.
+                    if !usage_failed {
+                        window_notes.push(SourceNote::from(&e));
+                    }
+                    Vec::new()
+                }
+            };
             let costs = match &self.sources.costs {
                 Some(s) => match s.costs(*window).await {
                     Ok(c) => c,

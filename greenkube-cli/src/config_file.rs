@@ -101,7 +101,7 @@ pub(crate) fn apply(command: clap::Command, path: &Path) -> Result<clap::Command
     apply_text(command, path, &text)
 }
 
-fn apply_text(
+pub(crate) fn apply_text(
     mut command: clap::Command,
     path: &Path,
     text: &str,

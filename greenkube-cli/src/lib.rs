@@ -13,6 +13,38 @@ mod serve;
 mod store;
 mod time_arg;
 
+/// Entry points for the fuzz targets (`fuzz/`, feature `fuzzing`): the command line's own
+/// parsers of text it does not control. Not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+
+    /// A configuration file's text applied to the command line, then a command parsed with it
+    /// (as `greenkube --config FILE report` does).
+    pub fn config_file(text: &str) {
+        let command = crate::args::Cli::command().version("0");
+        let path = std::path::Path::new("fuzz.toml");
+        if let Ok(command) = crate::config_file::apply_text(command, path, text) {
+            for argv in [
+                ["greenkube", "report"].as_slice(),
+                &["greenkube", "maintain"],
+                &["greenkube", "collect", "--once"],
+            ] {
+                if let Ok(matches) = command.clone().try_get_matches_from(argv) {
+                    let _ = crate::args::Cli::from_arg_matches(&matches);
+                }
+            }
+        }
+    }
+
+    /// A query string of the HTTP API, as every read endpoint parses it.
+    #[cfg(feature = "collect")]
+    pub fn serve_query(query: &str) {
+        let _ = crate::serve::fuzz_params(query);
+    }
+}
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};

@@ -209,6 +209,11 @@ impl SourceHttp {
         query: &[(&str, String)],
         what: &str,
     ) -> Result<Fetched, (SourceError, Option<Duration>)> {
+        #[cfg(feature = "fuzzing")]
+        if let Some(body) = fuzzing::canned() {
+            let _ = (url, query, what);
+            return Ok(Fetched::Body(body));
+        }
         let response = self
             .client
             .get(url.clone())
@@ -346,6 +351,28 @@ impl SourceHttp {
             }
         }
         text
+    }
+}
+
+/// For fuzzing (feature `fuzzing`, never in a product build): every request of this thread
+/// is answered with a given body, so the sources' real decoding and conversion run on
+/// arbitrary answers without a server.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CANNED: RefCell<Option<bytes::Bytes>> = const { RefCell::new(None) };
+    }
+
+    /// Answers every request made on this thread with `body` (`None`: the network again).
+    pub fn answer_with(body: Option<&[u8]>) {
+        CANNED.with(|canned| *canned.borrow_mut() = body.map(bytes::Bytes::copy_from_slice));
+    }
+
+    pub(super) fn canned() -> Option<bytes::Bytes> {
+        CANNED.with(|canned| canned.borrow().clone())
     }
 }
 

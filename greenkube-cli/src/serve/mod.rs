@@ -30,6 +30,19 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub(crate) use state::{AppState, ServerConfig};
 
+/// Every reader of a query string of the API, on `query` (for the fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_params(query: &str) -> Result<(), error::ApiError> {
+    let params = params::Params::parse(query)?;
+    let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+    let _ = params.scope();
+    let _ = params.last(now);
+    let _ = params.bounded("limit", 10, 1, 1000);
+    let _ = params.flag("refresh");
+    let _ = params::report_ranges(&params, now);
+    Ok(())
+}
+
 use crate::printer;
 
 /// The whole application: API, probes, OpenAPI, and the front end at `/`.

@@ -14,7 +14,7 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn required(var: &str) -> String {
+pub(super) fn required(var: &str) -> String {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
         _ => panic!(
@@ -40,7 +40,7 @@ where
 }
 
 /// node-a and node-b and the pods of the Prometheus history that have a spec.
-async fn seed_kubernetes(kubeconfig: &str) {
+pub(super) async fn seed_kubernetes(kubeconfig: &str) {
     let source = greenkube_adapters::sources::kubernetes::KubernetesSource::from_kubeconfig(Some(
         Path::new(kubeconfig),
     ))
@@ -88,7 +88,7 @@ async fn seed_kubernetes(kubeconfig: &str) {
     }
 }
 
-async fn opencost() -> MockServer {
+pub(super) async fn opencost() -> MockServer {
     let server = MockServer::start().await;
     let alloc = |ns: &str, pod: &str, cost: f64| {
         json!({"name": format!("{ns}/{pod}"), "properties": {"namespace": ns, "pod": pod},
@@ -135,7 +135,7 @@ impl wiremock::Respond for History {
     }
 }
 
-async fn electricity_maps() -> MockServer {
+pub(super) async fn electricity_maps() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/carbon-intensity/history"))
@@ -146,7 +146,7 @@ async fn electricity_maps() -> MockServer {
     server
 }
 
-async fn rows(url: &str, range: TimeRange) -> Vec<PodRecord> {
+pub(super) async fn rows(url: &str, range: TimeRange) -> Vec<PodRecord> {
     let repos = store::open(url).await.expect("store");
     let mut pager = PodRowPager::new(repos.footprints.as_ref(), range, 1000);
     let mut out = Vec::new();

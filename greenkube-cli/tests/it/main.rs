@@ -3,6 +3,8 @@
 #[cfg(feature = "collect")]
 mod collect;
 mod estimate;
+#[cfg(feature = "collect")]
+mod faults;
 mod history_store;
 mod recommend;
 mod secrets;
