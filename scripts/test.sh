@@ -12,6 +12,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "rustfmt"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "clippy (all targets, all features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
@@ -109,6 +110,9 @@ cargo clippy -p greenkube-cli --no-default-features --features sqlite --all-targ
 cargo test -p greenkube-adapters --no-default-features --locked --lib --test it -- store
 cargo test -p greenkube-adapters --no-default-features --features sqlite --locked --lib --test it -- store app
 cargo test -p greenkube-cli --no-default-features --features sqlite --locked --test it -- store::
+
+step "fuzzing: every parser for a few seconds (scripts/fuzz.sh: libFuzzer, stable toolchain)"
+scripts/fuzz.sh "${GREENKUBE_FUZZ_SECONDS:-10}"
 
 step "greenkube-core packages its reference data"
 listing=$(cargo package -p greenkube-core --list --allow-dirty --locked)

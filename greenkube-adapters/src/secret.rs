@@ -76,6 +76,47 @@ const SECRET_PARAMETERS: [&str; 11] = [
 /// `token`, `auth-token`, `api_key`, `key`, ...). Anything else is kept, so the URL still says
 /// where.
 pub fn redact_url(url: &str) -> String {
+    let shown = redact_text(url);
+    // The clients read URLs with the WHATWG grammar (the `url` crate), which is lenient
+    // (`https:///user:pw@host`, tabs and newlines dropped, `\` as `/`): when it finds a
+    // password that the textual reading above left visible, show only its host and port.
+    if let Ok(parsed) = ::url::Url::parse(url)
+        && let Some(password) = parsed.password().filter(|p| !p.is_empty())
+    {
+        let decoded = percent_encoding_free(password);
+        let visible = |p: &str| shown.contains(&format!(":{p}@"));
+        if visible(password) || visible(&decoded) {
+            let host = parsed.host_str().unwrap_or("");
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            return format!("{}://***@{host}{port}", parsed.scheme());
+        }
+    }
+    shown
+}
+
+/// `%XX` sequences decoded (lossy), for comparing a password as written and as sent.
+fn percent_encoding_free(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(&h), Some(&l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(h), Some(l)) = (hex(h), hex(l))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The textual redaction: the user info's password and secret query parameters.
+fn redact_text(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // Not a URL with an authority (`sqlite::memory:`, a typo): whatever precedes an `@` may
         // be credentials.
@@ -161,6 +202,13 @@ mod tests {
         assert_eq!(redact_url("sqlite://greenkube.db"), "sqlite://greenkube.db");
         assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
         assert_eq!(redact_url("not a url user:secret@host"), "***@host");
+        // Read as the clients read it (an empty authority skipped): the password is hidden.
+        let lenient = "https:///elastic:changem@e@es:8400/x";
+        assert!(
+            !redact_url(lenient).contains("changem"),
+            "{}",
+            redact_url(lenient)
+        );
         assert_eq!(
             redact_url("http://user:secret@prom.example:9090/"),
             "http://user:***@prom.example:9090/"
