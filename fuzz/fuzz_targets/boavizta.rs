@@ -6,14 +6,10 @@
 mod common;
 
 use greenkube_adapters::sources::boavizta::BoaviztaSource;
-use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_core::ports::EmbodiedSource;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let policy = HttpPolicy {
-        attempts: 1,
-        ..HttpPolicy::default()
-    };
+    let policy = common::policy();
     let source = BoaviztaSource::new("http://boavizta.fuzz.invalid/", policy).expect("a URL");
     common::with_answer(data, async {
         if let Ok(Some(figure)) = source.embodied("aws", "m5.large").await {

@@ -28,3 +28,11 @@ pub fn with_answer<T>(body: &[u8], work: impl std::future::Future<Output = T>) -
 pub fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(secs, 0).expect("a valid instant")
 }
+
+/// The HTTP policy of the source targets: one attempt (a retry would read the same answer).
+pub fn policy() -> greenkube_adapters::sources::http::HttpPolicy {
+    greenkube_adapters::sources::http::HttpPolicy {
+        attempts: 1,
+        ..greenkube_adapters::sources::http::HttpPolicy::default()
+    }
+}

@@ -6,14 +6,10 @@
 mod common;
 
 use greenkube_adapters::sources::electricity_maps::ElectricityMapsSource;
-use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_core::ports::IntensitySource;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let policy = HttpPolicy {
-        attempts: 1,
-        ..HttpPolicy::default()
-    };
+    let policy = common::policy();
     let source = ElectricityMapsSource::new("http://em.fuzz.invalid/v3/", "fuzz-token", policy)
         .expect("a URL");
     common::with_answer(data, async {

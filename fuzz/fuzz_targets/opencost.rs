@@ -5,15 +5,11 @@
 #[path = "common.rs"]
 mod common;
 
-use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_adapters::sources::opencost::OpenCostSource;
 use greenkube_core::ports::{CostSource, TimeRange};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let policy = HttpPolicy {
-        attempts: 1,
-        ..HttpPolicy::default()
-    };
+    let policy = common::policy();
     let source = OpenCostSource::new("http://opencost.fuzz.invalid/", policy).expect("a URL");
     let range =
         TimeRange::new(common::at(1_750_000_000), common::at(1_750_000_300)).expect("range");

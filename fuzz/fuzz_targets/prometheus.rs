@@ -6,15 +6,11 @@
 #[path = "common.rs"]
 mod common;
 
-use greenkube_adapters::sources::http::HttpPolicy;
 use greenkube_adapters::sources::prometheus::PrometheusSource;
 use greenkube_core::ports::{TimeRange, UsageSource};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let policy = HttpPolicy {
-        attempts: 1,
-        ..HttpPolicy::default()
-    };
+    let policy = common::policy();
     let source = PrometheusSource::new("http://prometheus.fuzz.invalid/", policy).expect("a URL");
     let range =
         TimeRange::new(common::at(1_750_000_000), common::at(1_750_000_900)).expect("range");
