@@ -9,6 +9,7 @@ mod convert;
 mod enter;
 mod error;
 mod store;
+mod stream;
 mod table;
 
 use pyo3::prelude::*;

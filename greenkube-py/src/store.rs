@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -20,7 +21,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error;
+use crate::stream::PodRowBatches;
 use crate::table;
+use pyo3_arrow::PyRecordBatchReader;
 
 /// A store, open: SQLite (`sqlite://PATH`), PostgreSQL (`postgres://...`) or Elasticsearch
 /// (`http(s)://...`), with its own runtime for the I/O. Every call releases the GIL while it
@@ -28,7 +31,7 @@ use crate::table;
 #[pyclass(module = "greenkube._native", name = "Store", frozen)]
 pub(crate) struct PyStore {
     store: Store,
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
 }
 
 /// Opens the store a URL names (created when missing if `create`), bringing its schema up to
@@ -53,7 +56,10 @@ pub(crate) fn open(py: Python<'_>, url: &str, create: bool) -> PyResult<PyStore>
         .await
         .map_err(AppError::from)
     })?;
-    Ok(PyStore { store, runtime })
+    Ok(PyStore {
+        store,
+        runtime: Arc::new(runtime),
+    })
 }
 
 /// Runs store work on `runtime` with the GIL released; checks for Ctrl-C every 100 ms (the
@@ -229,6 +235,47 @@ impl PyStore {
         let batch = table::report(group, period.is_some(), &report.rows, metadata)
             .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))?;
         table::to_python(py, batch)
+    }
+
+    /// The stored pod rows of a range (`since`, or `start` and `end`), one row per pod and
+    /// window, streamed in Arrow batches of `batch_size` rows read from the store one page at a
+    /// time (never the whole history in memory): a `greenkube.Batches`, to iterate or to turn
+    /// into one data frame. `namespace` and `cluster` keep those rows only.
+    #[pyo3(signature = (since = None, *, start = None, end = None, namespace = None, cluster = None, batch_size = 10_000))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per option")]
+    fn footprints<'py>(
+        &self,
+        py: Python<'py>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        namespace: Option<String>,
+        cluster: Option<String>,
+        batch_size: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = range(py, since, start, end)?;
+        let metadata = HashMap::from([
+            (
+                "greenkube.schema".to_owned(),
+                "greenkube.pod_rows/v1".to_owned(),
+            ),
+            ("greenkube.store".to_owned(), self.store.location.clone()),
+            ("greenkube.from".to_owned(), range.from().to_rfc3339()),
+            ("greenkube.to".to_owned(), range.to().to_rfc3339()),
+        ]);
+        let batches = PodRowBatches::new(
+            Arc::clone(&self.store.footprints),
+            Arc::clone(&self.runtime),
+            range,
+            batch_size,
+            (namespace, cluster),
+            metadata.clone(),
+        )
+        .map_err(|e| PyRuntimeError::new_err(format!("building the stream: {e}")))?;
+        let reader = PyRecordBatchReader::new(Box::new(batches));
+        py.import("greenkube._table")?
+            .getattr("Batches")?
+            .call1((reader, metadata))
     }
 
     /// Analyses the stored history of a range (`since`, or `start` and `end`) and returns what

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, Field, Schema};
 use chrono::{DateTime, Utc};
+use greenkube_core::ports::PodRecord;
 use greenkube_core::ranged::Ranged;
 use greenkube_core::{AggregateRow, GroupBy};
 use pyo3::prelude::*;
@@ -71,6 +72,22 @@ impl Columns {
         self.figures(name, values.iter().map(|r| r.point));
         self.figures(&format!("{name}_low"), values.iter().map(|r| r.low));
         self.figures(&format!("{name}_high"), values.iter().map(|r| r.high));
+    }
+
+    fn optional_figures(&mut self, name: &str, values: impl Iterator<Item = Option<f64>>) {
+        let mut builder = Float64Builder::new();
+        for value in values {
+            builder.append_option(value);
+        }
+        self.push(name, true, Arc::new(builder.finish()));
+    }
+
+    fn flags(&mut self, name: &str, values: impl Iterator<Item = bool>) {
+        let mut builder = BooleanBuilder::new();
+        for value in values {
+            builder.append_value(value);
+        }
+        self.push(name, false, Arc::new(builder.finish()));
     }
 
     fn instants(&mut self, name: &str, values: impl Iterator<Item = Option<DateTime<Utc>>>) {
@@ -133,6 +150,88 @@ pub(crate) fn report(
     columns.instants("first_window", rows.iter().map(|r| r.first_window));
     columns.instants("last_window", rows.iter().map(|r| r.last_window));
     columns.finish(metadata)
+}
+
+/// Stored pod rows, one row per pod and window: where (cluster, window, namespace, pod,
+/// workload, node, zone, region, provider, instance type), what it used and reserved, each
+/// figure with its interval, cost, PUE, grid intensity, whether it was estimated and why, and
+/// the methodology and reference data that made it.
+pub(crate) fn pod_rows(
+    rows: &[PodRecord],
+    metadata: HashMap<String, String>,
+) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::default();
+    c.names("cluster", rows.iter().map(|r| r.cluster.as_deref()));
+    c.instants("window_start", rows.iter().map(|r| Some(r.window_start)));
+    c.instants("window_end", rows.iter().map(|r| Some(r.window_end)));
+    c.names("namespace", rows.iter().map(|r| Some(&*r.namespace)));
+    c.names("pod", rows.iter().map(|r| Some(&*r.pod)));
+    c.names("owner_kind", rows.iter().map(|r| r.owner_kind.as_deref()));
+    c.names("owner_name", rows.iter().map(|r| r.owner_name.as_deref()));
+    c.names(
+        "workload_kind",
+        rows.iter().map(|r| Some(&*r.workload_kind)),
+    );
+    c.names("workload", rows.iter().map(|r| Some(&*r.workload)));
+    c.names("node", rows.iter().map(|r| r.node.as_deref()));
+    c.names("zone", rows.iter().map(|r| r.zone.as_deref()));
+    c.names("region", rows.iter().map(|r| r.region.as_deref()));
+    c.names("provider", rows.iter().map(|r| r.provider.as_deref()));
+    c.names(
+        "instance_type",
+        rows.iter().map(|r| r.instance_type.as_deref()),
+    );
+    c.optional_figures(
+        "cpu_usage_cores",
+        rows.iter().map(|r| r.cpu_usage_cores.map(|v| v.0)),
+    );
+    c.optional_figures(
+        "cpu_request_cores",
+        rows.iter().map(|r| r.cpu_request_cores.map(|v| v.0)),
+    );
+    c.optional_figures(
+        "memory_usage_bytes",
+        rows.iter().map(|r| r.memory_usage_bytes.map(|v| v.0)),
+    );
+    c.optional_figures(
+        "memory_request_bytes",
+        rows.iter().map(|r| r.memory_request_bytes.map(|v| v.0)),
+    );
+    let restarts = rows.iter().map(|r| r.restarts.map(|n| n as f64));
+    c.optional_figures("restarts", restarts);
+    let energy: Vec<Ranged> = rows.iter().map(|r| r.energy_joules).collect();
+    let co2e: Vec<Ranged> = rows.iter().map(|r| r.co2e_grams).collect();
+    let embodied: Vec<Ranged> = rows.iter().map(|r| r.embodied_co2e_grams).collect();
+    let total: Vec<Ranged> = rows.iter().map(PodRecord::total_co2e_grams).collect();
+    let pue: Vec<Ranged> = rows.iter().map(|r| r.pue).collect();
+    let intensity: Vec<Ranged> = rows.iter().map(|r| r.grid_intensity).collect();
+    c.ranged("energy_joules", &energy);
+    c.ranged("co2e_grams", &co2e);
+    c.ranged("embodied_co2e_grams", &embodied);
+    c.ranged("total_co2e_grams", &total);
+    c.optional_figures("cost", rows.iter().map(|r| r.cost.map(|m| m.0)));
+    c.ranged("pue", &pue);
+    c.ranged("grid_intensity", &intensity);
+    c.flags("estimated", rows.iter().map(|r| r.estimated));
+    let reasons: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| (!r.estimation_reasons.is_empty()).then(|| r.estimation_reasons.join("; ")))
+        .collect();
+    c.text("estimation_reasons", reasons.iter().map(Option::as_deref));
+    c.names(
+        "methodology",
+        rows.iter().map(|r| Some(r.methodology.name.name())),
+    );
+    c.names(
+        "methodology_version",
+        rows.iter().map(|r| Some(r.methodology.version.as_str())),
+    );
+    c.names(
+        "data_version",
+        rows.iter()
+            .map(|r| Some(r.methodology.data_version.as_str())),
+    );
+    c.finish(metadata)
 }
 
 #[cfg(test)]

@@ -531,7 +531,7 @@ def test_stub_declares_exactly_the_module() -> None:
     public = {name for name in declared if not name.startswith("_") or name.startswith("__")}
     assert public == set(_native.__all__)
     # The package adds its pure-Python helpers (the Table wrapper) to the native module.
-    assert set(greenkube.__all__) == set(_native.__all__) | {"Table"}
+    assert set(greenkube.__all__) == set(_native.__all__) | {"Table", "Batches"}
     assert Path(greenkube.__file__).with_name("py.typed").exists()
 
 

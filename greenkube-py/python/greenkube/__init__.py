@@ -26,7 +26,8 @@ recomputes the history with changes applied, and ``score(history)`` rates the cl
 Stores: ``greenkube.open(url)`` opens the store the command line and the server use (SQLite
 ``sqlite://greenkube.db``, PostgreSQL ``postgres://...``, Elasticsearch ``http://...``):
 ``store.report(since="30d", group_by="namespace")`` gives a ``greenkube.Table`` (Arrow, with
-``to_pandas()``, ``to_polars()``, ``to_arrow()``), ``store.recommend(since="7d", save=True)``
+``to_pandas()``, ``to_polars()``, ``to_arrow()``), ``store.footprints(since="30d")`` the pod rows
+streamed in Arrow batches (``greenkube.Batches``), ``store.recommend(since="7d", save=True)``
 what to change, ``store.recommendations()`` what is kept and ``apply``/``ignore``/``unignore``
 change it, ``store.maintain()`` rolls up and applies retention, ``store.load_demo()`` loads the
 demo's synthetic cluster.
@@ -57,9 +58,10 @@ from greenkube._native import (
     score,
     what_if,
 )
-from greenkube._table import Table
+from greenkube._table import Batches, Table
 
 __all__ = [
+    "Batches",
     "ConflictError",
     "Error",
     "FootprintError",

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Literal, TypedDict, final
 
-from greenkube._table import Table
+from greenkube._table import Batches, Table
 
 __all__ = [
     "__version__",
@@ -89,6 +89,18 @@ class Store:
         cluster: str | None = None,
     ) -> Table:
         """Sums the stored footprints of a range (``since``, or ``start`` and ``end``), grouped."""
+
+    def footprints(
+        self,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        batch_size: int = 10_000,
+    ) -> Batches:
+        """The stored pod rows of a range, streamed in Arrow batches."""
 
     def recommend(
         self,

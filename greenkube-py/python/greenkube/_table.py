@@ -81,3 +81,62 @@ class Table:
     def __repr__(self) -> str:
         schema = self._metadata.get("greenkube.schema", "table")
         return f"<greenkube.Table {schema}: {self.num_rows} rows x {len(self._columns)} columns>"
+
+
+class Batches:
+    """Stored pod rows, streamed: Arrow record batches read from the store one page at a time.
+
+    The stream is read once: iterate it (``for batch in store.footprints(...)`` gives
+    ``pyarrow.RecordBatch`` objects, for histories that do not fit in memory), or turn it whole
+    into a frame with ``to_pandas()``, ``to_polars()`` or ``to_arrow()``. Columns are flat, as
+    in ``Table``: one row per pod and window, every figure with ``_low`` and ``_high``, the
+    methodology and reference data version of each row. It implements the Arrow PyCapsule
+    stream interface (``__arrow_c_stream__``).
+    """
+
+    __slots__ = ("_native", "_metadata")
+
+    def __init__(self, native: Any, metadata: dict[str, str]) -> None:
+        self._native = native
+        self._metadata = dict(metadata)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """What the stream is: ``greenkube.schema``, the store and the range."""
+        return dict(self._metadata)
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The Arrow PyCapsule stream (read once)."""
+        return self._native.__arrow_c_stream__(requested_schema)
+
+    def _reader(self) -> Any:
+        try:
+            import pyarrow
+        except ImportError as missing:
+            raise ImportError(
+                "reading batches needs pyarrow: pip install 'greenkube[pandas]'"
+            ) from missing
+        return pyarrow.RecordBatchReader.from_stream(self)
+
+    def __iter__(self) -> Any:
+        return iter(self._reader())
+
+    def to_arrow(self) -> Any:
+        """All the rows as one ``pyarrow.Table`` (needs pyarrow)."""
+        return self._reader().read_all()
+
+    def to_pandas(self) -> Any:
+        """All the rows as one pandas DataFrame."""
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> Any:
+        """All the rows as one polars DataFrame."""
+        try:
+            import polars
+        except ImportError as missing:
+            raise ImportError("to_polars() needs polars: pip install 'greenkube[polars]'") from missing
+        return polars.DataFrame(self)
+
+    def __repr__(self) -> str:
+        schema = self._metadata.get("greenkube.schema", "batches")
+        return f"<greenkube.Batches {schema}>"

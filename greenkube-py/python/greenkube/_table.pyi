@@ -1,5 +1,6 @@
 """Types of ``greenkube._table`` (the DataFrame libraries are optional extras)."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pandas  # type: ignore[import-untyped, unused-ignore]
@@ -29,3 +30,20 @@ class Table:
         """The table as a pandas DataFrame (names as categories, timestamps in UTC)."""
     def to_polars(self) -> polars.DataFrame:
         """The table as a polars DataFrame (names as categoricals, timestamps in UTC)."""
+
+class Batches:
+    """Stored pod rows streamed as Arrow record batches, one store page at a time (read once)."""
+
+    def __init__(self, native: Any, metadata: dict[str, str]) -> None: ...
+    @property
+    def metadata(self) -> dict[str, str]:
+        """What the stream is: ``greenkube.schema``, the store and the range."""
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The Arrow PyCapsule stream (read once)."""
+    def __iter__(self) -> Iterator[pyarrow.RecordBatch]: ...
+    def to_arrow(self) -> pyarrow.Table:
+        """All the rows as one ``pyarrow.Table``."""
+    def to_pandas(self) -> pandas.DataFrame:
+        """All the rows as one pandas DataFrame."""
+    def to_polars(self) -> polars.DataFrame:
+        """All the rows as one polars DataFrame."""
