@@ -63,5 +63,14 @@ venv_pip install --quiet --disable-pip-version-check --force-reinstall --no-deps
 step "checking the type stubs against the compiled module (mypy stubtest)"
 (cd "$wheels" && "$python" -m mypy.stubtest greenkube)
 
+# collect_window is tested against the test Prometheus (scripts/prometheus-service.sh);
+# scripts/test.sh has started one already, otherwise this script starts its own and stops it.
+if [ -z "${GREENKUBE_TEST_PROMETHEUS_URL:-}" ]; then
+  step "starting a test Prometheus (scripts/prometheus-service.sh)"
+  export GREENKUBE_PROMETHEUS_DIR="$root/target/services/prometheus-py-$$" GREENKUBE_PROMETHEUS_OWNER=$$
+  trap 'rm -rf "$wheels"; scripts/prometheus-service.sh stop || true' EXIT
+  eval "$(scripts/prometheus-service.sh start)"
+fi
+
 step "running the Python tests"
 "$python" -m pytest -q -p no:cacheprovider greenkube-py/tests

@@ -143,6 +143,17 @@ pub struct BatchOutcome {
     pub co2e_grams: f64,
 }
 
+/// Windows read from the sources and estimated, not yet stored.
+#[derive(Debug, Clone, Default)]
+pub struct Gathered {
+    /// The snapshots, oldest first.
+    pub snapshots: Vec<Snapshot>,
+    /// Their footprints, in the same order.
+    pub footprints: Vec<Footprint>,
+    /// What storing them stores.
+    pub outcome: BatchOutcome,
+}
+
 /// Collects windows from [`Sources`] into [`Stores`].
 #[derive(Debug)]
 pub struct Collector {
@@ -189,10 +200,21 @@ impl Collector {
             .max())
     }
 
-    /// Collects `windows` (consecutive, oldest first, each one step long) as one batch.
+    /// Collects `windows` (consecutive, oldest first, each one step long) as one batch: gathers
+    /// them ([`Collector::gather`]) and keeps them ([`Collector::keep`]).
     pub async fn collect(&self, windows: &[TimeRange]) -> Result<BatchOutcome, CollectError> {
+        let gathered = self.gather(windows).await?;
+        self.keep(&gathered).await?;
+        Ok(gathered.outcome)
+    }
+
+    /// Reads `windows` (consecutive, oldest first, each one step long) from the sources and
+    /// estimates them, without storing them: the snapshots and their footprints. Measured grid
+    /// intensities the source gives are kept in the intensity history on the way (the windows
+    /// read them back from there).
+    pub async fn gather(&self, windows: &[TimeRange]) -> Result<Gathered, CollectError> {
         let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
-            return Ok(BatchOutcome::default());
+            return Ok(Gathered::default());
         };
         let usage_source = self
             .sources
@@ -307,16 +329,27 @@ impl Collector {
             footprints.push(fp);
             snapshots.push(snapshot);
         }
+        Ok(Gathered {
+            snapshots,
+            footprints,
+            outcome,
+        })
+    }
 
-        // Footprints first (one transaction), then the archive that marks the windows done.
-        self.stores.footprints.write_footprints(&footprints).await?;
-        if let Some(last) = snapshots.last() {
+    /// Stores what [`Collector::gather`] read: the footprints first (one transaction), the
+    /// nodes of the last window, then the archive that marks the windows done.
+    pub async fn keep(&self, gathered: &Gathered) -> Result<(), StoreError> {
+        self.stores
+            .footprints
+            .write_footprints(&gathered.footprints)
+            .await?;
+        if let Some(last) = gathered.snapshots.last() {
             self.record_nodes(last).await?;
         }
-        for snapshot in &snapshots {
+        for snapshot in &gathered.snapshots {
             self.stores.archive.archive(snapshot).await?;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     /// Records the nodes of a batch's last window. Node observations arrive in window order, so

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::convert::{JsonInput, SnapshotInput};
 use crate::enter::{BadInput, EnterGreenkube, detach_input};
 use crate::error;
+use crate::outcome::{self, Output};
 
 /// Estimates the footprint of one snapshot.
 ///
@@ -46,7 +47,7 @@ pub(crate) fn estimate<'py>(
         };
         greenkube_core::estimate(&snapshot, &options)
     })?;
-    Ok(pythonize::pythonize(py, &footprint)?)
+    outcome::to_python(py, Output::Footprint(Box::new(footprint)))
 }
 
 fn options(
@@ -191,7 +192,7 @@ pub(crate) fn recommend<'py>(
             &config,
         ))
     })?;
-    Ok(pythonize::pythonize(py, &recs)?)
+    outcome::to_python(py, Output::Recommendations(recs))
 }
 
 /// Applies changes (a list of change dicts, each with `"change"` naming its kind) to a history
@@ -224,7 +225,7 @@ pub(crate) fn what_if<'py>(
         )
         .map_err(|e| BadInput::Other(e.to_string()))
     })?;
-    Ok(pythonize::pythonize(py, &report)?)
+    outcome::to_python(py, Output::WhatIf(Box::new(report)))
 }
 
 /// The sustainability score (0 to 100) of a history, with its seven dimensions.
@@ -248,5 +249,5 @@ pub(crate) fn score<'py>(
             &ScoreConfig::default(),
         ))
     })?;
-    Ok(pythonize::pythonize(py, &result)?)
+    outcome::to_python(py, Output::Score(Box::new(result)))
 }

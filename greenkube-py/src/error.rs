@@ -5,6 +5,7 @@
 //! `ConflictError` and `InvalidDataError`; `SourceError` (with the `source` it names).
 
 use greenkube_adapters::app::AppError;
+use greenkube_adapters::collector::CollectError;
 use greenkube_core::ports::{StoreError, StoreErrorKind};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -208,15 +209,21 @@ pub(crate) fn from_store(py: Python<'_>, err: &StoreError) -> PyErr {
 pub(crate) fn from_app(py: Python<'_>, err: &AppError) -> PyErr {
     match err {
         AppError::Store(store) => from_store(py, store),
-        AppError::Source(source) => match classes(py) {
-            Ok(c) => raise(
-                py,
-                &c.source,
-                err.to_string(),
-                Some(("source", Some(&source.source_kind.to_string()))),
-            ),
-            Err(err) => err,
-        },
+        AppError::Source(source) | AppError::Collect(CollectError::NoData(source)) => {
+            match classes(py) {
+                Ok(c) => raise(
+                    py,
+                    &c.source,
+                    err.to_string(),
+                    Some(("source", Some(&source.source_kind.to_string()))),
+                ),
+                Err(err) => err,
+            }
+        }
+        AppError::Collect(CollectError::Store(store)) => from_store(py, store),
+        AppError::Collect(CollectError::Snapshot { source, .. }) => {
+            snapshot_error(py, chain(err), source.field())
+        }
         AppError::Estimate { source, .. } => snapshot_error(py, chain(err), source.field()),
         AppError::Invalid(message) => PyValueError::new_err(message.clone()),
         AppError::NotFound(message) => pyo3::exceptions::PyKeyError::new_err(message.clone()),

@@ -15,12 +15,13 @@ use greenkube_adapters::store::{self, OpenOptions, Store};
 use greenkube_core::ports::{ReportQuery, RetentionPolicy, TimeRange};
 use greenkube_core::recommend::{AppliedValues, RecommendationStatus, RecommenderConfig};
 use greenkube_core::time_text;
-use greenkube_core::{GroupBy, Period};
+use greenkube_core::{EstimateOptions, GroupBy, Period};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error;
+use crate::outcome::{self, Output};
 use crate::stream::PodRowBatches;
 use crate::table;
 use pyo3_arrow::PyRecordBatchReader;
@@ -30,8 +31,8 @@ use pyo3_arrow::PyRecordBatchReader;
 /// works, and Ctrl-C interrupts it.
 #[pyclass(module = "greenkube._native", name = "Store", frozen)]
 pub(crate) struct PyStore {
-    store: Store,
-    runtime: Arc<tokio::runtime::Runtime>,
+    pub(crate) store: Store,
+    pub(crate) runtime: Arc<tokio::runtime::Runtime>,
 }
 
 /// Opens the store a URL names (created when missing if `create`), bringing its schema up to
@@ -65,7 +66,11 @@ pub(crate) fn open(py: Python<'_>, url: &str, create: bool) -> PyResult<PyStore>
 /// Runs store work on `runtime` with the GIL released; checks for Ctrl-C every 100 ms (the
 /// work is then dropped: a write in progress rolls back). `work` makes the future on the
 /// detached thread, so the future itself need not be `Send`.
-fn block_on<T, W, F>(py: Python<'_>, runtime: &tokio::runtime::Runtime, work: W) -> PyResult<T>
+pub(crate) fn block_on<T, W, F>(
+    py: Python<'_>,
+    runtime: &tokio::runtime::Runtime,
+    work: W,
+) -> PyResult<T>
 where
     W: FnOnce() -> F + Send,
     F: Future<Output = Result<T, AppError>>,
@@ -102,7 +107,7 @@ async fn interrupted() -> PyErr {
 }
 
 /// A time argument: a timezone-aware `datetime`, or text (RFC 3339 or a date).
-fn instant(name: &str, value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+pub(crate) fn instant(name: &str, value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
     if let Ok(text) = value.extract::<String>() {
         return time_text::parse_instant(&text)
             .map_err(|e| PyValueError::new_err(format!("{name}: {e}")));
@@ -116,7 +121,7 @@ fn instant(name: &str, value: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
 }
 
 /// A duration argument: a `timedelta`, or text such as `"30d"`.
-fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<TimeDelta> {
+pub(crate) fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<TimeDelta> {
     if let Ok(text) = value.extract::<String>() {
         return time_text::parse_duration(&text)
             .map_err(|e| PyValueError::new_err(format!("{name}: {e}")));
@@ -146,7 +151,9 @@ fn range(
         .map_err(|e| error::from_app(py, &e))
 }
 
-fn named<T: std::str::FromStr<Err = greenkube_core::UnknownNameError>>(text: &str) -> PyResult<T> {
+pub(crate) fn named<T: std::str::FromStr<Err = greenkube_core::UnknownNameError>>(
+    text: &str,
+) -> PyResult<T> {
     text.parse::<T>().map_err(|e| error::from_unknown_name(&e))
 }
 
@@ -212,26 +219,8 @@ impl PyStore {
                 .rows
                 .retain(|r| r.key.namespace.as_deref() == Some(namespace));
         }
-        let metadata = HashMap::from([
-            (
-                "greenkube.schema".to_owned(),
-                "greenkube.report/v1".to_owned(),
-            ),
-            ("greenkube.store".to_owned(), self.store.location.clone()),
-            ("greenkube.group_by".to_owned(), group.name().to_owned()),
-            (
-                "greenkube.from".to_owned(),
-                report.range.from().to_rfc3339(),
-            ),
-            ("greenkube.to".to_owned(), report.range.to().to_rfc3339()),
-            ("greenkube.widened".to_owned(), report.widened.to_string()),
-            (
-                "greenkube.data_version".to_owned(),
-                greenkube_core::ReferenceData::embedded()
-                    .version()
-                    .to_owned(),
-            ),
-        ]);
+        let mut metadata = self.report_metadata(group, report.range);
+        metadata.insert("greenkube.widened".to_owned(), report.widened.to_string());
         let batch = table::report(group, period.is_some(), &report.rows, metadata)
             .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))?;
         table::to_python(py, batch)
@@ -315,7 +304,7 @@ impl PyStore {
             }
             Ok(recommendations)
         })?;
-        Ok(pythonize::pythonize(py, &recommendations)?)
+        outcome::to_python(py, Output::Recommendations(recommendations))
     }
 
     /// The recommendations the store keeps (`status`: active, applied, ignored, stale, or
@@ -332,7 +321,7 @@ impl PyStore {
         let records = block_on(py, &self.runtime, move || async move {
             app::recommend::records(store, status).await
         })?;
-        Ok(pythonize::pythonize(py, &records)?)
+        outcome::to_python(py, Output::Records(records))
     }
 
     /// Marks a kept recommendation applied (`id` or a unique prefix); returns its record.
@@ -421,8 +410,60 @@ impl PyStore {
         Ok(out.into_any())
     }
 
+    /// Recomputes the stored windows of a range (`since`, or `start` and `end`) from their
+    /// archived snapshots under `methodology` and `idle_policy`, as `greenkube restate` does:
+    /// rows are replaced in transactions of 64 windows (an interrupted restatement can simply
+    /// be run again). With `dry_run`, nothing is written. Returns a dict: `windows` (archived
+    /// windows of the range), `stored`, `methodology`, `idle_policy`, and `before` and `after`,
+    /// the totals per cluster as `greenkube.Table`s (for a dry run, `after` is what they would
+    /// be).
+    #[pyo3(signature = (since = None, *, start = None, end = None, methodology = "full", idle_policy = "request", dry_run = false))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per option")]
+    fn restate<'py>(
+        &self,
+        py: Python<'py>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        methodology: &str,
+        idle_policy: &str,
+        dry_run: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = range(py, since, start, end)?;
+        let options = EstimateOptions {
+            methodology: named(methodology)?,
+            idle_policy: named(idle_policy)?,
+            ..EstimateOptions::default()
+        };
+        let names = (options.methodology.name(), options.idle_policy.name());
+        let store = &self.store;
+        let restated = block_on(py, &self.runtime, move || async move {
+            app::restate::restate(store, range, &options, dry_run, &NoProgress).await
+        })?;
+        let totals = |rows: &[greenkube_core::AggregateRow], when: &str| {
+            let mut metadata = self.report_metadata(GroupBy::Cluster, range);
+            metadata.insert("greenkube.restatement".to_owned(), when.to_owned());
+            table::report(GroupBy::Cluster, false, rows, metadata)
+                .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))
+        };
+        let out = PyDict::new(py);
+        out.set_item("methodology", names.0)?;
+        out.set_item("idle_policy", names.1)?;
+        out.set_item("windows", restated.windows)?;
+        out.set_item("stored", restated.stored)?;
+        out.set_item(
+            "before",
+            table::to_python(py, totals(&restated.before, "before")?)?,
+        )?;
+        out.set_item(
+            "after",
+            table::to_python(py, totals(&restated.after, "after")?)?,
+        )?;
+        Ok(out.into_any())
+    }
+
     /// Closes the store (SQLite folds its log into the file). Later calls fail.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn close(&self, py: Python<'_>) -> PyResult<()> {
         let store = &self.store;
         block_on(py, &self.runtime, move || async move {
             store.close().await;
@@ -446,6 +487,19 @@ impl PyStore {
 }
 
 impl PyStore {
+    /// What a report table is: its schema, store, grouping, range and reference data.
+    fn report_metadata(&self, group: GroupBy, range: TimeRange) -> HashMap<String, String> {
+        let data_version = greenkube_core::ReferenceData::embedded().version();
+        HashMap::from([
+            ("greenkube.schema".into(), "greenkube.report/v1".into()),
+            ("greenkube.store".into(), self.store.location.clone()),
+            ("greenkube.group_by".into(), group.name().into()),
+            ("greenkube.from".into(), range.from().to_rfc3339()),
+            ("greenkube.to".into(), range.to().to_rfc3339()),
+            ("greenkube.data_version".into(), data_version.into()),
+        ])
+    }
+
     fn change<'py>(
         &self,
         py: Python<'py>,

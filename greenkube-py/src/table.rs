@@ -22,7 +22,7 @@ use pyo3_arrow::PyTable;
 
 /// Columns being built, in order.
 #[derive(Default)]
-struct Columns {
+pub(crate) struct Columns {
     fields: Vec<Field>,
     arrays: Vec<ArrayRef>,
 }
@@ -35,7 +35,7 @@ impl Columns {
     }
 
     /// A name column, dictionary-encoded (few distinct values, many rows).
-    fn names<'a>(&mut self, name: &str, values: impl Iterator<Item = Option<&'a str>>) {
+    pub(crate) fn names<'a>(&mut self, name: &str, values: impl Iterator<Item = Option<&'a str>>) {
         let mut builder = StringDictionaryBuilder::<Int32Type>::new();
         for value in values {
             builder.append_option(value);
@@ -43,7 +43,7 @@ impl Columns {
         self.push(name, true, Arc::new(builder.finish()));
     }
 
-    fn text<'a>(&mut self, name: &str, values: impl Iterator<Item = Option<&'a str>>) {
+    pub(crate) fn text<'a>(&mut self, name: &str, values: impl Iterator<Item = Option<&'a str>>) {
         let mut builder = StringBuilder::new();
         for value in values {
             builder.append_option(value);
@@ -51,7 +51,7 @@ impl Columns {
         self.push(name, true, Arc::new(builder.finish()));
     }
 
-    fn counts(&mut self, name: &str, values: impl Iterator<Item = usize>) {
+    pub(crate) fn counts(&mut self, name: &str, values: impl Iterator<Item = usize>) {
         let mut builder = UInt64Builder::new();
         for value in values {
             builder.append_value(value as u64);
@@ -59,7 +59,7 @@ impl Columns {
         self.push(name, false, Arc::new(builder.finish()));
     }
 
-    fn figures(&mut self, name: &str, values: impl Iterator<Item = f64>) {
+    pub(crate) fn figures(&mut self, name: &str, values: impl Iterator<Item = f64>) {
         let mut builder = Float64Builder::new();
         for value in values {
             builder.append_value(value);
@@ -68,13 +68,17 @@ impl Columns {
     }
 
     /// A figure with its interval: `name`, `name_low`, `name_high`.
-    fn ranged(&mut self, name: &str, values: &[Ranged]) {
+    pub(crate) fn ranged(&mut self, name: &str, values: &[Ranged]) {
         self.figures(name, values.iter().map(|r| r.point));
         self.figures(&format!("{name}_low"), values.iter().map(|r| r.low));
         self.figures(&format!("{name}_high"), values.iter().map(|r| r.high));
     }
 
-    fn optional_figures(&mut self, name: &str, values: impl Iterator<Item = Option<f64>>) {
+    pub(crate) fn optional_figures(
+        &mut self,
+        name: &str,
+        values: impl Iterator<Item = Option<f64>>,
+    ) {
         let mut builder = Float64Builder::new();
         for value in values {
             builder.append_option(value);
@@ -82,7 +86,7 @@ impl Columns {
         self.push(name, true, Arc::new(builder.finish()));
     }
 
-    fn flags(&mut self, name: &str, values: impl Iterator<Item = bool>) {
+    pub(crate) fn flags(&mut self, name: &str, values: impl Iterator<Item = bool>) {
         let mut builder = BooleanBuilder::new();
         for value in values {
             builder.append_value(value);
@@ -90,7 +94,11 @@ impl Columns {
         self.push(name, false, Arc::new(builder.finish()));
     }
 
-    fn instants(&mut self, name: &str, values: impl Iterator<Item = Option<DateTime<Utc>>>) {
+    pub(crate) fn instants(
+        &mut self,
+        name: &str,
+        values: impl Iterator<Item = Option<DateTime<Utc>>>,
+    ) {
         let mut builder = TimestampMicrosecondBuilder::new().with_timezone("UTC");
         for value in values {
             builder.append_option(value.map(|t| t.timestamp_micros()));
@@ -98,7 +106,10 @@ impl Columns {
         self.push(name, true, Arc::new(builder.finish()));
     }
 
-    fn finish(self, metadata: HashMap<String, String>) -> Result<RecordBatch, ArrowError> {
+    pub(crate) fn finish(
+        self,
+        metadata: HashMap<String, String>,
+    ) -> Result<RecordBatch, ArrowError> {
         let schema = Schema::new(self.fields).with_metadata(metadata);
         RecordBatch::try_new(Arc::new(schema), self.arrays)
     }

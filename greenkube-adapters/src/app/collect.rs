@@ -11,7 +11,7 @@ use greenkube_core::collect::due_windows;
 use greenkube_core::ports::{MaintenanceSummary, SourceNote, TimeRange, floor_time};
 
 use super::{AppError, Progress};
-use crate::collector::{BatchOutcome, CollectError, Collector};
+use crate::collector::{BatchOutcome, CollectError, Collector, Gathered};
 
 /// What a run stored.
 #[derive(Debug, Clone, Default)]
@@ -139,6 +139,34 @@ pub async fn run_windows(
     }
     progress.finish();
     Ok(summary)
+}
+
+/// The last window of the collector's step that has ended by `at` (aligned to multiples of the
+/// step since the epoch, as the collection loop aligns them), read from the sources and
+/// estimated; stored too when `keep`. For front ends that want the window itself (Python's
+/// `collect_window`).
+pub async fn one_window(
+    collector: &Collector,
+    at: DateTime<Utc>,
+    keep: bool,
+) -> Result<Gathered, AppError> {
+    let step = collector.config().step;
+    let window = due_windows(None, at, step, step, 1)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "no window of {} s ends by {}: the step must be positive and the time \
+                 after the epoch",
+                step.num_seconds(),
+                at.to_rfc3339()
+            ))
+        })?;
+    let gathered = collector.gather(&[window]).await?;
+    if keep {
+        collector.keep(&gathered).await?;
+    }
+    Ok(gathered)
 }
 
 /// How a collection loop runs.

@@ -50,6 +50,7 @@ from greenkube._native import (
     StoreError,
     UnavailableError,
     __version__,
+    collect_window,
     data_version,
     estimate,
     methodologies,
@@ -58,21 +59,28 @@ from greenkube._native import (
     score,
     what_if,
 )
+from greenkube._results import CollectedWindow, Footprint, Recommendations, Score, WhatIf
 from greenkube._table import Batches, Table
 
 __all__ = [
     "Batches",
+    "CollectedWindow",
     "ConflictError",
     "Error",
+    "Footprint",
     "FootprintError",
     "InvalidDataError",
+    "Recommendations",
+    "Score",
     "SnapshotError",
     "SourceError",
     "Store",
     "StoreError",
     "Table",
     "UnavailableError",
+    "WhatIf",
     "__version__",
+    "collect_window",
     "data_version",
     "estimate",
     "methodologies",

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Literal, TypedDict, final
 
+from greenkube._results import CollectedWindow, Footprint, Recommendations, Score, WhatIf
 from greenkube._table import Batches, Table
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "InvalidDataError",
     "SourceError",
     "Store",
+    "Outcome",
     "open",
+    "collect_window",
     "estimate",
     "data_version",
     "methodologies",
@@ -67,6 +70,23 @@ _Duration = timedelta | str
 _GroupBy = Literal["pod", "workload", "namespace", "node", "cluster"]
 _Period = Literal["hour", "day", "week", "month", "year"]
 _Status = Literal["active", "applied", "ignored", "stale", "all"]
+_MethodologyName = Literal["full", "classic"]
+_IdlePolicy = Literal["request", "usage", "even", "overhead"]
+
+class _Restated(TypedDict):
+    methodology: str
+    idle_policy: str
+    windows: int
+    stored: bool
+    before: Table
+    after: Table
+
+@final
+class Outcome:
+    """The Rust value behind a ``Footprint``, ``Recommendations``, ``WhatIf`` or ``Score``."""
+
+    def table(self, name: str) -> Table:
+        """The result's table of that name."""
 
 @final
 class Store:
@@ -110,11 +130,12 @@ class Store:
         end: _Time | None = None,
         namespace: str | None = None,
         save: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> Recommendations:
         """What to change, from the stored history of a range; ``save`` keeps the scan."""
 
-    def recommendations(self, status: _Status | None = None) -> list[dict[str, Any]]:
-        """The recommendations the store keeps, with their state."""
+    def recommendations(self, status: _Status | None = None) -> Recommendations:
+        """The recommendations the store keeps, with their state (``.table``: with ``status``,
+        ``created_at``, ``updated_at``, ``applied_at``, ``ignored_at``, ``ignored_reason``)."""
 
     def apply(self, id: str) -> dict[str, Any]:
         """Marks a kept recommendation applied (``id`` or a unique prefix)."""
@@ -134,6 +155,19 @@ class Store:
         self, *, days: int = 30, seed: int = 42, end: _Time | None = None
     ) -> dict[str, Any]:
         """Loads the demo's synthetic cluster into the store, as ``greenkube demo`` does."""
+
+    def restate(
+        self,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        methodology: _MethodologyName = "full",
+        idle_policy: _IdlePolicy = "request",
+        dry_run: bool = False,
+    ) -> _Restated:
+        """Recomputes the stored windows of a range from their archived snapshots under another
+        methodology or idle policy, as ``greenkube restate`` does (``dry_run``: nothing written)."""
 
     def close(self) -> None:
         """Closes the store (SQLite folds its log into the file)."""
@@ -159,10 +193,11 @@ def estimate(
     idle_policy: str = "request",
     default_zone: str | None = None,
     default_intensity: float | None = None,
-) -> dict[str, Any]:
+) -> Footprint:
     """Estimates the footprint of one snapshot (a dict or JSON text).
 
-    Returns the ``greenkube.footprint/v1`` document as plain Python objects. Raises
+    Returns the ``greenkube.footprint/v1`` document as plain Python objects (a ``Footprint``,
+    which is a ``dict``; ``.pods`` and ``.nodes`` give its rows as tables). Raises
     ``SnapshotError`` naming the offending field when the snapshot is not valid, and
     ``ValueError`` for an unknown methodology or idle policy.
     """
@@ -179,7 +214,7 @@ def recommend(
     *,
     namespace: str | None = None,
     include_system_namespaces: bool = False,
-) -> list[dict[str, Any]]:
+) -> Recommendations:
     """Recommendations from a history of footprints, largest CO2e savings first.
 
     Each has ``type``, ``scope``, ``namespace``, ``target``, ``node``, ``reason``,
@@ -192,12 +227,32 @@ def what_if(
     changes: Sequence[Mapping[str, Any]] | str,
     *,
     max_windows: int | None = None,
-) -> dict[str, Any]:
+) -> WhatIf:
     """Applies changes to a history; returns baseline, projection and savings for the cluster
     and for the pods the changes touch."""
 
 def score(
     history: Sequence[Mapping[str, Any]] | str,
     inventory: Mapping[str, Any] | str | None = None,
-) -> dict[str, Any]:
+) -> Score:
     """The sustainability score (0 to 100) of a history, with its seven dimensions."""
+
+def collect_window(
+    prometheus_url: str | None = None,
+    *,
+    kubeconfig: str | None = None,
+    no_kubernetes: bool = False,
+    opencost_url: str | None = None,
+    electricity_maps_token: str | None = None,
+    electricity_maps_url: str | None = None,
+    boavizta_url: str | None = None,
+    at: _Time | None = None,
+    step: _Duration | None = None,
+    cluster: str | None = None,
+    methodology: _MethodologyName = "full",
+    idle_policy: _IdlePolicy = "request",
+    store: Store | None = None,
+    timeout: float = 30.0,
+) -> CollectedWindow:
+    """Reads the last complete window before ``at`` (default now) from the cluster's sources,
+    as ``greenkube collect`` does, and estimates it; keeps it in ``store`` when given."""
