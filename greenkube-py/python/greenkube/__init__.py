@@ -19,9 +19,24 @@ JSON text) and get its ``greenkube.footprint/v1`` document back as plain Python 
 >>> footprint["pods"][0]["zone"]
 'FR'
 
+The footprint is a ``greenkube.Footprint``: the document (a ``dict``), whose rows are also
+tables with flat columns (``footprint.pods``, ``footprint.nodes``: ``greenkube.Table``, with
+``to_pandas()``, ``to_polars()``, ``to_arrow()``):
+
+>>> footprint.pods.column_names[:5]
+['cluster', 'window_start', 'window_end', 'namespace', 'pod']
+>>> footprint.pods.num_rows
+1
+
 A history is a list of footprints (or JSON text, one per line): ``recommend(history)`` lists what
-to change with the CO2e and cost each change saves per year, ``what_if(history, changes)``
-recomputes the history with changes applied, and ``score(history)`` rates the cluster 0 to 100.
+to change with the CO2e and cost each change saves per year (``greenkube.Recommendations``: the
+list of dicts, and ``.table``), ``what_if(history, changes)`` recomputes the history with changes
+applied (``greenkube.WhatIf``), and ``score(history)`` rates the cluster 0 to 100
+(``greenkube.Score``).
+
+Collection: ``collect_window(prometheus_url, kubeconfig=..., opencost_url=..., at=...)`` reads
+one window from the cluster's sources through the collector ``greenkube collect`` runs and
+returns its snapshot and footprint (``greenkube.CollectedWindow``).
 
 Stores: ``greenkube.open(url)`` opens the store the command line and the server use (SQLite
 ``sqlite://greenkube.db``, PostgreSQL ``postgres://...``, Elasticsearch ``http://...``):
@@ -29,8 +44,9 @@ Stores: ``greenkube.open(url)`` opens the store the command line and the server 
 ``to_pandas()``, ``to_polars()``, ``to_arrow()``), ``store.footprints(since="30d")`` the pod rows
 streamed in Arrow batches (``greenkube.Batches``), ``store.recommend(since="7d", save=True)``
 what to change, ``store.recommendations()`` what is kept and ``apply``/``ignore``/``unignore``
-change it, ``store.maintain()`` rolls up and applies retention, ``store.load_demo()`` loads the
-demo's synthetic cluster.
+change it, ``store.restate(since="30d", methodology="classic")`` recomputes stored windows,
+``store.maintain()`` rolls up and applies retention, ``store.load_demo()`` loads the demo's
+synthetic cluster.
 
 Errors: every greenkube error is a ``greenkube.Error``: ``SnapshotError`` and ``FootprintError``
 (bad input, also ``ValueError``), ``StoreError`` (``UnavailableError``, ``ConflictError``,
