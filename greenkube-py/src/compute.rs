@@ -195,6 +195,15 @@ pub(crate) fn recommend<'py>(
     outcome::to_python(py, Output::Recommendations(recs))
 }
 
+/// Reads a changes argument: a list of change dicts, or JSON text.
+pub(crate) fn changes_of(input: JsonInput) -> Result<Vec<Change>, BadInput> {
+    match input {
+        JsonInput::Text(text) => changes_from_json(&text).map_err(|e| e.to_string()),
+        JsonInput::Value(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
+    }
+    .map_err(|e| BadInput::Other(format!("changes: {e}")))
+}
+
 /// Applies changes (a list of change dicts, each with `"change"` naming its kind) to a history
 /// and returns the baseline, projection and savings for the cluster and for the changed targets.
 #[pyfunction]
@@ -209,14 +218,7 @@ pub(crate) fn what_if<'py>(
     let changes = JsonInput::extract(changes, "changes")?;
     let report = detach_input(py, move || {
         let history = history_of(&history)?;
-        let changes: Vec<Change> = match changes {
-            JsonInput::Text(text) => {
-                changes_from_json(&text).map_err(|e| format!("changes: {e}"))?
-            }
-            JsonInput::Value(v) => {
-                serde_json::from_value(v).map_err(|e| format!("changes: {e}"))?
-            }
-        };
+        let changes = changes_of(changes)?;
         greenkube_core::whatif::what_if(
             &history,
             &changes,

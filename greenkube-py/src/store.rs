@@ -15,11 +15,15 @@ use greenkube_adapters::store::{self, OpenOptions, Store};
 use greenkube_core::ports::{ReportQuery, RetentionPolicy, TimeRange};
 use greenkube_core::recommend::{AppliedValues, RecommendationStatus, RecommenderConfig};
 use greenkube_core::time_text;
+use greenkube_core::whatif::WhatIfOptions;
 use greenkube_core::{EstimateOptions, GroupBy, Period};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::compute::changes_of;
+use crate::convert::JsonInput;
+use crate::enter::detach_input;
 use crate::error;
 use crate::outcome::{self, Output};
 use crate::stream::PodRowBatches;
@@ -460,6 +464,58 @@ impl PyStore {
             table::to_python(py, totals(&restated.after, "after")?)?,
         )?;
         Ok(out.into_any())
+    }
+
+    /// Applies `changes` (a list of change dicts, as in `Recommendations[i]["changes"]`, or
+    /// JSON text) to the archived windows of a range (`since`, or `start` and `end`; of one
+    /// `cluster`, or all) and returns a `greenkube.WhatIf`: baseline, projection and savings.
+    /// `max_windows` re-estimates at most that many windows, evenly spread, and scales up.
+    #[pyo3(signature = (changes, since = None, *, start = None, end = None, cluster = None, max_windows = Some(48)))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per option")]
+    fn what_if<'py>(
+        &self,
+        py: Python<'py>,
+        changes: &Bound<'py, PyAny>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        cluster: Option<String>,
+        max_windows: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = range(py, since, start, end)?;
+        let changes = JsonInput::extract(changes, "changes")?;
+        let changes = detach_input(py, move || changes_of(changes))?;
+        let store = &self.store;
+        let (report, _) = block_on(py, &self.runtime, move || async move {
+            app::whatif::what_if(
+                store,
+                range,
+                cluster.as_deref(),
+                &changes,
+                WhatIfOptions { max_windows },
+            )
+            .await
+        })?;
+        outcome::to_python(py, Output::WhatIf(Box::new(report)))
+    }
+
+    /// The sustainability score (0 to 100) of the archived windows of a range (`since`, or
+    /// `start` and `end`; of one `cluster`, or all), as `greenkube.Score`.
+    #[pyo3(signature = (since = None, *, start = None, end = None, cluster = None))]
+    fn score<'py>(
+        &self,
+        py: Python<'py>,
+        since: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        cluster: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = range(py, since, start, end)?;
+        let store = &self.store;
+        let (score, _) = block_on(py, &self.runtime, move || async move {
+            app::score::score(store, range, cluster.as_deref(), None).await
+        })?;
+        outcome::to_python(py, Output::Score(Box::new(score)))
     }
 
     /// Closes the store (SQLite folds its log into the file). Later calls fail.

@@ -197,3 +197,27 @@ def test_results_keep_dict_and_list_behaviour(footprints: list[greenkube.Footpri
     assert recs[:1] == [recs[0]]
     score: dict[str, Any] = greenkube.score(footprints)
     assert "dimensions" in score and json.dumps(score)
+
+
+def test_what_if_and_score_read_a_store_range(store_url: str) -> None:
+    with greenkube.open(store_url) as store:
+        found = store.recommend(start="2026-01-02", end=END)
+        change = next(r for r in found if r["changes"])
+        result = store.what_if(change["changes"], start="2026-01-02", end=END)
+        everything = store.what_if(change["changes"], start="2026-01-02", end=END, max_windows=None)
+        score = store.score(start="2026-01-02", end=END)
+        nothing = store.what_if([], start="2026-01-02", end=END)
+        with pytest.raises(ValueError, match="changes"):
+            store.what_if([{"change": "teleport"}], start="2026-01-02", end=END)
+    assert isinstance(result, greenkube.WhatIf)
+    assert result["windows"] == 288 and result["windows_evaluated"] == 48
+    assert everything["windows_evaluated"] == 288
+    assert result["cluster"]["savings"]["total_co2e_grams"] > 0
+    assert nothing["cluster"]["savings"]["total_co2e_grams"] == 0.0
+    # The sampled projection is close to the full one (an even spread of a regular day).
+    full = everything["cluster"]["savings_per_year"]["total_co2e_grams"]
+    sampled = result["cluster"]["savings_per_year"]["total_co2e_grams"]
+    assert abs(sampled - full) <= 0.25 * full
+    assert isinstance(score, greenkube.Score) and 0 <= score["score"] <= 100
+    assert score["windows"] == 288
+    assert len(score.table) == 7

@@ -10,6 +10,7 @@
 //! * [`dashboard`]: totals, time series, namespaces and top pods of a range, with intervals,
 //!   and the dashboard's windows (`1h` ... `ytd`).
 //! * [`score`]: the sustainability score of a range.
+//! * [`whatif`]: changes applied to the archived windows of a range.
 //! * [`nodes`]: the nodes a store knows at an instant.
 //! * `collect` (feature `collector`): running the collector over windows in batches with retries
 //!   and a clean stop, and the collection loop of a daemon.
@@ -43,6 +44,7 @@ pub mod score;
     feature = "kubernetes"
 ))]
 pub mod sources;
+pub mod whatif;
 
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::StoreError;

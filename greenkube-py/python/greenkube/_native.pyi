@@ -169,6 +169,28 @@ class Store:
         """Recomputes the stored windows of a range from their archived snapshots under another
         methodology or idle policy, as ``greenkube restate`` does (``dry_run``: nothing written)."""
 
+    def what_if(
+        self,
+        changes: Sequence[Mapping[str, Any]] | str,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        cluster: str | None = None,
+        max_windows: int | None = 48,
+    ) -> WhatIf:
+        """Applies changes to the archived windows of a range: baseline, projection, savings."""
+
+    def score(
+        self,
+        since: _Duration | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        cluster: str | None = None,
+    ) -> Score:
+        """The sustainability score (0 to 100) of the archived windows of a range."""
+
     def close(self) -> None:
         """Closes the store (SQLite folds its log into the file)."""
 
