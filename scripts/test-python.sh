@@ -44,6 +44,9 @@ EOF
 # The DataFrame conversions are tested with the libraries of the extras.
 "$python" -c 'import pyarrow, pandas' 2>/dev/null || missing+=("pyarrow>=14" "pandas>=2")
 "$python" -c 'import polars' 2>/dev/null || missing+=("polars>=1")
+# greenkube.plot (the plot extra), and the tour notebook run in a real kernel.
+"$python" -c 'import matplotlib' 2>/dev/null || missing+=("matplotlib>=3.7")
+"$python" -c 'import nbclient, nbformat, ipykernel' 2>/dev/null || missing+=("nbclient" "nbformat" "ipykernel")
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]} into .venv"
   venv_pip install --quiet --disable-pip-version-check "${missing[@]}"
