@@ -158,6 +158,9 @@ async fn migration_lock(path: &Path) -> Result<Option<std::fs::File>, StoreError
     })
 }
 
+/// Rows a query may buffer between SQLite's worker thread and the task reading them.
+const ROW_BUFFER: usize = 1024;
+
 /// How to connect to the database a `sqlite:` URL names, and the pool to keep: a file in WAL
 /// mode with a few connections, or memory, which lives as long as its connections (exactly one,
 /// kept forever). A missing file is refused unless `create_if_missing`.
@@ -171,7 +174,10 @@ fn connect_options(
                 .with_source(e)
         })?
         .create_if_missing(options.create_if_missing)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // Rows cross from SQLite's worker thread in a channel: a deeper buffer lets a long read
+        // (a page of pod rows) run without a thread hand-off every 50 rows.
+        .row_buffer_size(ROW_BUFFER);
     if is_memory(url) {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
