@@ -116,21 +116,21 @@ glibc_of() {
     manylinux_[0-9]*_[0-9]*_*) sed -E 's/^manylinux_([0-9]+)_([0-9]+)_.*/\1 \2/' <<<"$1" ;;
   esac
 }
-at_most_2_28() { # at_most_2_28 TAG: fails unless TAG is a manylinux tag for glibc <= 2.28
+at_most_2_28() { # at_most_2_28 TAG WHO: fails unless TAG (as WHO says) is for glibc <= 2.28
   local major minor
   read -r major minor <<<"$(glibc_of "$1")"
-  [ -n "${major:-}" ] || fail "$1 is not a manylinux platform tag (it would install only on this kind of machine)"
+  [ -n "${major:-}" ] || fail "$2: $1 is not a manylinux platform tag (it would install only on this kind of machine)"
   if [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -gt 28 ]; }; then
-    fail "$1 needs glibc $major.$minor, newer than manylinux_2_28's 2.28"
+    fail "$2: $1 needs glibc $major.$minor, newer than manylinux_2_28's 2.28"
   fi
 }
-for tag in ${platform_tags//./ }; do at_most_2_28 "$tag"; done
+for tag in ${platform_tags//./ }; do at_most_2_28 "$tag" "the wheel's file name"; done
 # auditwheel reads the binary itself: the symbol versions it references decide the tag.
 audit=$("$tools/bin/auditwheel" show "$wheel") || fail "auditwheel show failed on $(basename "$wheel")"
 printf '%s\n' "$audit" | sed 's/^/    /'
 audited=$(printf '%s\n' "$audit" | tr -s ' \n' ' ' | grep -oE 'platform tag:? *"[a-z0-9_]+"' | head -n 1 | grep -oE '"[^"]+"' | tr -d '"') ||
   fail "auditwheel show named no platform tag for $(basename "$wheel")"
-at_most_2_28 "$audited"
+at_most_2_28 "$audited" "auditwheel show (from the symbols the binary references)"
 size=$(du -k "$wheel" | cut -f1)
 echo "ok: $(basename "$wheel") (platform $platform_tags, auditwheel: $audited), $((size / 1024)).$(((size % 1024) * 10 / 1024)) MiB"
 
