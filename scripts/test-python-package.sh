@@ -53,8 +53,9 @@ pip_in() { # pip_in VENV ARGS...
 }
 
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/greenkube/py-tools"
-# Tested with maturin 1.16, auditwheel 6.8 and zig 0.15-0.17 (the ziglang package).
-requirements=("maturin>=1.7,<2" "auditwheel>=6,<7" "ziglang>=0.13,<0.18" "pyyaml>=6")
+# Tested with maturin 1.16, auditwheel 6.8 and zig 0.17 (the ziglang package; maturin supports
+# a range of zig releases, so the bound is the tested one).
+requirements=("maturin>=1.7,<2" "auditwheel>=6,<7" "ziglang>=0.17,<0.18" "pyyaml>=6")
 if ! "$tools/bin/python" - "${requirements[@]}" >/dev/null 2>&1 <<'EOF'; then
 import sys
 from importlib.metadata import version
