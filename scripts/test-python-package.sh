@@ -178,8 +178,9 @@ echo "ok: $(basename "$sdist"): $(wc -l <<<"$listing") files, ${#needed[@]} chec
 # its wheel in $CARGO_TARGET_DIR/wheels (checked below). cargo keys the workspace's own crates by
 # their path inside the workspace, not by where the workspace is, so the unpacked sdist reuses
 # what the checkout's builds compiled: after the first run this is seconds, not minutes.
-# --no-cache-dir: pip would otherwise keep the wheel it built, under this run's temporary path,
-# in its cache for good (10 MB a run).
+# --no-cache-dir (here and for ./greenkube-py): pip would otherwise keep the wheel it built in
+# its cache for good, under the path it came from (a temporary one, or a CI run's fresh clone):
+# 10 MB a run.
 step "pip install $(basename "$sdist") in a fresh venv (compiles from source: needs Rust)"
 new_venv "$work/venv-sdist"
 marker="$work/before-sdist"
@@ -195,7 +196,7 @@ step "pip install ./greenkube-py in a fresh venv (the README's command; compiles
 # Here the whole workspace is at hand, so the lock file is binding, as in every other build of
 # this repository (maturin adds MATURIN_PEP517_ARGS to its build when pip runs it).
 new_venv "$work/venv-dir"
-MATURIN_PEP517_ARGS="--locked" pip_in "$work/venv-dir" install --quiet ./greenkube-py
+MATURIN_PEP517_ARGS="--locked" pip_in "$work/venv-dir" install --quiet --no-cache-dir ./greenkube-py
 smoke "$work/venv-dir"
 
 step "pip install \"$(basename "$wheel")[pandas]\" in a fresh venv"
