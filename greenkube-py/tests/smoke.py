@@ -32,20 +32,27 @@ assert len(footprint["pods"]) == expected_pods, (len(footprint["pods"]), expecte
 total = footprint["totals"]["total_co2e_grams"]
 assert isinstance(total, float) and total > 0, total
 
-with tempfile.TemporaryDirectory() as tmp:
-    url = "sqlite://" + os.path.join(tmp, "smoke.db")
-    with greenkube.open(url, create=True) as store:
-        store.load_demo(days=1)
-        table = store.report(since="2d")
-        assert table.num_rows > 0, "the demo store reports no rows"
-        try:
-            import pandas  # noqa: F401  (the [pandas] extra)
-        except ImportError:
-            frame = "pandas not installed"
-        else:
-            df = table.to_pandas()
-            assert len(df) == table.num_rows, (len(df), table.num_rows)
-            frame = f"pandas DataFrame {df.shape[0]}x{df.shape[1]}"
+# The store is opened by a relative URL from inside a temporary directory: an absolute Windows
+# path (C:\...) is no part of a URL. Cleanup errors are ignored: Windows may hold the file a
+# moment after the store is closed.
+cwd = os.getcwd()
+with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+    os.chdir(tmp)
+    try:
+        with greenkube.open("sqlite://smoke.db", create=True) as store:
+            store.load_demo(days=1)
+            table = store.report(since="2d")
+    finally:
+        os.chdir(cwd)
+    assert table.num_rows > 0, "the demo store reports no rows"
+try:
+    import pandas  # noqa: F401  (the [pandas] extra)
+except ImportError:
+    frame = "pandas not installed"
+else:
+    df = table.to_pandas()
+    assert len(df) == table.num_rows, (len(df), table.num_rows)
+    frame = f"pandas DataFrame {df.shape[0]}x{df.shape[1]}"
 
 print(
     f"greenkube {greenkube.__version__} (data {greenkube.data_version()}) from"
