@@ -154,4 +154,7 @@ scripts/test-dashboard.sh
 step "Python package"
 scripts/test-python.sh
 
+step "Python package: manylinux_2_28 wheel (auditwheel), sdist, installs in fresh venvs (scripts/test-python-package.sh)"
+scripts/test-python-package.sh
+
 step "all tests passed"
