@@ -470,7 +470,10 @@ impl PyStore {
     /// JSON text) to the archived windows of a range (`since`, or `start` and `end`; of one
     /// `cluster`, or all) and returns a `greenkube.WhatIf`: baseline, projection and savings.
     /// `max_windows` re-estimates at most that many windows, evenly spread, and scales up.
-    #[pyo3(signature = (changes, since = None, *, start = None, end = None, cluster = None, max_windows = Some(48)))]
+    #[pyo3(
+        signature = (changes, since = None, *, start = None, end = None, cluster = None, max_windows = Some(48)),
+        text_signature = "(self, /, changes, since=None, *, start=None, end=None, cluster=None, max_windows=48)"
+    )]
     #[allow(clippy::too_many_arguments, reason = "one keyword argument per option")]
     fn what_if<'py>(
         &self,

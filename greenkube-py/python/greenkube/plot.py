@@ -32,8 +32,8 @@ from typing import Any
 try:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-except ImportError as missing:  # pragma: no cover - exercised in a subprocess by the tests
-    raise ImportError("greenkube.plot needs matplotlib: pip install 'greenkube[plot]'") from missing
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError("greenkube.plot needs matplotlib: pip install 'greenkube[plot]'") from _missing
 
 __all__ = ["by_namespace", "co2e_over_time", "savings"]
 
