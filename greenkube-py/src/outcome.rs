@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use greenkube_core::Footprint;
-use greenkube_core::ports::WindowRecords;
+use greenkube_core::ports::{PodColumns, WindowRecords};
 use greenkube_core::ranged::Ranged;
 use greenkube_core::recommend::{Recommendation, RecommendationRecord};
 use greenkube_core::score::SustainabilityScore;
@@ -55,7 +55,7 @@ impl Outcome {
         let data_version = greenkube_core::ReferenceData::embedded().version();
         Some(match (&self.0, name) {
             (Output::Footprint(fp), "pods") => table::pod_rows(
-                &WindowRecords::from_footprint(fp).pods,
+                PodColumns::from_rows(&WindowRecords::from_footprint(fp).pods),
                 footprint_metadata(fp, "greenkube.pod_rows/v1"),
             ),
             (Output::Footprint(fp), "nodes") => nodes(fp),

@@ -5,9 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_array::{BooleanArray, RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
-use greenkube_core::ports::{FootprintRepository, MAX_PAGE_SIZE, PodCursor, TimeRange};
+use arrow_select::filter::filter_record_batch;
+use greenkube_core::ports::{
+    FootprintRepository, MAX_PAGE_SIZE, NameColumn, PodColumns, PodCursor, TimeRange,
+};
 
 use crate::table;
 
@@ -36,7 +39,7 @@ impl PodRowBatches {
         (namespace, cluster): (Option<String>, Option<String>),
         metadata: HashMap<String, String>,
     ) -> Result<Self, ArrowError> {
-        let schema = table::pod_rows(&[], metadata.clone())?.schema();
+        let schema = table::pod_rows(PodColumns::new(), metadata.clone())?.schema();
         Ok(Self {
             repository,
             runtime,
@@ -57,25 +60,66 @@ impl PodRowBatches {
             let (range, cursor, size) = (self.range, self.cursor.clone(), self.page_size);
             let page = self
                 .runtime
-                .block_on(
-                    async move { repository.read_pod_rows(range, cursor.as_ref(), size).await },
-                )
+                .block_on(async move {
+                    repository
+                        .read_pod_columns(range, cursor.as_ref(), size)
+                        .await
+                })
                 .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-            self.done = page.next.is_none() || page.rows.is_empty();
+            self.done = page.next.is_none() || page.columns.is_empty();
             self.cursor = page.next;
-            let mut rows = page.rows;
-            if let Some(namespace) = &self.namespace {
-                rows.retain(|r| &*r.namespace == namespace.as_str());
-            }
-            if let Some(cluster) = &self.cluster {
-                rows.retain(|r| r.cluster.as_deref() == Some(cluster.as_str()));
-            }
-            if !rows.is_empty() {
-                return table::pod_rows(&rows, self.metadata.clone()).map(Some);
+            let keep = keep_mask(
+                &page.columns,
+                self.namespace.as_deref(),
+                self.cluster.as_deref(),
+            );
+            let batch = table::pod_rows(page.columns, self.metadata.clone())?;
+            let batch = match keep {
+                Some(mask) => filter_record_batch(&batch, &mask)?,
+                None => batch,
+            };
+            if batch.num_rows() > 0 {
+                return Ok(Some(batch));
             }
         }
         Ok(None)
     }
+}
+
+/// Which rows are in `namespace` and `cluster` (each when given), or `None` to keep them all.
+fn keep_mask(
+    columns: &PodColumns,
+    namespace: Option<&str>,
+    cluster: Option<&str>,
+) -> Option<BooleanArray> {
+    if namespace.is_none() && cluster.is_none() {
+        return None;
+    }
+    // Per filter, the key of its value, or `Some(None)` when the page lacks it (no row holds it).
+    let wanted = |column: &NameColumn, value: Option<&str>| {
+        value.map(|v| {
+            column
+                .values()
+                .iter()
+                .position(|x| &**x == v)
+                .and_then(|k| u32::try_from(k).ok())
+        })
+    };
+    let namespace = wanted(&columns.namespace, namespace);
+    let cluster = wanted(&columns.cluster, cluster);
+    let holds = |keys: &[Option<u32>], want: Option<Option<u32>>, row: usize| match want {
+        None => true,
+        Some(None) => false,
+        Some(Some(k)) => keys[row] == Some(k),
+    };
+    Some(
+        (0..columns.len())
+            .map(|row| {
+                holds(columns.namespace.keys(), namespace, row)
+                    && holds(columns.cluster.keys(), cluster, row)
+            })
+            .collect(),
+    )
 }
 
 impl Iterator for PodRowBatches {

@@ -11,10 +11,13 @@ use arrow_array::builder::{
     TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
 use arrow_schema::{ArrowError, Field, Schema};
 use chrono::{DateTime, Utc};
-use greenkube_core::ports::PodRecord;
+use greenkube_core::ports::{NameColumn, PodColumns, RangedColumn};
 use greenkube_core::ranged::Ranged;
 use greenkube_core::{AggregateRow, GroupBy};
 use pyo3::prelude::*;
@@ -28,7 +31,7 @@ pub(crate) struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
+    pub(crate) fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
         self.fields
             .push(Field::new(name, array.data_type().clone(), nullable));
         self.arrays.push(array);
@@ -106,6 +109,46 @@ impl Columns {
         self.push(name, true, Arc::new(builder.finish()));
     }
 
+    /// A name column as a dictionary of its distinct values.
+    pub(crate) fn dictionary(&mut self, name: &str, column: &NameColumn) -> Result<(), ArrowError> {
+        let keys: Int32Array = column
+            .keys()
+            .iter()
+            .map(|k| k.map(|k| i32::try_from(k).unwrap_or(i32::MAX)))
+            .collect();
+        let values = StringArray::from_iter_values(column.values().iter().map(|v| &**v));
+        let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))?;
+        self.push(name, true, Arc::new(array));
+        Ok(())
+    }
+
+    /// Microseconds since 1970 as UTC timestamps.
+    pub(crate) fn times(&mut self, name: &str, micros: Vec<i64>) {
+        let array = TimestampMicrosecondArray::from(micros).with_timezone("UTC");
+        self.push(name, false, Arc::new(array));
+    }
+
+    /// Figures that may be missing.
+    pub(crate) fn nullable_figures(&mut self, name: &str, values: Vec<Option<f64>>) {
+        self.push(name, true, Arc::new(Float64Array::from(values)));
+    }
+
+    /// A figure with its interval, by column: `name`, `name_low`, `name_high`.
+    pub(crate) fn ranged_column(&mut self, name: &str, column: RangedColumn) {
+        let RangedColumn { point, low, high } = column;
+        self.push(name, false, Arc::new(Float64Array::from(point)));
+        self.push(
+            &format!("{name}_low"),
+            false,
+            Arc::new(Float64Array::from(low)),
+        );
+        self.push(
+            &format!("{name}_high"),
+            false,
+            Arc::new(Float64Array::from(high)),
+        );
+    }
+
     pub(crate) fn finish(
         self,
         metadata: HashMap<String, String>,
@@ -166,83 +209,97 @@ pub(crate) fn report(
 /// Stored pod rows, one row per pod and window: where (cluster, window, namespace, pod,
 /// workload, node, zone, region, provider, instance type), what it used and reserved, each
 /// figure with its interval, cost, PUE, grid intensity, whether it was estimated and why, and
-/// the methodology and reference data that made it.
+/// the methodology and reference data that made it. The columns move into the batch without a
+/// copy where Arrow's layout is theirs (times, figures, intervals); names and reasons become
+/// dictionaries of their distinct values.
 pub(crate) fn pod_rows(
-    rows: &[PodRecord],
+    rows: PodColumns,
     metadata: HashMap<String, String>,
 ) -> Result<RecordBatch, ArrowError> {
+    let PodColumns {
+        window_start_us,
+        window_end_us,
+        cluster,
+        namespace,
+        pod,
+        owner_kind,
+        owner_name,
+        workload_kind,
+        workload,
+        node,
+        zone,
+        region,
+        provider,
+        instance_type,
+        cpu_usage_cores,
+        cpu_request_cores,
+        memory_usage_bytes,
+        memory_request_bytes,
+        restarts,
+        energy_joules,
+        co2e_grams,
+        embodied_co2e_grams,
+        cost,
+        pue,
+        grid_intensity,
+        estimated,
+        estimation_reasons,
+        methodology,
+        methodology_version,
+        data_version,
+        idle_policy: _,
+    } = rows;
+    let total = RangedColumn {
+        point: sum(&co2e_grams.point, &embodied_co2e_grams.point),
+        low: sum(&co2e_grams.low, &embodied_co2e_grams.low),
+        high: sum(&co2e_grams.high, &embodied_co2e_grams.high),
+    };
     let mut c = Columns::default();
-    c.names("cluster", rows.iter().map(|r| r.cluster.as_deref()));
-    c.instants("window_start", rows.iter().map(|r| Some(r.window_start)));
-    c.instants("window_end", rows.iter().map(|r| Some(r.window_end)));
-    c.names("namespace", rows.iter().map(|r| Some(&*r.namespace)));
-    c.names("pod", rows.iter().map(|r| Some(&*r.pod)));
-    c.names("owner_kind", rows.iter().map(|r| r.owner_kind.as_deref()));
-    c.names("owner_name", rows.iter().map(|r| r.owner_name.as_deref()));
-    c.names(
-        "workload_kind",
-        rows.iter().map(|r| Some(&*r.workload_kind)),
-    );
-    c.names("workload", rows.iter().map(|r| Some(&*r.workload)));
-    c.names("node", rows.iter().map(|r| r.node.as_deref()));
-    c.names("zone", rows.iter().map(|r| r.zone.as_deref()));
-    c.names("region", rows.iter().map(|r| r.region.as_deref()));
-    c.names("provider", rows.iter().map(|r| r.provider.as_deref()));
-    c.names(
-        "instance_type",
-        rows.iter().map(|r| r.instance_type.as_deref()),
-    );
-    c.optional_figures(
-        "cpu_usage_cores",
-        rows.iter().map(|r| r.cpu_usage_cores.map(|v| v.0)),
-    );
-    c.optional_figures(
-        "cpu_request_cores",
-        rows.iter().map(|r| r.cpu_request_cores.map(|v| v.0)),
-    );
-    c.optional_figures(
-        "memory_usage_bytes",
-        rows.iter().map(|r| r.memory_usage_bytes.map(|v| v.0)),
-    );
-    c.optional_figures(
-        "memory_request_bytes",
-        rows.iter().map(|r| r.memory_request_bytes.map(|v| v.0)),
-    );
-    let restarts = rows.iter().map(|r| r.restarts.map(|n| n as f64));
-    c.optional_figures("restarts", restarts);
-    let energy: Vec<Ranged> = rows.iter().map(|r| r.energy_joules).collect();
-    let co2e: Vec<Ranged> = rows.iter().map(|r| r.co2e_grams).collect();
-    let embodied: Vec<Ranged> = rows.iter().map(|r| r.embodied_co2e_grams).collect();
-    let total: Vec<Ranged> = rows.iter().map(PodRecord::total_co2e_grams).collect();
-    let pue: Vec<Ranged> = rows.iter().map(|r| r.pue).collect();
-    let intensity: Vec<Ranged> = rows.iter().map(|r| r.grid_intensity).collect();
-    c.ranged("energy_joules", &energy);
-    c.ranged("co2e_grams", &co2e);
-    c.ranged("embodied_co2e_grams", &embodied);
-    c.ranged("total_co2e_grams", &total);
-    c.optional_figures("cost", rows.iter().map(|r| r.cost.map(|m| m.0)));
-    c.ranged("pue", &pue);
-    c.ranged("grid_intensity", &intensity);
-    c.flags("estimated", rows.iter().map(|r| r.estimated));
-    let reasons: Vec<Option<String>> = rows
-        .iter()
-        .map(|r| (!r.estimation_reasons.is_empty()).then(|| r.estimation_reasons.join("; ")))
-        .collect();
-    c.text("estimation_reasons", reasons.iter().map(Option::as_deref));
-    c.names(
-        "methodology",
-        rows.iter().map(|r| Some(r.methodology.name.name())),
-    );
-    c.names(
-        "methodology_version",
-        rows.iter().map(|r| Some(r.methodology.version.as_str())),
-    );
-    c.names(
-        "data_version",
-        rows.iter()
-            .map(|r| Some(r.methodology.data_version.as_str())),
-    );
+    c.dictionary("cluster", &cluster)?;
+    c.times("window_start", window_start_us);
+    c.times("window_end", window_end_us);
+    for (name, column) in [
+        ("namespace", &namespace),
+        ("pod", &pod),
+        ("owner_kind", &owner_kind),
+        ("owner_name", &owner_name),
+        ("workload_kind", &workload_kind),
+        ("workload", &workload),
+        ("node", &node),
+        ("zone", &zone),
+        ("region", &region),
+        ("provider", &provider),
+        ("instance_type", &instance_type),
+    ] {
+        c.dictionary(name, column)?;
+    }
+    c.nullable_figures("cpu_usage_cores", cpu_usage_cores);
+    c.nullable_figures("cpu_request_cores", cpu_request_cores);
+    c.nullable_figures("memory_usage_bytes", memory_usage_bytes);
+    c.nullable_figures("memory_request_bytes", memory_request_bytes);
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "restart counts are far below 2^53"
+    )]
+    let restarts = restarts.into_iter().map(|n| n.map(|n| n as f64)).collect();
+    c.nullable_figures("restarts", restarts);
+    c.ranged_column("energy_joules", energy_joules);
+    c.ranged_column("co2e_grams", co2e_grams);
+    c.ranged_column("embodied_co2e_grams", embodied_co2e_grams);
+    c.ranged_column("total_co2e_grams", total);
+    c.nullable_figures("cost", cost);
+    c.ranged_column("pue", pue);
+    c.ranged_column("grid_intensity", grid_intensity);
+    c.push("estimated", false, Arc::new(BooleanArray::from(estimated)));
+    c.dictionary("estimation_reasons", &estimation_reasons)?;
+    c.dictionary("methodology", &methodology)?;
+    c.dictionary("methodology_version", &methodology_version)?;
+    c.dictionary("data_version", &data_version)?;
     c.finish(metadata)
+}
+
+fn sum(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| a + b).collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, Period};
 use crate::footprint::Footprint;
+use crate::ports::pod_columns::{PodColumnPage, PodColumns};
 use crate::ports::records::PodRecord;
 use crate::ports::retention::{MaintenanceSummary, RetentionPolicy, RetentionState};
 use crate::ports::store_error::StoreError;
@@ -109,6 +110,21 @@ impl PodCursor {
         }
     }
 
+    /// The cursor just after the row with this key.
+    pub(crate) fn at(
+        window_start: DateTime<Utc>,
+        cluster: Option<Arc<str>>,
+        namespace: Arc<str>,
+        pod: Arc<str>,
+    ) -> Self {
+        Self {
+            window_start,
+            cluster,
+            namespace,
+            pod,
+        }
+    }
+
     /// Window start of the last row.
     pub fn window_start(&self) -> DateTime<Utc> {
         self.window_start
@@ -199,6 +215,24 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodPage, StoreError>;
+
+    /// The same page as [`Self::read_pod_rows`], by column (for readers that build tables).
+    ///
+    /// MUST hold exactly the rows, in the order, and return the `next` cursor that
+    /// `read_pod_rows` returns for the same arguments. The default reads the rows and
+    /// transposes them; a backend that can read its rows column by column overrides it.
+    async fn read_pod_columns(
+        &self,
+        range: TimeRange,
+        after: Option<&PodCursor>,
+        limit: usize,
+    ) -> Result<PodColumnPage, StoreError> {
+        let page = self.read_pod_rows(range, after, limit).await?;
+        Ok(PodColumnPage {
+            columns: PodColumns::from_rows(&page.rows),
+            next: page.next,
+        })
+    }
 
     /// Rolls up complete hours and days and applies `policy` as of `now` (see
     /// [`crate::ports::RetentionPolicy`] and [`crate::ports::ReadPlan`]).

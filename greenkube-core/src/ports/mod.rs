@@ -25,6 +25,7 @@
 
 mod footprint_repository;
 mod history;
+mod pod_columns;
 mod records;
 mod retention;
 mod sources;
@@ -39,6 +40,7 @@ pub use history::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
     NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive,
 };
+pub use pod_columns::{NameColumn, PodColumnPage, PodColumns, REASON_SEPARATOR, RangedColumn};
 pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};
 pub use retention::{
     HourlyDetailGone, MaintenanceSummary, ReadPlan, ReadSource, RetentionError, RetentionPolicy,

@@ -10,8 +10,8 @@ use crate::aggregate::{AggregateRow, GroupBy, Period, aggregate};
 use crate::footprint::Footprint;
 use crate::methodology::{IdlePolicy, Methodology};
 use crate::ports::{
-    FootprintRepository, PodCursor, PodRecord, PodRowPager, ReportQuery, StoreErrorKind, TimeRange,
-    WindowRecords,
+    FootprintRepository, PodColumns, PodCursor, PodRecord, PodRowPager, ReportQuery,
+    StoreErrorKind, TimeRange, WindowRecords,
 };
 use crate::ranged::Ranged;
 use crate::testsuite::fixtures::{
@@ -659,6 +659,48 @@ pub async fn pages_visit_every_row_once(repo: &dyn FootprintRepository) {
         .await
         .err()
         .unwrap_or_else(|| panic!("{}: limit 0 accepted", repo.backend()));
+    assert_eq!(err.kind(), StoreErrorKind::InvalidData);
+}
+
+/// Pages by column hold the rows, the order and the cursors of the pages by row.
+pub async fn pod_columns_match_pod_rows(repo: &dyn FootprintRepository) {
+    let history = history();
+    write(repo, &history).await;
+    let part = range(at(2024, 12, 30, 0, 0), at(2025, 3, 1, 0, 0));
+    for r in [everything(), part] {
+        for limit in [1, 5, 100_000] {
+            let mut cursor: Option<PodCursor> = None;
+            let mut pages = 0;
+            loop {
+                let rows = repo
+                    .read_pod_rows(r, cursor.as_ref(), limit)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: read page: {e}", repo.backend()));
+                let columns = repo
+                    .read_pod_columns(r, cursor.as_ref(), limit)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: read page by column: {e}", repo.backend()));
+                assert_eq!(
+                    columns.columns,
+                    PodColumns::from_rows(&rows.rows),
+                    "{}: page {pages} of {limit} over {r}",
+                    repo.backend()
+                );
+                assert_eq!(columns.next, rows.next, "{}: next cursor", repo.backend());
+                pages += 1;
+                match rows.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert!(pages > 1 || limit == 100_000, "{}: paged", repo.backend());
+        }
+    }
+    let err = repo
+        .read_pod_columns(everything(), None, 0)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{}: limit 0 accepted by column", repo.backend()));
     assert_eq!(err.kind(), StoreErrorKind::InvalidData);
 }
 

@@ -82,6 +82,7 @@ macro_rules! footprint_repository_contract_suite {
             iso_weeks_and_months_across_new_year,
             methodology_and_data_version_per_row,
             pages_visit_every_row_once,
+            pod_columns_match_pod_rows,
             clusters_are_separate,
             empty_store,
         );

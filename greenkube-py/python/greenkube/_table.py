@@ -126,8 +126,10 @@ class Batches:
         return self._reader().read_all()
 
     def to_pandas(self) -> Any:
-        """All the rows as one pandas DataFrame."""
-        return self.to_arrow().to_pandas()
+        """All the rows as one pandas DataFrame (names and reasons as categories, timestamps in
+        UTC). The Arrow buffers are released column by column as the frame is built, so the
+        peak is not two whole copies."""
+        return self.to_arrow().to_pandas(split_blocks=True, self_destruct=True)
 
     def to_polars(self) -> Any:
         """All the rows as one polars DataFrame."""

@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MaintenanceSummary, PodCursor, PodPage, ReadPlan, ReportQuery,
-    RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary, page_size,
+    FootprintRepository, MaintenanceSummary, PodColumnPage, PodColumns, PodCursor, PodPage,
+    ReadPlan, ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
+    WriteSummary, page_size,
 };
 use greenkube_core::{AggregateRow, Footprint, Period};
 
@@ -50,7 +51,9 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         // One more row than asked tells whether a next page exists.
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let text = select_pods(D::TIME_SUFFIX, D::TEXT, after.is_some());
-        let mut query = sqlx::query(&text).bound(range.from()).bound(range.to());
+        let mut query = sqlx::query(&text)
+            .bound(page_start(range, after))
+            .bound(range.to());
         if let Some(c) = after {
             query = query
                 .time(c.window_start())
@@ -75,6 +78,22 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         })
     }
 
+    async fn read_pod_columns(
+        &self,
+        range: TimeRange,
+        after: Option<&PodCursor>,
+        limit: usize,
+    ) -> Result<PodColumnPage, StoreError> {
+        if let Some(page) = D::read_pod_columns(&self.pool, range, after, limit).await? {
+            return Ok(page);
+        }
+        let page = self.read_pod_rows(range, after, limit).await?;
+        Ok(PodColumnPage {
+            columns: PodColumns::from_rows(&page.rows),
+            next: page.next,
+        })
+    }
+
     async fn maintain(
         &self,
         policy: &RetentionPolicy,
@@ -91,6 +110,15 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
             .map_err(|e| sqlx_error::<D>("reading the retention state", e))?;
         retention_in::<D>(&mut conn).await
     }
+}
+
+/// The lower bound of a page's window starts: the range's start, or the cursor's window when
+/// it is later. The rows after the cursor all start at or after its window, and with this bound
+/// the database seeks straight to it: given the range's start instead (with the cursor only in
+/// the row-value condition), SQLite scans the index from the range's start on every page, so
+/// reading a long history page by page grew with the square of its length.
+pub(crate) fn page_start(range: TimeRange, after: Option<&PodCursor>) -> DateTime<Utc> {
+    after.map_or(range.from(), |c| c.window_start().max(range.from()))
 }
 
 /// The rows of one footprint of a write, checked. Check inside the write's transaction: a bad

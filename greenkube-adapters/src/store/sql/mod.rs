@@ -21,8 +21,8 @@ mod schema;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    EmbodiedCacheEntry, IntensityPoint, LedgerEntry, ReportQuery, RetentionState, StoreError,
-    StoreErrorKind, WriteSummary,
+    EmbodiedCacheEntry, IntensityPoint, LedgerEntry, PodColumnPage, PodCursor, ReportQuery,
+    RetentionState, StoreError, StoreErrorKind, TimeRange, WriteSummary,
 };
 use greenkube_core::{Footprint, Node};
 use sqlx::error::DatabaseError;
@@ -36,17 +36,17 @@ pub(crate) use self::exec::Query;
 use self::exec::{Column, Exec, fetch_all, fetch_optional};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::footprints::retention_in;
-pub(crate) use self::footprints::{count_window, plan, window_of};
+pub(crate) use self::footprints::{count_window, page_start, plan, window_of};
 pub(crate) use self::maintain::roll;
 #[cfg(feature = "postgres")]
 pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
-#[cfg(feature = "sqlite")]
-pub(crate) use self::schema::columns;
 pub(crate) use self::schema::{
     AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, reasons_json,
     text,
 };
+#[cfg(feature = "sqlite")]
+pub(crate) use self::schema::{columns, select_pods};
 use super::{AppliedMigration, MigrationReport};
 
 /// A SQL store: footprint rows, their roll-ups and the history repositories (snapshot archive,
@@ -199,6 +199,17 @@ pub(crate) trait FootprintOps: MaintenanceOps {
         pool: &Pool<Self>,
         query: &ReportQuery,
     ) -> Result<Vec<Self::Row>, StoreError>;
+
+    /// See `FootprintRepository::read_pod_columns`: the page by column when the backend reads
+    /// it its own way, `None` to read the rows and transpose them (the default).
+    async fn read_pod_columns(
+        _pool: &Pool<Self>,
+        _range: TimeRange,
+        _after: Option<&PodCursor>,
+        _limit: usize,
+    ) -> Result<Option<PodColumnPage>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The history writes a backend does its own way, and its embodied cache.

@@ -12,6 +12,7 @@
 //! What SQLite and PostgreSQL share (every port, decoding, paging, the history reads) is in
 //! [`super::sql`]; this module has SQLite's SQL and what it does its own way.
 
+mod columns;
 mod history;
 mod model;
 mod rollup;
@@ -25,7 +26,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::Footprint;
-use greenkube_core::ports::{ReportQuery, StoreError, StoreErrorKind, WindowRecords, WriteSummary};
+use greenkube_core::ports::{
+    PodColumnPage, PodCursor, ReportQuery, StoreError, StoreErrorKind, TimeRange, WindowRecords,
+    WriteSummary,
+};
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -81,6 +85,7 @@ impl SqliteStore {
 /// process holds the database. Whatever remains is an empty log.
 pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>) {
     let pool = store.pool();
+    columns::idle::forget(pool.connect_options().get_filename());
     if let Ok(mut conn) = pool.acquire().await {
         // Best effort: a checkpoint that cannot run now (another writer) leaves the log to
         // SQLite, which replays it on the next open; nothing is lost either way.
@@ -388,6 +393,15 @@ impl FootprintOps for Sqlite {
             .await
             .map_err(|e| Sqlite::error("committing a write", e))?;
         Ok(summary)
+    }
+
+    async fn read_pod_columns(
+        pool: &SqlitePool,
+        range: TimeRange,
+        after: Option<&PodCursor>,
+        limit: usize,
+    ) -> Result<Option<PodColumnPage>, StoreError> {
+        columns::read_pod_columns(pool, range, after, limit).await
     }
 
     async fn aggregate_rows(

@@ -1,0 +1,549 @@
+//! Pages of pod rows by column, read on one thread with a read-only connection of their own.
+//!
+//! sqlx runs each SQLite statement on a worker thread and hands every row to the reading task
+//! through a channel, copying each value: about 20 µs a row of 41 columns, most of it the
+//! hand-off. Here the page statement is stepped where the columns are built (a blocking task),
+//! values are read in place, and a name already seen is not copied again: a few µs a row,
+//! nearly all of it SQLite decoding the record.
+//!
+//! The statement is the one the row path runs ([`shared::select_pods`]), bound the same way,
+//! and the values are checked the same way (times in range, known methodology and idle
+//! policy, reasons a JSON list of sentences, restarts not negative), so both paths return the
+//! same page; the contract suite checks it. A store in memory has no file another connection
+//! could open, and reads through the rows.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::DateTime;
+use greenkube_core::ports::{
+    NameColumn, PodColumnPage, PodColumns, PodCursor, REASON_SEPARATOR, RangedColumn, StoreError,
+    StoreErrorKind, TimeRange, page_size,
+};
+use greenkube_core::{IdlePolicy, Methodology};
+use rusqlite::Statement;
+use rusqlite::types::ValueRef;
+use sqlx::SqlitePool;
+
+use super::{INVALID_CODES, UNAVAILABLE_CODES};
+use crate::store::codec::{micros, micros_ceil};
+use crate::store::sql::{page_start, select_pods};
+
+const BACKEND: &str = "sqlite";
+
+/// How long a read waits for a writer holding the database (as the pool's connections do).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How much of the database file a column read maps into memory (address space, not memory:
+/// the pages stay the kernel's page cache).
+const MMAP_SIZE: i64 = 1 << 34;
+
+/// The page of pod rows after `after`, by column, or `None` when the store is in memory (the
+/// caller then reads the rows).
+pub(super) async fn read_pod_columns(
+    pool: &SqlitePool,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    limit: usize,
+) -> Result<Option<PodColumnPage>, StoreError> {
+    let limit = page_size(BACKEND, limit)?;
+    let Some(file) = database_file(pool) else {
+        return Ok(None);
+    };
+    let after = after.cloned();
+    let page = tokio::task::spawn_blocking(move || read_page(&file, range, after.as_ref(), limit))
+        .await
+        .map_err(|e| {
+            StoreError::other(BACKEND, "reading pod rows: the reader stopped").with_source(e)
+        })??;
+    Ok(Some(page))
+}
+
+/// The database file of the pool, when it is a file (not a store in memory).
+fn database_file(pool: &SqlitePool) -> Option<PathBuf> {
+    let options = pool.connect_options();
+    let name = options.get_filename();
+    let text = name.to_string_lossy();
+    // sqlx names a store in memory `file:sqlx-in-memory-N` (shared cache) or `:memory:`.
+    if text.starts_with("file:") || text.contains(":memory:") || text.is_empty() {
+        return None;
+    }
+    name.is_file().then(|| name.to_path_buf())
+}
+
+fn read_page(
+    file: &Path,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    limit: usize,
+) -> Result<PodColumnPage, StoreError> {
+    let conn = idle::take(file)?;
+    let page = read_with(&conn, range, after, limit);
+    // A connection that failed is not kept: the next read opens a fresh one.
+    if page.is_ok() {
+        idle::give_back(file, conn);
+    }
+    page
+}
+
+fn read_with(
+    conn: &rusqlite::Connection,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    limit: usize,
+) -> Result<PodColumnPage, StoreError> {
+    let sql = select_pods("_us", "", after.is_some());
+    let mut statement = conn
+        .prepare_cached(&sql)
+        .map_err(|e| error("preparing the read of pod rows", e))?;
+    bind(&mut statement, range, after, limit).map_err(|e| error("reading pod rows", e))?;
+    let mut reader = PageReader::new(limit);
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next().map_err(|e| error("reading pod rows", e))? {
+        if reader.columns.len() == limit {
+            // The row past the page: there is a next page.
+            let next = reader.columns.cursor_after(limit - 1);
+            return Ok(PodColumnPage {
+                columns: reader.columns,
+                next,
+            });
+        }
+        reader.push(row)?;
+    }
+    Ok(PodColumnPage {
+        columns: reader.columns,
+        next: None,
+    })
+}
+
+/// Read-only connections kept between pages (opening one costs its page cache and its
+/// mapping), a few per database file; the store's close lets them go.
+pub(super) mod idle {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::{LazyLock, Mutex};
+
+    use greenkube_core::ports::StoreError;
+    use rusqlite::{Connection, OpenFlags};
+
+    use super::{BUSY_TIMEOUT, MMAP_SIZE, error};
+
+    /// Connections kept per file at most (one per reader working at once).
+    const KEEP: usize = 2;
+
+    static IDLE: LazyLock<Mutex<HashMap<PathBuf, Vec<Connection>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    /// A kept connection to `file`, or a new one.
+    pub(crate) fn take(file: &Path) -> Result<Connection, StoreError> {
+        let kept = IDLE
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.get_mut(file)?.pop());
+        match kept {
+            Some(conn) => Ok(conn),
+            None => open(file),
+        }
+    }
+
+    /// Keeps `conn` for the next read of `file` (or closes it when enough are kept).
+    pub(crate) fn give_back(file: &Path, conn: Connection) {
+        if let Ok(mut idle) = IDLE.lock() {
+            let kept = idle.entry(file.to_path_buf()).or_default();
+            if kept.len() < KEEP {
+                kept.push(conn);
+            }
+        }
+    }
+
+    /// Closes the connections kept for `file` (before the store closes, so the last
+    /// connection to close removes the write-ahead log).
+    pub(crate) fn forget(file: &Path) {
+        let kept = IDLE.lock().ok().and_then(|mut idle| idle.remove(file));
+        drop(kept);
+    }
+
+    fn open(file: &Path) -> Result<Connection, StoreError> {
+        let opening = |e| error("opening the database to read pod rows", e);
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(opening)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
+        // Pages mapped, not copied in by `pread` one at a time (SQLite falls back to reads
+        // where mapping is not possible).
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE)
+            .map_err(opening)?;
+        Ok(conn)
+    }
+}
+
+/// Binds the page statement as the row path does: the page's bounds ([`page_start`], the
+/// range's end) rounded up to the microsecond, the cursor's key (no cluster is stored as `""`), and one row more than the page.
+fn bind(
+    statement: &mut Statement<'_>,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    limit: usize,
+) -> rusqlite::Result<()> {
+    statement.raw_bind_parameter(1, micros_ceil(page_start(range, after)))?;
+    statement.raw_bind_parameter(2, micros_ceil(range.to()))?;
+    let mut next = 3;
+    if let Some(c) = after {
+        statement.raw_bind_parameter(3, micros(c.window_start()))?;
+        statement.raw_bind_parameter(4, c.cluster().unwrap_or(""))?;
+        statement.raw_bind_parameter(5, c.namespace())?;
+        statement.raw_bind_parameter(6, c.pod())?;
+        next = 7;
+    }
+    statement.raw_bind_parameter(next, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+}
+
+/// The columns of a page being read, and what was already decoded once: the key of each
+/// stored reasons text, and the methodology names already checked.
+struct PageReader {
+    columns: PodColumns,
+    reasons: HashMap<Vec<u8>, Option<u32>, foldhash::fast::RandomState>,
+}
+
+impl PageReader {
+    fn new(limit: usize) -> Self {
+        let mut columns = PodColumns::new();
+        columns.reserve(limit.min(16_384));
+        Self {
+            columns,
+            reasons: HashMap::default(),
+        }
+    }
+
+    /// Appends one row of the page statement (the columns of `sql::pod_columns`, in order).
+    fn push(&mut self, row: &rusqlite::Row<'_>) -> Result<(), StoreError> {
+        let mut r = Row { row, next: 0 };
+        let c = &mut self.columns;
+        let start = r.integer()?;
+        let end = r.integer()?;
+        for us in [start, end] {
+            if DateTime::from_timestamp_micros(us).is_none() {
+                return Err(invalid(format!("stored time {us} µs is out of range")));
+            }
+        }
+        c.window_start_us.push(start);
+        c.window_end_us.push(end);
+        // No cluster is stored as "".
+        r.name_into(&mut c.cluster, true)?;
+        for names in [&mut c.namespace, &mut c.pod] {
+            r.name_into(names, false)?;
+        }
+        for names in [&mut c.owner_kind, &mut c.owner_name] {
+            r.name_into(names, false)?;
+        }
+        for names in [&mut c.workload_kind, &mut c.workload] {
+            r.name_into(names, false)?;
+        }
+        for names in [
+            &mut c.node,
+            &mut c.zone,
+            &mut c.region,
+            &mut c.provider,
+            &mut c.instance_type,
+        ] {
+            r.name_into(names, false)?;
+        }
+        for figures in [
+            &mut c.cpu_usage_cores,
+            &mut c.cpu_request_cores,
+            &mut c.memory_usage_bytes,
+            &mut c.memory_request_bytes,
+        ] {
+            figures.push(r.opt_real()?);
+        }
+        let restarts = r
+            .opt_integer()?
+            .map(|n| u64::try_from(n).map_err(|_| invalid("stored row: negative restarts")))
+            .transpose()?;
+        c.restarts.push(restarts);
+        for ranged in [
+            &mut c.energy_joules,
+            &mut c.co2e_grams,
+            &mut c.embodied_co2e_grams,
+        ] {
+            r.ranged_into(ranged)?;
+        }
+        c.cost.push(r.opt_real()?);
+        r.ranged_into(&mut c.pue)?;
+        r.ranged_into(&mut c.grid_intensity)?;
+        c.estimated.push(r.integer()? != 0);
+        let reasons = r.text()?;
+        let key = match self.reasons.get(reasons) {
+            Some(&key) => key,
+            None => {
+                let key = reasons_key(&mut c.estimation_reasons, reasons)?;
+                self.reasons.insert(reasons.to_vec(), key);
+                key
+            }
+        };
+        c.estimation_reasons.push_key(key);
+        r.checked_name_into(&mut c.methodology, |v| Methodology::from_str(v).is_ok())?;
+        r.name_into(&mut c.methodology_version, false)?;
+        r.name_into(&mut c.data_version, false)?;
+        r.checked_name_into(&mut c.idle_policy, |v| IdlePolicy::from_str(v).is_ok())?;
+        Ok(())
+    }
+}
+
+/// The key of a stored reasons text (a JSON list of sentences) in the reasons column: the
+/// sentences joined, or none for an empty list.
+fn reasons_key(column: &mut NameColumn, json: &[u8]) -> Result<Option<u32>, StoreError> {
+    let list: Vec<String> = serde_json::from_slice(json).map_err(|e| {
+        invalid("stored row: estimation reasons are not a JSON list").with_source(e)
+    })?;
+    Ok((!list.is_empty()).then(|| column.intern(&list.join(REASON_SEPARATOR))))
+}
+
+/// Reads the columns of a row in order.
+struct Row<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    next: usize,
+}
+
+impl Row<'_, '_> {
+    fn value(&mut self) -> Result<ValueRef<'_>, StoreError> {
+        let i = self.next;
+        self.next += 1;
+        self.row
+            .get_ref(i)
+            .map_err(|e| error("reading a stored row", e))
+    }
+
+    fn integer(&mut self) -> Result<i64, StoreError> {
+        self.opt_integer()?
+            .ok_or_else(|| invalid(format!("stored row: column {} is empty", self.next - 1)))
+    }
+
+    fn opt_integer(&mut self) -> Result<Option<i64>, StoreError> {
+        let i = self.next;
+        match self.value()? {
+            ValueRef::Integer(n) => Ok(Some(n)),
+            ValueRef::Null => Ok(None),
+            other => Err(wrong_type(i, "an integer", other)),
+        }
+    }
+
+    fn opt_real(&mut self) -> Result<Option<f64>, StoreError> {
+        let i = self.next;
+        match self.value()? {
+            ValueRef::Real(x) => Ok(Some(x)),
+            // SQLite keeps a whole REAL as an integer on disk only in non-STRICT tables; read
+            // one as the number it is all the same.
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "a stored whole number, as SQLite reads it"
+            )]
+            ValueRef::Integer(n) => Ok(Some(n as f64)),
+            ValueRef::Null => Ok(None),
+            other => Err(wrong_type(i, "a number", other)),
+        }
+    }
+
+    fn real(&mut self) -> Result<f64, StoreError> {
+        self.opt_real()?
+            .ok_or_else(|| invalid(format!("stored row: column {} is empty", self.next - 1)))
+    }
+
+    fn ranged_into(&mut self, column: &mut RangedColumn) -> Result<(), StoreError> {
+        column.point.push(self.real()?);
+        column.low.push(self.real()?);
+        column.high.push(self.real()?);
+        Ok(())
+    }
+
+    fn opt_text(&mut self) -> Result<Option<&[u8]>, StoreError> {
+        let i = self.next;
+        match self.value()? {
+            ValueRef::Text(t) => Ok(Some(t)),
+            ValueRef::Null => Ok(None),
+            other => Err(wrong_type(i, "text", other)),
+        }
+    }
+
+    fn text(&mut self) -> Result<&[u8], StoreError> {
+        let i = self.next;
+        self.opt_text()?
+            .ok_or_else(|| invalid(format!("stored row: column {i} is empty")))
+    }
+
+    /// The next column into a name column; with `empty_is_none`, `""` is no name.
+    fn name_into(
+        &mut self,
+        column: &mut NameColumn,
+        empty_is_none: bool,
+    ) -> Result<(), StoreError> {
+        let value = match self.opt_text()? {
+            None => None,
+            Some(b"") if empty_is_none => None,
+            Some(bytes) => Some(utf8(bytes)?),
+        };
+        column.push(value);
+        Ok(())
+    }
+
+    /// The next column into a name column, each distinct value checked by `known` once.
+    fn checked_name_into(
+        &mut self,
+        column: &mut NameColumn,
+        known: impl Fn(&str) -> bool,
+    ) -> Result<(), StoreError> {
+        let i = self.next;
+        let text = utf8(self.text()?)?;
+        let seen = column.values().len();
+        column.push(Some(text));
+        if column.values().len() > seen && !known(text) {
+            return Err(invalid(format!(
+                "stored row: column {i}: unknown name `{text}`"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn wrong_type(column: usize, expected: &str, got: ValueRef<'_>) -> StoreError {
+    invalid(format!(
+        "stored row: column {column} holds {:?}, not {expected}",
+        got.data_type()
+    ))
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| invalid("stored row: a name is not UTF-8").with_source(e))
+}
+
+fn invalid(message: impl Into<String>) -> StoreError {
+    StoreError::invalid_data(BACKEND, message)
+}
+
+/// A SQLite error while `doing` something, classified as the row path classifies it.
+fn error(doing: &str, e: rusqlite::Error) -> StoreError {
+    let kind = match e.sqlite_error_code() {
+        Some(_) => {
+            let primary = i64::from(e.sqlite_error().map_or(0, |f| f.extended_code) & 0xff);
+            if UNAVAILABLE_CODES.contains(&primary) {
+                StoreErrorKind::Unavailable
+            } else if INVALID_CODES.contains(&primary) {
+                StoreErrorKind::InvalidData
+            } else {
+                StoreErrorKind::Other
+            }
+        }
+        None => StoreErrorKind::Other,
+    };
+    StoreError::new(kind, BACKEND, format!("{doing}: {e}")).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use greenkube_core::ports::FootprintRepository;
+
+    use super::*;
+    use crate::store::OpenOptions;
+    use crate::store::sqlite::SqliteStore;
+
+    fn everything() -> TimeRange {
+        let from = chrono::Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        let to = chrono::Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap();
+        TimeRange::new(from, to).unwrap()
+    }
+
+    /// A stored row whose methodology, restarts, reasons or time is bad, written past the
+    /// store's checks.
+    async fn with_bad_row(store: &SqliteStore, column: &str, value: &str) {
+        let values = "1000000, 2000000, 'c', 'ns', 'pod', NULL, NULL, 'Pod', 'pod', NULL, NULL, \
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, 1, 1, 1, 0, 0, 0, NULL, \
+             1, 1, 1, 1, 1, 1, 0, '[]', 'full', '1', 'gkdata-x', 'request'";
+        sqlx::query(&format!("INSERT INTO pod_footprints VALUES ({values})"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query(&format!("UPDATE pod_footprints SET {column} = {value}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_is_read_by_column_and_memory_through_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let (file, _) = SqliteStore::open(&url, OpenOptions::default())
+            .await
+            .unwrap();
+        let page = read_pod_columns(file.pool(), everything(), None, 10)
+            .await
+            .unwrap();
+        assert!(page.is_some_and(|p| p.columns.is_empty() && p.next.is_none()));
+        let (memory, _) = SqliteStore::open("sqlite::memory:", OpenOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            read_pod_columns(memory.pool(), everything(), None, 10)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_stored_values_are_invalid_data_in_both_paths() {
+        for (column, value, says) in [
+            ("methodology", "'nonsense'", "unknown name `nonsense`"),
+            ("idle_policy", "'spread'", "unknown name `spread`"),
+            ("restarts", "-1", "negative restarts"),
+            ("estimation_reasons", "'not json'", "not a JSON list"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("g.db").display());
+            let (store, _) = SqliteStore::open(&url, OpenOptions::default())
+                .await
+                .unwrap();
+            with_bad_row(&store, column, value).await;
+            let by_column = store
+                .read_pod_columns(everything(), None, 10)
+                .await
+                .expect_err(column);
+            assert_eq!(by_column.kind(), StoreErrorKind::InvalidData, "{column}");
+            assert!(
+                by_column.to_string().contains(says),
+                "{column}: {by_column}"
+            );
+            let by_row = store
+                .read_pod_rows(everything(), None, 10)
+                .await
+                .expect_err(column);
+            assert_eq!(by_row.kind(), StoreErrorKind::InvalidData, "{column}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_good_row_reads_the_same_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let (store, _) = SqliteStore::open(&url, OpenOptions::default())
+            .await
+            .unwrap();
+        with_bad_row(&store, "estimation_reasons", "'[\"a; b\", \"c\"]'").await;
+        let rows = store.read_pod_rows(everything(), None, 10).await.unwrap();
+        let columns = store
+            .read_pod_columns(everything(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(columns.columns, PodColumns::from_rows(&rows.rows));
+        assert_eq!(
+            columns.columns.estimation_reasons.get(0).map(|v| &**v),
+            Some("a; b; c")
+        );
+    }
+}
