@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, Period};
 use crate::footprint::Footprint;
-use crate::ports::pod_columns::{PodColumnPage, PodColumns};
+use crate::ports::pod_columns::PodColumnPage;
 use crate::ports::records::PodRecord;
 use crate::ports::retention::{MaintenanceSummary, RetentionPolicy, RetentionState};
 use crate::ports::store_error::StoreError;
@@ -227,11 +227,9 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
         after: Option<&PodCursor>,
         limit: usize,
     ) -> Result<PodColumnPage, StoreError> {
-        let page = self.read_pod_rows(range, after, limit).await?;
-        Ok(PodColumnPage {
-            columns: PodColumns::from_rows(&page.rows),
-            next: page.next,
-        })
+        self.read_pod_rows(range, after, limit)
+            .await
+            .map(PodColumnPage::from)
     }
 
     /// Rolls up complete hours and days and applies `policy` as of `now` (see

@@ -14,7 +14,7 @@ use foldhash::fast::RandomState;
 
 use crate::ranged::Ranged;
 
-use super::footprint_repository::PodCursor;
+use super::footprint_repository::{PodCursor, PodPage};
 use super::records::PodRecord;
 
 /// A column of names: the distinct values in the order first seen, and per row the index of
@@ -320,6 +320,16 @@ pub struct PodColumnPage {
     pub columns: PodColumns,
     /// Where to continue, or `None` when no row is left in the range.
     pub next: Option<PodCursor>,
+}
+
+/// A page of rows, transposed.
+impl From<PodPage> for PodColumnPage {
+    fn from(page: PodPage) -> Self {
+        Self {
+            columns: PodColumns::from_rows(&page.rows),
+            next: page.next,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{
-    FootprintRepository, MaintenanceSummary, PodColumnPage, PodColumns, PodCursor, PodPage,
-    ReadPlan, ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
+    FootprintRepository, MaintenanceSummary, PodColumnPage, PodCursor, PodPage, ReadPlan,
+    ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
     WriteSummary, page_size,
 };
 use greenkube_core::{AggregateRow, Footprint, Period};
@@ -87,11 +87,9 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         if let Some(page) = D::read_pod_columns(&self.pool, range, after, limit).await? {
             return Ok(page);
         }
-        let page = self.read_pod_rows(range, after, limit).await?;
-        Ok(PodColumnPage {
-            columns: PodColumns::from_rows(&page.rows),
-            next: page.next,
-        })
+        self.read_pod_rows(range, after, limit)
+            .await
+            .map(PodColumnPage::from)
     }
 
     async fn maintain(
