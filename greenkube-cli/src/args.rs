@@ -9,6 +9,7 @@ use greenkube_core::{GroupBy, IdlePolicy, Methodology, Period};
 /// with the methodology, data version and uncertainty of every figure.
 #[derive(Debug, Parser)]
 #[command(name = "greenkube", propagate_version = true, max_term_width = 100)]
+#[command(after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -67,7 +68,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  greenkube recommend --history history.jsonl\n  \
         greenkube recommend --history history.jsonl --inventory inventory.json --format json\n  \
-        greenkube recommend --history history.jsonl --fail-on-co2-savings 50000   # CI gate"
+        greenkube recommend --history history.jsonl --fail-on-co2-savings 50000   # CI gate\n\n\
+        Exit status: 0 no gate tripped, 3 a gate tripped, 1 error, 2 usage, 4 store unavailable."
     )]
     Recommend(RecommendArgs),
 
@@ -226,23 +228,9 @@ pub enum Format {
 /// Arguments of `greenkube recommend`.
 #[derive(Debug, clap::Args)]
 pub struct RecommendArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "store",
-        conflicts_with = "store"
-    )]
-    pub history: Option<PathBuf>,
-
-    /// Read the history from a store instead: the snapshots it archived in the last `--since`,
-    /// re-estimated with the default methodology (`full`).
-    #[arg(long, value_name = "URL", requires = "since")]
-    pub store: Option<String>,
-
-    /// With `--store`: the windows that started in the last DURATION (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", requires = "store", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Inventory: `{"nodes": [snapshot nodes], "hpas": [{"namespace", "target_kind", "target_name"}]}`.
     #[arg(long, value_name = "FILE")]
@@ -260,17 +248,17 @@ pub struct RecommendArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
 
-    /// With `--store`: keep this scan in the store's recommendations (new ones active, ones no
+    /// Reading a store: keep this scan in the store's recommendations (new ones active, ones no
     /// longer found stale, ignored and applied ones keep their state), and leave ignored ones
     /// out of the output. `greenkube recommendations` lists and changes them.
-    #[arg(long, requires = "store")]
+    #[arg(long, conflicts_with = "history")]
     pub save: bool,
 
-    /// Exit 1 when the recommendations would save more than this many grams of CO2e per year.
+    /// Exit 3 when the recommendations would save more than this many grams of CO2e per year.
     #[arg(long, value_name = "GRAMS", value_parser = threshold)]
     pub fail_on_co2_savings: Option<f64>,
 
-    /// Exit 1 when the recommendations would save more than this much money per year.
+    /// Exit 3 when the recommendations would save more than this much money per year.
     #[arg(long, value_name = "AMOUNT", value_parser = threshold)]
     pub fail_on_cost_savings: Option<f64>,
 }
@@ -278,9 +266,9 @@ pub struct RecommendArgs {
 /// Arguments of `greenkube what-if`.
 #[derive(Debug, clap::Args)]
 pub struct WhatIfArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Changes to apply (a JSON array).
     #[arg(long, value_name = "CHANGES.json")]
@@ -298,9 +286,9 @@ pub struct WhatIfArgs {
 /// Arguments of `greenkube score`.
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Inventory (nodes' capacity, HPA targets).
     #[arg(long, value_name = "FILE")]
@@ -309,6 +297,58 @@ pub struct ScoreArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+}
+
+/// Where `recommend`, `what-if` and `score` read footprints: a history file, or the archived
+/// windows of a store's range (re-estimated with the default methodology).
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// History of footprints (`-` for standard input): a JSON array, or one per line as
+    /// `greenkube estimate --format json` writes them.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["since", "from", "cluster"])]
+    pub history: Option<PathBuf>,
+
+    /// The store whose archived windows to read with `--since` or `--from`/`--to` (default
+    /// `sqlite://greenkube.db`); the windows are re-estimated with the default methodology.
+    #[arg(long, value_name = "URL", env = "GREENKUBE_STORE")]
+    pub store: Option<String>,
+
+    /// Read the store's windows that started in the last DURATION (`30d`, `12h`, `2w`, `1mo`,
+    /// `1y`; `m` is minutes) or this year (`ytd`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
+
+    /// Read the store's windows that started at or after TIME (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// ... and before TIME.
+    #[arg(long, value_name = "TIME", requires = "from", conflicts_with = "since", value_parser = crate::time_arg::parse_instant)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Reading a store: only this cluster's windows (default: every cluster).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+/// The store URL with its password masked.
+impl std::fmt::Debug for HistoryArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryArgs")
+            .field("history", &self.history)
+            .field(
+                "store",
+                &self
+                    .store
+                    .as_deref()
+                    .map(greenkube_adapters::secret::redact_url),
+            )
+            .field("since", &self.since)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
 }
 
 /// Formats of the analysis commands.
@@ -346,16 +386,18 @@ pub struct MigrateArgs {
 
 /// Arguments of `greenkube report`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("range").required(true).args(["since", "from"])))]
+#[command(group(clap::ArgGroup::new("range").args(["since", "from"])))]
 pub struct ReportArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArg,
 
     /// The windows that started in the last DURATION, up to now: a number and a unit, `s`,
-    /// `m`, `h`, `d` or `w` (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// `m` or `min` (minutes), `h`, `d`, `w`, `mo` (30 days) or `y` (365 days), as in `30d`,
+    /// `12h`, `2w`, `1mo`; or `ytd`, this year so far. Give it or `--from`/`--to` (here or in
+    /// the configuration file's `[report]` table).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
 
     /// The windows that started at or after TIME: RFC 3339 (`2025-06-01T00:00:00Z`) or a
     /// date (`2025-06-01`, midnight UTC).
@@ -375,6 +417,15 @@ pub struct ReportArgs {
     /// Group by namespace (default), workload, pod, node or cluster.
     #[arg(long, short = 'g', value_enum, default_value_t = GroupBy::Namespace)]
     pub group_by: GroupBy,
+
+    /// Only this namespace's pods (with `--group-by` namespace, workload or pod: node and
+    /// cluster groups hold node overhead, which belongs to no namespace).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Only this cluster's rows (the name `greenkube collect --cluster` stored).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 
     /// One row per group and calendar period (UTC; weeks are ISO weeks, `2025-W01`).
     #[arg(long, short = 'p', value_enum)]
@@ -717,9 +768,10 @@ pub struct RestateArgs {
     #[command(flatten)]
     pub store: StoreArg,
 
-    /// The windows that started in the last DURATION (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// The windows that started in the last DURATION (`30d`, `12h`, `2w`, `1mo`; `m` is
+    /// minutes) or this year (`ytd`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
 
     /// The windows that started at or after TIME (RFC 3339 or a date).
     #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]

@@ -121,7 +121,9 @@ pub(crate) fn mass(grams: f64) -> String {
 }
 
 fn scaled(value: f64, units: &[(f64, &str)]) -> String {
-    if value == 0.0 {
+    // Below what the smallest unit shows (`0.000 µg`), it is zero: `0 g`, never `-0.000 µg`.
+    let smallest = units.last().map_or(1.0, |u| u.0);
+    if value.abs() < smallest * 5e-4 || !value.is_finite() {
         return format!(
             "0 {}",
             units.iter().find(|u| u.0 == 1.0).map_or("", |u| u.1)
@@ -143,8 +145,19 @@ fn scaled(value: f64, units: &[(f64, &str)]) -> String {
     format!("{v:.decimals$} {unit}")
 }
 
+/// `low – high`, or one figure when both bounds print the same (`0 g`).
 fn interval(r: Ranged, fmt: fn(f64) -> String) -> String {
-    format!("{} – {}", fmt(r.low), fmt(r.high))
+    bounds(r.low, r.high, fmt)
+}
+
+/// `low – high`, or one figure when both print the same.
+fn bounds(low: f64, high: f64, fmt: fn(f64) -> String) -> String {
+    let (low, high) = (fmt(low), fmt(high));
+    if low == high {
+        low
+    } else {
+        format!("{low} – {high}")
+    }
 }
 
 fn cost(c: Option<f64>) -> String {
@@ -600,7 +613,7 @@ pub(crate) fn recommendations_table(
             r.namespace.clone().unwrap_or_else(|| "-".into()),
             r.target.clone(),
             mass(r.savings_co2e_grams_per_year),
-            format!("{} – {}", mass(lo), mass(hi)),
+            bounds(lo, hi, mass),
             r.savings_cost_per_year
                 .map_or_else(|| "unknown".into(), |c| format!("{c:.2}")),
         ]);
@@ -810,6 +823,15 @@ mod tests {
         assert_eq!(mass(0.005_743), "5.743 mg");
         assert_eq!(mass(0.0), "0 g");
         assert_eq!(mass(1500.0), "1.500 kg");
+        // Too small to show is zero, and an interval of two equal figures is one figure.
+        assert_eq!(mass(1e-10), "0 g");
+        assert_eq!(mass(-1e-12), "0 g");
+        assert_eq!(bounds(0.0, 1e-10, mass), "0 g");
+        assert_eq!(bounds(0.0, 0.002, mass), "0 g – 2.000 mg");
+        assert_eq!(
+            interval(Ranged::new(1.0, 0.5, 2.0), mass),
+            "500.0 mg – 2.000 g"
+        );
     }
 
     #[derive(Debug, thiserror::Error)]
