@@ -15,6 +15,17 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
+    /// Currency of the costs, as the cost source (OpenCost) reports them: shown with every
+    /// cost; nothing is converted.
+    #[arg(
+        long,
+        global = true,
+        value_name = "CODE",
+        env = "GREENKUBE_CURRENCY",
+        default_value = "USD"
+    )]
+    pub currency: String,
+
     /// Configuration file (TOML) giving defaults for any flag: top-level keys for every command,
     /// `[collect]`, `[report]`... tables for one; flags and environment variables win over it.
     #[arg(long, global = true, value_name = "FILE", env = "GREENKUBE_CONFIG")]
@@ -169,6 +180,35 @@ pub enum Command {
         after_help = "Examples:\n  greenkube serve\n  greenkube serve --store postgres://gk@db/greenkube --listen 0.0.0.0:8000 --read-only\n  greenkube serve --collect --prometheus-url http://prometheus:9090"
     )]
     Serve(ServeArgs),
+
+    /// Print a shell completion script.
+    ///
+    /// Load it in the current shell, or install it where the shell looks for completions.
+    #[command(after_help = "Examples:\n  source <(greenkube completions bash)\n  \
+        greenkube completions zsh > ~/.zfunc/_greenkube\n  \
+        greenkube completions fish > ~/.config/fish/completions/greenkube.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one per command into a directory.
+    #[command(after_help = "Examples:\n  greenkube man | man -l -\n  \
+        greenkube man --out-dir /usr/local/share/man/man1")]
+    Man(ManArgs),
+}
+
+/// Arguments of `greenkube completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `greenkube man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `greenkube.1` and one `greenkube-COMMAND.1` per command into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Arguments of `greenkube estimate`.
@@ -245,8 +285,8 @@ pub struct RecommendArgs {
     pub include_system_namespaces: bool,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 
     /// Reading a store: keep this scan in the store's recommendations (new ones active, ones no
     /// longer found stale, ignored and applied ones keep their state), and leave ignored ones
@@ -279,8 +319,8 @@ pub struct WhatIfArgs {
     pub max_windows: Option<usize>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
 /// Arguments of `greenkube score`.
@@ -295,8 +335,8 @@ pub struct ScoreArgs {
     pub inventory: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
 /// Where `recommend`, `what-if` and `score` read footprints: a history file, or the archived
@@ -351,13 +391,27 @@ impl std::fmt::Debug for HistoryArgs {
     }
 }
 
-/// Formats of the analysis commands.
+/// Formats of `maintain`, which prints a summary, not rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// Aligned table for people.
     Table,
     /// JSON on one line.
     Json,
+}
+
+/// Formats of the commands that print rows (`recommend`, `what-if`, `score`,
+/// `recommendations list`, `restate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowsFormat {
+    /// Aligned table for people.
+    Table,
+    /// JSON on one line.
+    Json,
+    /// CSV with a header row (nested fields as `outer.inner` columns).
+    Csv,
+    /// YAML (the same fields as the JSON).
+    Yaml,
 }
 
 /// The store a command reads or writes.
@@ -670,8 +724,8 @@ pub enum RecommendationAction {
         #[arg(long, value_enum, default_value_t = StatusFilter::Active)]
         status: StatusFilter,
         /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
+        #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+        format: RowsFormat,
     },
     /// Mark a recommendation applied.
     Apply {
@@ -794,8 +848,8 @@ pub struct RestateArgs {
     pub dry_run: bool,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
 /// A CI gate's threshold: a finite number, not negative (`NaN` would turn the gate off, since
@@ -892,5 +946,42 @@ mod tests {
                 "the URL still says where: {shown}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory as _;
+
+    /// Every flag that reads an environment variable names it in its command's `--help`.
+    #[test]
+    fn every_environment_variable_is_shown_in_help() {
+        fn walk(command: &mut clap::Command, path: &str, seen: &mut usize) {
+            let help = command.render_long_help().to_string();
+            for arg in command.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let name = env.to_string_lossy();
+                    assert!(
+                        !arg.is_hide_env_set(),
+                        "{path} --{}: the variable is hidden",
+                        arg.get_id()
+                    );
+                    assert!(
+                        help.contains(&format!("[env: {name}")),
+                        "{path} --help does not show {name}"
+                    );
+                    *seen += 1;
+                }
+            }
+            for sub in command.get_subcommands_mut() {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, &name, seen);
+            }
+        }
+        let mut command = crate::args::Cli::command().version("0");
+        command.build();
+        let mut seen = 0;
+        walk(&mut command, "greenkube", &mut seen);
+        assert!(seen > 10, "only {seen} variables found");
     }
 }

@@ -12,7 +12,7 @@ use greenkube_core::{Inventory, ReferenceData, ScoreBuilder, ScoreConfig};
 
 use greenkube_core::ports::TimeRange;
 
-use crate::args::{HistoryArgs, RecommendArgs, ReportFormat, ScoreArgs, WhatIfArgs};
+use crate::args::{HistoryArgs, RecommendArgs, RowsFormat, ScoreArgs, WhatIfArgs};
 use crate::exit::UsageError;
 use crate::{printer, store};
 
@@ -103,8 +103,13 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match args.format {
-        ReportFormat::Json => printer::json_line(&recs)?,
-        ReportFormat::Table => printer::recommendations_table(&recs, windows)?,
+        RowsFormat::Json => printer::json_line(&recs)?,
+        RowsFormat::Table => printer::recommendations_table(&recs, windows)?,
+        RowsFormat::Csv => printer::records_csv(
+            &recs,
+            &["id", "type", "scope", "cluster", "namespace", "target"],
+        )?,
+        RowsFormat::Yaml => printer::yaml(&recs)?,
     }
     let co2e: f64 = recs.iter().map(|r| r.savings_co2e_grams_per_year).sum();
     let cost: f64 = recs.iter().filter_map(|r| r.savings_cost_per_year).sum();
@@ -122,7 +127,8 @@ pub(crate) fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         && cost > limit
     {
         printer::gate(&format!(
-            "recommendations would save {cost:.2} per year, above --fail-on-cost-savings {limit}"
+            "recommendations would save {} per year, above --fail-on-cost-savings {limit}",
+            printer::money(cost, 2)
         ));
         tripped = true;
     }
@@ -156,8 +162,10 @@ pub(crate) fn what_if(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match args.format {
-        ReportFormat::Json => printer::json_line(&report)?,
-        ReportFormat::Table => printer::what_if_table(&report)?,
+        RowsFormat::Json => printer::json_line(&report)?,
+        RowsFormat::Table => printer::what_if_table(&report)?,
+        RowsFormat::Csv => printer::what_if_csv(&report)?,
+        RowsFormat::Yaml => printer::yaml(&report)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -180,8 +188,10 @@ pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match args.format {
-        ReportFormat::Json => printer::json_line(&score)?,
-        ReportFormat::Table => printer::score_table(&score)?,
+        RowsFormat::Json => printer::json_line(&score)?,
+        RowsFormat::Table => printer::score_table(&score)?,
+        RowsFormat::Csv => printer::score_csv(&score)?,
+        RowsFormat::Yaml => printer::yaml(&score)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,8 @@ use greenkube_core::{AggregateRow, Footprint, GroupBy, Period};
 use serde::Serialize;
 
 use super::{
-    FIGURE_COLUMNS, Table, energy, figures, interval, key_columns, key_values, mass, with_stdout,
-    write_csv,
+    FIGURE_COLUMNS, Table, energy, figure_columns, figures, interval, key_columns, key_values,
+    mass, with_stdout, write_csv,
 };
 
 /// `greenkube migrate`: what was applied.
@@ -170,19 +170,10 @@ pub(crate) fn report_table(
 ) -> anyhow::Result<()> {
     let mut columns = Vec::new();
     if period.is_some() {
-        columns.push(("PERIOD", false));
+        columns.push(("PERIOD".to_string(), false));
     }
     columns.extend(key_columns(group));
-    columns.extend([
-        ("ROWS", true),
-        ("ENERGY", true),
-        ("CO2E", true),
-        ("EMBODIED", true),
-        ("TOTAL CO2E", true),
-        ("INTERVAL", true),
-        ("COST", true),
-        ("ESTIMATED", true),
-    ]);
+    columns.extend(figure_columns("ROWS"));
     let mut table = Table::new(&columns);
     let mut total = AggregateRow::default();
     for r in rows {
@@ -231,9 +222,9 @@ fn footer(out: &mut dyn Write, group: GroupBy, t: &AggregateRow) -> io::Result<(
     writeln!(out)?;
     writeln!(
         out,
-        "total: {}, cost {:.5}, {} pod rows",
+        "total: {}, cost {}, {} pod rows",
         super::figures_line(t.energy_joules, t.co2e_grams, t.embodied_co2e_grams),
-        t.cost.0,
+        super::money(t.cost.0, 5),
         t.rows
     )?;
     if !matches!(group, GroupBy::Node | GroupBy::Cluster) {

@@ -408,3 +408,145 @@ fn report_csv_into_a_pipe_closed_early_is_not_an_error() {
         assert!(!stderr.contains("Broken pipe"), "{format}: {stderr}");
     }
 }
+
+// --- formats, tables, completions, man page ------------------------------------------------
+
+#[test]
+fn every_command_that_prints_rows_speaks_table_json_csv_and_yaml() {
+    let dir = TempDir::new().expect("temp dir");
+    let history = fill_recent(&dir, 6);
+    let changes = dir.path().join("changes.json");
+    std::fs::write(&changes, r#"[{"change": "remove", "namespace": "legacy"}]"#).expect("write");
+    let h = history.to_str().expect("utf-8");
+    let c = changes.to_str().expect("utf-8");
+    let store = url(&dir);
+    let snapshot = example();
+    let commands: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["recommend", "--history", h],
+            "id,type,scope,cluster,namespace,target",
+        ),
+        (vec!["what-if", "--history", h, "--apply", c], "scope,what,"),
+        (
+            vec!["score", "--history", h],
+            "dimension,weight,score,detail",
+        ),
+        (
+            vec![
+                "restate",
+                "--since",
+                "7d",
+                "-m",
+                "classic",
+                "--dry-run",
+                "--store",
+                &store,
+            ],
+            "cluster,what,",
+        ),
+        (
+            vec!["report", "--since", "7d", "--store", &store],
+            "namespace,rows,",
+        ),
+        (
+            vec!["estimate", "--snapshot", snapshot.to_str().expect("utf-8")],
+            "window_start,",
+        ),
+    ];
+    for (args, csv_header) in &commands {
+        let csv = ok(&greenkube(dir.path())
+            .args(args)
+            .args(["--format", "csv"])
+            .output()
+            .expect("runs"));
+        assert!(csv.starts_with(csv_header), "{args:?}: {csv}");
+        assert!(csv.lines().count() > 1, "{args:?}: {csv}");
+        let json = greenkube(dir.path())
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .expect("runs");
+        serde_json::from_slice::<Value>(&json.stdout).expect("JSON");
+        ok(&greenkube(dir.path())
+            .args(args)
+            .args(["--format", "table"])
+            .output()
+            .expect("runs"));
+    }
+    // YAML where the analysis commands print rows (KRR prints YAML too).
+    let yaml = ok(&greenkube(dir.path())
+        .args(["recommend", "--history", h, "--format", "yaml"])
+        .output()
+        .expect("runs"));
+    assert!(yaml.starts_with("- "), "{yaml}");
+    assert!(yaml.contains("\n  type: "), "{yaml}");
+    // `recommendations list` after a saved scan.
+    ok(&greenkube(dir.path())
+        .args(["recommend", "--since", "7d", "--save", "--store", &store])
+        .output()
+        .expect("runs"));
+    let list = ok(&greenkube(dir.path())
+        .args([
+            "recommendations",
+            "--store",
+            &store,
+            "list",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .expect("runs"));
+    assert!(list.starts_with("recommendation.id,status,"), "{list}");
+}
+
+#[test]
+fn tables_in_a_pipe_are_full_width_and_costs_name_their_currency() {
+    let dir = TempDir::new().expect("temp dir");
+    let out = ok(&greenkube(dir.path())
+        .env("GREENKUBE_CURRENCY", "EUR")
+        .args(["estimate", "--snapshot"])
+        .arg(example())
+        .output()
+        .expect("runs"));
+    let table: Vec<&str> = out.lines().skip(2).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(table.len(), 31, "one line per pod, unwrapped: {out}");
+    assert!(table[0].contains("COST (EUR)"), "{out}");
+    assert!(out.contains(" EUR"), "{out}");
+    let out = ok(&greenkube(dir.path())
+        .args(["--currency", "CHF", "estimate", "--snapshot"])
+        .arg(example())
+        .args(["--group-by", "namespace"])
+        .output()
+        .expect("runs"));
+    assert!(out.contains("COST (CHF)"), "{out}");
+}
+
+#[test]
+fn completions_and_the_man_page_name_the_commands() {
+    let dir = TempDir::new().expect("temp dir");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = ok(&greenkube(dir.path())
+            .args(["completions", shell])
+            .output()
+            .expect("runs"));
+        for command in ["report", "recommend", "what-if", "completions"] {
+            assert!(script.contains(command), "{shell}: {command}");
+        }
+    }
+    let page = ok(&greenkube(dir.path()).arg("man").output().expect("runs"));
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH greenkube"),
+        "{page}"
+    );
+    for command in ["report", "recommend", "what\\-if", "Exit status"] {
+        assert!(page.contains(command), "{command}: {page}");
+    }
+    let pages = dir.path().join("man1");
+    greenkube(dir.path())
+        .args(["man", "--out-dir"])
+        .arg(&pages)
+        .assert()
+        .success();
+    assert!(pages.join("greenkube.1").is_file());
+    assert!(pages.join("greenkube-report.1").is_file());
+}
