@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, IsTerminal as _, Write};
 use std::sync::OnceLock;
 
 use greenkube_core::{
-    AggregateRow, Footprint, GroupBy, MethodologyInfo, PodFootprint, Ranged, aggregate::GroupKey,
+    AggregateRow, Footprint, GroupBy, MethodologyInfo, Ranged, aggregate::GroupKey,
 };
 use serde::Serialize;
 
@@ -12,8 +12,8 @@ mod rows_output;
 mod store_output;
 pub(crate) use rows_output::{records_csv, restate_csv, score_csv, what_if_csv, yaml};
 pub(crate) use store_output::{
-    MaintenanceDocument, collected, demo_next_steps, kept_from, maintained, migrated,
-    progress_line, report_csv, report_table, stored,
+    MaintenanceDocument, OVERHEAD_ROW, collected, demo_next_steps, history_levels, maintained,
+    migrated, progress_line, report_csv, report_table, stored,
 };
 
 /// Prints an error and its causes to standard error.
@@ -300,11 +300,42 @@ pub(crate) fn figures_line(energy_joules: Ranged, co2e: Ranged, embodied: Ranged
     )
 }
 
-fn footer(
-    out: &mut dyn Write,
-    fp: &Footprint,
-    attributed: Option<&[PodFootprint]>,
-) -> io::Result<()> {
+/// The energy and emissions of a footprint that no pod carries: `(energy, CO2e, embodied)`.
+fn node_overhead(fp: &Footprint) -> (Ranged, Ranged, Ranged) {
+    fp.nodes.iter().fold(
+        (Ranged::ZERO, Ranged::ZERO, Ranged::ZERO),
+        |(e, c, m), n| {
+            (
+                e + n.overhead_energy_joules,
+                c + n.overhead_co2e_grams,
+                m + n.unallocated_embodied_co2e_grams,
+            )
+        },
+    )
+}
+
+/// The `node overhead (no pod)` row of a table whose other rows are pods or groups of pods:
+/// `keys` key columns, then `before` empty cells, then the figures, then `after` empty cells.
+fn overhead_row(fp: &Footprint, keys: usize, before: usize, after: usize) -> Option<Vec<String>> {
+    let (e, c, m) = node_overhead(fp);
+    if e.point <= 0.0 && c.point <= 0.0 && m.point <= 0.0 {
+        return None;
+    }
+    let total = c + m;
+    let mut cells = vec![OVERHEAD_ROW.to_string()];
+    cells.extend(std::iter::repeat_n("-".to_string(), keys - 1 + before));
+    cells.extend([
+        energy(e.point),
+        mass(c.point),
+        mass(m.point),
+        mass(total.point),
+        interval(total, mass),
+    ]);
+    cells.extend(std::iter::repeat_n(String::new(), after));
+    Some(cells)
+}
+
+fn footer(out: &mut dyn Write, fp: &Footprint) -> io::Result<()> {
     let t = &fp.totals;
     writeln!(out)?;
     writeln!(
@@ -318,17 +349,6 @@ fn footer(
             String::new()
         }
     )?;
-    if let Some(pods) = attributed {
-        let pod_energy: f64 = pods.iter().map(|p| p.energy_joules.point).sum();
-        let overhead = t.energy_joules.point - pod_energy;
-        if overhead > 1e-9 * t.energy_joules.point.max(1.0) {
-            writeln!(
-                out,
-                "node overhead not attributed to pods: {} (see --idle-policy, or --group-by node)",
-                energy(overhead)
-            )?;
-        }
-    }
     writeln!(
         out,
         "{} of {} pods estimated (`--format json` lists the reasons per pod)",
@@ -371,10 +391,14 @@ pub(crate) fn footprint_table(fp: &Footprint) -> anyhow::Result<()> {
             if p.estimated() { "yes" } else { "" }.to_string(),
         ]);
     }
+    // The rows add up to the cluster total: pods, then what no pod carries.
+    if let Some(row) = overhead_row(fp, 2, 2, 2) {
+        table.push(row);
+    }
     with_stdout(|out| {
         header(out, fp)?;
         table.write(out)?;
-        footer(out, fp, Some(&fp.pods))
+        footer(out, fp)
     })
 }
 
@@ -441,11 +465,15 @@ pub(crate) fn aggregate_table(
         ]);
         table.push(cells);
     }
-    let attributed = (group != GroupBy::Node).then_some(fp.pods.as_slice());
+    if !matches!(group, GroupBy::Node | GroupBy::Cluster)
+        && let Some(row) = overhead_row(fp, key_columns(group).len(), 1, 2)
+    {
+        table.push(row);
+    }
     with_stdout(|out| {
         header(out, fp)?;
         table.write(out)?;
-        footer(out, fp, attributed)
+        footer(out, fp)
     })
 }
 

@@ -48,16 +48,26 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let query = ReportQuery::new(range, args.group_by)
         .with_period(args.period)
         .in_cluster(args.cluster.as_deref().map(Arc::from));
-    let (location, report) =
+    let (location, report, overhead) =
         store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
             let report =
                 app::report::report_in_namespace(store, &query, args.namespace.as_deref()).await?;
-            anyhow::Ok((store.location.clone(), report))
+            // Tables by namespace, workload or pod end with the node overhead, so their total
+            // is the cluster's (not for one namespace: the overhead belongs to none).
+            let overhead = if args.format == Format::Table && args.namespace.is_none() {
+                Some(app::report::node_overhead(store, &query, &report.rows).await?)
+            } else {
+                None
+            };
+            anyhow::Ok((store.location.clone(), report, overhead))
         }))?;
     if report.widened {
         printer::note(&format!(
             "the range reaches history kept only as roll-ups ({}); it was widened to {}",
-            printer::kept_from(&report.retention),
+            printer::history_levels(
+                &report.retention,
+                report.rows.iter().filter_map(|r| r.first_window).min()
+            ),
             report.range
         ));
     }
@@ -69,6 +79,9 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             args.group_by,
             args.period,
             &report.rows,
+            overhead
+                .as_deref()
+                .filter(|_| !matches!(args.group_by, GroupBy::Node | GroupBy::Cluster)),
         )?,
         Format::Csv => printer::report_csv(args.group_by, args.period, &report.rows)?,
     }

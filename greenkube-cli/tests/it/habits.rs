@@ -509,7 +509,11 @@ fn tables_in_a_pipe_are_full_width_and_costs_name_their_currency() {
         .output()
         .expect("runs"));
     let table: Vec<&str> = out.lines().skip(2).take_while(|l| !l.is_empty()).collect();
-    assert_eq!(table.len(), 31, "one line per pod, unwrapped: {out}");
+    assert_eq!(
+        table.len(),
+        32,
+        "one line per pod and the overhead, unwrapped: {out}"
+    );
     assert!(table[0].contains("COST (EUR)"), "{out}");
     assert!(out.contains(" EUR"), "{out}");
     let out = ok(&greenkube(dir.path())
@@ -549,4 +553,97 @@ fn completions_and_the_man_page_name_the_commands() {
         .success();
     assert!(pages.join("greenkube.1").is_file());
     assert!(pages.join("greenkube-report.1").is_file());
+}
+
+// --- totals that add up ---------------------------------------------------------------------
+
+/// The figure after `= ` in a `... embodied = 3.781 kg (...)` line, or after `stored ...:`.
+fn total_in(line: &str) -> String {
+    let after = line
+        .split(" = ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no total in {line}"));
+    after.split(" (").next().expect("a figure").to_string()
+}
+
+/// The demo's first line (what it stored), its namespace table (which ends with the node
+/// overhead) and `report` by namespace, workload, pod and cluster all give the same total.
+#[test]
+fn the_demo_its_table_and_report_agree_on_the_total() {
+    let dir = TempDir::new().expect("temp dir");
+    let store = url(&dir);
+    let out = greenkube(dir.path())
+        .args(["demo", "--no-serve", "--days", "1", "--top", "1"])
+        .args(["--end", "2025-06-10T00:00:00Z", "--store", &store])
+        .output()
+        .expect("runs");
+    let table = ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stored = stderr
+        .lines()
+        .find(|l| l.contains(": stored "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // `...: 8684 pod rows, 1.891 kg CO2e (operational + embodied)`
+    let stored_total = stored
+        .rsplit(", ")
+        .next()
+        .and_then(|t| t.strip_suffix(" CO2e (operational + embodied)"))
+        .unwrap_or_else(|| panic!("{stored}"))
+        .to_string();
+    assert!(table.contains("node overhead (no pod)"), "{table}");
+    let demo_total = table
+        .lines()
+        .find(|l| l.starts_with("total (the cluster's"))
+        .map_or_else(|| panic!("{table}"), total_in);
+    assert_eq!(demo_total, stored_total, "{stderr}\n{table}");
+    for group in ["namespace", "workload", "pod", "cluster", "node"] {
+        let report = ok(&greenkube(dir.path())
+            .args([
+                "report",
+                "--from",
+                "2025-06-09",
+                "--to",
+                "2025-06-10",
+                "--group-by",
+                group,
+            ])
+            .args(["--store", &store])
+            .output()
+            .expect("runs"));
+        let total = report
+            .lines()
+            .find(|l| l.starts_with("total (the cluster's"))
+            .map_or_else(|| panic!("{group}: {report}"), total_in);
+        assert_eq!(total, stored_total, "{group}: {report}");
+    }
+    // One namespace's table says its total is the rows' own, without the overhead.
+    let shop = ok(&greenkube(dir.path())
+        .args([
+            "report",
+            "--from",
+            "2025-06-09",
+            "--to",
+            "2025-06-10",
+            "--namespace",
+            "shop",
+        ])
+        .args(["--store", &store])
+        .output()
+        .expect("runs"));
+    assert!(!shop.contains("node overhead (no pod)"), "{shop}");
+    assert!(shop.contains("total of these rows"), "{shop}");
+}
+
+/// `estimate`'s tables end with the node overhead too, so they add up to its cluster total.
+#[test]
+fn estimate_tables_end_with_the_node_overhead() {
+    let dir = TempDir::new().expect("temp dir");
+    for group in ["pod", "namespace", "workload"] {
+        let out = ok(&greenkube(dir.path())
+            .args(["estimate", "--group-by", group, "--snapshot"])
+            .arg(example())
+            .output()
+            .expect("runs"));
+        assert!(out.contains("node overhead (no pod)"), "{group}: {out}");
+    }
 }

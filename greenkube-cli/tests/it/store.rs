@@ -310,7 +310,10 @@ fn periods_label_rows_in_every_format() {
         .stdout(predicate::str::contains("by workload per day"))
         .stdout(predicate::str::contains("PERIOD"))
         .stdout(predicate::str::contains("2025-06-02"))
-        .stdout(predicate::str::contains("total: energy"));
+        .stdout(predicate::str::contains(
+            "total (the cluster's, node overhead included): energy",
+        ))
+        .stdout(predicate::str::contains("node overhead (no pod)"));
 }
 
 #[test]
