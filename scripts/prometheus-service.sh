@@ -29,8 +29,13 @@ generator="$root/scripts/gen-prometheus-history.py"
 log() { printf 'prometheus-service: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# shellcheck source=scripts/no-services.sh
+. "$root/scripts/no-services.sh"
+
 provision() {
   if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
+    # Installed before (perhaps by an older version of this script): no system Prometheus.
+    if [ "$(id -u)" -eq 0 ]; then no_system_service prometheus.service; fi
     return
   fi
   [ "$(id -u)" -eq 0 ] || die "prometheus/promtool are not installed; install the Debian package 'prometheus' (as root)"
@@ -40,12 +45,10 @@ provision() {
   exec 9>"$base/prometheus-install.lock"
   flock 9
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-    log "installing prometheus with apt-get"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >&2; then
-      DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >&2
-    fi
+    log "installing prometheus with apt-get (its system service neither started nor enabled)"
+    apt_install_quietly --no-install-recommends prometheus
   fi
+  no_system_service prometheus.service
   flock -u 9
   exec 9>&-
   command -v prometheus >/dev/null && command -v promtool >/dev/null \

@@ -38,17 +38,20 @@ as_pg() {
   fi
 }
 
+# shellcheck source=scripts/no-services.sh
+. "$(dirname "$0")/no-services.sh"
+
 provision() {
   if [ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] && [ -x "$pgbin/psql" ]; then
+    # Installed before: no system PostgreSQL (the tests start their own).
+    if [ "$(id -u)" -eq 0 ]; then no_system_service postgresql.service; fi
     return
   fi
   [ "$(id -u)" -eq 0 ] || die "PostgreSQL 15 is not installed in $pgbin; install postgresql-15 (as root) or set GREENKUBE_PG_BIN"
   command -v apt-get >/dev/null || die "PostgreSQL 15 is not installed in $pgbin and apt-get is not available"
-  log "installing postgresql-15 with apt-get"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15 >&2; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15 >&2
-  fi
+  log "installing postgresql-15 with apt-get (its system service neither started nor enabled)"
+  apt_install_quietly postgresql-15
+  no_system_service postgresql.service
   [ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] || die "postgresql-15 installed but $pgbin/initdb is missing"
 }
 

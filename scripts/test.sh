@@ -98,6 +98,26 @@ prometheus_env=$(scripts/prometheus-service.sh start)
 eval "$prometheus_env"
 echo "ok: GREENKUBE_TEST_PROMETHEUS_URL=$GREENKUBE_TEST_PROMETHEUS_URL"
 
+step "the installs left no system service enabled or running (prometheus, postgresql)"
+# The packages' own units would start permanent servers on a developer's machine; the scripts
+# refuse their start at install time and disable them (scripts/no-services.sh).
+for unit in prometheus.service postgresql.service; do
+  if command -v systemctl >/dev/null && [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = enabled ]; then
+    echo "$unit is enabled" >&2
+    exit 1
+  fi
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet "$unit"; then
+    echo "$unit is running" >&2
+    exit 1
+  fi
+done
+# Debian's units run their servers as the `prometheus` user; the tests' own run as root.
+if id prometheus >/dev/null 2>&1 && pgrep -u prometheus >/dev/null; then
+  echo "a system Prometheus is running (user prometheus)" >&2
+  exit 1
+fi
+echo "ok: no system prometheus or postgresql service enabled or running"
+
 step "Rust tests (unit, integration, proptest, doc; the store tests use the PostgreSQL and the emulator above)"
 cargo test --workspace --exclude greenkube-py --locked
 

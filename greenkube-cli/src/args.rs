@@ -9,10 +9,22 @@ use greenkube_core::{GroupBy, IdlePolicy, Methodology, Period};
 /// with the methodology, data version and uncertainty of every figure.
 #[derive(Debug, Parser)]
 #[command(name = "greenkube", propagate_version = true, max_term_width = 100)]
+#[command(after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Currency of the costs, as the cost source (OpenCost) reports them: shown with every
+    /// cost; nothing is converted.
+    #[arg(
+        long,
+        global = true,
+        value_name = "CODE",
+        env = "GREENKUBE_CURRENCY",
+        default_value = "USD"
+    )]
+    pub currency: String,
 
     /// Configuration file (TOML) giving defaults for any flag: top-level keys for every command,
     /// `[collect]`, `[report]`... tables for one; flags and environment variables win over it.
@@ -67,7 +79,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  greenkube recommend --history history.jsonl\n  \
         greenkube recommend --history history.jsonl --inventory inventory.json --format json\n  \
-        greenkube recommend --history history.jsonl --fail-on-co2-savings 50000   # CI gate"
+        greenkube recommend --history history.jsonl --fail-on-co2-savings 50000   # CI gate\n\n\
+        Exit status: 0 no gate tripped, 3 a gate tripped, 1 error, 2 usage, 4 store unavailable."
     )]
     Recommend(RecommendArgs),
 
@@ -167,6 +180,35 @@ pub enum Command {
         after_help = "Examples:\n  greenkube serve\n  greenkube serve --store postgres://gk@db/greenkube --listen 0.0.0.0:8000 --read-only\n  greenkube serve --collect --prometheus-url http://prometheus:9090"
     )]
     Serve(ServeArgs),
+
+    /// Print a shell completion script.
+    ///
+    /// Load it in the current shell, or install it where the shell looks for completions.
+    #[command(after_help = "Examples:\n  source <(greenkube completions bash)\n  \
+        greenkube completions zsh > ~/.zfunc/_greenkube\n  \
+        greenkube completions fish > ~/.config/fish/completions/greenkube.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one per command into a directory.
+    #[command(after_help = "Examples:\n  greenkube man | man -l -\n  \
+        greenkube man --out-dir /usr/local/share/man/man1")]
+    Man(ManArgs),
+}
+
+/// Arguments of `greenkube completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `greenkube man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `greenkube.1` and one `greenkube-COMMAND.1` per command into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Arguments of `greenkube estimate`.
@@ -226,23 +268,9 @@ pub enum Format {
 /// Arguments of `greenkube recommend`.
 #[derive(Debug, clap::Args)]
 pub struct RecommendArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "store",
-        conflicts_with = "store"
-    )]
-    pub history: Option<PathBuf>,
-
-    /// Read the history from a store instead: the snapshots it archived in the last `--since`,
-    /// re-estimated with the default methodology (`full`).
-    #[arg(long, value_name = "URL", requires = "since")]
-    pub store: Option<String>,
-
-    /// With `--store`: the windows that started in the last DURATION (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", requires = "store", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Inventory: `{"nodes": [snapshot nodes], "hpas": [{"namespace", "target_kind", "target_name"}]}`.
     #[arg(long, value_name = "FILE")]
@@ -257,20 +285,20 @@ pub struct RecommendArgs {
     pub include_system_namespaces: bool,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 
-    /// With `--store`: keep this scan in the store's recommendations (new ones active, ones no
+    /// Reading a store: keep this scan in the store's recommendations (new ones active, ones no
     /// longer found stale, ignored and applied ones keep their state), and leave ignored ones
     /// out of the output. `greenkube recommendations` lists and changes them.
-    #[arg(long, requires = "store")]
+    #[arg(long, conflicts_with = "history")]
     pub save: bool,
 
-    /// Exit 1 when the recommendations would save more than this many grams of CO2e per year.
+    /// Exit 3 when the recommendations would save more than this many grams of CO2e per year.
     #[arg(long, value_name = "GRAMS", value_parser = threshold)]
     pub fail_on_co2_savings: Option<f64>,
 
-    /// Exit 1 when the recommendations would save more than this much money per year.
+    /// Exit 3 when the recommendations would save more than this much money per year.
     #[arg(long, value_name = "AMOUNT", value_parser = threshold)]
     pub fail_on_cost_savings: Option<f64>,
 }
@@ -278,9 +306,9 @@ pub struct RecommendArgs {
 /// Arguments of `greenkube what-if`.
 #[derive(Debug, clap::Args)]
 pub struct WhatIfArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Changes to apply (a JSON array).
     #[arg(long, value_name = "CHANGES.json")]
@@ -291,33 +319,99 @@ pub struct WhatIfArgs {
     pub max_windows: Option<usize>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
 /// Arguments of `greenkube score`.
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
-    /// History of footprints (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    /// The footprints to read: a history file, or a store's range.
+    #[command(flatten)]
+    pub input: HistoryArgs,
 
     /// Inventory (nodes' capacity, HPA targets).
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
-/// Formats of the analysis commands.
+/// Where `recommend`, `what-if` and `score` read footprints: a history file, or the archived
+/// windows of a store's range (re-estimated with the default methodology).
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// History of footprints (`-` for standard input): a JSON array, or one per line as
+    /// `greenkube estimate --format json` writes them.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["since", "from", "cluster"])]
+    pub history: Option<PathBuf>,
+
+    /// The store whose archived windows to read with `--since` or `--from`/`--to` (default
+    /// `sqlite://greenkube.db`); the windows are re-estimated with the default methodology.
+    #[arg(long, value_name = "URL", env = "GREENKUBE_STORE")]
+    pub store: Option<String>,
+
+    /// Read the store's windows that started in the last DURATION (`30d`, `12h`, `2w`, `1mo`,
+    /// `1y`; `m` is minutes) or this year (`ytd`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
+
+    /// Read the store's windows that started at or after TIME (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// ... and before TIME.
+    #[arg(long, value_name = "TIME", requires = "from", conflicts_with = "since", value_parser = crate::time_arg::parse_instant)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Reading a store: only this cluster's windows (default: every cluster).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+/// The store URL with its password masked.
+impl std::fmt::Debug for HistoryArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryArgs")
+            .field("history", &self.history)
+            .field(
+                "store",
+                &self
+                    .store
+                    .as_deref()
+                    .map(greenkube_adapters::secret::redact_url),
+            )
+            .field("since", &self.since)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
+}
+
+/// Formats of `maintain`, which prints a summary, not rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// Aligned table for people.
     Table,
     /// JSON on one line.
     Json,
+}
+
+/// Formats of the commands that print rows (`recommend`, `what-if`, `score`,
+/// `recommendations list`, `restate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowsFormat {
+    /// Aligned table for people.
+    Table,
+    /// JSON on one line.
+    Json,
+    /// CSV with a header row (nested fields as `outer.inner` columns).
+    Csv,
+    /// YAML (the same fields as the JSON).
+    Yaml,
 }
 
 /// The store a command reads or writes.
@@ -346,16 +440,18 @@ pub struct MigrateArgs {
 
 /// Arguments of `greenkube report`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("range").required(true).args(["since", "from"])))]
+#[command(group(clap::ArgGroup::new("range").args(["since", "from"])))]
 pub struct ReportArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArg,
 
     /// The windows that started in the last DURATION, up to now: a number and a unit, `s`,
-    /// `m`, `h`, `d` or `w` (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// `m` or `min` (minutes), `h`, `d`, `w`, `mo` (30 days) or `y` (365 days), as in `30d`,
+    /// `12h`, `2w`, `1mo`; or `ytd`, this year so far. Give it or `--from`/`--to` (here or in
+    /// the configuration file's `[report]` table).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
 
     /// The windows that started at or after TIME: RFC 3339 (`2025-06-01T00:00:00Z`) or a
     /// date (`2025-06-01`, midnight UTC).
@@ -375,6 +471,15 @@ pub struct ReportArgs {
     /// Group by namespace (default), workload, pod, node or cluster.
     #[arg(long, short = 'g', value_enum, default_value_t = GroupBy::Namespace)]
     pub group_by: GroupBy,
+
+    /// Only this namespace's pods (with `--group-by` namespace, workload or pod: node and
+    /// cluster groups hold node overhead, which belongs to no namespace).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Only this cluster's rows (the name `greenkube collect --cluster` stored).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 
     /// One row per group and calendar period (UTC; weeks are ISO weeks, `2025-W01`).
     #[arg(long, short = 'p', value_enum)]
@@ -619,8 +724,8 @@ pub enum RecommendationAction {
         #[arg(long, value_enum, default_value_t = StatusFilter::Active)]
         status: StatusFilter,
         /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
+        #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+        format: RowsFormat,
     },
     /// Mark a recommendation applied.
     Apply {
@@ -717,9 +822,10 @@ pub struct RestateArgs {
     #[command(flatten)]
     pub store: StoreArg,
 
-    /// The windows that started in the last DURATION (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_duration)]
-    pub since: Option<chrono::Duration>,
+    /// The windows that started in the last DURATION (`30d`, `12h`, `2w`, `1mo`; `m` is
+    /// minutes) or this year (`ytd`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_lookback)]
+    pub since: Option<crate::time_arg::Lookback>,
 
     /// The windows that started at or after TIME (RFC 3339 or a date).
     #[arg(long, value_name = "TIME", requires = "to", value_parser = crate::time_arg::parse_instant)]
@@ -742,8 +848,8 @@ pub struct RestateArgs {
     pub dry_run: bool,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = RowsFormat::Table)]
+    pub format: RowsFormat,
 }
 
 /// A CI gate's threshold: a finite number, not negative (`NaN` would turn the gate off, since
@@ -840,5 +946,42 @@ mod tests {
                 "the URL still says where: {shown}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory as _;
+
+    /// Every flag that reads an environment variable names it in its command's `--help`.
+    #[test]
+    fn every_environment_variable_is_shown_in_help() {
+        fn walk(command: &mut clap::Command, path: &str, seen: &mut usize) {
+            let help = command.render_long_help().to_string();
+            for arg in command.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let name = env.to_string_lossy();
+                    assert!(
+                        !arg.is_hide_env_set(),
+                        "{path} --{}: the variable is hidden",
+                        arg.get_id()
+                    );
+                    assert!(
+                        help.contains(&format!("[env: {name}")),
+                        "{path} --help does not show {name}"
+                    );
+                    *seen += 1;
+                }
+            }
+            for sub in command.get_subcommands_mut() {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, &name, seen);
+            }
+        }
+        let mut command = crate::args::Cli::command().version("0");
+        command.build();
+        let mut seen = 0;
+        walk(&mut command, "greenkube", &mut seen);
+        assert!(seen > 10, "only {seen} variables found");
     }
 }

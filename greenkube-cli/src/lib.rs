@@ -5,6 +5,7 @@ mod args;
 mod clock;
 mod commands;
 mod config_file;
+mod exit;
 mod printer;
 mod progress;
 mod secrets;
@@ -110,7 +111,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             printer::error(&err);
-            ExitCode::FAILURE
+            exit::of_error(&err)
         }
     }
 }

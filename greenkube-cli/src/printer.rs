@@ -1,16 +1,19 @@
 //! Output: tables for people, JSON and CSV for pipes. The only module that prints.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal as _, Write};
+use std::sync::OnceLock;
 
 use greenkube_core::{
-    AggregateRow, Footprint, GroupBy, MethodologyInfo, PodFootprint, Ranged, aggregate::GroupKey,
+    AggregateRow, Footprint, GroupBy, MethodologyInfo, Ranged, aggregate::GroupKey,
 };
 use serde::Serialize;
 
+mod rows_output;
 mod store_output;
+pub(crate) use rows_output::{records_csv, restate_csv, score_csv, what_if_csv, yaml};
 pub(crate) use store_output::{
-    MaintenanceDocument, collected, demo_next_steps, kept_from, maintained, migrated,
-    progress_line, report_csv, report_table, stored,
+    MaintenanceDocument, OVERHEAD_ROW, collected, demo_next_steps, history_levels, maintained,
+    migrated, progress_line, report_csv, report_table, stored,
 };
 
 /// Prints an error and its causes to standard error.
@@ -69,6 +72,11 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
+/// Bytes as they are (a completion script, a man page).
+pub(crate) fn bytes(data: &[u8]) -> anyhow::Result<()> {
+    with_stdout(|out| out.write_all(data))
+}
+
 /// One JSON document on one line.
 pub(crate) fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     with_stdout(|out| {
@@ -121,7 +129,9 @@ pub(crate) fn mass(grams: f64) -> String {
 }
 
 fn scaled(value: f64, units: &[(f64, &str)]) -> String {
-    if value == 0.0 {
+    // Below what the smallest unit shows (`0.000 µg`), it is zero: `0 g`, never `-0.000 µg`.
+    let smallest = units.last().map_or(1.0, |u| u.0);
+    if value.abs() < smallest * 5e-4 || !value.is_finite() {
         return format!(
             "0 {}",
             units.iter().find(|u| u.0 == 1.0).map_or("", |u| u.1)
@@ -143,25 +153,74 @@ fn scaled(value: f64, units: &[(f64, &str)]) -> String {
     format!("{v:.decimals$} {unit}")
 }
 
+/// `low – high`, or one figure when both bounds print the same (`0 g`).
 fn interval(r: Ranged, fmt: fn(f64) -> String) -> String {
-    format!("{} – {}", fmt(r.low), fmt(r.high))
+    bounds(r.low, r.high, fmt)
+}
+
+/// `low – high`, or one figure when both print the same.
+fn bounds(low: f64, high: f64, fmt: fn(f64) -> String) -> String {
+    let (low, high) = (fmt(low), fmt(high));
+    if low == high {
+        low
+    } else {
+        format!("{low} – {high}")
+    }
+}
+
+/// The currency costs are in, as the cost source reports them (`--currency`).
+static CURRENCY: OnceLock<String> = OnceLock::new();
+
+/// Sets the currency shown with every cost (once, before anything is printed).
+pub(crate) fn set_currency(code: &str) {
+    let code = code.trim();
+    if !code.is_empty() {
+        let _ = CURRENCY.set(code.to_string());
+    }
+}
+
+/// The currency shown with costs (`USD` unless told).
+pub(crate) fn currency() -> &'static str {
+    CURRENCY.get().map_or("USD", String::as_str)
+}
+
+/// A cost with its currency (`0.07621 USD`).
+pub(crate) fn money(value: f64, decimals: usize) -> String {
+    // An empty sum is -0.0: shown as 0.
+    format!("{:.decimals$} {}", value + 0.0, currency())
+}
+
+/// A column header naming the currency (`COST (USD)`).
+fn cost_header(name: &str) -> String {
+    format!("{name} ({})", currency())
 }
 
 fn cost(c: Option<f64>) -> String {
     c.map_or_else(|| "n/a".to_string(), |c| format!("{c:.5}"))
 }
 
-/// A plain aligned table.
+/// The width tables fit into: the terminal's when standard output is one, else none (full
+/// width, for pipes and files).
+fn terminal_width() -> Option<u16> {
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(stdout).map(|(width, _)| width.0)
+}
+
+/// An aligned table (comfy-table, no borders): fitted to the terminal's width, wrapping the
+/// widest cells, when standard output is a terminal; full width otherwise.
 struct Table {
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     right: Vec<bool>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(columns: &[(&'static str, bool)]) -> Self {
+    fn new<S: AsRef<str>>(columns: &[(S, bool)]) -> Self {
         Self {
-            headers: columns.iter().map(|c| c.0).collect(),
+            headers: columns.iter().map(|c| c.0.as_ref().to_string()).collect(),
             right: columns.iter().map(|c| c.1).collect(),
             rows: Vec::new(),
         }
@@ -171,36 +230,38 @@ impl Table {
         self.rows.push(row);
     }
 
-    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
+    /// The lines of the table, fitted into `width` columns when given.
+    fn render(&self, width: Option<u16>) -> Vec<String> {
+        use comfy_table::{CellAlignment, ContentArrangement};
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::NOTHING);
+        match width {
+            Some(width) => {
+                table
+                    .set_width(width)
+                    .set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            None => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
             }
         }
-        let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
-            let mut first = true;
-            let last = cells.len().saturating_sub(1);
-            for (i, ((cell, w), right)) in cells.iter().zip(&widths).zip(&self.right).enumerate() {
-                if !first {
-                    write!(out, "  ")?;
-                }
-                first = false;
-                let pad = w - cell.chars().count();
-                if *right {
-                    write!(out, "{}{cell}", " ".repeat(pad))?;
-                } else if i == last {
-                    write!(out, "{cell}")?;
-                } else {
-                    write!(out, "{cell}{}", " ".repeat(pad))?;
-                }
-            }
-            writeln!(out)
-        };
-        let headers: Vec<String> = self.headers.iter().map(|h| (*h).to_string()).collect();
-        line(out, &headers)?;
+        table.set_header(self.headers.clone());
         for row in &self.rows {
-            line(out, row)?;
+            table.add_row(row.clone());
+        }
+        let last = self.headers.len().saturating_sub(1);
+        for (i, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, if i == last { 0 } else { 2 }));
+            if self.right.get(i).copied().unwrap_or(false) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table.lines().map(|l| l.trim_end().to_string()).collect()
+    }
+
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        for line in self.render(terminal_width()) {
+            writeln!(out, "{line}")?;
         }
         Ok(())
     }
@@ -239,35 +300,55 @@ pub(crate) fn figures_line(energy_joules: Ranged, co2e: Ranged, embodied: Ranged
     )
 }
 
-fn footer(
-    out: &mut dyn Write,
-    fp: &Footprint,
-    attributed: Option<&[PodFootprint]>,
-) -> io::Result<()> {
+/// The energy and emissions of a footprint that no pod carries: `(energy, CO2e, embodied)`.
+fn node_overhead(fp: &Footprint) -> (Ranged, Ranged, Ranged) {
+    fp.nodes.iter().fold(
+        (Ranged::ZERO, Ranged::ZERO, Ranged::ZERO),
+        |(e, c, m), n| {
+            (
+                e + n.overhead_energy_joules,
+                c + n.overhead_co2e_grams,
+                m + n.unallocated_embodied_co2e_grams,
+            )
+        },
+    )
+}
+
+/// The `node overhead (no pod)` row of a table whose other rows are pods or groups of pods:
+/// `keys` key columns, then `before` empty cells, then the figures, then `after` empty cells.
+fn overhead_row(fp: &Footprint, keys: usize, before: usize, after: usize) -> Option<Vec<String>> {
+    let (e, c, m) = node_overhead(fp);
+    if e.point <= 0.0 && c.point <= 0.0 && m.point <= 0.0 {
+        return None;
+    }
+    let total = c + m;
+    let mut cells = vec![OVERHEAD_ROW.to_string()];
+    cells.extend(std::iter::repeat_n("-".to_string(), keys - 1 + before));
+    cells.extend([
+        energy(e.point),
+        mass(c.point),
+        mass(m.point),
+        mass(total.point),
+        interval(total, mass),
+    ]);
+    cells.extend(std::iter::repeat_n(String::new(), after));
+    Some(cells)
+}
+
+fn footer(out: &mut dyn Write, fp: &Footprint) -> io::Result<()> {
     let t = &fp.totals;
     writeln!(out)?;
     writeln!(
         out,
-        "cluster total: {}, cost {:.5}{}",
+        "cluster total: {}, cost {}{}",
         figures_line(t.energy_joules, t.co2e_grams, t.embodied_co2e_grams),
-        t.cost.0,
+        money(t.cost.0, 5),
         if t.pods_without_cost > 0 {
             format!(" ({} pods without cost data)", t.pods_without_cost)
         } else {
             String::new()
         }
     )?;
-    if let Some(pods) = attributed {
-        let pod_energy: f64 = pods.iter().map(|p| p.energy_joules.point).sum();
-        let overhead = t.energy_joules.point - pod_energy;
-        if overhead > 1e-9 * t.energy_joules.point.max(1.0) {
-            writeln!(
-                out,
-                "node overhead not attributed to pods: {} (see --idle-policy, or --group-by node)",
-                energy(overhead)
-            )?;
-        }
-    }
     writeln!(
         out,
         "{} of {} pods estimated (`--format json` lists the reasons per pod)",
@@ -291,7 +372,7 @@ pub(crate) fn footprint_table(fp: &Footprint) -> anyhow::Result<()> {
         ("EMBODIED", true),
         ("TOTAL CO2E", true),
         ("INTERVAL", true),
-        ("COST", true),
+        (&cost_header("COST"), true),
         ("EST", false),
     ]);
     for p in &fp.pods {
@@ -310,21 +391,43 @@ pub(crate) fn footprint_table(fp: &Footprint) -> anyhow::Result<()> {
             if p.estimated() { "yes" } else { "" }.to_string(),
         ]);
     }
+    // The rows add up to the cluster total: pods, then what no pod carries.
+    if let Some(row) = overhead_row(fp, 2, 2, 2) {
+        table.push(row);
+    }
     with_stdout(|out| {
         header(out, fp)?;
         table.write(out)?;
-        footer(out, fp, Some(&fp.pods))
+        footer(out, fp)
     })
 }
 
-fn key_columns(group: GroupBy) -> Vec<(&'static str, bool)> {
-    match group {
-        GroupBy::Pod => vec![("NAMESPACE", false), ("POD", false)],
-        GroupBy::Workload => vec![("NAMESPACE", false), ("KIND", false), ("WORKLOAD", false)],
-        GroupBy::Namespace => vec![("NAMESPACE", false)],
-        GroupBy::Node => vec![("NODE", false)],
-        GroupBy::Cluster => vec![("CLUSTER", false)],
-    }
+fn key_columns(group: GroupBy) -> Vec<(String, bool)> {
+    let names: &[&str] = match group {
+        GroupBy::Pod => &["NAMESPACE", "POD"],
+        GroupBy::Workload => &["NAMESPACE", "KIND", "WORKLOAD"],
+        GroupBy::Namespace => &["NAMESPACE"],
+        GroupBy::Node => &["NODE"],
+        GroupBy::Cluster => &["CLUSTER"],
+    };
+    names.iter().map(|n| ((*n).to_string(), false)).collect()
+}
+
+/// The figure columns of grouped tables, after the key columns.
+fn figure_columns(count: &str) -> Vec<(String, bool)> {
+    [
+        count,
+        "ENERGY",
+        "CO2E",
+        "EMBODIED",
+        "TOTAL CO2E",
+        "INTERVAL",
+        &cost_header("COST"),
+        "ESTIMATED",
+    ]
+    .iter()
+    .map(|n| ((*n).to_string(), true))
+    .collect()
 }
 
 fn key_values(group: GroupBy, k: &GroupKey) -> Vec<String> {
@@ -345,16 +448,7 @@ pub(crate) fn aggregate_table(
     rows: &[AggregateRow],
 ) -> anyhow::Result<()> {
     let mut columns = key_columns(group);
-    columns.extend([
-        ("PODS", true),
-        ("ENERGY", true),
-        ("CO2E", true),
-        ("EMBODIED", true),
-        ("TOTAL CO2E", true),
-        ("INTERVAL", true),
-        ("COST", true),
-        ("ESTIMATED", true),
-    ]);
+    columns.extend(figure_columns("PODS"));
     let mut table = Table::new(&columns);
     for r in rows {
         let total = r.total_co2e_grams();
@@ -371,11 +465,15 @@ pub(crate) fn aggregate_table(
         ]);
         table.push(cells);
     }
-    let attributed = (group != GroupBy::Node).then_some(fp.pods.as_slice());
+    if !matches!(group, GroupBy::Node | GroupBy::Cluster)
+        && let Some(row) = overhead_row(fp, key_columns(group).len(), 1, 2)
+    {
+        table.push(row);
+    }
     with_stdout(|out| {
         header(out, fp)?;
         table.write(out)?;
-        footer(out, fp, attributed)
+        footer(out, fp)
     })
 }
 
@@ -590,7 +688,7 @@ pub(crate) fn recommendations_table(
         ("TARGET", false),
         ("CO2E/YEAR", true),
         ("INTERVAL", true),
-        ("COST/YEAR", true),
+        (&cost_header("COST/YEAR"), true),
     ]);
     for r in recs {
         let [lo, hi] = r.savings_co2e_grams_per_year_interval;
@@ -600,7 +698,7 @@ pub(crate) fn recommendations_table(
             r.namespace.clone().unwrap_or_else(|| "-".into()),
             r.target.clone(),
             mass(r.savings_co2e_grams_per_year),
-            format!("{} – {}", mass(lo), mass(hi)),
+            bounds(lo, hi, mass),
             r.savings_cost_per_year
                 .map_or_else(|| "unknown".into(), |c| format!("{c:.2}")),
         ]);
@@ -614,7 +712,7 @@ pub(crate) fn recommendations_table(
     let cost = if known.is_empty() {
         "an unknown amount of money".to_string()
     } else {
-        format!("{:.2}", known.iter().sum::<f64>() + 0.0)
+        money(known.iter().sum::<f64>(), 2)
     };
     with_stdout(|out| {
         if recs.is_empty() {
@@ -656,7 +754,7 @@ pub(crate) fn what_if_table(report: &greenkube_core::whatif::WhatIfReport) -> an
         ("EMBODIED", true),
         ("TOTAL CO2E", true),
         ("INTERVAL", true),
-        ("COST", true),
+        (&cost_header("COST"), true),
     ]);
     let row = |scope: &str, what: &str, f: &Figures| {
         let total = f.total_co2e_grams();
@@ -810,6 +908,42 @@ mod tests {
         assert_eq!(mass(0.005_743), "5.743 mg");
         assert_eq!(mass(0.0), "0 g");
         assert_eq!(mass(1500.0), "1.500 kg");
+        // Too small to show is zero, and an interval of two equal figures is one figure.
+        assert_eq!(mass(1e-10), "0 g");
+        assert_eq!(mass(-1e-12), "0 g");
+        assert_eq!(bounds(0.0, 1e-10, mass), "0 g");
+        assert_eq!(bounds(0.0, 0.002, mass), "0 g – 2.000 mg");
+        assert_eq!(
+            interval(Ranged::new(1.0, 0.5, 2.0), mass),
+            "500.0 mg – 2.000 g"
+        );
+    }
+
+    #[test]
+    fn tables_fit_the_width_they_are_given_and_are_full_width_without_one() {
+        let mut table = Table::new(&[("NAMESPACE", false), ("DETAIL", false), ("COST", true)]);
+        let long = "a reason long enough to need wrapping on a narrow terminal, ".repeat(3);
+        table.push(vec!["shop".into(), long.clone(), "1.00000".into()]);
+        table.push(vec!["data".into(), "short".into(), "22.00000".into()]);
+        let narrow = table.render(Some(60));
+        assert!(narrow.len() > 3, "wrapped: {narrow:#?}");
+        assert!(
+            narrow.iter().all(|l| l.chars().count() <= 60),
+            "{narrow:#?}"
+        );
+        let full = table.render(None);
+        assert_eq!(full.len(), 3, "{full:#?}");
+        assert!(full[1].contains(long.trim_end()), "{full:#?}");
+        // Right-aligned figures, two spaces between columns, no trailing blanks.
+        assert!(full[2].ends_with(" 22.00000"), "{full:#?}");
+        assert!(full[0].starts_with("NAMESPACE  DETAIL"), "{full:#?}");
+        assert!(full.iter().all(|l| !l.ends_with(' ')));
+    }
+
+    #[test]
+    fn costs_carry_their_currency() {
+        assert_eq!(money(-0.0, 2), format!("0.00 {}", currency()));
+        assert!(cost_header("COST").starts_with("COST ("));
     }
 
     #[derive(Debug, thiserror::Error)]

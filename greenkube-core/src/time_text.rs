@@ -1,27 +1,86 @@
 //! Times written as text, the same for every front end (command line, configuration file,
-//! Python): durations (`30d`), retention periods (`forever`) and instants (`2025-06-01`, RFC
-//! 3339).
+//! Python): durations (`30d`, `1mo`; `m` is minutes), look-backs (`ytd`), retention periods
+//! (`forever`) and instants (`2025-06-01`, RFC 3339).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
-/// A duration: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30d`, `12h`, `2w`).
+/// The units of a duration, with their length in seconds. `m` is minutes (as in `5m` steps);
+/// a month is `mo` or `month`, 30 days; a year `y` or `year`, 365 days (fixed lengths, the
+/// same as GreenKube's `last` parameter, where `m` is written `min`).
+const UNITS: [(&str, i64); 13] = [
+    ("s", 1),
+    ("sec", 1),
+    ("m", 60),
+    ("min", 60),
+    ("h", 3_600),
+    ("d", 86_400),
+    ("w", 7 * 86_400),
+    ("mo", 30 * 86_400),
+    ("month", 30 * 86_400),
+    ("months", 30 * 86_400),
+    ("y", 365 * 86_400),
+    ("year", 365 * 86_400),
+    ("years", 365 * 86_400),
+];
+
+/// What a duration may be, for messages.
+pub const DURATION_FORMS: &str = "a whole number and a unit: s, m or min (minutes), h, d, w, \
+                                  mo or month (30 days), y or year (365 days); for example 30d";
+
+/// A duration: a whole number and a unit (`30d`, `12h`, `2w`, `90m`, `1mo`, `1y`; see
+/// [`DURATION_FORMS`]). `m` is minutes, never months: a month is `mo` or `month`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let expected = "expected a whole number and a unit, s, m, h, d or w (for example 30d)";
-    let n: i64 = number.parse().map_err(|_| expected.to_string())?;
-    let duration = match unit {
-        "s" => Duration::try_seconds(n),
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        "w" => Duration::try_weeks(n),
-        _ => return Err(expected.to_string()),
+    let expected = || format!("expected {DURATION_FORMS}");
+    let n: i64 = number.parse().map_err(|_| expected())?;
+    let Some((_, seconds)) = UNITS.iter().find(|(name, _)| *name == unit.trim()) else {
+        return Err(if unit.trim() == "M" {
+            format!(
+                "`{text}`: a month is `mo` or `month` (`m` is minutes); expected {DURATION_FORMS}"
+            )
+        } else {
+            expected()
+        });
     };
-    duration.ok_or_else(|| format!("`{text}` is too long"))
+    n.checked_mul(*seconds)
+        .and_then(Duration::try_seconds)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// How far back a report or a scan reaches from now: a duration, or the year to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookback {
+    /// The last duration.
+    Last(Duration),
+    /// Since 1 January, 00:00 UTC, of the current year (`ytd`).
+    YearToDate,
+}
+
+impl Lookback {
+    /// The duration it reaches back from `now` (for `ytd`, from 1 January of `now`'s year).
+    pub fn before(self, now: DateTime<Utc>) -> Duration {
+        match self {
+            Self::Last(duration) => duration,
+            Self::YearToDate => Utc
+                .with_ymd_and_hms(now.year(), 1, 1, 0, 0, 0)
+                .single()
+                .map_or(Duration::zero(), |start| now - start),
+        }
+    }
+}
+
+/// A look-back: a duration ([`parse_duration`]) or `ytd` (the year to date).
+pub fn parse_lookback(text: &str) -> Result<Lookback, String> {
+    if text.trim().eq_ignore_ascii_case("ytd") {
+        return Ok(Lookback::YearToDate);
+    }
+    parse_duration(text)
+        .map(Lookback::Last)
+        .map_err(|e| format!("{e}, or `ytd` (the year to date)"))
 }
 
 /// A retention period: a duration, or forever (`None`).
@@ -66,10 +125,45 @@ mod tests {
         assert_eq!(parse_duration("2w"), Ok(Duration::weeks(2)));
         assert_eq!(parse_duration("90m"), Ok(Duration::minutes(90)));
         assert_eq!(parse_duration("45s"), Ok(Duration::seconds(45)));
-        for bad in ["", "d", "30", "30x", "-3d", "1.5d", "99999999999999999999d"] {
+        assert_eq!(parse_duration("90min"), Ok(Duration::minutes(90)));
+        // `m` stays minutes; a month is `mo` or `month`, 30 days; a year 365 days.
+        assert_eq!(parse_duration("1m"), Ok(Duration::minutes(1)));
+        assert_eq!(parse_duration("1mo"), Ok(Duration::days(30)));
+        assert_eq!(parse_duration("1month"), Ok(Duration::days(30)));
+        assert_eq!(parse_duration("3months"), Ok(Duration::days(90)));
+        assert_eq!(parse_duration("1y"), Ok(Duration::days(365)));
+        assert_eq!(parse_duration(" 2year "), Ok(Duration::days(730)));
+        let month = parse_duration("1M").unwrap_err();
+        assert!(month.contains("`mo` or `month`"), "{month}");
+        for bad in [
+            "",
+            "d",
+            "30",
+            "30x",
+            "-3d",
+            "1.5d",
+            "99999999999999999999d",
+            "1mon",
+            "ytd",
+            "1 d x",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert!(parse_duration("9999999999999w").is_err());
+    }
+
+    #[test]
+    fn lookbacks() {
+        let now = parse_instant("2025-03-02T12:00:00Z").unwrap();
+        assert_eq!(
+            parse_lookback("30d").map(|l| l.before(now)),
+            Ok(Duration::days(30))
+        );
+        let ytd = parse_lookback("YTD").unwrap();
+        assert_eq!(ytd, Lookback::YearToDate);
+        assert_eq!(now - ytd.before(now), parse_instant("2025-01-01").unwrap());
+        let err = parse_lookback("soon").unwrap_err();
+        assert!(err.contains("ytd"), "{err}");
     }
 
     #[test]

@@ -148,10 +148,20 @@ fn range(
     start: Option<&Bound<'_, PyAny>>,
     end: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<TimeRange> {
-    let since = since.map(|s| duration("since", s)).transpose()?;
+    let now = Utc::now();
+    let since = match since {
+        // Text is a duration or `ytd`, as on the command line.
+        Some(s) => Some(match s.extract::<String>() {
+            Ok(text) => time_text::parse_lookback(&text)
+                .map_err(|e| PyValueError::new_err(format!("since: {e}")))?
+                .before(now),
+            Err(_) => duration("since", s)?,
+        }),
+        None => None,
+    };
     let start = start.map(|s| instant("start", s)).transpose()?;
     let end = end.map(|s| instant("end", s)).transpose()?;
-    app::report::range_of(since, start, end, Utc::now(), ("since", "start", "end"))
+    app::report::range_of(since, start, end, now, ("since", "start", "end"))
         .map_err(|e| error::from_app(py, &e))
 }
 

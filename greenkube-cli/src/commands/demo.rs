@@ -51,9 +51,17 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             ));
         }
-        let report =
-            app::report::report(store, &ReportQuery::new(demo.range, GroupBy::Namespace)).await?;
-        printer::report_table(&store.location, demo.range, GroupBy::Namespace, None, &report.rows)?;
+        let query = ReportQuery::new(demo.range, GroupBy::Namespace);
+        let report = app::report::report(store, &query).await?;
+        let overhead = app::report::node_overhead(store, &query, &report.rows).await?;
+        printer::report_table(
+            &store.location,
+            demo.range,
+            GroupBy::Namespace,
+            None,
+            &report.rows,
+            Some(&overhead),
+        )?;
         let inventory = demo.inventory();
         let mut scan = app::recommend::scan(
             store,

@@ -7,7 +7,7 @@ use greenkube_adapters::app;
 use greenkube_adapters::app::recommend::Change;
 use greenkube_core::recommend::{AppliedValues, RecommendationStatus};
 
-use crate::args::{RecommendationAction, RecommendationsArgs, ReportFormat, StatusFilter};
+use crate::args::{RecommendationAction, RecommendationsArgs, RowsFormat, StatusFilter};
 use crate::{printer, store};
 
 impl StatusFilter {
@@ -25,7 +25,7 @@ impl StatusFilter {
 
 pub(crate) fn run(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
     let (id, change) = match &args.action {
-        None => return list(args, StatusFilter::Active, ReportFormat::Table),
+        None => return list(args, StatusFilter::Active, RowsFormat::Table),
         Some(RecommendationAction::List { status, format }) => {
             return list(args, *status, *format);
         }
@@ -49,15 +49,25 @@ pub(crate) fn run(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
 fn list(
     args: &RecommendationsArgs,
     filter: StatusFilter,
-    format: ReportFormat,
+    format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
     let records =
         store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
             anyhow::Ok(app::recommend::records(store, filter.status()).await?)
         }))?;
     match format {
-        ReportFormat::Json => printer::json_line(&records)?,
-        ReportFormat::Table => printer::lifecycle_table(&records)?,
+        RowsFormat::Json => printer::json_line(&records)?,
+        RowsFormat::Table => printer::lifecycle_table(&records)?,
+        RowsFormat::Csv => printer::records_csv(
+            &records,
+            &[
+                "recommendation.id",
+                "status",
+                "recommendation.type",
+                "recommendation.target",
+            ],
+        )?,
+        RowsFormat::Yaml => printer::yaml(&records)?,
     }
     Ok(ExitCode::SUCCESS)
 }

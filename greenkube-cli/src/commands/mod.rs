@@ -3,6 +3,7 @@
 #[cfg(feature = "collect")]
 mod collect;
 mod demo;
+mod docs;
 mod estimate;
 mod lifecycle;
 mod maintain;
@@ -20,6 +21,7 @@ pub(crate) use crate::clock::wall_clock;
 
 /// Runs one command.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    crate::printer::set_currency(&cli.currency);
     match cli.command {
         Command::Estimate(args) => estimate::run(&args),
         Command::Migrate(args) => migrate::run(&args),
@@ -35,5 +37,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&args),
         #[cfg(feature = "collect")]
         Command::Serve(args) => serve::run(&args),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }

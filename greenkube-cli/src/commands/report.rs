@@ -2,28 +2,35 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use chrono::{DateTime, DurationRound, Utc};
 use greenkube_adapters::app;
+use greenkube_core::GroupBy;
 use greenkube_core::ports::{ReportQuery, TimeRange};
 
 use crate::args::{Format, ReportArgs};
+use crate::exit::UsageError;
+use crate::time_arg::Lookback;
 use crate::{printer, store};
 
-/// The range of `--since`, or of `--from` and `--to`.
+/// The range of `--since`, or of `--from` and `--to`; a missing or invalid range is a usage
+/// error (exit 2). `--from`/`--to` win over a `since` that only a configuration file gives
+/// (clap refuses the two together on the command line).
 pub(crate) fn time_range(
-    since: Option<chrono::Duration>,
+    since: Option<Lookback>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<TimeRange> {
-    Ok(app::report::range_of(
-        since,
-        from,
-        to,
-        now,
-        ("--since", "--from", "--to"),
-    )?)
+    let since = if from.is_some() || to.is_some() {
+        None
+    } else {
+        since.map(|s| s.before(now))
+    };
+    app::report::range_of(since, from, to, now, ("--since", "--from", "--to"))
+        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
 }
 
 pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
@@ -31,16 +38,36 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .duration_trunc(chrono::Duration::seconds(1))
         .context("reading the clock")?;
     let range = time_range(args.since, args.from, args.to, now)?;
-    let query = ReportQuery::new(range, args.group_by).with_period(args.period);
-    let (location, report) =
+    if args.namespace.is_some() && matches!(args.group_by, GroupBy::Node | GroupBy::Cluster) {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "--namespace needs --group-by namespace, workload or pod, not {}: node and cluster \
+             groups hold node overhead, which belongs to no namespace",
+            args.group_by
+        ))));
+    }
+    let query = ReportQuery::new(range, args.group_by)
+        .with_period(args.period)
+        .in_cluster(args.cluster.as_deref().map(Arc::from));
+    let (location, report, overhead) =
         store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
-            let report = app::report::report(store, &query).await?;
-            anyhow::Ok((store.location.clone(), report))
+            let report =
+                app::report::report_in_namespace(store, &query, args.namespace.as_deref()).await?;
+            // Tables by namespace, workload or pod end with the node overhead, so their total
+            // is the cluster's (not for one namespace: the overhead belongs to none).
+            let overhead = if args.format == Format::Table && args.namespace.is_none() {
+                Some(app::report::node_overhead(store, &query, &report.rows).await?)
+            } else {
+                None
+            };
+            anyhow::Ok((store.location.clone(), report, overhead))
         }))?;
     if report.widened {
         printer::note(&format!(
             "the range reaches history kept only as roll-ups ({}); it was widened to {}",
-            printer::kept_from(&report.retention),
+            printer::history_levels(
+                &report.retention,
+                report.rows.iter().filter_map(|r| r.first_window).min()
+            ),
             report.range
         ));
     }
@@ -52,6 +79,9 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             args.group_by,
             args.period,
             &report.rows,
+            overhead
+                .as_deref()
+                .filter(|_| !matches!(args.group_by, GroupBy::Node | GroupBy::Cluster)),
         )?,
         Format::Csv => printer::report_csv(args.group_by, args.period, &report.rows)?,
     }

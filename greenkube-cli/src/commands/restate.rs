@@ -6,7 +6,7 @@ use greenkube_adapters::app;
 use greenkube_core::EstimateOptions;
 
 use super::report::time_range;
-use crate::args::{ReportFormat, RestateArgs};
+use crate::args::{RestateArgs, RowsFormat};
 use crate::progress::Bar;
 use crate::{printer, store};
 
@@ -31,8 +31,10 @@ pub(crate) fn run(args: &RestateArgs) -> anyhow::Result<ExitCode> {
         after: &restated.after,
     };
     match args.format {
-        ReportFormat::Json => printer::json_line(&document)?,
-        ReportFormat::Table => printer::restate_table(&document)?,
+        RowsFormat::Json => printer::json_line(&document)?,
+        RowsFormat::Table => printer::restate_table(&document)?,
+        RowsFormat::Csv => printer::restate_csv(&document)?,
+        RowsFormat::Yaml => printer::yaml(&document)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,8 @@ use greenkube_core::{AggregateRow, Footprint, GroupBy, Period};
 use serde::Serialize;
 
 use super::{
-    FIGURE_COLUMNS, Table, energy, figures, interval, key_columns, key_values, mass, with_stdout,
-    write_csv,
+    FIGURE_COLUMNS, Table, energy, figure_columns, figures, interval, key_columns, key_values,
+    mass, with_stdout, write_csv,
 };
 
 /// `greenkube migrate`: what was applied.
@@ -100,6 +100,35 @@ pub(crate) fn kept_from(state: &RetentionState) -> String {
     )
 }
 
+/// What history a range reads at which detail, from the data that exists: each level from its
+/// retention cut or the first data of the range (`first`), whichever is later, and a level with
+/// no data left out (`daily roll-ups from 2026-08-06 00:00, hourly roll-ups from ..., raw rows
+/// from ...`).
+pub(crate) fn history_levels(state: &RetentionState, first: Option<DateTime<Utc>>) -> String {
+    let start = |cut: Option<DateTime<Utc>>| match (cut, first) {
+        (Some(cut), Some(first)) => Some(cut.max(first)),
+        (cut, first) => cut.or(first),
+    };
+    let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut parts = Vec::new();
+    // A coarser level holds the data before the next finer level's cut.
+    for (name, cut, finer) in [
+        ("daily roll-ups", state.daily_before, state.hourly_before),
+        ("hourly roll-ups", state.hourly_before, state.raw_before),
+    ] {
+        if let (Some(from), Some(until)) = (start(cut), finer)
+            && from < until
+        {
+            parts.push(format!("{name} from {}", at(from)));
+        }
+    }
+    match start(state.raw_before) {
+        Some(from) => parts.push(format!("raw rows from {}", at(from))),
+        None => parts.push("raw rows".to_string()),
+    }
+    parts.join(", ")
+}
+
 /// `greenkube maintain`: what was done, on standard output.
 pub(crate) fn maintained(
     location: &str,
@@ -160,47 +189,55 @@ fn period_name(period: Period) -> &'static str {
     }
 }
 
-/// `greenkube report --format table`.
+/// The label of the row that carries node overhead in tables by namespace, workload or pod.
+pub(crate) const OVERHEAD_ROW: &str = "node overhead (no pod)";
+
+/// `greenkube report --format table`. `overhead` (one row per period, see
+/// `app::report::node_overhead`) ends the table as a row of its own, so the total is the
+/// cluster's; `None` when the rows are of one namespace (then the total is that namespace's).
 pub(crate) fn report_table(
     location: &str,
     range: TimeRange,
     group: GroupBy,
     period: Option<Period>,
     rows: &[AggregateRow],
+    overhead: Option<&[AggregateRow]>,
 ) -> anyhow::Result<()> {
     let mut columns = Vec::new();
     if period.is_some() {
-        columns.push(("PERIOD", false));
+        columns.push(("PERIOD".to_string(), false));
     }
     columns.extend(key_columns(group));
-    columns.extend([
-        ("ROWS", true),
-        ("ENERGY", true),
-        ("CO2E", true),
-        ("EMBODIED", true),
-        ("TOTAL CO2E", true),
-        ("INTERVAL", true),
-        ("COST", true),
-        ("ESTIMATED", true),
-    ]);
+    columns.extend(figure_columns("ROWS"));
     let mut table = Table::new(&columns);
     let mut total = AggregateRow::default();
-    for r in rows {
+    // Each period's overhead row after that period's rows (the rows come sorted by period).
+    let mut all: Vec<(&AggregateRow, bool)> = rows.iter().map(|r| (r, false)).collect();
+    all.extend(overhead.unwrap_or_default().iter().map(|r| (r, true)));
+    all.sort_by(|a, b| a.0.key.period.cmp(&b.0.key.period));
+    for (r, is_overhead) in all {
         let sum = r.total_co2e_grams();
         let mut cells = Vec::new();
         if period.is_some() {
             cells.push(r.key.period.clone().unwrap_or_default());
         }
-        cells.extend(key_values(group, &r.key));
+        if is_overhead {
+            let keys = key_columns(group).len();
+            cells.push(OVERHEAD_ROW.to_string());
+            cells.extend(std::iter::repeat_n("-".to_string(), keys - 1));
+        } else {
+            cells.extend(key_values(group, &r.key));
+        }
+        let pods = |text: String| if is_overhead { "-".to_string() } else { text };
         cells.extend([
-            r.rows.to_string(),
+            pods(r.rows.to_string()),
             energy(r.energy_joules.point),
             mass(r.co2e_grams.point),
             mass(r.embodied_co2e_grams.point),
             mass(sum.point),
             interval(sum, mass),
             format!("{:.5}", r.cost.0),
-            format!("{}/{}", r.estimated_rows, r.rows),
+            pods(format!("{}/{}", r.estimated_rows, r.rows)),
         ]);
         table.push(cells);
         total.energy_joules += r.energy_joules;
@@ -223,26 +260,29 @@ pub(crate) fn report_table(
             );
         }
         table.write(out)?;
-        footer(out, group, &total)
+        footer(out, group, overhead.is_some(), &total)
     })
 }
 
-fn footer(out: &mut dyn Write, group: GroupBy, t: &AggregateRow) -> io::Result<()> {
+fn footer(
+    out: &mut dyn Write,
+    group: GroupBy,
+    with_overhead: bool,
+    t: &AggregateRow,
+) -> io::Result<()> {
     writeln!(out)?;
+    let what = if with_overhead || matches!(group, GroupBy::Node | GroupBy::Cluster) {
+        "total (the cluster's, node overhead included)"
+    } else {
+        "total of these rows (node overhead, which belongs to no namespace, not included)"
+    };
     writeln!(
         out,
-        "total: {}, cost {:.5}, {} pod rows",
+        "{what}: {}, cost {}, {} pod rows",
         super::figures_line(t.energy_joules, t.co2e_grams, t.embodied_co2e_grams),
-        t.cost.0,
+        super::money(t.cost.0, 5),
         t.rows
-    )?;
-    if !matches!(group, GroupBy::Node | GroupBy::Cluster) {
-        writeln!(
-            out,
-            "node overhead no pod carries is counted with --group-by node or cluster"
-        )?;
-    }
-    Ok(())
+    )
 }
 
 /// `greenkube report --format csv`.
@@ -353,4 +393,41 @@ pub(crate) fn demo_next_steps(store: &str) {
          greenkube recommend --store {store} --since 30d\n  \
          greenkube report --since 7d --group-by node --format csv{flag} > nodes.csv"
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("a time")
+    }
+
+    /// A store filled for 30 days and kept with `--keep-hourly 90d`: the note speaks of the
+    /// hourly data from its first window, not of the cut 90 days back where nothing was.
+    #[test]
+    fn history_levels_speak_of_the_data_that_exists() {
+        let state = RetentionState {
+            raw_before: Some(at("2026-11-28T00:00:00Z")),
+            hourly_before: Some(at("2026-09-05T00:00:00Z")),
+            daily_before: None,
+        };
+        let first = Some(at("2026-11-05T00:00:00Z"));
+        assert_eq!(
+            history_levels(&state, first),
+            "hourly roll-ups from 2026-11-05 00:00, raw rows from 2026-11-28 00:00"
+        );
+        // Data older than the hourly cut: daily roll-ups from the first data.
+        let first = Some(at("2026-08-01T00:00:00Z"));
+        assert_eq!(
+            history_levels(&state, first),
+            "daily roll-ups from 2026-08-01 00:00, hourly roll-ups from 2026-09-05 00:00, raw \
+             rows from 2026-11-28 00:00"
+        );
+        // Nothing cut: raw rows from the first data.
+        assert_eq!(
+            history_levels(&RetentionState::default(), first),
+            "raw rows from 2026-08-01 00:00"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod collect;
 mod estimate;
 #[cfg(feature = "collect")]
 mod faults;
+mod habits;
 mod history_store;
 mod recommend;
 mod secrets;

@@ -126,14 +126,14 @@ fn recommend_namespace_filter_and_table() {
 }
 
 #[test]
-fn gates_exit_one_when_tripped_and_zero_otherwise() {
+fn gates_exit_three_when_tripped_and_zero_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let h = history(dir.path());
     let h = h.to_str().unwrap();
     greenkube()
         .args(["recommend", "--history", h, "--fail-on-co2-savings", "1"])
         .assert()
-        .code(1)
+        .code(3)
         .stderr(predicate::str::contains("--fail-on-co2-savings"));
     greenkube()
         .args([
@@ -144,7 +144,7 @@ fn gates_exit_one_when_tripped_and_zero_otherwise() {
             "0.01",
         ])
         .assert()
-        .code(1);
+        .code(3);
     greenkube()
         .args(["recommend", "--history", h, "--fail-on-co2-savings", "1e15"])
         .assert()

@@ -310,7 +310,10 @@ fn periods_label_rows_in_every_format() {
         .stdout(predicate::str::contains("by workload per day"))
         .stdout(predicate::str::contains("PERIOD"))
         .stdout(predicate::str::contains("2025-06-02"))
-        .stdout(predicate::str::contains("total: energy"));
+        .stdout(predicate::str::contains(
+            "total (the cluster's, node overhead included): energy",
+        ))
+        .stdout(predicate::str::contains("node overhead (no pod)"));
 }
 
 #[test]
@@ -335,35 +338,40 @@ fn an_empty_range_reports_nothing() {
 #[test]
 fn bad_store_urls_are_clear_errors() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    for (store, message) in [
-        ("mysql://root:hunter2@db/gk", "is not a store URL"),
-        ("gk.db", "write `sqlite://gk.db`"),
+    // Exit 1 for a URL that is wrong, 4 for a store that cannot be reached.
+    for (store, message, code) in [
+        ("mysql://root:hunter2@db/gk", "is not a store URL", 1),
+        ("gk.db", "write `sqlite://gk.db`", 1),
         #[cfg(feature = "postgres")]
         (
             "postgres://gk:hunter2@127.0.0.1:1/gk",
             "cannot connect (`postgres://gk:***@127.0.0.1:1/gk`)",
+            4,
         ),
         #[cfg(not(feature = "postgres"))]
         (
             "postgres://gk:hunter2@127.0.0.1:1/gk",
             "rebuild with `--features postgres`",
+            1,
         ),
         #[cfg(feature = "elasticsearch")]
         (
             "http://elastic:hunter2@127.0.0.1:1",
             "cannot connect (`http://elastic:***@127.0.0.1:1`)",
+            4,
         ),
         #[cfg(not(feature = "elasticsearch"))]
         (
             "https://elastic:hunter2@es.example:9200",
             "rebuild with `--features elasticsearch`",
+            1,
         ),
     ] {
         greenkube(dir.path())
             .args(["report", "--store", store, "--since", "30d"])
             .assert()
             .failure()
-            .code(1)
+            .code(code)
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains(message))
             .stderr(predicate::str::contains("hunter2").not());
@@ -373,7 +381,7 @@ fn bad_store_urls_are_clear_errors() {
             .args(["--store", store])
             .assert()
             .failure()
-            .code(1)
+            .code(code)
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains(message));
     }
@@ -386,7 +394,7 @@ fn reporting_from_a_missing_store_says_how_to_make_one() {
         .args(["report", "--store", &url(&dir), "--since", "30d"])
         .assert()
         .failure()
-        .code(1)
+        .code(4)
         .stderr(predicate::str::contains("no database at"))
         .stderr(predicate::str::contains("greenkube migrate --store"));
     assert!(
@@ -419,7 +427,7 @@ fn report_ranges_are_checked() {
         .args(["report", "--from", "2025-06-02", "--to", "2025-06-01"])
         .assert()
         .failure()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("before it starts"));
 }
 

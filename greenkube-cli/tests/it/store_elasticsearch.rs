@@ -140,7 +140,7 @@ fn reporting_from_a_missing_elasticsearch_store_says_how_to_make_one() {
         .args(["report", "--store", &es, "--since", "30d"])
         .assert()
         .failure()
-        .code(1)
+        .code(4)
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("no greenkube indices"))
         .stderr(predicate::str::contains(format!(

@@ -255,6 +255,14 @@ fn autoscaling_candidate_fires_skips_hpa_and_steady_load() {
         r[0].savings_co2e_grams_per_year > 0.0,
         "fewer replicas off-peak"
     );
+    // The quoted name is not followed by a possessive (`Deployment 'front''s load`).
+    assert!(
+        r[0].reason
+            .starts_with("the load of Deployment 'front' varies"),
+        "{}",
+        r[0].reason
+    );
+    assert!(!recs.iter().any(|r| r.reason.contains("''s")), "{recs:#?}");
     let inventory: Inventory = serde_json::from_value(json!({
         "hpas": [{"namespace": "web", "target_kind": "Deployment", "target_name": "front"}]
     }))

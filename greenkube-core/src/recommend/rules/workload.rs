@@ -263,7 +263,7 @@ fn autoscaling(
         findings,
         RecommendationType::AutoscalingCandidate,
         format!(
-            "{}'s load varies a lot (coefficient of variation {variation:.2}, peak {spike:.1}× \
+            "the load of {} varies a lot (coefficient of variation {variation:.2}, peak {spike:.1}× \
              the mean {}); a HorizontalPodAutoscaler would follow it",
             workload.label,
             cores(mean)
