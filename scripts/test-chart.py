@@ -546,6 +546,64 @@ def check_refusals(chart: helm.Chart) -> None:
                     print(f"   {label}: {str(e)[:150]}...")
 
 
+# ---------------------------------------------------------------- README "Installing in a cluster"
+
+
+def check_readme_installs(chart: helm.Chart) -> None:
+    readme = (ROOT / "README.md").read_text()
+    part = readme[readme.index("## Installing in a cluster"):]
+    part = part[: part.index("\n## ", 5)]
+    files = {}
+    for block in re.findall(r"```yaml\n(.*?)```", part, re.S):
+        first = block.splitlines()[0]
+        if first.startswith("# ") and first.endswith(".yaml"):
+            files[first[2:]] = yaml.safe_load(block)
+    commands = [c.replace("\\\n", " ") for c in re.findall(r"```sh\n(.*?)```", part, re.S)]
+    installs = [line for c in commands for line in c.splitlines() if line.startswith("helm install greenkube charts/greenkube")]
+    check(len(installs) == 3, f"README: three helm install commands, found {len(installs)}")
+    for line in installs:
+        words = line.split()
+        values: dict = {}
+        for flag, arg in zip(words, words[1:]):
+            if flag == "--set":
+                values = deep_merge(values, helm.parse_set_string(arg))
+            elif flag == "-f":
+                check(arg in files, f"README: {arg} is shown")
+                values = deep_merge(values, files.get(arg, {}))
+        try:
+            chart.validate_schema(values)
+            out = chart.render(values, name="greenkube", namespace="greenkube")
+            check(True, line)
+        except helm.HelmError as e:
+            check(False, f"README command refused: {line}: {e}")
+            continue
+        notes = out["greenkube/templates/NOTES.txt"]
+        split = values.get("mode") == "split"
+        for shown in ("rollout status deployment/greenkube" + ("-api" if split else ""), "logs deployment/greenkube" + ("-collector" if split else ""), "port-forward service/greenkube 8000:8000"):
+            check(shown in notes, f"NOTES.txt for `{line}` says {shown!r}, as the README does")
+            check(shown.split(" ", 1)[1].replace("-api", "").replace("-collector", "") in part, f"README shows {shown!r}")
+
+
+# ---------------------------------------------------------------- the raw manifest
+
+
+def check_example_manifest() -> None:
+    path = ROOT / "examples" / "kubernetes" / "greenkube-collect.yaml"
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    for d in docs:
+        d["__template"] = str(path)
+    validate_objects("examples/kubernetes", docs)
+    (role,) = by_kind(docs, "ClusterRole")
+    check(role["rules"] == COLLECTOR_RULES + DISCOVERY_RULES, f"the example's RBAC is the chart's: {role['rules']}")
+    (deployment,) = by_kind(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    check(pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == DEFAULT_VALUES["podSecurityContext"]["runAsUser"], "the example runs as the chart's user")
+    for c in pod["containers"]:
+        check(c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["allowPrivilegeEscalation"] is False, "the example's container is locked down")
+        for e in c["env"]:
+            check(e["name"] in CLI_ENV, f"the example's {e['name']} is read by the CLI")
+
+
 # ---------------------------------------------------------------- 6. the Dockerfile
 
 
@@ -598,7 +656,9 @@ def check_dockerfile() -> None:
     check({"--release", "--locked", "-p", "greenkube-cli"} <= docker_flags, "Dockerfile: --release --locked -p greenkube-cli")
     readme = (ROOT / "README.md").read_text()
     check("cargo run --release -p greenkube-cli" in readme, "README builds the release greenkube-cli")
-    check(re.search(r"docker build -t REGISTRY/greenkube:TAG \.", readme) is not None, "README: docker build -t REGISTRY/greenkube:TAG .")
+    built = re.search(r"docker build -t REGISTRY/greenkube:TAG(?: --build-arg VERSION=(\S+))? \.", readme)
+    check(built is not None, "README: docker build -t REGISTRY/greenkube:TAG .")
+    check(built is not None and built.group(1) in (None, WORKSPACE_VERSION), "README: the VERSION build argument is the workspace version")
     ci = (ROOT / ".ci" / "run").read_text()
     env = " ".join(rest for instr, rest in build["lines"] if instr == "ENV")
     for var in re.findall(r'export (CARGO_[A-Z_]+)=\"\$\{\1:-([^}]*)\}\"', ci):
@@ -690,8 +750,12 @@ def main() -> int:
         check(volumes["data"] == {"name": "data", "emptyDir": {}}, "emptyDir data volume")
         check("lost" in out["greenkube/templates/NOTES.txt"], "NOTES.txt warns")
         check(not (out.get("greenkube/templates/pvc.yaml") or "").strip(), "no PVC")
+        section("README: the helm install commands and values file render")
+        check_readme_installs(chart)
         section("bad values are refused")
         check_refusals(chart)
+    section("examples/kubernetes/greenkube-collect.yaml")
+    check_example_manifest()
     section("Dockerfile")
     check_dockerfile()
     took = time.monotonic() - started
