@@ -23,6 +23,7 @@ skipped.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import importlib.metadata as metadata
 import json
 import os
@@ -177,7 +178,6 @@ def check_rendered(set_name: str, values: dict, docs: list[dict], namespace: str
     merged = helm_merge(values)
     kinds = sorted(d["kind"] for d in docs)
     check(kinds == EXPECTED_KINDS[set_name], f"{set_name}: kinds {kinds} != {EXPECTED_KINDS[set_name]}")
-    text = yaml.safe_dump([strip(d) for d in docs])
     for d in docs:
         if d["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
             check(d["metadata"].get("namespace") == namespace, f"{set_name}: {d['kind']} {d['metadata']['name']} not in {namespace}")
@@ -325,7 +325,6 @@ def check_rendered(set_name: str, values: dict, docs: list[dict], namespace: str
         check(binding["roleRef"]["name"] == roles[0]["metadata"]["name"], f"{set_name}: the binding's role")
         check(binding["subjects"] == [{"kind": "ServiceAccount", "name": by_kind(docs, "ServiceAccount")[0]["metadata"]["name"], "namespace": namespace}], f"{set_name}: the binding's subject")
     check(bool(roles) == (not merged["sources"]["noKubernetes"]), f"{set_name}: RBAC exactly when the Kubernetes API is used")
-    del text
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -339,8 +338,7 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 
 def helm_merge(values: dict) -> dict:
-    merged = deep_merge(DEFAULT_VALUES, values)
-    return merged
+    return deep_merge(DEFAULT_VALUES, values)
 
 
 # ---------------------------------------------------------------- 3. Kubernetes schemas
@@ -699,8 +697,6 @@ def check_dockerfile() -> None:
 
     # .dockerignore keeps what the build needs.
     ignore = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
-    import fnmatch
-
     def ignored(path: str) -> bool:
         parts = path.split("/")
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
