@@ -90,6 +90,9 @@ kmock_env=$(scripts/kmock-service.sh start)
 eval "$kmock_env"
 echo "ok: GREENKUBE_TEST_KUBE_URL=$GREENKUBE_TEST_KUBE_URL"
 
+step "Helm chart and Dockerfile: lint, render, Kubernetes schemas, values schema, applied to kmock (scripts/test-chart.sh)"
+scripts/test-chart.sh
+
 step "Prometheus with a synthetic history for the usage source tests (scripts/prometheus-service.sh)"
 # Debian's prometheus (installed if missing), history backfilled with promtool. One instance per
 # run: a watchdog stops it if this shell dies, and the trap above stops it on exit.
