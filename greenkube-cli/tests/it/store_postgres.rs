@@ -312,3 +312,95 @@ fn postgres_archives_snapshots_for_recommend_and_restate() {
     );
     assert!(close(&report(), &before));
 }
+
+/// Many clusters, one store: three `collect` processes, one per cluster, started at once
+/// against one PostgreSQL database that does not exist yet (so they race to create and migrate
+/// it), each backfilling the same hour from the test Prometheus. Nothing collides: every
+/// process succeeds, each cluster has its own twelve windows of the same rows, the report by
+/// cluster has the three with equal totals, `--cluster` reads one of them, and running the
+/// three again doubles nothing.
+#[test]
+fn three_collectors_share_one_postgres_store() {
+    let prometheus = std::env::var("GREENKUBE_TEST_PROMETHEUS_URL").expect(
+        "GREENKUBE_TEST_PROMETHEUS_URL is not set: run scripts/test.sh, which starts Prometheus",
+    );
+    let (pg, _) = fresh_database();
+    let secret = password(&pg);
+    let secret = secret.as_deref();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let clusters = ["east", "west", "north"];
+    // All three spawned first, then waited for: they run at once.
+    let run_concurrently = || {
+        let children: Vec<_> = clusters
+            .iter()
+            .map(|cluster| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("greenkube"))
+                    .current_dir(dir.path())
+                    .env_remove("GREENKUBE_STORE")
+                    .args(["collect", "--once", "--since", "1h"])
+                    .args(["--now", "2024-01-01T01:00:00Z", "--cluster", cluster])
+                    .args(["--store", &pg, "--prometheus-url", &prometheus])
+                    .args(["--no-kubernetes", "--source-timeout", "10"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("starts")
+            })
+            .collect();
+        for (cluster, child) in clusters.iter().zip(children) {
+            let out = child.wait_with_output().expect("runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{cluster}: {stderr}");
+            if let Some(secret) = secret {
+                assert!(!stderr.contains(secret), "password shown");
+            }
+        }
+    };
+    run_concurrently();
+
+    let report = |extra: &[&str]| -> Value {
+        let out = run(
+            greenkube(dir.path())
+                .args(["report", "--store", &pg])
+                .args([
+                    "--from",
+                    "2024-01-01",
+                    "--to",
+                    "2024-01-02",
+                    "--format",
+                    "json",
+                ])
+                .args(extra),
+            secret,
+        );
+        serde_json::from_str(&out).expect("JSON")
+    };
+    let by_cluster = report(&["--group-by", "cluster"]);
+    let rows = by_cluster.as_array().expect("rows");
+    let names: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.get("cluster").and_then(Value::as_str))
+        .collect();
+    assert_eq!(names, ["east", "north", "west"], "{by_cluster}");
+    let field = |row: &Value, key: &str| row.get(key).cloned().unwrap_or(Value::Null);
+    for row in rows {
+        assert!(
+            close(&field(row, "co2e_grams"), &field(&rows[0], "co2e_grams")),
+            "every cluster read the same Prometheus: {by_cluster}"
+        );
+        assert!(
+            row.get("rows")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n > 0),
+            "{row}"
+        );
+    }
+    let west = report(&["--group-by", "cluster", "--cluster", "west"]);
+    assert_eq!(west.as_array().map(Vec::len), Some(1), "{west}");
+    assert!(close(&west[0], &rows[2]), "{west} vs {}", rows[2]);
+
+    // Again: the windows are stored, nothing is doubled.
+    run_concurrently();
+    let again = report(&["--group-by", "cluster"]);
+    assert!(close(&again, &by_cluster), "{again} vs {by_cluster}");
+}
