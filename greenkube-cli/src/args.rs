@@ -26,6 +26,31 @@ pub struct Cli {
     )]
     pub currency: String,
 
+    /// How much the logs say: greenkube's own events at this level, the libraries' at `warn`
+    /// (`RUST_LOG`, when set, replaces both with its own directives).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "LEVEL",
+        env = "GREENKUBE_LOG_LEVEL",
+        default_value_t = crate::logging::LogLevel::Info
+    )]
+    pub log_level: crate::logging::LogLevel,
+
+    /// How log lines are written on standard error: `text`, or `json` (one object per line,
+    /// for a log stack). Logs are what a daemon does over time; a command's own output is not
+    /// a log.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        env = "GREENKUBE_LOG_FORMAT",
+        default_value_t = crate::logging::LogFormat::Text
+    )]
+    pub log_format: crate::logging::LogFormat,
+
     /// Configuration file (TOML) giving defaults for any flag: top-level keys for every command,
     /// `[collect]`, `[report]`... tables for one; flags and environment variables win over it.
     #[arg(long, global = true, value_name = "FILE", env = "GREENKUBE_CONFIG")]

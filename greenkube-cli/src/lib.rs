@@ -6,6 +6,7 @@ mod clock;
 mod commands;
 mod config_file;
 mod exit;
+mod logging;
 mod printer;
 mod progress;
 mod secrets;
@@ -107,10 +108,22 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => err.exit(),
     };
+    let rust_log = std::env::var("RUST_LOG").ok();
+    match logging::filter(cli.log_level, rust_log.as_deref()) {
+        Ok(filter) => logging::init(filter, cli.log_format),
+        Err(message) => {
+            printer::error(&anyhow::anyhow!(message));
+            return ExitCode::from(2);
+        }
+    }
+    let json_logs = cli.log_format == logging::LogFormat::Json;
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
             printer::error(&err);
+            if json_logs {
+                tracing::error!(error = %printer::chain_text(&err), "greenkube stopped on an error");
+            }
             exit::of_error(&err)
         }
     }

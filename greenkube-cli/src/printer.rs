@@ -11,6 +11,8 @@ use serde::Serialize;
 mod rows_output;
 mod store_output;
 pub(crate) use rows_output::{records_csv, restate_csv, score_csv, what_if_csv, yaml};
+#[cfg(feature = "collect")]
+pub(crate) use store_output::collected_event;
 pub(crate) use store_output::{
     MaintenanceDocument, OVERHEAD_ROW, collected, demo_next_steps, history_levels, maintained,
     migrated, progress_line, report_csv, report_table, stored,

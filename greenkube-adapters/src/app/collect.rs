@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::collect::due_windows;
 use greenkube_core::ports::{MaintenanceSummary, SourceNote, TimeRange, floor_time};
+
+use tracing::Instrument as _;
 
 use super::{AppError, Progress};
 use crate::collector::{BatchOutcome, CollectError, Collector, Gathered};
@@ -26,10 +28,19 @@ pub struct RunSummary {
     pub degraded: Vec<SourceNote>,
     /// True when a stop was asked before every window was done.
     pub stopped: bool,
+    /// Each source failure, one per source and batch it degraded (for counting).
+    pub source_errors: Vec<SourceNote>,
+    /// How long each stored batch took, read and store, in order.
+    pub batch_durations: Vec<Duration>,
+    /// How long each stored batch's store write took (footprints, nodes, archive), in order.
+    pub store_durations: Vec<Duration>,
+    /// End of the last window stored.
+    pub last_window_end: Option<DateTime<Utc>>,
 }
 
 impl RunSummary {
     fn add(&mut self, outcome: BatchOutcome) {
+        self.source_errors.extend(outcome.degraded.iter().cloned());
         self.windows += outcome.windows;
         self.pod_rows += outcome.pod_rows;
         self.co2e_grams += outcome.co2e_grams;
@@ -117,12 +128,28 @@ pub async fn run_windows(
             summary.stopped = true;
             break;
         }
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        let span = tracing::info_span!(
+            "batch",
+            from = %first.from().to_rfc3339(),
+            to = %last.to().to_rfc3339(),
+            windows = chunk.len()
+        );
+        let started = Instant::now();
         let mut attempt = 0;
-        let outcome = loop {
-            match collector.collect(chunk).await {
-                Ok(outcome) => break outcome,
+        let (outcome, stored_in) = loop {
+            match collect_timed(collector, chunk)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(done) => break done,
                 Err(CollectError::Store(e)) if e.kind().is_retryable() && attempt < retries => {
                     attempt += 1;
+                    span.in_scope(|| {
+                        tracing::warn!(attempt, retries, error = %e, "store unavailable; retrying the batch");
+                    });
                     progress.note(&format!(
                         "store unavailable ({e}); retrying the batch (attempt {attempt} of {retries})"
                     ));
@@ -135,10 +162,37 @@ pub async fn run_windows(
             }
         };
         progress.advance(chunk.len());
+        let took = started.elapsed();
+        span.in_scope(|| {
+            for note in &outcome.degraded {
+                tracing::warn!(source = %note.source, kind = note.kind.description(), "source degraded in this batch");
+            }
+            tracing::debug!(
+                pod_rows = outcome.pod_rows,
+                seconds = took.as_secs_f64(),
+                store_seconds = stored_in.as_secs_f64(),
+                "batch stored"
+            );
+        });
+        summary.batch_durations.push(took);
+        summary.store_durations.push(stored_in);
+        summary.last_window_end = Some(last.to());
         summary.add(outcome);
     }
     progress.finish();
     Ok(summary)
+}
+
+/// Reads and estimates `windows`, then stores them: what was stored and how long the store
+/// write took.
+async fn collect_timed(
+    collector: &Collector,
+    windows: &[TimeRange],
+) -> Result<(BatchOutcome, Duration), CollectError> {
+    let gathered = collector.gather(windows).await?;
+    let started = Instant::now();
+    collector.keep(&gathered).await?;
+    Ok((gathered.outcome, started.elapsed()))
 }
 
 /// The last window of the collector's step that has ended by `at` (aligned to multiples of the

@@ -10,6 +10,7 @@ use greenkube_core::ports::{SourceError, SourceErrorKind, SourceKind};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 /// Time-outs and retries of a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,22 +186,39 @@ impl SourceHttp {
         let what = format!("GET {}{}", self.shown, path.trim_start_matches('/'));
         let attempts = self.policy.attempts.max(1);
         let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (err, retry_after) = match self.once(&url, query, &what).await {
-                Ok(Fetched::Body(bytes)) => return self.decode(&bytes, &what).map(Some),
-                Ok(Fetched::NotFound) => return Ok(None),
-                Err(failure) => failure,
-            };
-            if !err.kind.is_transient() || attempt >= attempts {
-                let mut err = err;
-                if attempt > 1 {
-                    err.message = format!("{} (after {attempt} attempts)", err.message);
+        // The request as logged: the base URL without its password, never the query (it may
+        // hold names) nor the headers (they hold the tokens).
+        let span = tracing::debug_span!("source_request", source = %self.kind, request = %what);
+        async {
+            loop {
+                attempt += 1;
+                let started = std::time::Instant::now();
+                let fetched = self.once(&url, query, &what).await;
+                let ms = started.elapsed().as_millis();
+                let (err, retry_after) = match fetched {
+                    Ok(Fetched::Body(bytes)) => {
+                        tracing::debug!(attempt, ms, bytes = bytes.len(), "answered");
+                        return self.decode(&bytes, &what).map(Some);
+                    }
+                    Ok(Fetched::NotFound) => {
+                        tracing::debug!(attempt, ms, "not found");
+                        return Ok(None);
+                    }
+                    Err(failure) => failure,
+                };
+                tracing::debug!(attempt, ms, kind = err.kind.description(), "failed");
+                if !err.kind.is_transient() || attempt >= attempts {
+                    let mut err = err;
+                    if attempt > 1 {
+                        err.message = format!("{} (after {attempt} attempts)", err.message);
+                    }
+                    return Err(err);
                 }
-                return Err(err);
+                tokio::time::sleep(self.policy.wait_after(attempt, retry_after)).await;
             }
-            tokio::time::sleep(self.policy.wait_after(attempt, retry_after)).await;
         }
+        .instrument(span)
+        .await
     }
 
     async fn once(

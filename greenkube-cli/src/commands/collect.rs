@@ -71,15 +71,20 @@ pub(crate) fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
                 &super::wall_clock,
                 |cycle| {
                     if cycle.summary.windows > 0 {
-                        printer::collected(&store.location, &cycle.due, &cycle.summary);
+                        printer::collected_event(&store.location, &cycle.due, &cycle.summary);
                     }
                     if let Some(done) = &cycle.maintenance
                         && (done.raw_rows_deleted > 0 || done.days_rolled > 0)
                     {
-                        printer::note(&format!(
+                        tracing::info!(
+                            hours = done.hours_rolled,
+                            days = done.days_rolled,
+                            raw_rows_deleted = done.raw_rows_deleted,
                             "rolled up {} hours and {} days; {} raw rows past retention removed",
-                            done.hours_rolled, done.days_rolled, done.raw_rows_deleted
-                        ));
+                            done.hours_rolled,
+                            done.days_rolled,
+                            done.raw_rows_deleted
+                        );
                     }
                 },
             )

@@ -2,6 +2,7 @@
 //! same process.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use greenkube_adapters::app;
 use greenkube_adapters::app::collect::{LoopConfig, Stop};
@@ -11,6 +12,7 @@ use greenkube_core::EstimateOptions;
 use super::collect::settings;
 use crate::args::ServeArgs;
 use crate::progress::Bar;
+use crate::serve::self_metrics::SelfMetrics;
 use crate::serve::{ServerConfig, serve};
 use crate::{printer, store};
 
@@ -41,7 +43,11 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let config = config(args);
+    let self_metrics = Arc::new(SelfMetrics::new(args.collect));
+    let config = ServerConfig {
+        self_metrics: Arc::clone(&self_metrics),
+        ..config(args)
+    };
     store::multi_thread_runtime()?.block_on(async {
         let store = store::open(&args.store.store, args.collect).await?;
         let stop = Stop::on_signals();
@@ -74,8 +80,9 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     &bar,
                     &super::wall_clock,
                     |cycle| {
+                        self_metrics.observe(cycle);
                         if cycle.summary.windows > 0 {
-                            printer::collected(&store.location, &cycle.due, &cycle.summary);
+                            printer::collected_event(&store.location, &cycle.due, &cycle.summary);
                         }
                     },
                 )

@@ -345,14 +345,62 @@ pub(crate) fn progress_line(message: &str) {
     eprintln!("{message}");
 }
 
-/// `greenkube collect` and `greenkube demo`: what a run stored, on standard error.
+/// `greenkube demo`: what a run stored, on standard error.
 pub(crate) fn collected(
     location: &str,
     windows: &[TimeRange],
     summary: &greenkube_adapters::app::collect::RunSummary,
 ) {
-    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+    if let Some(line) = collected_text(location, windows, summary) {
+        progress_line(&line);
+    }
+}
+
+/// `greenkube collect` and `serve --collect`: what a cycle stored, as a log event (`info`, or
+/// `warn` when a source was degraded) carrying the same sentence and its figures as fields.
+#[cfg(feature = "collect")]
+pub(crate) fn collected_event(
+    location: &str,
+    windows: &[TimeRange],
+    summary: &greenkube_adapters::app::collect::RunSummary,
+) {
+    let Some(line) = collected_text(location, windows, summary) else {
         return;
+    };
+    let first = windows.first().map(|w| w.from().to_rfc3339());
+    let last = windows.last().map(|w| w.to().to_rfc3339());
+    let degraded: Vec<&str> = summary.degraded.iter().map(|n| n.source.name()).collect();
+    if degraded.is_empty() {
+        tracing::info!(
+            store = location,
+            windows = summary.windows,
+            from = first,
+            to = last,
+            pod_rows = summary.pod_rows,
+            co2e_grams = summary.co2e_grams,
+            "{line}"
+        );
+    } else {
+        tracing::warn!(
+            store = location,
+            windows = summary.windows,
+            from = first,
+            to = last,
+            pod_rows = summary.pod_rows,
+            co2e_grams = summary.co2e_grams,
+            degraded = degraded.join(","),
+            "{line}"
+        );
+    }
+}
+
+fn collected_text(
+    location: &str,
+    windows: &[TimeRange],
+    summary: &greenkube_adapters::app::collect::RunSummary,
+) -> Option<String> {
+    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+        return None;
     };
     let span = if windows.len() == 1 {
         format!("window {}", first.from().format("%Y-%m-%d %H:%M"))
@@ -374,11 +422,11 @@ pub(crate) fn collected(
             .collect();
         format!("; degraded: {}", names.join(", "))
     };
-    progress_line(&format!(
+    Some(format!(
         "{location}: stored {span}: {} pod rows, {} CO2e (operational + embodied){degraded}",
         summary.pod_rows,
         super::mass(summary.co2e_grams)
-    ));
+    ))
 }
 
 /// What to try after `greenkube demo`.

@@ -13,6 +13,7 @@ mod params;
 mod prometheus;
 mod reuse;
 mod security;
+pub(crate) mod self_metrics;
 mod state;
 mod static_files;
 

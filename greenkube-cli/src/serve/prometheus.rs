@@ -941,9 +941,7 @@ pub(crate) async fn keep_fresh(state: AppState, stop: greenkube_adapters::app::c
     let period = (state.config().summary_ttl / 2).max(std::time::Duration::from_secs(1));
     loop {
         if let Err(e) = refresh(&state).await {
-            crate::printer::note(&format!(
-                "the metrics exposition could not be computed: {e}"
-            ));
+            tracing::warn!(error = %e, "the metrics exposition could not be computed");
         }
         tokio::select! {
             () = stop.requested() => return,
@@ -964,6 +962,16 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             Err(e) => return ApiError::from(e).into_response(),
         },
     };
+    let own = match state.config().self_metrics.encode(state.now()) {
+        Ok(own) => own,
+        Err(e) => {
+            return ApiError::from(AppError::Invalid(format!(
+                "greenkube's own metrics cannot be written: {e}"
+            )))
+            .into_response();
+        }
+    };
+    let text = super::self_metrics::join(&text, &own);
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

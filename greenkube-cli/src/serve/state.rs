@@ -44,6 +44,8 @@ pub(crate) struct ServerConfig {
     pub(crate) sources: SourceSettings,
     /// Answer as if it were this instant (replay, tests); the wall clock otherwise.
     pub(crate) now: Option<DateTime<Utc>>,
+    /// greenkube's own metrics (the collection loop's, with `--collect`), served on `/metrics`.
+    pub(crate) self_metrics: Arc<super::self_metrics::SelfMetrics>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
             allow_config_changes: false,
             sources: SourceSettings::default(),
             now: None,
+            self_metrics: Arc::new(super::self_metrics::SelfMetrics::new(false)),
         }
     }
 }

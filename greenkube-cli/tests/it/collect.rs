@@ -470,3 +470,100 @@ fn a_backfill_beyond_ten_years_is_refused_not_reported_as_done() {
     assert!(stderr.contains("at most 3660 days"), "{stderr}");
     assert!(!stderr.contains("nothing to collect"), "{stderr}");
 }
+
+/// `--log-format json`: the daemon's lines are JSON objects (time, level, target, message,
+/// fields; the spans of batches and source requests at `debug`), and no token or password it
+/// was given appears anywhere in what it prints, even with two sources failing.
+#[test]
+fn json_logs_carry_the_cycle_and_no_secret() {
+    let prometheus = required("GREENKUBE_TEST_PROMETHEUS_URL");
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    let token = "em-token-Zq81xVv";
+    let password = "oc-pass-Wm27";
+    let out = Command::cargo_bin("greenkube")
+        .expect("binary")
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_STORE")
+        .env_remove("RUST_LOG")
+        .args(["collect", "--once", "--now", "2024-01-01T01:00:00Z"])
+        .args([
+            "--store",
+            &url,
+            "--prometheus-url",
+            &prometheus,
+            "--no-kubernetes",
+        ])
+        .args(["--electricity-maps-token", token])
+        .args(["--electricity-maps-url", "http://127.0.0.1:9/"])
+        .arg("--opencost-url")
+        .arg(format!("http://greenkube:{password}@127.0.0.1:9/"))
+        .args([
+            "--source-timeout",
+            "5",
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for secret in [token, password] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "`{secret}` printed:\n{stderr}"
+        );
+    }
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let cycle = events
+        .iter()
+        .find(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(": stored window 2024-01-01 00:55"))
+        })
+        .unwrap_or_else(|| panic!("no cycle event in\n{stderr}"));
+    assert_eq!(cycle["level"], "WARN", "two sources were down: {cycle}");
+    assert_eq!(cycle["windows"], 1, "{cycle}");
+    assert!(cycle["pod_rows"].as_u64().is_some_and(|n| n > 0), "{cycle}");
+    assert!(
+        cycle["degraded"]
+            .as_str()
+            .is_some_and(|d| d.contains("opencost")),
+        "{cycle}"
+    );
+    assert!(
+        cycle["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{cycle}"
+    );
+    assert!(
+        cycle["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("greenkube")),
+        "{cycle}"
+    );
+    // Debug: a source request in its span, naming the source and the URL without password.
+    let request = events
+        .iter()
+        .find(|e| e["span"]["name"] == "source_request" && e["span"]["source"] == "opencost")
+        .unwrap_or_else(|| panic!("no opencost request event in\n{stderr}"));
+    let shown = request["span"]["request"].as_str().unwrap_or_default();
+    assert!(shown.contains("127.0.0.1:9"), "{request}");
+    // The libraries stay at warn: no sqlx or hyper debug events.
+    assert!(
+        !events.iter().any(|e| e["level"] == "DEBUG"
+            && e["target"]
+                .as_str()
+                .is_some_and(|t| !t.starts_with("greenkube"))),
+        "{stderr}"
+    );
+}

@@ -1168,6 +1168,10 @@ async fn prometheus_exposition_has_greenkubes_gauges() {
             text.ends_with("# EOF\n"),
             "OpenMetrics text ends with # EOF"
         );
+        assert_eq!(text.matches("# EOF").count(), 1, "one exposition: {text}");
+        // greenkube's own metrics follow; a server that does not collect has only its build.
+        assert!(text.contains("greenkube_build_info{version=\""), "{text}");
+        assert!(!text.contains("greenkube_windows_stored"), "{text}");
         for name in [
             "greenkube_pod_co2e_grams{",
             "greenkube_pod_embodied_co2e_grams{",

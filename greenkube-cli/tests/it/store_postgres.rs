@@ -174,7 +174,8 @@ fn reporting_from_a_missing_postgres_database_says_how_to_make_one() {
         .args(["report", "--store", &pg, "--since", "30d"])
         .assert()
         .failure()
-        .code(1)
+        // Exit status 4: the store is missing or unreachable.
+        .code(4)
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(format!(
             "database `{name}` does not exist"

@@ -88,7 +88,21 @@ pub enum SourceErrorKind {
 }
 
 impl SourceErrorKind {
-    /// Lower-case description, as used in messages and estimation reasons.
+    /// A short name, as serialised (`kebab-case`) and in metric labels.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Unauthorized => "unauthorized",
+            Self::RateLimited => "rate-limited",
+            Self::ServerError => "server-error",
+            Self::BadResponse => "bad-response",
+            Self::NotFound => "not-found",
+            Self::NotConfigured => "not-configured",
+        }
+    }
+
+    /// How the failure reads in a sentence.
     pub const fn description(self) -> &'static str {
         match self {
             Self::Unreachable => "unreachable",
