@@ -39,6 +39,7 @@ fn main() -> Result<(), greenkube_core::SnapshotError> {
             cpu_request_cores: Some(Cores(0.5)),
             memory_request_bytes: Some(Bytes(1024.0 * 1024.0 * 1024.0)),
             restarts: Some(0),
+            labels: None,
         }],
         grid_intensity: [("FR".to_string(), greenkube_core::units::GramsPerKwh(32.0))].into(),
         costs: vec![CostEntry {

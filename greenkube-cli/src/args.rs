@@ -439,6 +439,16 @@ pub enum RowsFormat {
     Yaml,
 }
 
+fn parse_grouping(text: &str) -> Result<greenkube_core::Grouping, String> {
+    text.parse()
+        .map_err(|e: greenkube_core::UnknownNameError| e.to_string())
+}
+
+fn parse_label(text: &str) -> Result<greenkube_core::LabelSelector, String> {
+    text.parse()
+        .map_err(|e: greenkube_core::labels::LabelError| e.to_string())
+}
+
 /// The store a command reads or writes.
 #[derive(clap::Args)]
 pub struct StoreArg {
@@ -493,14 +503,28 @@ pub struct ReportArgs {
     )]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 
-    /// Group by namespace (default), workload, pod, node or cluster.
-    #[arg(long, short = 'g', value_enum, default_value_t = GroupBy::Namespace)]
-    pub group_by: GroupBy,
+    /// Group by `namespace` (default), `workload`, `pod`, `node`, `cluster`, or `label:KEY`
+    /// (one row per value of the pods' label KEY, as in `label:team`; pods without it form a
+    /// row of their own).
+    #[arg(
+        long,
+        short = 'g',
+        value_name = "GROUPING",
+        default_value = "namespace",
+        value_parser = parse_grouping
+    )]
+    pub group_by: greenkube_core::Grouping,
 
-    /// Only this namespace's pods (with `--group-by` namespace, workload or pod: node and
-    /// cluster groups hold node overhead, which belongs to no namespace).
+    /// Only this namespace's pods (with `--group-by` namespace, workload, pod or label: node
+    /// and cluster groups hold node overhead, which belongs to no namespace).
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
+
+    /// Only the pods whose label KEY is VALUE (`--label team=payments`); repeat it to require
+    /// several. A pod's labels are those of its latest window. Not with node or cluster
+    /// groups, which hold node overhead, a share of no pod.
+    #[arg(long, short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub label: Vec<greenkube_core::LabelSelector>,
 
     /// Only this cluster's rows (the name `greenkube collect --cluster` stored).
     #[arg(long, value_name = "NAME")]

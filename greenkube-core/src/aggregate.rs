@@ -239,6 +239,9 @@ pub struct GroupKey {
     pub pod: Option<Arc<str>>,
     /// Node (node grouping).
     pub node: Option<Arc<str>>,
+    /// Label key and the group's value of it (label grouping, [`crate::labels::Grouping`]);
+    /// the value is `None` for the pods without the label.
+    pub label: Option<(Arc<str>, Option<Arc<str>>)>,
 }
 
 impl GroupKey {
@@ -253,7 +256,13 @@ impl GroupKey {
             "workload" => self.workload.as_deref(),
             "pod" => self.pod.as_deref(),
             "node" => self.node.as_deref(),
-            _ => None,
+            _ => {
+                let key = name.strip_prefix(crate::labels::Grouping::LABEL_PREFIX)?;
+                match &self.label {
+                    Some((k, value)) if **k == *key => value.as_deref(),
+                    _ => None,
+                }
+            }
         }
     }
 }
@@ -289,6 +298,22 @@ impl AggregateRow {
         self.co2e_grams + self.embodied_co2e_grams
     }
 
+    /// Adds another row's sums (figures, cost, row counts, window span) to this one's.
+    pub fn absorb(&mut self, other: &Self) {
+        self.energy_joules += other.energy_joules;
+        self.co2e_grams += other.co2e_grams;
+        self.embodied_co2e_grams += other.embodied_co2e_grams;
+        self.cost += other.cost;
+        self.rows += other.rows;
+        self.estimated_rows += other.estimated_rows;
+        self.rows_without_cost += other.rows_without_cost;
+        self.first_window = match (self.first_window, other.first_window) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_window = self.last_window.max(other.last_window);
+    }
+
     fn add_window(&mut self, footprint: &Footprint) {
         self.first_window = Some(
             self.first_window
@@ -312,7 +337,7 @@ impl Serialize for AggregateRow {
         }
         let total = self.total_co2e_grams();
         let key = &self.key;
-        let mut fields = serializer.serialize_struct("AggregateRow", 20)?;
+        let mut fields = serializer.serialize_struct("AggregateRow", 21)?;
         macro_rules! key_field {
             ($name:literal, $value:expr) => {
                 if let Some(value) = &$value {
@@ -329,6 +354,13 @@ impl Serialize for AggregateRow {
         key_field!("workload", key.workload);
         key_field!("pod", key.pod);
         key_field!("node", key.node);
+        if let Some((label, value)) = &key.label {
+            let mut one = BTreeMap::new();
+            one.insert(label, value);
+            fields.serialize_field("label", &one)?;
+        } else {
+            fields.skip_field("label")?;
+        }
         fields.serialize_field("energy_joules", &self.energy_joules.point)?;
         fields.serialize_field("co2e_grams", &self.co2e_grams.point)?;
         fields.serialize_field("embodied_co2e_grams", &self.embodied_co2e_grams.point)?;

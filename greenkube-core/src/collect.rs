@@ -71,6 +71,7 @@ pub fn assemble(
                     owner_name: spec.owner_name.clone(),
                     cpu_request_cores: spec.cpu_request_cores,
                     memory_request_bytes: spec.memory_request_bytes,
+                    labels: spec.labels.clone(),
                     ..Pod::default()
                 },
             );
@@ -232,6 +233,7 @@ mod tests {
                     owner_name: Some("api".into()),
                     cpu_request_cores: Some(Cores(0.5)),
                     memory_request_bytes: None,
+                    labels: None,
                 },
                 PodSpec {
                     namespace: "shop".into(),
@@ -241,6 +243,7 @@ mod tests {
                     owner_name: None,
                     cpu_request_cores: Some(Cores(1.0)),
                     memory_request_bytes: None,
+                    labels: None,
                 },
             ],
             hpas: Vec::new(),

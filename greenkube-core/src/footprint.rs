@@ -105,6 +105,8 @@ pub struct PodFootprint {
     pub cost: Option<Money>,
     /// Reasons this row is estimated.
     pub reasons: Reasons,
+    /// The pod's labels, when the snapshot had them (written as `labels`, absent otherwise).
+    pub labels: Option<crate::snapshot::Labels>,
 }
 
 impl PodFootprint {
@@ -140,7 +142,7 @@ impl Serialize for Uncertainty {
 impl Serialize for PodFootprint {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let total = self.total_co2e_grams();
-        let mut fields = serializer.serialize_struct("PodFootprint", 24)?;
+        let mut fields = serializer.serialize_struct("PodFootprint", 25)?;
         fields.serialize_field("namespace", &self.namespace)?;
         fields.serialize_field("pod", &self.pod)?;
         fields.serialize_field("node", &self.node.name)?;
@@ -163,6 +165,11 @@ impl Serialize for PodFootprint {
         fields.serialize_field("grid_intensity", &self.node.grid_intensity.point)?;
         fields.serialize_field("estimated", &self.estimated())?;
         fields.serialize_field("estimation_reasons", &self.reasons)?;
+        if let Some(labels) = &self.labels {
+            fields.serialize_field("labels", labels)?;
+        } else {
+            fields.skip_field("labels")?;
+        }
         fields.serialize_field(
             "uncertainty",
             &Uncertainty {

@@ -85,6 +85,9 @@ struct PodWire {
     #[serde(default)]
     estimation_reasons: Vec<Arc<str>>,
     uncertainty: Interval3,
+    /// Absent before labels were collected, and for pods without any.
+    #[serde(default)]
+    labels: Option<crate::snapshot::Labels>,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +258,7 @@ impl From<Wire> for Footprint {
                     node: Arc::from(Vec::new()),
                     own: p.estimation_reasons.into_iter().map(Reason::Text).collect(),
                 },
+                labels: p.labels,
             })
             .collect();
         let nodes = wire

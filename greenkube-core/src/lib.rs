@@ -11,6 +11,7 @@ mod fastmap;
 pub mod footprint;
 pub mod footprint_read;
 pub mod inventory;
+pub mod labels;
 pub mod methodology;
 pub mod ports;
 pub mod ranged;
@@ -35,6 +36,7 @@ pub use footprint::{
 };
 pub use footprint_read::{FootprintParseError, read_footprints};
 pub use inventory::{HpaTarget, Inventory};
+pub use labels::{Grouping, LabelSelector, PodLabels};
 pub use methodology::{DefaultProfile, EstimateOptions, IdlePolicy, Methodology};
 pub use ranged::Ranged;
 pub use reason::{Reason, Reasons};

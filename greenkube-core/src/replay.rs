@@ -109,6 +109,7 @@ pub fn pod_of(row: &crate::PodFootprint) -> Pod {
         cpu_request_cores: row.cpu_request_cores,
         memory_request_bytes: row.memory_request_bytes,
         restarts: row.restarts,
+        labels: row.labels.clone(),
     }
 }
 

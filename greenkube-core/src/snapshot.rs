@@ -128,7 +128,14 @@ pub struct Pod {
     /// Container restarts during the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarts: Option<u64>,
+    /// The pod's Kubernetes labels (`metadata.labels`), when the collector read them. Reports
+    /// filter and group by them (`report --label team=payments`, `--group-by label:team`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
 }
+
+/// A pod's labels, shared by the snapshot, its footprint rows and the store (cloning is cheap).
+pub type Labels = Arc<BTreeMap<String, String>>;
 
 /// Cost accrued by one pod in the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

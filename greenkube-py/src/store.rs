@@ -2,7 +2,7 @@
 //! cases (`greenkube_adapters::app`) as the command line and the HTTP server; nothing here
 //! reads or writes a store on its own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use greenkube_core::ports::{ReportQuery, RetentionPolicy, TimeRange};
 use greenkube_core::recommend::{AppliedValues, RecommendationStatus, RecommenderConfig};
 use greenkube_core::time_text;
 use greenkube_core::whatif::WhatIfOptions;
-use greenkube_core::{EstimateOptions, GroupBy, Period};
+use greenkube_core::{EstimateOptions, GroupBy, Grouping, LabelSelector, Period, UnknownNameError};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -195,7 +195,7 @@ impl PyStore {
 
     /// Sums the stored footprints of a range, grouped: an Arrow table (`greenkube.Table` in the
     /// package) with one row per group (and per period when `period` is given).
-    #[pyo3(signature = (since = None, *, start = None, end = None, group_by = "namespace", period = None, namespace = None, cluster = None))]
+    #[pyo3(signature = (since = None, *, start = None, end = None, group_by = "namespace", period = None, namespace = None, cluster = None, labels = None))]
     #[allow(
         clippy::too_many_arguments,
         reason = "one keyword argument per report option"
@@ -210,32 +210,39 @@ impl PyStore {
         period: Option<&str>,
         namespace: Option<&str>,
         cluster: Option<String>,
+        labels: Option<BTreeMap<String, String>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let group: GroupBy = named(group_by)?;
+        let group: Grouping = group_by
+            .parse()
+            .map_err(|e: UnknownNameError| PyValueError::new_err(format!("group_by: {e}")))?;
         let period: Option<Period> = period.map(named).transpose()?;
-        if namespace.is_some() && !group.key_columns().contains(&"namespace") {
-            return Err(PyValueError::new_err(format!(
-                "namespace: rows grouped by {} have no namespace; group by namespace, workload \
-                 or pod",
-                group.name()
-            )));
-        }
         let range = range(py, since, start, end)?;
-        let query = ReportQuery::new(range, group)
+        let query = ReportQuery::new(range, GroupBy::Namespace)
             .with_period(period)
             .in_cluster(cluster.map(Into::into));
+        let request = app::report::ReportRequest {
+            namespace: namespace.map(str::to_owned),
+            labels: labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, value)| LabelSelector { key, value })
+                .collect(),
+            ..app::report::ReportRequest::new(query, group.clone())
+        };
+        request
+            .check()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let store = &self.store;
-        let mut report = block_on(py, &self.runtime, move || async move {
-            app::report::report(store, &query).await
+        let report = block_on(py, &self.runtime, move || async move {
+            app::report::report_request(store, &request).await
         })?;
-        if let Some(namespace) = namespace {
-            report
-                .rows
-                .retain(|r| r.key.namespace.as_deref() == Some(namespace));
-        }
-        let mut metadata = self.report_metadata(group, report.range);
+        let mut metadata = self.report_metadata(&group, report.range);
         metadata.insert("greenkube.widened".to_owned(), report.widened.to_string());
-        let batch = table::report(group, period.is_some(), &report.rows, metadata)
+        metadata.insert(
+            "greenkube.pods_without_labels".to_owned(),
+            report.pods_without_labels.to_string(),
+        );
+        let batch = table::report(&group, period.is_some(), &report.rows, metadata)
             .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))?;
         table::to_python(py, batch)
     }
@@ -455,9 +462,9 @@ impl PyStore {
             app::restate::restate(store, range, &options, dry_run, &NoProgress).await
         })?;
         let totals = |rows: &[greenkube_core::AggregateRow], when: &str| {
-            let mut metadata = self.report_metadata(GroupBy::Cluster, range);
+            let mut metadata = self.report_metadata(&GroupBy::Cluster.into(), range);
             metadata.insert("greenkube.restatement".to_owned(), when.to_owned());
-            table::report(GroupBy::Cluster, false, rows, metadata)
+            table::report(&GroupBy::Cluster.into(), false, rows, metadata)
                 .map_err(|e| PyRuntimeError::new_err(format!("building the table: {e}")))
         };
         let out = PyDict::new(py);
@@ -557,12 +564,12 @@ impl PyStore {
 
 impl PyStore {
     /// What a report table is: its schema, store, grouping, range and reference data.
-    fn report_metadata(&self, group: GroupBy, range: TimeRange) -> HashMap<String, String> {
+    fn report_metadata(&self, group: &Grouping, range: TimeRange) -> HashMap<String, String> {
         let data_version = greenkube_core::ReferenceData::embedded().version();
         HashMap::from([
             ("greenkube.schema".into(), "greenkube.report/v1".into()),
             ("greenkube.store".into(), self.store.location.clone()),
-            ("greenkube.group_by".into(), group.name().into()),
+            ("greenkube.group_by".into(), group.to_string()),
             ("greenkube.from".into(), range.from().to_rfc3339()),
             ("greenkube.to".into(), range.to().to_rfc3339()),
             ("greenkube.data_version".into(), data_version.into()),

@@ -19,7 +19,7 @@ use arrow_schema::{ArrowError, Field, Schema};
 use chrono::{DateTime, Utc};
 use greenkube_core::ports::{NameColumn, PodColumns, RangedColumn};
 use greenkube_core::ranged::Ranged;
-use greenkube_core::{AggregateRow, GroupBy};
+use greenkube_core::{AggregateRow, Grouping};
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
 
@@ -171,10 +171,10 @@ pub(crate) fn to_python(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_
 }
 
 /// The rows of a report: `period` (when bucketed), the group's key columns
-/// ([`GroupBy::key_columns`]), `rows`, each figure with its interval, `cost`, `estimated_rows`,
+/// ([`Grouping::key_columns`]), `rows`, each figure with its interval, `cost`, `estimated_rows`,
 /// `rows_without_cost`, `first_window` and `last_window`. `metadata` goes on the schema.
 pub(crate) fn report(
-    group: GroupBy,
+    group: &Grouping,
     periods: bool,
     rows: &[AggregateRow],
     metadata: HashMap<String, String>,
@@ -184,7 +184,7 @@ pub(crate) fn report(
         columns.text("period", rows.iter().map(|r| r.key.period.as_deref()));
     }
     for key in group.key_columns() {
-        columns.names(key, rows.iter().map(|r| r.key.column(key)));
+        columns.names(&key, rows.iter().map(|r| r.key.column(&key)));
     }
     columns.counts("rows", rows.iter().map(|r| r.rows));
     let energy: Vec<Ranged> = rows.iter().map(|r| r.energy_joules).collect();
@@ -325,7 +325,13 @@ mod tests {
             first_window: DateTime::from_timestamp(1_750_000_000, 0),
             ..AggregateRow::default()
         };
-        let batch = report(GroupBy::Pod, false, &[row], HashMap::new()).unwrap();
+        let batch = report(
+            &greenkube_core::GroupBy::Pod.into(),
+            false,
+            &[row],
+            HashMap::new(),
+        )
+        .unwrap();
         let schema = batch.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(&names[..4], ["namespace", "pod", "rows", "energy_joules"]);

@@ -836,6 +836,11 @@ fn pod_spec(pod: &Pod, owners: &Owners<'_>) -> Result<PodSpec, SourceError> {
         owner_name: owner.as_ref().map(|(_, name)| Arc::from(name.as_str())),
         cpu_request_cores: cpu.map(Cores),
         memory_request_bytes: memory.map(Bytes),
+        labels: meta
+            .labels
+            .as_ref()
+            .filter(|l| !l.is_empty())
+            .map(|l| Arc::new(l.clone())),
     })
 }
 

@@ -356,3 +356,110 @@ async fn every_read_can_keep_one_cluster() {
         .count();
     assert_eq!(demo_found, before.recommendations.len());
 }
+
+/// Two clusters with the same pod names and other labels: a label report reads each cluster's
+/// pods with that cluster's labels, and a report of one cluster sees only its own.
+#[tokio::test]
+async fn label_reports_never_mix_the_pods_of_two_clusters() {
+    use greenkube_adapters::app::report::{ReportRequest, report_request};
+    use greenkube_core::testsuite::fixtures::{at, footprint, methodology};
+    use greenkube_core::{Grouping, LabelSelector};
+    use std::sync::Arc;
+
+    let store = store::open("sqlite::memory:").await.expect("opens");
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let t0 = at(2025, 6, 2, 10, 0);
+    let a = footprint(Some("a"), t0, 1, &m);
+    let mut b = footprint(Some("b"), t0, 2, &m);
+    // In cluster b, every labelled pod belongs to team "b-team".
+    for pod in &mut b.pods {
+        if let Some(labels) = &pod.labels {
+            let mut labels = (**labels).clone();
+            labels.insert("team".into(), "b-team".into());
+            pod.labels = Some(Arc::new(labels));
+        }
+    }
+    store
+        .footprints
+        .write_footprints(&[a.clone(), b.clone()])
+        .await
+        .expect("writes");
+    let range = TimeRange::new(t0, t0 + chrono::Duration::hours(1)).unwrap();
+    let total = |pods: &[greenkube_core::PodFootprint]| -> f64 {
+        pods.iter().map(|p| p.total_co2e_grams().point).sum()
+    };
+    let team = |p: &greenkube_core::PodFootprint, wanted: &str| {
+        p.labels
+            .as_ref()
+            .and_then(|l| l.get("team"))
+            .is_some_and(|t| t == wanted)
+    };
+    let request =
+        |cluster: Option<&str>, labels: Vec<LabelSelector>, grouping: Grouping| ReportRequest {
+            labels,
+            ..ReportRequest::new(
+                ReportQuery::new(range, GroupBy::Namespace).in_cluster(cluster.map(Arc::from)),
+                grouping,
+            )
+        };
+    let storefront = vec!["team=storefront".parse().unwrap()];
+    let both = report_request(
+        &store,
+        &request(None, storefront.clone(), GroupBy::Namespace.into()),
+    )
+    .await
+    .expect("reports");
+    let expected: Vec<_> = a
+        .pods
+        .iter()
+        .filter(|p| team(p, "storefront"))
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty());
+    let sum = |rows: &[greenkube_core::AggregateRow]| -> f64 {
+        rows.iter().map(|r| r.total_co2e_grams().point).sum()
+    };
+    assert!(close(sum(&both.rows), total(&expected)), "{:?}", both.rows);
+    assert_eq!(both.pods_without_labels, 0);
+    let only_b = report_request(
+        &store,
+        &request(Some("b"), storefront, GroupBy::Namespace.into()),
+    )
+    .await
+    .expect("reports");
+    assert!(only_b.rows.is_empty(), "cluster b has no storefront pod");
+    let by_team = report_request(
+        &store,
+        &request(None, Vec::new(), Grouping::Label("team".into())),
+    )
+    .await
+    .expect("reports");
+    let b_team: Vec<_> = b
+        .pods
+        .iter()
+        .filter(|p| team(p, "b-team"))
+        .cloned()
+        .collect();
+    let row = by_team
+        .rows
+        .iter()
+        .find(|r| r.key.label.as_ref().and_then(|(_, v)| v.as_deref()) == Some("b-team"))
+        .expect("a b-team row");
+    assert!(close(row.total_co2e_grams().point, total(&b_team)));
+    assert!(close(
+        by_team
+            .rows
+            .iter()
+            .map(|r| r.total_co2e_grams().point)
+            .sum(),
+        total(&a.pods) + total(&b.pods)
+    ));
+    // Node groups take no label filter.
+    let refused = report_request(
+        &store,
+        &request(None, vec!["team=x".parse().unwrap()], GroupBy::Node.into()),
+    )
+    .await
+    .expect_err("refused");
+    assert!(matches!(refused, AppError::Invalid(_)), "{refused}");
+}

@@ -58,7 +58,22 @@ fn pod_spec(
         owner_name: owner.map(|(_, n)| n.into()),
         cpu_request_cores: cpu.map(Cores),
         memory_request_bytes: memory.map(Bytes),
+        labels: None,
     }
+}
+
+/// Gives the pod `name` of `pods` these labels.
+fn label(pods: &mut [PodSpec], name: &str, labels: &[(&str, &str)]) {
+    let pod = pods
+        .iter_mut()
+        .find(|p| &*p.name == name)
+        .unwrap_or_else(|| panic!("no pod {name}"));
+    pod.labels = Some(std::sync::Arc::new(
+        labels
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    ));
 }
 
 mod mock {
@@ -472,6 +487,18 @@ mod mock {
                 },
             ],
         };
+        let mut expected = expected;
+        // Labels come from metadata.labels, as the API gives them.
+        label(
+            &mut expected.pods,
+            "web-api-7c9d8f6b5d-x2x7k",
+            &[("app", "web-api"), ("pod-template-hash", "7c9d8f6b5d")],
+        );
+        label(
+            &mut expected.pods,
+            "report-28930200-k9f2m",
+            &[("job-name", "report-28930200")],
+        );
         assert_eq!(inventory.nodes, expected.nodes);
         assert_eq!(inventory.pods, expected.pods);
         assert_eq!(inventory.hpas, expected.hpas);
@@ -1325,6 +1352,12 @@ mod emulator {
                 Some(384.0 * MI),
             ),
         ];
+        let mut expected = expected;
+        label(
+            &mut expected,
+            "web-api-7c9d8f6b5d-x2x7k",
+            &[("app", "web-api"), ("pod-template-hash", "7c9d8f6b5d")],
+        );
         assert_eq!(ours, expected.iter().collect::<Vec<_>>());
 
         let ours: Vec<&HpaTarget> = inventory

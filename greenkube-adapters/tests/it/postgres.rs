@@ -199,11 +199,12 @@ async fn postgres_and_postgresql_urls_open_and_migrate_once() {
     let first = store::open(&schema.url).await.expect("opens");
     assert_eq!(first.backend, Backend::Postgres);
     assert_eq!(first.footprints.backend(), "postgres");
-    assert_eq!(first.migrations.applied.len(), 3);
+    assert_eq!(first.migrations.applied.len(), 4);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
     assert_eq!(first.migrations.applied[2].description, "rollups");
-    assert_eq!(first.migrations.schema_version, 3);
+    assert_eq!(first.migrations.applied[3].description, "pod labels");
+    assert_eq!(first.migrations.schema_version, 4);
     let password = url_password(&server_url());
     if let Some(p) = &password {
         assert!(!first.location.contains(p.as_str()), "{}", first.location);
@@ -260,7 +261,7 @@ async fn a_missing_database_is_created_only_when_asked() {
         "{err}"
     );
     let repos = store::open(&db.url).await.expect("creates the database");
-    assert_eq!(repos.migrations.applied.len(), 3);
+    assert_eq!(repos.migrations.applied.len(), 4);
     let fp = footprint(None, at(2025, 6, 2, 10, 0), 1, &full());
     repos
         .footprints
@@ -808,8 +809,16 @@ async fn rows_stored_before_the_rollup_migration_are_rolled_up() {
     let (repo, report) = PostgresStore::open(&target.url, OpenOptions::default())
         .await
         .expect("opens");
-    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.applied.len(), 2);
     assert_eq!(report.applied[0].description, "rollups");
+    assert_eq!(report.applied[1].description, "pod labels");
+    assert!(
+        repo.pod_labels(everything(), None)
+            .await
+            .expect("reads pod labels")
+            .is_empty(),
+        "rows stored before labels were kept have no labels (unknown, not none)"
+    );
     let periods = [None, Some(Period::Day), Some(Period::Week)];
     assert_reports(&repo, &history, everything(), &periods, "migrated").await;
     let hours: BTreeSet<_> = history

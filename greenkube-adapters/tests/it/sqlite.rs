@@ -78,10 +78,11 @@ async fn reopening_keeps_rows_and_migrates_once() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("gk.db").display());
     let first = store::open(&url).await.expect("creates");
-    assert_eq!(first.migrations.applied.len(), 3);
+    assert_eq!(first.migrations.applied.len(), 4);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
     assert_eq!(first.migrations.applied[2].description, "rollups");
+    assert_eq!(first.migrations.applied[3].description, "pod labels");
     let m = methodology(Methodology::Full, "gkdata-0123456789ab");
     let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
     first
@@ -99,7 +100,7 @@ async fn reopening_keeps_rows_and_migrates_once() {
     .await
     .expect("reopens");
     assert!(again.migrations.applied.is_empty());
-    assert_eq!(again.migrations.schema_version, 3);
+    assert_eq!(again.migrations.schema_version, 4);
     let rows = again
         .footprints
         .aggregate(&ReportQuery::new(everything(), GroupBy::Namespace))

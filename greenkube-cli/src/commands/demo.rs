@@ -57,7 +57,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         printer::report_table(
             &store.location,
             demo.range,
-            GroupBy::Namespace,
+            &GroupBy::Namespace.into(),
             None,
             &report.rows,
             Some(&overhead),

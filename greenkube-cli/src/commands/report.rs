@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, DurationRound, Utc};
 use greenkube_adapters::app;
-use greenkube_core::GroupBy;
+use greenkube_adapters::app::report::ReportRequest;
 use greenkube_core::ports::{ReportQuery, TimeRange};
+use greenkube_core::{GroupBy, Grouping};
 
 use crate::args::{Format, ReportArgs};
 use crate::exit::UsageError;
@@ -38,29 +39,42 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .duration_trunc(chrono::Duration::seconds(1))
         .context("reading the clock")?;
     let range = time_range(args.since, args.from, args.to, now)?;
-    if args.namespace.is_some() && matches!(args.group_by, GroupBy::Node | GroupBy::Cluster) {
-        return Err(anyhow::Error::new(UsageError(format!(
-            "--namespace needs --group-by namespace, workload or pod, not {}: node and cluster \
-             groups hold node overhead, which belongs to no namespace",
-            args.group_by
-        ))));
-    }
-    let query = ReportQuery::new(range, args.group_by)
+    let query = ReportQuery::new(range, GroupBy::Namespace)
         .with_period(args.period)
         .in_cluster(args.cluster.as_deref().map(Arc::from));
+    let request = ReportRequest {
+        namespace: args.namespace.clone(),
+        labels: args.label.clone(),
+        ..ReportRequest::new(query, args.group_by.clone())
+    };
+    // Usage errors (exit 2): filters that node and cluster groups cannot take.
+    request
+        .check()
+        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
     let (location, report, overhead) =
         store::runtime()?.block_on(store::using(&args.store.store, false, async |store| {
-            let report =
-                app::report::report_in_namespace(store, &query, args.namespace.as_deref()).await?;
-            // Tables by namespace, workload or pod end with the node overhead, so their total
-            // is the cluster's (not for one namespace: the overhead belongs to none).
-            let overhead = if args.format == Format::Table && args.namespace.is_none() {
-                Some(app::report::node_overhead(store, &query, &report.rows).await?)
+            let report = app::report::report_request(store, &request).await?;
+            // Tables by namespace, workload, pod or label end with the node overhead, so their
+            // total is the cluster's (not for some pods only: the overhead belongs to none).
+            let overhead = if args.format == Format::Table && !request.filters_pods() {
+                Some(app::report::node_overhead(store, &request.store_query(), &report.rows).await?)
             } else {
                 None
             };
             anyhow::Ok((store.location.clone(), report, overhead))
         }))?;
+    if report.pods_without_labels > 0 {
+        printer::note(&format!(
+            "{} pod(s) in this range were stored before greenkube kept labels: their labels are \
+             unknown, so they match no --label filter{}",
+            report.pods_without_labels,
+            if matches!(args.group_by, Grouping::Label(_)) {
+                " and are counted among the pods without the label"
+            } else {
+                ""
+            }
+        ));
+    }
     if report.widened {
         printer::note(&format!(
             "the range reaches history kept only as roll-ups ({}); it was widened to {}",
@@ -76,14 +90,14 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Format::Table => printer::report_table(
             &location,
             report.range,
-            args.group_by,
+            &args.group_by,
             args.period,
             &report.rows,
             overhead
                 .as_deref()
-                .filter(|_| !matches!(args.group_by, GroupBy::Node | GroupBy::Cluster)),
+                .filter(|_| !args.group_by.holds_node_overhead()),
         )?,
-        Format::Csv => printer::report_csv(args.group_by, args.period, &report.rows)?,
+        Format::Csv => printer::report_csv(&args.group_by, args.period, &report.rows)?,
     }
     Ok(ExitCode::SUCCESS)
 }

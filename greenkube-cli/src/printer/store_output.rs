@@ -5,10 +5,11 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use greenkube_adapters::store::MigrationReport;
+use greenkube_core::aggregate::GroupKey;
 use greenkube_core::ports::{
     MaintenanceSummary, RetentionPolicy, RetentionState, TimeRange, WriteSummary,
 };
-use greenkube_core::{AggregateRow, Footprint, GroupBy, Period};
+use greenkube_core::{AggregateRow, Footprint, Grouping, Period};
 use serde::Serialize;
 
 use super::{
@@ -198,7 +199,7 @@ pub(crate) const OVERHEAD_ROW: &str = "node overhead (no pod)";
 pub(crate) fn report_table(
     location: &str,
     range: TimeRange,
-    group: GroupBy,
+    group: &Grouping,
     period: Option<Period>,
     rows: &[AggregateRow],
     overhead: Option<&[AggregateRow]>,
@@ -207,7 +208,7 @@ pub(crate) fn report_table(
     if period.is_some() {
         columns.push(("PERIOD".to_string(), false));
     }
-    columns.extend(key_columns(group));
+    columns.extend(grouping_columns(group));
     columns.extend(figure_columns("ROWS"));
     let mut table = Table::new(&columns);
     let mut total = AggregateRow::default();
@@ -222,11 +223,11 @@ pub(crate) fn report_table(
             cells.push(r.key.period.clone().unwrap_or_default());
         }
         if is_overhead {
-            let keys = key_columns(group).len();
+            let keys = grouping_columns(group).len();
             cells.push(OVERHEAD_ROW.to_string());
             cells.extend(std::iter::repeat_n("-".to_string(), keys - 1));
         } else {
-            cells.extend(key_values(group, &r.key));
+            cells.extend(grouping_values(group, &r.key));
         }
         let pods = |text: String| if is_overhead { "-".to_string() } else { text };
         cells.extend([
@@ -264,14 +265,39 @@ pub(crate) fn report_table(
     })
 }
 
+/// The key columns of a report table: those of a store grouping, or `LABEL KEY`.
+fn grouping_columns(group: &Grouping) -> Vec<(String, bool)> {
+    match group {
+        Grouping::By(g) => key_columns(*g),
+        Grouping::Label(key) => vec![(format!("LABEL {key}"), false)],
+    }
+}
+
+/// The key cells of a report row; a label grouping's pods without the label are `(none)`.
+fn grouping_values(group: &Grouping, key: &GroupKey) -> Vec<String> {
+    match group {
+        Grouping::By(g) => key_values(*g, key),
+        Grouping::Label(_) => vec![
+            key.label
+                .as_ref()
+                .and_then(|(_, value)| value.as_deref())
+                .unwrap_or(NO_LABEL)
+                .to_string(),
+        ],
+    }
+}
+
+/// The key cell of the pods without the label of a label grouping.
+const NO_LABEL: &str = "(none)";
+
 fn footer(
     out: &mut dyn Write,
-    group: GroupBy,
+    group: &Grouping,
     with_overhead: bool,
     t: &AggregateRow,
 ) -> io::Result<()> {
     writeln!(out)?;
-    let what = if with_overhead || matches!(group, GroupBy::Node | GroupBy::Cluster) {
+    let what = if with_overhead || group.holds_node_overhead() {
         "total (the cluster's, node overhead included)"
     } else {
         "total of these rows (node overhead, which belongs to no namespace, not included)"
@@ -287,7 +313,7 @@ fn footer(
 
 /// `greenkube report --format csv`.
 pub(crate) fn report_csv(
-    group: GroupBy,
+    group: &Grouping,
     period: Option<Period>,
     rows: &[AggregateRow],
 ) -> anyhow::Result<()> {
@@ -296,7 +322,7 @@ pub(crate) fn report_csv(
     if period.is_some() {
         header.push("period");
     }
-    header.extend(keys);
+    header.extend(keys.iter().map(String::as_str));
     header.push("rows");
     header.extend(FIGURE_COLUMNS);
     header.extend([

@@ -647,3 +647,172 @@ fn estimate_tables_end_with_the_node_overhead() {
         assert!(out.contains("node overhead (no pod)"), "{group}: {out}");
     }
 }
+
+// --- labels -----------------------------------------------------------------------------
+
+/// The example cluster with pod labels: `team` on most pods (`storefront` across the shop
+/// pods and the payments API, `data` on the data namespace), none on the notebook.
+fn labelled_example() -> Value {
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(example()).expect("example")).expect("JSON");
+    for pod in snapshot["pods"].as_array_mut().expect("pods") {
+        let namespace = pod["namespace"].as_str().expect("namespace").to_string();
+        let name = pod["name"].as_str().expect("name").to_string();
+        let team = match namespace.as_str() {
+            "shop" => Some("storefront"),
+            "payments" if name.starts_with("payments-api") => Some("storefront"),
+            "data" => Some("data"),
+            _ => None,
+        };
+        if name == "notebook-alice" {
+            continue;
+        }
+        let mut labels = serde_json::Map::new();
+        labels.insert("app".into(), Value::from(name.clone()));
+        if let Some(team) = team {
+            labels.insert("team".into(), Value::from(team));
+        }
+        pod["labels"] = Value::Object(labels);
+    }
+    snapshot
+}
+
+#[test]
+fn report_filters_and_groups_by_label() {
+    let dir = TempDir::new().expect("temp dir");
+    let base = labelled_example();
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+    let end = now.duration_trunc(Duration::hours(1)).expect("truncates");
+    for h in 1..=2 {
+        let start = end - Duration::hours(h);
+        let mut snapshot = base.clone();
+        snapshot["window_start"] = Value::from(start.to_rfc3339());
+        snapshot["window_end"] = Value::from((start + Duration::hours(1)).to_rfc3339());
+        ok(&greenkube(dir.path())
+            .args(["estimate", "--snapshot", "-", "--format", "json", "--store"])
+            .arg(url(&dir))
+            .write_stdin(snapshot.to_string())
+            .output()
+            .expect("runs"));
+    }
+    let run = |args: &[&str]| {
+        greenkube(dir.path())
+            .args(["report", "--since", "1d", "--store"])
+            .arg(url(&dir))
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let rows = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        json(&run(&all)).as_array().expect("rows").clone()
+    };
+    let total = |rows: &[Value]| -> f64 {
+        rows.iter()
+            .map(|r| r["total_co2e_grams"].as_f64().expect("total"))
+            .sum()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12);
+    let pods = rows(&["--group-by", "pod"]);
+    let team_of = |r: &Value| -> Option<&str> {
+        let name = r["pod"].as_str()?;
+        let pod = base["pods"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name && p["namespace"] == r["namespace"])?;
+        pod["labels"]["team"].as_str()
+    };
+    let pods_of = |team: Option<&str>| -> Vec<Value> {
+        pods.iter()
+            .filter(|r| team_of(r) == team)
+            .cloned()
+            .collect()
+    };
+
+    // One row per value of the label, and one for the pods without it; they add up.
+    let by_team = rows(&["--group-by", "label:team"]);
+    let teams: Vec<&Value> = by_team.iter().map(|r| &r["label"]["team"]).collect();
+    assert_eq!(
+        teams,
+        [
+            &Value::Null,
+            &Value::from("data"),
+            &Value::from("storefront")
+        ],
+        "{by_team:?}"
+    );
+    assert!(close(total(&by_team), total(&pods)));
+    for (row, team) in by_team.iter().zip([None, Some("data"), Some("storefront")]) {
+        assert!(
+            close(total(std::slice::from_ref(row)), total(&pods_of(team))),
+            "{team:?}: {row}"
+        );
+        assert_eq!(
+            row["rows"].as_u64(),
+            Some(
+                pods_of(team)
+                    .iter()
+                    .map(|r| r["rows"].as_u64().unwrap_or(0))
+                    .sum()
+            ),
+        );
+    }
+
+    // A filter keeps the labelled pods, whatever their namespace, in any grouping.
+    let storefront = rows(&["--group-by", "namespace", "--label", "team=storefront"]);
+    let namespaces: Vec<&str> = storefront
+        .iter()
+        .map(|r| r["namespace"].as_str().expect("namespace"))
+        .collect();
+    assert_eq!(namespaces, ["payments", "shop"]);
+    let payments_api: f64 = total(
+        &pods_of(Some("storefront"))
+            .into_iter()
+            .filter(|r| r["namespace"] == "payments")
+            .collect::<Vec<_>>(),
+    );
+    assert!(close(total(&storefront[..1]), payments_api));
+    let workloads = rows(&[
+        "--group-by",
+        "workload",
+        "-l",
+        "team=storefront",
+        "-n",
+        "payments",
+    ]);
+    assert_eq!(workloads.len(), 1, "{workloads:?}");
+    assert_eq!(workloads[0]["workload"], "payments-api");
+    assert!(rows(&["-l", "team=storefront", "-l", "app=nothing"]).is_empty());
+    let by_app = rows(&["-g", "label:app", "-l", "team=data"]);
+    assert_eq!(by_app.len(), 4, "one row per data pod's app: {by_app:?}");
+
+    // Tables name the label and its missing value; CSV headers name the key.
+    let table = ok(&run(&["--group-by", "label:team"]));
+    assert!(table.contains("LABEL team"), "{table}");
+    assert!(table.contains("(none)"), "{table}");
+    assert!(table.contains("node overhead (no pod)"), "{table}");
+    let csv = ok(&run(&["--group-by", "label:team", "--format", "csv"]));
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.starts_with("label:team,rows,")),
+        "{csv}"
+    );
+
+    // Usage errors: not KEY=VALUE, an empty key, node groups, an empty label grouping.
+    for (args, says) in [
+        (vec!["--label", "team"], "expected KEY=VALUE"),
+        (vec!["--label", "=x"], "the key is empty"),
+        (
+            vec!["--group-by", "node", "--label", "team=data"],
+            "node overhead",
+        ),
+        (vec!["--group-by", "label:"], "label:KEY"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -82,13 +82,13 @@ fn migrate_creates_the_schema_once() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "applied 3 migrations (0001 footprints, 0002 history, 0003 rollups); schema version 3",
+            "applied 4 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels); schema version 4",
         ));
     greenkube(dir.path())
         .args(["migrate", "--store", &url(&dir)])
         .assert()
         .success()
-        .stdout(predicate::str::contains("schema up to date (version 3)"));
+        .stdout(predicate::str::contains("schema up to date (version 4)"));
 }
 
 #[test]

@@ -113,7 +113,7 @@ fn postgres_stores_and_reports_what_sqlite_does() {
     );
     assert!(
         migrated.contains(
-            "applied 3 migrations (0001 footprints, 0002 history, 0003 rollups); schema version 3"
+            "applied 4 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels); schema version 4"
         ),
         "{migrated}"
     );
@@ -281,7 +281,12 @@ fn postgres_archives_snapshots_for_recommend_and_restate() {
     ]));
     assert_eq!(dry["windows"], 12);
     assert_eq!(dry["stored"], false);
-    assert_eq!(report(), before, "a dry run stores nothing");
+    // PostgreSQL may sum in another order from one query to the next (the last digit).
+    let again = report();
+    assert!(
+        close(&again, &before),
+        "a dry run stores nothing: {again} vs {before}"
+    );
     let done = json(greenkube(dir.path()).args([
         "restate", "--store", &pg, "--since", "3000d", "-m", "classic", "-f", "json",
     ]));

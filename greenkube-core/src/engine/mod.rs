@@ -345,6 +345,7 @@ pub fn estimate_with(
             embodied_co2e_grams: embodied,
             cost,
             reasons,
+            labels: pod.labels.clone(),
         });
     }
 

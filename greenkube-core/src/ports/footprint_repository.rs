@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, Period};
 use crate::footprint::Footprint;
+use crate::labels::PodLabels;
 use crate::ports::pod_columns::PodColumnPage;
 use crate::ports::records::PodRecord;
 use crate::ports::retention::{MaintenanceSummary, RetentionPolicy, RetentionState};
@@ -253,6 +254,31 @@ pub trait FootprintRepository: Send + Sync + fmt::Debug {
         Err(StoreError::unsupported(
             self.backend(),
             "roll-ups and retention are not available on this backend",
+        ))
+    }
+
+    /// The workload and latest labels of every pod with a stored window in `range` (of
+    /// `cluster` only, when given), in `(cluster, namespace, pod)` order.
+    ///
+    /// * Every pod row written MUST leave one entry per `(cluster, namespace, pod)`, with
+    ///   `first_window` and `last_window` the earliest and latest window starts written for it,
+    ///   and its workload and labels from the latest of those windows (rewriting an older
+    ///   window does not change them; a pod without labels has `None`).
+    /// * An entry is returned when `first_window < range.end` and `last_window >=
+    ///   range.start`; roll-ups and retention cuts do not remove entries.
+    /// * `cluster` compares as in [`ReportQuery::cluster`]; rows written without a cluster
+    ///   name are returned only when `cluster` is `None`.
+    ///
+    /// The default reports that the backend does not keep labels.
+    async fn pod_labels(
+        &self,
+        range: TimeRange,
+        cluster: Option<&str>,
+    ) -> Result<Vec<PodLabels>, StoreError> {
+        let _ = (range, cluster);
+        Err(StoreError::unsupported(
+            self.backend(),
+            "pod labels are not kept by this backend",
         ))
     }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aggregate::workload_of;
 use crate::footprint::{Footprint, MethodologyInfo, NodeFootprint, PodFootprint};
+use crate::labels::PodLabels;
 use crate::ranged::Ranged;
 use crate::units::{Bytes, Cores, Money};
 
@@ -139,6 +140,9 @@ pub struct WindowRecords {
     pub pods: Vec<PodRecord>,
     /// One row per node.
     pub nodes: Vec<NodeRecord>,
+    /// Each pod's workload and labels, in the order of `pods`: stores keep the latest of each
+    /// pod ([`crate::ports::FootprintRepository::pod_labels`]).
+    pub labels: Vec<PodLabels>,
 }
 
 /// A row that cannot be stored. Names the window and the row.
@@ -185,12 +189,18 @@ impl WindowRecords {
             .iter()
             .map(|n| node_record(footprint, cluster.as_ref(), n))
             .collect();
+        let labels = footprint
+            .pods
+            .iter()
+            .map(|p| PodLabels::of_row(cluster.clone(), p, footprint.window_start))
+            .collect();
         Self {
             cluster,
             window_start: footprint.window_start,
             window_end: footprint.window_end,
             pods,
             nodes,
+            labels,
         }
     }
 

@@ -255,6 +255,9 @@ pub struct PodSpec {
     pub cpu_request_cores: Option<Cores>,
     /// The pod's effective memory request, `None` when nothing requests memory.
     pub memory_request_bytes: Option<Bytes>,
+    /// The pod's labels (`metadata.labels`); `None` when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<crate::snapshot::Labels>,
 }
 
 /// What the Kubernetes API says the cluster is made of, now.

@@ -741,6 +741,109 @@ pub async fn clusters_are_separate(repo: &dyn FootprintRepository) {
     );
 }
 
+/// Every pod written leaves one entry with its workload and the labels of its latest window;
+/// rewriting an older window keeps them; ranges and clusters select entries by the span of
+/// windows written (see [`FootprintRepository::pod_labels`]).
+pub async fn pod_labels_keep_the_latest_window(repo: &dyn FootprintRepository) {
+    use crate::labels::PodLabels;
+    use crate::testsuite::fixtures::fixture_labels;
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let t0 = at(2025, 6, 2, 10, 0);
+    let t1 = t0 + Duration::minutes(5);
+    let t2 = t0 + Duration::hours(2);
+    let relabel = |mut fp: Footprint, team: &str| {
+        for pod in &mut fp.pods {
+            if let Some(labels) = &pod.labels {
+                let mut labels = (**labels).clone();
+                labels.insert("team".into(), team.into());
+                pod.labels = Some(Arc::new(labels));
+            }
+        }
+        fp
+    };
+    let mut last = relabel(footprint(Some("prod"), t2, 3, &m), "moved");
+    // One pod loses its labels in its latest window; another appears only there.
+    last.pods[0].labels = None;
+    last.pods.truncate(last.pods.len() - 1);
+    let first = footprint(Some("prod"), t0, 1, &m);
+    write(repo, &[first.clone(), last.clone()]).await;
+    // Rewritten after the latest window: an older window does not change the labels.
+    let middle = relabel(footprint(Some("prod"), t1, 2, &m), "older");
+    let other = footprint(None, t1, 4, &m);
+    write(repo, &[middle.clone(), other.clone()]).await;
+
+    let entries = |fp: &Footprint, first_window, last_window| -> Vec<PodLabels> {
+        fp.pods
+            .iter()
+            .map(|p| PodLabels {
+                first_window,
+                last_window,
+                ..PodLabels::of_row(fp.cluster.clone(), p, fp.window_start)
+            })
+            .collect()
+    };
+    let mut prod = entries(&last, t0, t2);
+    // The pod missing from the latest window keeps the labels of its own latest (t1).
+    prod.extend(middle.pods.last().map(|p| PodLabels {
+        first_window: t0,
+        last_window: t1,
+        ..PodLabels::of_row(Some("prod".into()), p, t1)
+    }));
+    assert_ne!(
+        prod.last().and_then(|g| g.labels.clone()),
+        first
+            .pods
+            .last()
+            .and_then(|p| fixture_labels(&p.namespace, &p.pod)),
+        "fixture: the rewritten window relabels the pod"
+    );
+    let mut expected = entries(&other, t1, t1);
+    expected.extend(prod.iter().cloned());
+    let order = |l: &PodLabels| (l.cluster.clone(), l.namespace.clone(), l.pod.clone());
+    expected.sort_by_key(order);
+    let read = |range, cluster: Option<&'static str>| async move {
+        repo.pod_labels(range, cluster)
+            .await
+            .unwrap_or_else(|e| panic!("{}: pod_labels failed: {e}", repo.backend()))
+    };
+    assert_eq!(
+        read(everything(), None).await,
+        expected,
+        "{}: pod labels of every cluster",
+        repo.backend()
+    );
+    let mut prod_sorted = prod.clone();
+    prod_sorted.sort_by_key(order);
+    assert_eq!(
+        read(everything(), Some("prod")).await,
+        prod_sorted,
+        "{}: pod labels of one cluster",
+        repo.backend()
+    );
+    assert!(
+        read(everything(), Some("nowhere")).await.is_empty(),
+        "{}: an unknown cluster has no pod labels",
+        repo.backend()
+    );
+    // After the gone pod's last window (t1) and from the start of the latest (t2).
+    let late = read(
+        range(t1 + Duration::minutes(1), t2 + Duration::minutes(1)),
+        Some("prod"),
+    )
+    .await;
+    assert_eq!(
+        late.len(),
+        last.pods.len(),
+        "{}: pods whose windows end before the range are left out",
+        repo.backend()
+    );
+    assert!(
+        read(range(at(2025, 6, 1, 0, 0), t0), None).await.is_empty(),
+        "{}: a range before every window has no pod",
+        repo.backend()
+    );
+}
+
 /// An empty store aggregates to no rows and reads no page.
 pub async fn empty_store(repo: &dyn FootprintRepository) {
     for group_by in GroupBy::ALL {

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::aggregate::{AggregateRow, GroupBy, GroupKey};
 use crate::footprint::Footprint;
+use crate::labels::PodLabels;
 use crate::ports::floor_time as floor;
 use crate::ports::{
     FootprintRepository, MaintenanceSummary, NodeRecord, PodCursor, PodPage, PodRecord,
@@ -21,6 +22,8 @@ const BACKEND: &str = "memory";
 
 /// `(window_start, cluster, namespace, pod)`: the order of [`FootprintRepository::read_pod_rows`].
 type PodKey = (DateTime<Utc>, Option<Arc<str>>, Arc<str>, Arc<str>);
+/// `(cluster, namespace, pod)`: the key of a pod's labels.
+type LabelKey = (Option<Arc<str>>, Arc<str>, Arc<str>);
 /// `(window_start, cluster, node)`.
 type NodeKey = (DateTime<Utc>, Option<Arc<str>>, Option<Arc<str>>);
 
@@ -35,6 +38,7 @@ struct State {
     retention: RetentionState,
     dirty_hours: BTreeSet<DateTime<Utc>>,
     dirty_days: BTreeSet<DateTime<Utc>>,
+    labels: BTreeMap<LabelKey, PodLabels>,
 }
 
 impl State {
@@ -51,6 +55,15 @@ impl State {
             .insert(floor(w.window_start, TimeDelta::hours(1)));
         self.dirty_days
             .insert(floor(w.window_start, TimeDelta::days(1)));
+        for l in w.labels {
+            let key = (l.cluster.clone(), l.namespace.clone(), l.pod.clone());
+            match self.labels.get_mut(&key) {
+                Some(entry) => entry.absorb(&l),
+                None => {
+                    self.labels.insert(key, l);
+                }
+            }
+        }
         for p in w.pods {
             let key = (
                 p.window_start,
@@ -284,6 +297,21 @@ impl FootprintRepository for InMemoryFootprintRepository {
         state.retention = after;
         summary.state = after;
         Ok(summary)
+    }
+
+    async fn pod_labels(
+        &self,
+        range: TimeRange,
+        cluster: Option<&str>,
+    ) -> Result<Vec<PodLabels>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .labels
+            .values()
+            .filter(|l| cluster.is_none_or(|c| l.cluster.as_deref() == Some(c)))
+            .filter(|l| l.overlaps(range))
+            .cloned()
+            .collect())
     }
 
     async fn retention_state(&self) -> Result<RetentionState, StoreError> {

@@ -123,6 +123,23 @@ const PODS: [PodSpec; 8] = [
     ),
 ];
 
+/// The labels of a fixture pod: a `team` for every pod of `shop` and `data` but the debug shell
+/// (which has none at all), `tier` for `shop`, and `k8s-app` for `kube-system`.
+pub fn fixture_labels(namespace: &str, pod: &str) -> Option<crate::snapshot::Labels> {
+    let pairs: &[(&str, &str)] = match (namespace, pod) {
+        (_, "debug-shell") => return None,
+        ("shop", _) => &[("team", "storefront"), ("tier", "web")],
+        ("data", _) => &[("team", "data")],
+        _ => &[("k8s-app", "system")],
+    };
+    Some(Arc::new(
+        pairs
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    ))
+}
+
 /// A hand-built footprint of one five-minute window with exact (multiple of 1/16) figures that
 /// depend on `seed`. Pod 5 has no cost; pods on the synthetic node are estimated.
 pub fn footprint(
@@ -175,6 +192,7 @@ pub fn footprint(
                     node: nodes[slot].reasons.clone(),
                     own,
                 },
+                labels: fixture_labels(namespace, pod),
             }
         })
         .collect();

@@ -84,6 +84,7 @@ macro_rules! footprint_repository_contract_suite {
             pages_visit_every_row_once,
             pod_columns_match_pod_rows,
             clusters_are_separate,
+            pod_labels_keep_the_latest_window,
             empty_store,
         );
     };

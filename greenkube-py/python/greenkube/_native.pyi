@@ -103,12 +103,17 @@ class Store:
         *,
         start: _Time | None = None,
         end: _Time | None = None,
-        group_by: _GroupBy = "namespace",
+        group_by: _GroupBy | str = "namespace",
         period: _Period | None = None,
         namespace: str | None = None,
         cluster: str | None = None,
+        labels: dict[str, str] | None = None,
     ) -> Table:
-        """Sums the stored footprints of a range (``since``, or ``start`` and ``end``), grouped."""
+        """Sums the stored footprints of a range (``since``, or ``start`` and ``end``), grouped.
+
+        ``group_by`` also takes ``"label:KEY"`` (one row per value of the pods' label ``KEY``,
+        in a ``label:KEY`` column; pods without it have none); ``labels={"team": "payments"}``
+        keeps the pods whose labels have every one of these values."""
 
     def footprints(
         self,

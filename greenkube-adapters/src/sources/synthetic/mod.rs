@@ -304,6 +304,7 @@ impl SyntheticCluster {
                 owner_name: owner.map(|c| c.name.clone()),
                 cpu_request_cores: Some(Cores(e.cpu_request)),
                 memory_request_bytes: Some(Bytes(e.memory_request)),
+                labels: owner.map(|c| pod_labels(&c.namespace, &c.name)),
             });
         }
         pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -351,3 +352,19 @@ impl SyntheticCluster {
 
 #[cfg(test)]
 mod tests;
+
+/// The labels of a synthetic workload's pods: `app.kubernetes.io/name` (the workload) and
+/// `team` (the team owning the namespace), as real clusters label pods for cost reports.
+fn pod_labels(namespace: &str, workload: &str) -> greenkube_core::snapshot::Labels {
+    let team = match namespace {
+        "shop" | "catalog" | "search" => "storefront",
+        "payments" | "auth" => "payments",
+        "data-pipeline" | "analytics" | "ml-serving" => "data",
+        "staging" | "legacy" | "notifications" => "apps",
+        _ => "platform",
+    };
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert("app.kubernetes.io/name".to_string(), workload.to_string());
+    labels.insert("team".to_string(), team.to_string());
+    Arc::new(labels)
+}

@@ -238,6 +238,8 @@ struct Workload {
     role: Role,
     /// Peak CPU as a share of the request.
     cpu_ratio: f64,
+    /// Labels shared by its pods.
+    labels: Option<greenkube_core::snapshot::Labels>,
     /// Working set as a share of the memory request.
     memory_ratio: f64,
 }
@@ -289,6 +291,7 @@ fn draw_pods(
             role: Role::Steady,
             cpu_ratio: rng.range(0.2, 0.8),
             memory_ratio: rng.range(0.4, 0.9),
+            labels: Some(super::pod_labels(&namespaces[ns_index], name)),
         };
         let pod_name = format!("{name}-{}", safe_suffix(serial));
         serial += 1;
@@ -348,6 +351,10 @@ fn draw_pods(
                 Owner::Bare => None,
             },
             base: owner_name.as_deref().unwrap_or(&base).to_string(),
+            labels: Some(super::pod_labels(
+                &namespaces[ns_index],
+                owner_name.as_deref().unwrap_or(&base),
+            )),
             owner: owner_name,
             ordinal: owner == Owner::StatefulSet,
             cpu_request,
@@ -410,6 +417,7 @@ fn pod(
         owner_name: w.owner.clone(),
         cpu_request_cores: w.cpu_request.map(Cores),
         memory_request_bytes: w.memory_request.map(Bytes),
+        labels: w.labels.clone(),
     };
     let model = PodModel {
         node,

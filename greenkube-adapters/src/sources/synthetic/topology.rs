@@ -257,6 +257,7 @@ pub(super) fn demo_cluster(seed: u64, config: SyntheticConfig) -> SyntheticClust
     for (wi, (wl, &n)) in workloads.iter().zip(&replicas).enumerate() {
         let rs_hash = rng.token(10, NAME_ALPHABET);
         let workload_jitter = rng.range(0.85, 1.15);
+        let labels = Some(super::pod_labels(wl.namespace, wl.name));
         for i in 0..n {
             let name = match wl.kind {
                 Deployment => format!("{}-{rs_hash}-{}", wl.name, rng.token(5, NAME_ALPHABET)),
@@ -286,6 +287,7 @@ pub(super) fn demo_cluster(seed: u64, config: SyntheticConfig) -> SyntheticClust
                 owner_name: wl.kind.owner().map(|_| Arc::from(wl.name)),
                 cpu_request_cores: Some(Cores(cpu_request)),
                 memory_request_bytes: Some(Bytes(memory_request)),
+                labels: labels.clone(),
             };
             let model = PodModel {
                 node: (wl.kind == DaemonSet).then_some(i),

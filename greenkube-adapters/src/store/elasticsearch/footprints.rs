@@ -11,7 +11,7 @@ use greenkube_core::ports::{
     FootprintRepository, MaintenanceSummary, PodCursor, PodPage, ReportQuery, RetentionPolicy,
     RetentionState, StoreError, TimeRange, WindowRecords, WriteSummary, page_size,
 };
-use greenkube_core::{AggregateRow, Footprint};
+use greenkube_core::{AggregateRow, Footprint, PodLabels};
 use serde_json::{Value, json};
 
 use super::BACKEND;
@@ -91,6 +91,7 @@ impl ElasticsearchStore {
             self.send_bulk(current, body).await?;
         }
         self.refresh_index(&self.indices.footprints).await?;
+        self.write_pod_labels(current, windows).await?;
         let mut next = current.ledger.clone();
         next.committed_through = batch;
         next.set(batch, BatchState::Committed, now_ms());
@@ -392,6 +393,14 @@ impl FootprintRepository for ElasticsearchStore {
 
     async fn retention_state(&self) -> Result<RetentionState, StoreError> {
         self.meta.read().await?.ledger.rollups()?.retention()
+    }
+
+    async fn pod_labels(
+        &self,
+        range: TimeRange,
+        cluster: Option<&str>,
+    ) -> Result<Vec<PodLabels>, StoreError> {
+        self.read_pod_labels(range, cluster).await
     }
 }
 

@@ -23,23 +23,25 @@ pub(super) const MIGRATIONS: [(i64, &str); 2] = [
 pub const HISTORY_SCHEMA_VERSION: i64 = 1;
 
 /// The suffixes of the history indices: `PREFIX-snapshots`, `PREFIX-nodes`, ...
-pub const HISTORY_INDICES: [&str; 6] = [
+pub const HISTORY_INDICES: [&str; 7] = [
     "snapshots",
     "nodes",
     "intensities",
     "recommendations",
     "savings",
     "embodied",
+    "pods",
 ];
 
 /// The mappings of the history indices, in the order of [`HISTORY_INDICES`].
-pub(super) const HISTORY_MAPPINGS: [&str; 6] = [
+pub(super) const HISTORY_MAPPINGS: [&str; 7] = [
     include_str!("mappings/snapshots.json"),
     include_str!("mappings/nodes.json"),
     include_str!("mappings/intensities.json"),
     include_str!("mappings/recommendations.json"),
     include_str!("mappings/savings.json"),
     include_str!("mappings/embodied.json"),
+    include_str!("mappings/pods.json"),
 ];
 
 /// The names of the indices of a prefix.
@@ -54,6 +56,7 @@ pub(super) struct Indices {
     pub(super) recommendations: String,
     pub(super) savings: String,
     pub(super) embodied: String,
+    pub(super) pods: String,
 }
 
 impl Indices {
@@ -69,11 +72,12 @@ impl Indices {
             recommendations: name(HISTORY_INDICES[3]),
             savings: name(HISTORY_INDICES[4]),
             embodied: name(HISTORY_INDICES[5]),
+            pods: name(HISTORY_INDICES[6]),
         }
     }
 
     /// The history indices, in the order of [`HISTORY_INDICES`].
-    pub(super) fn history(&self) -> [&str; 6] {
+    pub(super) fn history(&self) -> [&str; 7] {
         [
             &self.snapshots,
             &self.nodes,
@@ -81,6 +85,7 @@ impl Indices {
             &self.recommendations,
             &self.savings,
             &self.embodied,
+            &self.pods,
         ]
     }
 }
@@ -105,7 +110,8 @@ mod tests {
                 "gk-intensities",
                 "gk-recommendations",
                 "gk-savings",
-                "gk-embodied"
+                "gk-embodied",
+                "gk-pods"
             ]
         );
         for mapping in HISTORY_MAPPINGS {

@@ -37,7 +37,8 @@
 //! ledger when they rewrite it.
 //!
 //! The history repositories (snapshot archive, node history, intensities, recommendations,
-//! savings ledger, embodied cache) live in indices of their own (`PREFIX-snapshots`, ...);
+//! savings ledger, embodied cache) and the pods' labels (`PREFIX-pods`, see the `pods`
+//! module) live in indices of their own (`PREFIX-snapshots`, ...);
 //! how each of their rules holds without transactions is in the [`history`] module.
 //!
 //! One [`ElasticsearchStore`] implements every port over one HTTP client; opening it brings
@@ -155,6 +156,7 @@ mod maintain;
 mod migrate;
 mod model;
 mod node_history;
+mod pods;
 mod query;
 mod rollup;
 mod store;

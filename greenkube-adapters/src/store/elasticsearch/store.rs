@@ -93,7 +93,7 @@ impl ElasticsearchStore {
 
     /// The names of the history indices, in the order of
     /// [`HISTORY_INDICES`](super::HISTORY_INDICES).
-    pub fn history_indices(&self) -> [&str; 6] {
+    pub fn history_indices(&self) -> [&str; 7] {
         self.indices.history()
     }
 }

@@ -233,12 +233,17 @@ async fn write_batch(
     // Held until the write ends: no maintenance step (roll-up or cut) runs meanwhile.
     let retention = rollup::lock_for_write(&mut *conn).await?;
     let mut summary = WriteSummary::default();
+    let mut labels = shared::LabelBatch::default();
     for fp in batch {
         let w = shared::window_of::<Postgres>(fp)?;
         retention.check_writable(Postgres::BACKEND, &w)?;
         let replaced = write_window(&mut *conn, &w, fp).await?;
+        labels.add(&w);
         shared::count_window(&mut summary, &w, replaced);
     }
+    labels
+        .write::<Postgres>(&mut *conn, "LEAST", "GREATEST")
+        .await?;
     rollup::mark_written(&mut *conn, batch).await?;
     Ok(summary)
 }

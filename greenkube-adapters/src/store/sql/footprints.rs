@@ -11,7 +11,7 @@ use greenkube_core::ports::{
     ReportQuery, RetentionPolicy, RetentionState, StoreError, TimeRange, WindowRecords,
     WriteSummary, page_size,
 };
-use greenkube_core::{AggregateRow, Footprint, Period};
+use greenkube_core::{AggregateRow, Footprint, Period, PodLabels};
 
 use super::error::sqlx_error;
 use super::exec::{Bind as _, fetch_all, fetch_all_in};
@@ -98,6 +98,14 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         now: DateTime<Utc>,
     ) -> Result<MaintenanceSummary, StoreError> {
         maintain::<D>(&self.pool, policy, now).await
+    }
+
+    async fn pod_labels(
+        &self,
+        range: TimeRange,
+        cluster: Option<&str>,
+    ) -> Result<Vec<PodLabels>, StoreError> {
+        super::labels::read_labels(self, range, cluster).await
     }
 
     async fn retention_state(&self) -> Result<RetentionState, StoreError> {

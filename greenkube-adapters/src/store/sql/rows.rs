@@ -196,6 +196,7 @@ pub(crate) fn aggregate_from_row<D: Dialect>(
             workload,
             pod,
             node,
+            label: None,
         },
         energy_joules: c.ranged()?,
         co2e_grams: c.ranged()?,

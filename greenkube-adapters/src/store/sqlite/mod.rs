@@ -383,12 +383,15 @@ impl FootprintOps for Sqlite {
             .map_err(|e| Sqlite::error("starting a write", e))?;
         let mut summary = WriteSummary::default();
         let retention = shared::retention_in::<Self>(&mut tx).await?;
+        let mut labels = shared::LabelBatch::default();
         for fp in batch {
             let w = shared::window_of::<Self>(fp)?;
             rollup::before_window(&mut tx, &retention, &w).await?;
             let replaced = write_window(&mut tx, &w).await?;
+            labels.add(&w);
             shared::count_window(&mut summary, &w, replaced);
         }
+        labels.write::<Self>(&mut tx, "MIN", "MAX").await?;
         tx.commit()
             .await
             .map_err(|e| Sqlite::error("committing a write", e))?;
