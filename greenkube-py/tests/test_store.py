@@ -75,13 +75,47 @@ def test_polars_and_pyarrow_read_the_same_table(store_url: str) -> None:
     assert frame["period"].n_unique() == 24
 
 
+def test_labels_filter_and_group_the_pods(store_url: str) -> None:
+    import pyarrow.compute as pc
+
+    with greenkube.open(store_url) as store:
+        by_pod = store.report(start=START, end=END, group_by="pod").to_arrow()
+        by_team = store.report(start=START, end=END, group_by="label:team").to_arrow()
+        payments = store.report(
+            start=START, end=END, group_by="namespace", labels={"team": "payments"}
+        ).to_arrow()
+        nobody = store.report(start=START, end=END, labels={"team": "nobody"}).to_arrow()
+        with pytest.raises(ValueError, match="node overhead"):
+            store.report(start=START, end=END, group_by="node", labels={"team": "payments"})
+        with pytest.raises(ValueError, match="label:KEY"):
+            store.report(start=START, end=END, group_by="label:")
+    # The demo labels every pod with its team: the teams add up to every pod.
+    assert by_team.column_names[0] == "label:team"
+    teams = set(by_team["label:team"].to_pylist())
+    assert {"payments", "storefront", "platform"} <= teams
+    assert pc.sum(by_team["total_co2e_grams"]).as_py() == pytest.approx(
+        pc.sum(by_pod["total_co2e_grams"]).as_py(), rel=1e-9
+    )
+    assert by_team.schema.metadata[b"greenkube.group_by"] == b"label:team"
+    assert by_team.schema.metadata[b"greenkube.pods_without_labels"] == b"0"
+    # The payments team's pods are in its two namespaces.
+    assert set(payments["namespace"].to_pylist()) == {"payments", "auth"} & set(
+        by_pod["namespace"].to_pylist()
+    )
+    team_row = by_team.filter(pc.equal(by_team["label:team"], "payments"))
+    assert pc.sum(payments["total_co2e_grams"]).as_py() == pytest.approx(
+        pc.sum(team_row["total_co2e_grams"]).as_py(), rel=1e-9
+    )
+    assert nobody.num_rows == 0
+
+
 def test_filters_keep_one_namespace_or_cluster(store_url: str) -> None:
     with greenkube.open(store_url) as store:
         everything = store.report(start=START, end=END, group_by="pod").to_arrow()
         one = store.report(start=START, end=END, group_by="pod", namespace="catalog").to_arrow()
         demo = store.report(start=START, end=END, group_by="cluster", cluster="demo").to_arrow()
         nowhere = store.report(start=START, end=END, cluster="nowhere")
-        with pytest.raises(ValueError, match="have no namespace"):
+        with pytest.raises(ValueError, match="namespace filter needs a grouping"):
             store.report(start=START, end=END, group_by="node", namespace="catalog")
     assert 0 < one.num_rows < everything.num_rows
     assert set(one["namespace"].to_pylist()) == {"catalog"}
