@@ -38,6 +38,14 @@ pub struct Cli {
     )]
     pub log_level: crate::logging::LogLevel,
 
+    /// Say more: `-v` is `--log-level debug`, `-vv` `trace` (from the level given).
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say less: `-q` is `--log-level warn`, `-qq` `error` (from the level given).
+    #[arg(short = 'q', long = "quiet", global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
     /// How log lines are written on standard error: `text`, or `json` (one object per line,
     /// for a log stack). Logs are what a daemon does over time; a command's own output is not
     /// a log.
@@ -567,13 +575,31 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub store: StoreArg,
 
-    /// Retention applied after each batch.
-    #[command(flatten)]
-    pub retention: RetentionArgs,
-
     /// Collect one window (the latest complete one) and exit; with `--since`, backfill and exit.
     #[arg(long)]
     pub once: bool,
+
+    /// Collect as if it were TIME (RFC 3339 or a date), to replay a past period with `--once`;
+    /// only with `--once`.
+    #[arg(long, value_name = "TIME", requires = "once", value_parser = crate::time_arg::parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// How the daemon collects.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    /// Where the sources are.
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// How the collection daemon runs: `greenkube collect`, and `greenkube serve --collect`.
+#[cfg(feature = "collect")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaemonArgs {
+    /// Retention applied after each batch of collected windows.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 
     /// Backfill the windows of the last DURATION that are not stored yet (with a progress bar).
     #[arg(long, value_name = "DURATION", env = "GREENKUBE_SINCE", value_parser = crate::time_arg::parse_duration)]
@@ -582,11 +608,6 @@ pub struct CollectArgs {
     /// Window length.
     #[arg(long, value_name = "DURATION", env = "GREENKUBE_STEP", default_value = "5m", value_parser = crate::time_arg::parse_duration)]
     pub step: chrono::Duration,
-
-    /// Collect as if it were TIME (RFC 3339 or a date), to replay a past period with `--once`;
-    /// only with `--once`.
-    #[arg(long, value_name = "TIME", requires = "once", value_parser = crate::time_arg::parse_instant)]
-    pub now: Option<chrono::DateTime<chrono::Utc>>,
 
     /// Seconds to wait after a window ends before collecting it (late samples).
     #[arg(
@@ -597,15 +618,11 @@ pub struct CollectArgs {
     )]
     pub delay_seconds: i64,
 
-    /// Cluster name stored with every window.
+    /// Cluster name stored with every window (and, for `serve`, the metrics' `cluster` label).
     #[arg(long, value_name = "NAME", env = "GREENKUBE_CLUSTER")]
     pub cluster: Option<String>,
 
-    /// Where the sources are.
-    #[command(flatten)]
-    pub sources: SourceArgs,
-
-    /// Methodology.
+    /// Methodology of the collected windows.
     #[arg(long, short = 'm', value_enum, env = "GREENKUBE_METHODOLOGY", default_value_t = Methodology::Full)]
     pub methodology: Methodology,
 }
@@ -730,17 +747,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_config_changes: bool,
 
-    /// Also collect in this process (one-pod deployment), every `--step`.
+    /// Also collect in this process (one-pod deployment), every `--step`, as `greenkube
+    /// collect` does with the same flags (retention, backfill, delay, methodology).
     #[arg(long)]
     pub collect: bool,
 
-    /// Window length when collecting.
-    #[arg(long, value_name = "DURATION", env = "GREENKUBE_STEP", default_value = "5m", value_parser = crate::time_arg::parse_duration)]
-    pub step: chrono::Duration,
-
-    /// Cluster name (metrics labels, and stored with every window when collecting).
-    #[arg(long, value_name = "NAME", env = "GREENKUBE_CLUSTER")]
-    pub cluster: Option<String>,
+    /// How the daemon collects with `--collect`.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 
     /// Where the sources are (probed by `/api/v1/health/services`; collected with `--collect`).
     #[command(flatten)]

@@ -121,6 +121,14 @@ pub(crate) fn apply_text(
             )
         })
         .collect();
+    // The global flags (`--currency`, `--log-level`, ...) are the top-level command's; the file
+    // cannot name itself.
+    let global: Vec<String> = command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .filter(|id| !matches!(id.as_str(), "config" | "help" | "version"))
+        .collect();
+    let mut global_defaults: Vec<(String, String)> = Vec::new();
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -148,6 +156,10 @@ pub(crate) fn apply_text(
         let id = arg_id(key);
         let value = scalar(path, key, value)?;
         let mut used = false;
+        if global.contains(&id) {
+            global_defaults.push((id.clone(), value.clone()));
+            used = true;
+        }
         for (name, args) in &commands {
             if args.contains(&id) {
                 defaults.insert((name.clone(), id.clone()), value.clone());
@@ -163,6 +175,9 @@ pub(crate) fn apply_text(
     }
     for (name, id, value) in per_command {
         defaults.insert((name, id), value);
+    }
+    for (id, value) in global_defaults {
+        command = command.mut_arg(id, |a| a.default_value(value));
     }
     for ((name, id), value) in defaults {
         command = command.mut_subcommand(name, |sub| sub.mut_arg(id, |a| a.default_value(value)));

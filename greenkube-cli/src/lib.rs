@@ -109,7 +109,8 @@ pub fn main() -> ExitCode {
         Err(err) => err.exit(),
     };
     let rust_log = std::env::var("RUST_LOG").ok();
-    match logging::filter(cli.log_level, rust_log.as_deref()) {
+    let level = cli.log_level.adjusted(cli.verbose, cli.quiet);
+    match logging::filter(level, rust_log.as_deref()) {
         Ok(filter) => logging::init(filter, cli.log_format),
         Err(message) => {
             printer::error(&anyhow::anyhow!(message));

@@ -35,6 +35,21 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// The level `verbose` steps more talkative and `quiet` steps quieter than this one
+    /// (`-v`, `-q`), kept between `error` and `trace`.
+    pub fn adjusted(self, verbose: u8, quiet: u8) -> Self {
+        const ORDER: [LogLevel; 5] = [
+            LogLevel::Error,
+            LogLevel::Warn,
+            LogLevel::Info,
+            LogLevel::Debug,
+            LogLevel::Trace,
+        ];
+        let at = ORDER.iter().position(|l| *l == self).unwrap_or(2);
+        let at = (at + usize::from(verbose)).saturating_sub(usize::from(quiet));
+        ORDER[at.min(ORDER.len() - 1)]
+    }
+
     fn directive(self) -> &'static str {
         match self {
             Self::Error => "error",
@@ -107,6 +122,17 @@ pub(crate) fn init(filter: EnvFilter, format: LogFormat) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbose_and_quiet_step_the_level_within_its_bounds() {
+        assert_eq!(LogLevel::Info.adjusted(1, 0), LogLevel::Debug);
+        assert_eq!(LogLevel::Info.adjusted(2, 0), LogLevel::Trace);
+        assert_eq!(LogLevel::Info.adjusted(5, 0), LogLevel::Trace);
+        assert_eq!(LogLevel::Info.adjusted(0, 1), LogLevel::Warn);
+        assert_eq!(LogLevel::Info.adjusted(0, 9), LogLevel::Error);
+        assert_eq!(LogLevel::Warn.adjusted(1, 0), LogLevel::Info);
+        assert_eq!(LogLevel::Debug.adjusted(0, 0), LogLevel::Debug);
+    }
 
     #[test]
     fn own_crates_at_the_level_the_rest_at_warn() {

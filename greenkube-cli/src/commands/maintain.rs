@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use greenkube_core::ports::RetentionPolicy;
 
 use crate::args::{MaintainArgs, ReportFormat, RetentionArgs};
@@ -10,8 +9,11 @@ use crate::{printer, store};
 
 /// The policy the retention flags ask for.
 pub(crate) fn policy(args: &RetentionArgs) -> anyhow::Result<RetentionPolicy> {
-    RetentionPolicy::new(args.keep_raw, args.keep_hourly, args.keep_daily.0)
-        .context("check --keep-raw, --keep-hourly and --keep-daily")
+    RetentionPolicy::new(args.keep_raw, args.keep_hourly, args.keep_daily.0).map_err(|e| {
+        anyhow::Error::new(crate::exit::UsageError(format!(
+            "check --keep-raw, --keep-hourly and --keep-daily: {e}"
+        )))
+    })
 }
 
 pub(crate) fn run(args: &MaintainArgs) -> anyhow::Result<ExitCode> {

@@ -5,16 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use greenkube_adapters::app;
-use greenkube_adapters::app::collect::{LoopConfig, Stop};
-use greenkube_adapters::collector::{Collector, CollectorConfig};
-use greenkube_core::EstimateOptions;
+use greenkube_adapters::app::collect::Stop;
 
-use super::collect::settings;
+use super::collect::{self, settings};
 use crate::args::ServeArgs;
 use crate::progress::Bar;
 use crate::serve::self_metrics::SelfMetrics;
 use crate::serve::{ServerConfig, serve};
-use crate::{printer, store};
+use crate::store;
 
 /// The server settings the flags ask for.
 pub(crate) fn config(args: &ServeArgs) -> ServerConfig {
@@ -26,7 +24,7 @@ pub(crate) fn config(args: &ServeArgs) -> ServerConfig {
         rate_limit_per_minute: args.rate_limit,
         trust_auth_proxy: args.trust_auth_proxy,
         frontend: args.frontend.clone(),
-        cluster: args.cluster.clone(),
+        cluster: args.daemon.cluster.clone(),
         allow_config_changes: args.allow_config_changes,
         sources: settings(&args.sources),
         now: args.now,
@@ -43,6 +41,10 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
+    if args.collect {
+        // Checked before anything is opened: a bad retention is a usage error.
+        collect::policy_of(&args.daemon)?;
+    }
     let self_metrics = Arc::new(SelfMetrics::new(args.collect));
     let config = ServerConfig {
         self_metrics: Arc::clone(&self_metrics),
@@ -55,24 +57,12 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             let store = store.clone();
             let stop = stop.clone();
             let sources = config.sources.clone();
-            let loop_config = LoopConfig {
-                step: args.step,
-                ..LoopConfig::default()
-            };
-            let cluster = args.cluster.clone();
+            let daemon = args.daemon.clone();
+            let loop_config = collect::loop_config(&daemon, false, None);
             Some(tokio::spawn(async move {
                 let bar = Bar::new(usize::MAX);
                 let sources = app::sources::sources(&sources, store.embodied.clone(), &bar).await?;
-                let collector = Collector::new(
-                    sources,
-                    store.collector_stores(),
-                    CollectorConfig {
-                        cluster,
-                        step: loop_config.step,
-                        options: EstimateOptions::default(),
-                        ..CollectorConfig::default()
-                    },
-                );
+                let collector = collect::collector(&daemon, sources, &store)?;
                 app::collect::run_loop(
                     &collector,
                     &loop_config,
@@ -81,9 +71,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     &super::wall_clock,
                     |cycle| {
                         self_metrics.observe(cycle);
-                        if cycle.summary.windows > 0 {
-                            printer::collected_event(&store.location, &cycle.due, &cycle.summary);
-                        }
+                        collect::report_cycle(&store.location, cycle);
                     },
                 )
                 .await?;

@@ -567,3 +567,74 @@ fn json_logs_carry_the_cycle_and_no_secret() {
         "{stderr}"
     );
 }
+
+/// `serve --collect` runs the daemon with `collect`'s flags: `--since` backfills (twelve
+/// five-minute windows of the last hour, not just the latest), and a bad retention is a usage
+/// error before anything starts.
+#[test]
+fn serve_collect_takes_the_daemons_flags() {
+    let prometheus = required("GREENKUBE_TEST_PROMETHEUS_URL");
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("gk.db").display());
+    let bin = assert_cmd::cargo::cargo_bin("greenkube");
+    let refused = std::process::Command::new(&bin)
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_STORE")
+        .args(["serve", "--collect", "--store", &url, "--keep-raw", "1h"])
+        .args(["--keep-hourly", "30m", "--listen", "127.0.0.1:9"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = std::process::Command::new(&bin)
+        .current_dir(dir.path())
+        .env_remove("GREENKUBE_STORE")
+        .args(["serve", "--collect", "--store", &url])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--prometheus-url", &prometheus, "--no-kubernetes"])
+        .args(["--since", "1h", "--delay-seconds", "0", "-m", "classic"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let archived = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backfill did not finish in 90 s"
+        );
+        let count = rt.block_on(async {
+            let Ok(history) = store::open(&url).await else {
+                return 0;
+            };
+            let range = TimeRange::new(
+                "2000-01-01T00:00:00Z".parse().unwrap(),
+                "2100-01-01T00:00:00Z".parse().unwrap(),
+            )
+            .unwrap();
+            history
+                .archive
+                .archived_windows(range)
+                .await
+                .map_or(0, |w| w.len())
+        });
+        if count >= 12 {
+            break count;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exit = child.wait().expect("waits");
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(archived >= 12, "{archived} windows");
+}

@@ -523,6 +523,21 @@ fn tables_in_a_pipe_are_full_width_and_costs_name_their_currency() {
         .output()
         .expect("runs"));
     assert!(out.contains("COST (CHF)"), "{out}");
+    // From a configuration file too (a flag or the environment wins over it).
+    std::fs::write(dir.path().join("gk.toml"), "currency = \"GBP\"\n").expect("writes");
+    let out = ok(&greenkube(dir.path())
+        .args(["--config", "gk.toml", "estimate", "--snapshot"])
+        .arg(example())
+        .output()
+        .expect("runs"));
+    assert!(out.contains("COST (GBP)"), "{out}");
+    let out = ok(&greenkube(dir.path())
+        .env("GREENKUBE_CURRENCY", "EUR")
+        .args(["--config", "gk.toml", "estimate", "--snapshot"])
+        .arg(example())
+        .output()
+        .expect("runs"));
+    assert!(out.contains("COST (EUR)"), "{out}");
 }
 
 #[test]
