@@ -6,7 +6,8 @@
 //!     --store postgres://USER:PASSWORD@HOST/DATABASE [PODS] [WINDOWS] [WINDOWS_PER_BATCH]
 //! ```
 //!
-//! Estimates one synthetic window of `PODS` pods (default 1000) on 20 nodes, writes it as
+//! Estimates one synthetic window of `PODS` pods (default 1000, labelled as real pods are:
+//! `app`, `pod-template-hash`, `team`) on 20 nodes, writes it as
 //! `WINDOWS` consecutive five-minute windows (default 100), `WINDOWS_PER_BATCH` windows per
 //! transaction (default 1), then aggregates by namespace and day. Prints the pod rows written,
 //! the seconds taken and the rate. The timed loop includes building each batch (cloning the
@@ -47,12 +48,15 @@ fn snapshot(pods: usize) -> Snapshot {
                 r#"{{"namespace":"ns-{}","name":"app-{}-5d8f7c9b4-{i}","node":"node-{}",
                 "owner_kind":"ReplicaSet","owner_name":"app-{}-5d8f7c9b4",
                 "cpu_usage_cores":{},"cpu_request_cores":0.25,"memory_usage_bytes":268435456,
-                "memory_request_bytes":536870912}}"#,
+                "memory_request_bytes":536870912,
+                "labels":{{"app":"app-{}","pod-template-hash":"5d8f7c9b4","team":"team-{}"}}}}"#,
                 i % 25,
                 i % 100,
                 i % 20,
                 i % 100,
-                (i % 7) as f64 * 0.03
+                (i % 7) as f64 * 0.03,
+                i % 100,
+                i % 5
             )
         })
         .collect();

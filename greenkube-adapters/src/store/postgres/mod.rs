@@ -241,9 +241,12 @@ async fn write_batch(
         labels.add(&w);
         shared::count_window(&mut summary, &w, replaced);
     }
-    labels
-        .write::<Postgres>(&mut *conn, "LEAST", "GREATEST")
-        .await?;
+    let upsert = shared::UpsertSql {
+        least: "LEAST",
+        greatest: "GREATEST",
+        numbered: true,
+    };
+    labels.write::<Postgres>(&mut *conn, upsert).await?;
     rollup::mark_written(&mut *conn, batch).await?;
     Ok(summary)
 }

@@ -16,29 +16,45 @@ use super::{Dialect, SqlStore};
 /// Rows per upsert statement (8 placeholders each, under SQLite's limit of 32,766).
 const ROWS_PER_UPSERT: usize = 500;
 
+/// How a backend writes the upsert: its two-argument minimum and maximum, and whether its
+/// placeholders are numbered (`$1`: PostgreSQL) or anonymous (`?`: SQLite, where sqlx looks each
+/// numbered placeholder's name up in a list, which makes a statement of thousands of them
+/// quadratic).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpsertSql {
+    /// `MIN` or `LEAST`.
+    pub(crate) least: &'static str,
+    /// `MAX` or `GREATEST`.
+    pub(crate) greatest: &'static str,
+    /// `$N` placeholders rather than `?`.
+    pub(crate) numbered: bool,
+}
+
 /// The upsert of `rows` entries: a new pod is inserted; a known one widens its window span
 /// and takes the workload and labels of the written window when that window is its latest.
-/// `least` and `greatest` are the backend's two-argument minimum and maximum.
-fn upsert(us: &str, least: &str, greatest: &str, rows: usize) -> String {
+fn upsert(us: &str, dialect: UpsertSql, rows: usize) -> String {
+    let UpsertSql {
+        least,
+        greatest,
+        numbered,
+    } = dialect;
     let mut text = format!(
         "INSERT INTO pod_labels (cluster, namespace, pod, workload_kind, workload, labels, \
          first_window{us}, last_window{us}) VALUES "
     );
     for row in 0..rows {
-        let p = row * 8;
-        let _ = write!(
-            text,
-            "{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            if row == 0 { "" } else { ", " },
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
-        );
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..8 {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(text, "${}", row * 8 + column + 1);
+            } else {
+                text.push('?');
+            }
+        }
+        text.push(')');
     }
     let latest = format!("excluded.last_window{us} >= pod_labels.last_window{us}");
     let _ = write!(
@@ -88,31 +104,29 @@ impl LabelBatch {
     pub(crate) async fn write<D: Dialect>(
         self,
         conn: &mut D::Connection,
-        least: &str,
-        greatest: &str,
+        dialect: UpsertSql,
     ) -> Result<(), StoreError> {
         let entries: Vec<(Arc<str>, PodLabels)> = self
             .entries
             .into_iter()
             .map(|((cluster, _, _), entry)| (cluster, entry))
             .collect();
-        write_entries::<D>(conn, &entries, least, greatest).await
+        write_entries::<D>(conn, &entries, dialect).await
     }
 }
 
 async fn write_entries<D: Dialect>(
     conn: &mut D::Connection,
     entries: &[(Arc<str>, PodLabels)],
-    least: &str,
-    greatest: &str,
+    dialect: UpsertSql,
 ) -> Result<(), StoreError> {
     let mut full: Option<String> = None;
     for chunk in entries.chunks(ROWS_PER_UPSERT) {
         let partial;
         let text: &str = if chunk.len() == ROWS_PER_UPSERT {
-            full.get_or_insert_with(|| upsert(D::TIME_SUFFIX, least, greatest, ROWS_PER_UPSERT))
+            full.get_or_insert_with(|| upsert(D::TIME_SUFFIX, dialect, ROWS_PER_UPSERT))
         } else {
-            partial = upsert(D::TIME_SUFFIX, least, greatest, chunk.len());
+            partial = upsert(D::TIME_SUFFIX, dialect, chunk.len());
             &partial
         };
         let mut query = sqlx::query(text);
@@ -196,10 +210,23 @@ mod tests {
 
     #[test]
     fn the_upsert_has_eight_placeholders_a_row_and_keeps_the_latest() {
-        let text = upsert("_us", "MIN", "MAX", 2);
+        let pg = UpsertSql {
+            least: "LEAST",
+            greatest: "GREATEST",
+            numbered: true,
+        };
+        let text = upsert("", pg, 2);
         assert!(text.contains("($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10"));
-        assert!(text.ends_with("MAX(pod_labels.last_window_us, excluded.last_window_us)"));
+        assert!(text.ends_with("GREATEST(pod_labels.last_window, excluded.last_window)"));
         assert!(!text.contains("$17"));
-        assert_eq!(text.matches("excluded.last_window_us >= ").count(), 3);
+        assert_eq!(text.matches("excluded.last_window >= ").count(), 3);
+        let sqlite = UpsertSql {
+            least: "MIN",
+            greatest: "MAX",
+            numbered: false,
+        };
+        let text = upsert("_us", sqlite, 2);
+        assert!(text.contains("VALUES (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?) ON"));
+        assert!(!text.contains('$'));
     }
 }

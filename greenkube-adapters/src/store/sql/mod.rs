@@ -38,7 +38,7 @@ use self::exec::{Column, Exec, fetch_all, fetch_optional};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::footprints::retention_in;
 pub(crate) use self::footprints::{count_window, page_start, plan, window_of};
-pub(crate) use self::labels::LabelBatch;
+pub(crate) use self::labels::{LabelBatch, UpsertSql};
 pub(crate) use self::maintain::roll;
 #[cfg(feature = "postgres")]
 pub(crate) use self::rows::retention_from_row;

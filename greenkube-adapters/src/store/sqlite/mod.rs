@@ -391,7 +391,12 @@ impl FootprintOps for Sqlite {
             labels.add(&w);
             shared::count_window(&mut summary, &w, replaced);
         }
-        labels.write::<Self>(&mut tx, "MIN", "MAX").await?;
+        let upsert = shared::UpsertSql {
+            least: "MIN",
+            greatest: "MAX",
+            numbered: false,
+        };
+        labels.write::<Self>(&mut tx, upsert).await?;
         tx.commit()
             .await
             .map_err(|e| Sqlite::error("committing a write", e))?;
