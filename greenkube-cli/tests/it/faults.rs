@@ -161,7 +161,9 @@ async fn collect(dir: &Path, url: &str, sources: &Sources) -> Output {
         .await
         .expect("joins");
     assert!(
-        started.elapsed() < Duration::from_secs(90),
+        // A bound against hanging (each source times out in 1 s), not a speed target: generous,
+        // so a loaded machine does not fail it.
+        started.elapsed() < Duration::from_secs(300),
         "took {:?}",
         started.elapsed()
     );
