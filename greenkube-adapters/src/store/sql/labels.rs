@@ -32,7 +32,7 @@ pub(crate) struct UpsertSql {
 
 /// The upsert of `rows` entries: a new pod is inserted; a known one widens its window span
 /// and takes the workload and labels of the written window when that window is its latest.
-fn upsert(us: &str, dialect: UpsertSql, rows: usize) -> String {
+pub(crate) fn upsert(us: &str, dialect: UpsertSql, rows: usize) -> String {
     let UpsertSql {
         least,
         greatest,
@@ -70,7 +70,7 @@ fn upsert(us: &str, dialect: UpsertSql, rows: usize) -> String {
 }
 
 /// The labels as stored: a JSON object, or NULL for none.
-fn labels_json(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
+pub(crate) fn labels_json(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
     labels.map(|l| serde_json::to_string(l).unwrap_or_else(|_| "{}".to_string()))
 }
 
@@ -100,18 +100,21 @@ impl LabelBatch {
         }
     }
 
+    /// The entries in key order, each with its cluster as stored (`""` for none).
+    pub(crate) fn into_entries(self) -> Vec<(Arc<str>, PodLabels)> {
+        self.entries
+            .into_iter()
+            .map(|((cluster, _, _), entry)| (cluster, entry))
+            .collect()
+    }
+
     /// Upserts the entries, in the write's transaction.
     pub(crate) async fn write<D: Dialect>(
         self,
         conn: &mut D::Connection,
         dialect: UpsertSql,
     ) -> Result<(), StoreError> {
-        let entries: Vec<(Arc<str>, PodLabels)> = self
-            .entries
-            .into_iter()
-            .map(|((cluster, _, _), entry)| (cluster, entry))
-            .collect();
-        write_entries::<D>(conn, &entries, dialect).await
+        write_entries::<D>(conn, &self.into_entries(), dialect).await
     }
 }
 
