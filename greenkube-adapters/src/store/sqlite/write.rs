@@ -273,7 +273,7 @@ pub(super) mod kept {
     use super::{BUSY_TIMEOUT, error};
 
     /// The writer's page cache, in KiB (negative: SQLite reads a size, not a page count).
-    const CACHE_KIB: i64 = -65_536;
+    const CACHE_KIB: i64 = -16_384;
 
     static KEPT: LazyLock<Mutex<HashMap<PathBuf, Connection>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -315,7 +315,8 @@ pub(super) mod kept {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(opening)?;
         // A batch's pages stay in memory until it commits (SQLite's default, 2 MB, spills a
-        // batch of ten 1,000-pod windows to the log mid-transaction and reads pages back).
+        // batch of ten 1,000-pod windows, about 8 MB, to the log mid-transaction and reads
+        // pages back). Bounded: a larger batch spills, but memory stays flat.
         conn.pragma_update(None, "cache_size", CACHE_KIB)
             .map_err(opening)?;
         // One statement per table and the roll-up marks and deletes: a few.
