@@ -8,8 +8,8 @@
 //!   `CREATEDB`), and applies the migrations embedded at build time (`migrations/postgres/`),
 //!   which sqlx serialises with an advisory lock so several greenkubes can start at once.
 //! * A batch of footprints is one transaction: each window's old rows are deleted and its new
-//!   rows inserted with one `INSERT ... SELECT unnest(...), ...` per table (one array per
-//!   column, however many pods); an invalid row, a lost connection or any failure rolls the
+//!   rows inserted: pods with one binary `COPY` (see `copy.rs`), nodes with one
+//!   `INSERT ... SELECT unnest(...), ...` (one array per column); an invalid row, a lost connection or any failure rolls the
 //!   whole batch back. Writers of the same window take turns (a transaction-scoped advisory
 //!   lock per window) instead of failing on the key.
 //! * Aggregation is one `GROUP BY` query; period buckets are `date_trunc` in UTC (weeks start on
@@ -27,6 +27,7 @@
 //! What PostgreSQL and SQLite share (every port, decoding, paging, the history reads) is in
 //! [`super::sql`]; this module has PostgreSQL's SQL and what it does its own way.
 
+mod copy;
 mod error;
 mod history;
 mod model;
@@ -176,8 +177,6 @@ async fn create_database(connect: &PgConnectOptions, location: &str) -> Result<(
 }
 
 /// The insert statements, built once.
-static INSERT_PODS: LazyLock<String> =
-    LazyLock::new(|| sql::insert("pod_footprints", &shared::POD_ROW_COLUMNS));
 static INSERT_NODES: LazyLock<String> =
     LazyLock::new(|| sql::insert("node_footprints", &shared::NODE_ROW_COLUMNS));
 
@@ -201,13 +200,7 @@ async fn write_window(
         .execute(&mut *conn)
         .await
         .map_err(|e| Postgres::error("replacing a window", e))?;
-    if !w.pods.is_empty() {
-        let q = model::bind_window(sqlx::query(INSERT_PODS.as_str()), w, &fp.methodology);
-        model::bind_pods(q, &w.pods)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| Postgres::error("inserting pod rows", e))?;
-    }
+    copy::copy_pods(&mut *conn, w).await?;
     if !w.nodes.is_empty() {
         let q = model::bind_window(sqlx::query(INSERT_NODES.as_str()), w, &fp.methodology);
         model::bind_nodes(q, &w.nodes)

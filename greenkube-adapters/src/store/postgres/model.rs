@@ -1,8 +1,8 @@
 //! Instants as PostgreSQL stores them, and footprint rows bound to its statements.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use greenkube_core::ports::{NodeRecord, PodRecord, WindowRecords};
-use greenkube_core::units::{Bytes, Cores, Money};
+use greenkube_core::ports::{NodeRecord, WindowRecords};
+use greenkube_core::units::{Bytes, Cores};
 use greenkube_core::{MethodologyInfo, Ranged};
 use sqlx::Postgres;
 
@@ -55,38 +55,6 @@ fn bind_ranged<'q, T>(q: Query<'q>, items: &'q [T], f: impl Fn(&T) -> Ranged) ->
     q.bind(column(items, |x| f(x).point))
         .bind(column(items, |x| f(x).low))
         .bind(column(items, |x| f(x).high))
-}
-
-/// Binds the pod rows of a window as one array per column, in
-/// `POD_ROW_COLUMNS` order.
-pub(super) fn bind_pods<'q>(q: Query<'q>, pods: &'q [PodRecord]) -> Query<'q> {
-    let q = q
-        .bind(column(pods, |p| p.namespace.as_ref()))
-        .bind(column(pods, |p| p.pod.as_ref()))
-        .bind(column(pods, |p| text(p.owner_kind.as_ref())))
-        .bind(column(pods, |p| text(p.owner_name.as_ref())))
-        .bind(column(pods, |p| p.workload_kind.as_ref()))
-        .bind(column(pods, |p| p.workload.as_ref()))
-        .bind(column(pods, |p| text(p.node.as_ref())))
-        .bind(column(pods, |p| text(p.zone.as_ref())))
-        .bind(column(pods, |p| text(p.region.as_ref())))
-        .bind(column(pods, |p| text(p.provider.as_ref())))
-        .bind(column(pods, |p| text(p.instance_type.as_ref())))
-        .bind(column(pods, |p| p.cpu_usage_cores.map(Cores::value)))
-        .bind(column(pods, |p| p.cpu_request_cores.map(Cores::value)))
-        .bind(column(pods, |p| p.memory_usage_bytes.map(Bytes::value)))
-        .bind(column(pods, |p| p.memory_request_bytes.map(Bytes::value)))
-        .bind(column(pods, |p| {
-            p.restarts.map(|r| i64::try_from(r).unwrap_or(i64::MAX))
-        }));
-    let q = bind_ranged(q, pods, |p| p.energy_joules);
-    let q = bind_ranged(q, pods, |p| p.co2e_grams);
-    let q = bind_ranged(q, pods, |p| p.embodied_co2e_grams);
-    let q = q.bind(column(pods, |p| p.cost.map(Money::value)));
-    let q = bind_ranged(q, pods, |p| p.pue);
-    let q = bind_ranged(q, pods, |p| p.grid_intensity);
-    q.bind(column(pods, |p| p.estimated))
-        .bind(column(pods, |p| reasons_json(&p.estimation_reasons)))
 }
 
 /// Binds the node rows of a window as one array per column, in

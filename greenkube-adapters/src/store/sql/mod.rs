@@ -43,12 +43,12 @@ pub(crate) use self::maintain::roll;
 #[cfg(feature = "postgres")]
 pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
-pub(crate) use self::schema::{
-    AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, reasons_json,
-    text,
-};
 #[cfg(feature = "sqlite")]
-pub(crate) use self::schema::{columns, select_pods};
+pub(crate) use self::schema::select_pods;
+pub(crate) use self::schema::{
+    AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, columns,
+    reasons_json, text,
+};
 use super::{AppliedMigration, MigrationReport};
 
 /// A SQL store: footprint rows, their roll-ups and the history repositories (snapshot archive,

@@ -62,7 +62,7 @@ pub(super) async fn read_pod_columns(
 }
 
 /// The database file of the pool, when it is a file (not a store in memory).
-fn database_file(pool: &SqlitePool) -> Option<PathBuf> {
+pub(super) fn database_file(pool: &SqlitePool) -> Option<PathBuf> {
     let options = pool.connect_options();
     let name = options.get_filename();
     let text = name.to_string_lossy();

@@ -17,6 +17,7 @@ mod history;
 mod model;
 mod rollup;
 mod sql;
+mod write;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -86,6 +87,7 @@ impl SqliteStore {
 pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>) {
     let pool = store.pool();
     columns::idle::forget(pool.connect_options().get_filename());
+    write::kept::forget(pool.connect_options().get_filename());
     if let Ok(mut conn) = pool.acquire().await {
         // Best effort: a checkpoint that cannot run now (another writer) leaves the log to
         // SQLite, which replays it on the next open; nothing is lost either way.
@@ -377,6 +379,11 @@ impl FootprintOps for Sqlite {
         pool: &SqlitePool,
         batch: &[Footprint],
     ) -> Result<WriteSummary, StoreError> {
+        // A store in a file is written on a connection of its own, off sqlx (see `write`).
+        if let Some(file) = columns::database_file(pool) {
+            let windows = batch.iter().map(WindowRecords::from_footprint).collect();
+            return write::write_windows(file, windows).await;
+        }
         let mut tx = pool
             .begin_with("BEGIN IMMEDIATE")
             .await
