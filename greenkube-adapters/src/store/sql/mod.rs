@@ -14,7 +14,7 @@ mod error;
 mod exec;
 mod footprints;
 mod history;
-mod labels;
+pub(crate) mod labels;
 mod maintain;
 mod rows;
 mod schema;

@@ -26,6 +26,7 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 use super::sql::{self, MICROS_PER_DAY, MICROS_PER_HOUR};
 use super::{INVALID_CODES, UNAVAILABLE_CODES};
 use crate::store::codec::{from_micros, micros};
+use crate::store::sql::labels::{LabelBatch, UpsertSql, labels_json, upsert};
 use crate::store::sql::{count_window, reasons_json};
 
 const BACKEND: &str = "sqlite";
@@ -66,6 +67,7 @@ fn write_with(
     let retention = retention(&tx)?;
     let mut summary = WriteSummary::default();
     let mut reasons = Reasons::default();
+    let mut labels = LabelBatch::default();
     for w in windows {
         w.validate()
             .map_err(|e| StoreError::invalid_data(BACKEND, e.to_string()))?;
@@ -74,10 +76,40 @@ fn write_with(
         let replaced = delete_window(&tx, w).map_err(|e| error("replacing a window", e))?;
         insert_pods(&tx, &w.pods, &mut reasons).map_err(|e| error("inserting pod rows", e))?;
         insert_nodes(&tx, &w.nodes, &mut reasons).map_err(|e| error("inserting node rows", e))?;
+        labels.add(w);
         count_window(&mut summary, w, replaced);
     }
+    upsert_labels(&tx, labels).map_err(|e| error("recording pod labels", e))?;
     tx.commit().map_err(|e| error("committing a write", e))?;
     Ok(summary)
+}
+
+/// Upserts the pods' workloads and latest labels, folded over the batch, one cached statement
+/// per pod in key order (the same statement and rules as the sqlx path, `sql::labels`).
+fn upsert_labels(conn: &Connection, labels: LabelBatch) -> rusqlite::Result<()> {
+    let text = upsert(
+        "_us",
+        UpsertSql {
+            least: "MIN",
+            greatest: "MAX",
+            numbered: false,
+        },
+        1,
+    );
+    let mut statement = conn.prepare_cached(&text)?;
+    for (cluster, entry) in labels.into_entries() {
+        statement.execute(rusqlite::params![
+            &*cluster,
+            &*entry.namespace,
+            &*entry.pod,
+            &*entry.workload_kind,
+            &*entry.workload,
+            labels_json(entry.labels.as_deref()),
+            micros(entry.first_window),
+            micros(entry.last_window),
+        ])?;
+    }
+    Ok(())
 }
 
 /// The retention state, read inside the write's transaction.
