@@ -106,6 +106,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Some(out) = &mut history {
         out.flush()?;
     }
+    let observed_peak_mb = peak_rss_mb();
     let t = Instant::now();
     let recs = recommender.finish(ReferenceData::embedded());
     let finish = t.elapsed().as_secs_f64();
@@ -114,6 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let score_finish = t.elapsed().as_secs_f64();
     let seconds = observe + finish;
     println!("generation (snapshot + estimate, not counted): {generate:.2} s");
+    println!("peak RSS before finish: {observed_peak_mb} MiB");
     println!(
         "recommender: observe {observe:.2} s, finish (rules + what-if pricing) {finish:.2} s; \
          score: observe {observe_score:.2} s, finish {score_finish:.3} s"
