@@ -177,6 +177,42 @@ impl BenchCluster {
     }
 }
 
+/// A deterministic number in `[0, 1)` for the pod at `position`.
+fn unit(position: usize, salt: u64) -> f64 {
+    let mut x = (position as u64)
+        .wrapping_add(salt)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Makes a snapshot look like GreenKube's benchmark data, for the recommender's scale case
+/// with many findings: every pod its own (bare) workload, three pods in four requesting several
+/// times the CPU they use, half several times the memory they use, one in ten nearly idle.
+/// Deterministic: the same snapshot always becomes the same.
+pub fn many_findings(snapshot: &mut Snapshot) {
+    use greenkube_core::units::{Bytes, Cores};
+    for (position, pod) in snapshot.pods.iter_mut().enumerate() {
+        pod.owner_kind = None;
+        pod.owner_name = None;
+        if unit(position, 1) < 0.1 {
+            pod.cpu_usage_cores = pod.cpu_usage_cores.map(|c| Cores(c.0 * 0.01));
+        }
+        let cpu = pod.cpu_usage_cores.map_or(0.05, |c| c.0);
+        if unit(position, 2) < 0.75 {
+            pod.cpu_request_cores = Some(Cores((cpu * (4.0 + 4.0 * unit(position, 3))).max(0.1)));
+        }
+        let memory = pod
+            .memory_usage_bytes
+            .map_or(64.0 * 1024.0 * 1024.0, |b| b.0);
+        if unit(position, 4) < 0.5 {
+            pod.memory_request_bytes = Some(Bytes(memory * (4.0 + 4.0 * unit(position, 5))));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p greenkube-bench --bin recommend_scale -- --pods 10000 --nodes 300 --days 7
+//! cargo run --release -p greenkube-bench --bin recommend_scale -- --nodes 1000 --pods 30000 --windows 12 --messy
 //! ```
+//!
+//! `--messy` gives tens of thousands of findings (GreenKube's benchmark data's shape);
+//! `--write-history FILE` also writes the estimated windows for `greenkube recommend --history`.
 //!
 //! Each window's snapshot is built and estimated (generation, timed separately), then given to
 //! the recommender (`seconds`: observing every window, then the rules and the what-if pricing)
@@ -16,10 +20,11 @@
 #![allow(clippy::print_stdout)] // A command-line report.
 
 use std::error::Error;
+use std::io::Write as _;
 use std::time::Instant;
 
 use clap::Parser;
-use greenkube_bench::BenchCluster;
+use greenkube_bench::{BenchCluster, many_findings};
 use greenkube_core::recommend::{Recommender, RecommenderConfig};
 use greenkube_core::{EstimateOptions, ReferenceData, ScoreBuilder, ScoreConfig, estimate};
 
@@ -39,6 +44,17 @@ struct Args {
     /// Seed of the synthetic cluster.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Number of 5-minute windows (overrides `--days`).
+    #[arg(long)]
+    windows: Option<usize>,
+    /// Many findings, as GreenKube's benchmark data gives: every pod its own workload, most
+    /// requests far above use, some pods idle (see `greenkube_bench::many_findings`).
+    #[arg(long)]
+    messy: bool,
+    /// Also write the estimated history to this file, one footprint per line, for
+    /// `greenkube recommend --history FILE` (written outside the timed region).
+    #[arg(long)]
+    write_history: Option<std::path::PathBuf>,
 }
 
 fn peak_rss_mb() -> u64 {
@@ -57,7 +73,11 @@ fn peak_rss_mb() -> u64 {
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
     let cluster = BenchCluster::new(args.nodes, args.pods, args.seed);
-    let windows = args.days * 288;
+    let windows = args.windows.unwrap_or(args.days * 288);
+    let mut history = match &args.write_history {
+        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => None,
+    };
     let mut recommender = Recommender::new(RecommenderConfig::default(), None);
     let mut score = ScoreBuilder::new(&ScoreConfig::default(), None);
     let options = EstimateOptions::default();
@@ -65,7 +85,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut rows = 0usize;
     for w in 0..windows {
         let t = Instant::now();
-        let footprint = estimate(&cluster.snapshot(w), &options)?;
+        let mut snapshot = cluster.snapshot(w);
+        if args.messy {
+            many_findings(&mut snapshot);
+        }
+        let footprint = estimate(&snapshot, &options)?;
+        if let Some(out) = &mut history {
+            serde_json::to_writer(&mut *out, &footprint)?;
+            out.write_all(b"\n")?;
+        }
         generate += t.elapsed().as_secs_f64();
         rows += footprint.pods.len();
         let t = Instant::now();
@@ -75,6 +103,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         score.observe(&footprint);
         observe_score += t.elapsed().as_secs_f64();
     }
+    if let Some(out) = &mut history {
+        out.flush()?;
+    }
+    let observed_peak_mb = peak_rss_mb();
     let t = Instant::now();
     let recs = recommender.finish(ReferenceData::embedded());
     let finish = t.elapsed().as_secs_f64();
@@ -83,6 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let score_finish = t.elapsed().as_secs_f64();
     let seconds = observe + finish;
     println!("generation (snapshot + estimate, not counted): {generate:.2} s");
+    println!("peak RSS before finish: {observed_peak_mb} MiB");
     println!(
         "recommender: observe {observe:.2} s, finish (rules + what-if pricing) {finish:.2} s; \
          score: observe {observe_score:.2} s, finish {score_finish:.3} s"
@@ -92,6 +125,25 @@ fn main() -> Result<(), Box<dyn Error>> {
         *by_type.entry(r.kind.name()).or_default() += 1;
     }
     println!("recommendations by type: {by_type:?}");
+    // A digest of every recommendation's id and figures, bit for bit: equal digests, equal outputs.
+    let digest = recs.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, r| {
+        let mut hash = hash;
+        let figures = [
+            r.savings_co2e_grams_per_year,
+            r.savings_co2e_grams_per_year_interval[0],
+            r.savings_co2e_grams_per_year_interval[1],
+            r.savings_cost_per_year.unwrap_or(f64::NAN),
+        ];
+        for byte in
+            r.id.bytes()
+                .map(u64::from)
+                .chain(figures.iter().map(|f| f.to_bits()))
+        {
+            hash = (hash ^ byte).wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    });
+    println!("digest of the recommendations: {digest:016x}");
     println!(
         "recommend_scale: pods={} nodes={} windows={windows} rows={rows} seconds={seconds:.3} score_seconds={:.3} recommendations={} score={:.1} peak_rss_mb={}",
         args.pods,

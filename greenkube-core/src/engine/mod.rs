@@ -37,7 +37,7 @@ use crate::reference::ReferenceData;
 use crate::snapshot::Snapshot;
 use crate::units::{Cores, JOULES_PER_KWH, Money};
 
-use self::node_model::{Demand, NodeModel, Resolver};
+use self::node_model::{Demand, EmbodiedTable, NodeModel, Resolver, embodied_table};
 
 /// Estimates the footprint of one snapshot with the embedded reference data.
 pub fn estimate(
@@ -165,6 +165,46 @@ pub fn estimate_with(
     options: &EstimateOptions,
     reference: &ReferenceData,
 ) -> Result<Footprint, SnapshotError> {
+    estimate_inner(snapshot, None, options, reference)
+}
+
+/// What every part of one window shares: its measured grid intensities and its embodied
+/// figures, keyed once (see [`estimate_part`]).
+pub(crate) struct WindowShared<'a> {
+    grid_intensity: &'a std::collections::BTreeMap<String, crate::units::GramsPerKwh>,
+    embodied: EmbodiedTable,
+}
+
+impl<'a> WindowShared<'a> {
+    /// The shared inputs of `whole` (a snapshot that validates).
+    pub(crate) fn new(whole: &'a Snapshot) -> Self {
+        Self {
+            grid_intensity: &whole.grid_intensity,
+            embodied: embodied_table(whole),
+        }
+    }
+}
+
+/// Estimates a part of a window: `part` holds some of the window's nodes and pods (and costs)
+/// with no grid intensities or embodied figures of its own; those come from `shared`, the whole
+/// window's. Every pod and node row, and the totals, are those [`estimate_with`] gives for the
+/// part with the window's intensities and embodied figures; the warnings do not mention zones
+/// the part has no node in.
+pub(crate) fn estimate_part(
+    part: &Snapshot,
+    shared: &WindowShared<'_>,
+    options: &EstimateOptions,
+    reference: &ReferenceData,
+) -> Result<Footprint, SnapshotError> {
+    estimate_inner(part, Some(shared), options, reference)
+}
+
+fn estimate_inner(
+    snapshot: &Snapshot,
+    shared: Option<&WindowShared<'_>>,
+    options: &EstimateOptions,
+    reference: &ReferenceData,
+) -> Result<Footprint, SnapshotError> {
     options.validate()?;
     let cost_index = snapshot.validate_indexed()?;
     let classic = options.methodology == Methodology::Classic;
@@ -231,7 +271,16 @@ pub fn estimate_with(
     }
 
     // Node models.
-    let resolver = Resolver::new(snapshot, options, reference);
+    let resolver = match shared {
+        Some(shared) => Resolver::for_part(
+            snapshot,
+            shared.grid_intensity,
+            &shared.embodied,
+            options,
+            reference,
+        ),
+        None => Resolver::new(snapshot, options, reference),
+    };
     let mut models: Vec<NodeModel> = Vec::with_capacity(slots);
     for slot in 0..slots {
         let demand = Demand {

@@ -6,11 +6,12 @@ use crate::footprint::NodeContext;
 use crate::methodology::{EstimateOptions, Methodology};
 use crate::ranged::Ranged;
 use crate::reason::Reason;
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::reference::{CpuPower, InstanceType, Provider, ReferenceData};
 use crate::snapshot::{Node, Snapshot};
-use crate::units::BYTES_PER_GIB;
+use crate::units::{BYTES_PER_GIB, GramsPerKwh};
 
 /// Well-known labels read when the snapshot's fields are absent.
 const INSTANCE_LABELS: [&str; 2] = [
@@ -100,12 +101,34 @@ fn family_power(
     })
 }
 
+/// A snapshot's embodied figures keyed by lower-case (provider, instance type).
+pub(super) type EmbodiedTable = HashMap<(String, String), (f64, Option<f64>)>;
+
+/// The embodied figures of `snapshot`, keyed as the resolver looks them up.
+pub(super) fn embodied_table(snapshot: &Snapshot) -> EmbodiedTable {
+    snapshot
+        .embodied
+        .iter()
+        .map(|e| {
+            (
+                (
+                    e.provider.trim().to_ascii_lowercase(),
+                    e.instance_type.trim().to_ascii_lowercase(),
+                ),
+                (e.kgco2e, e.lifespan_hours),
+            )
+        })
+        .collect()
+}
+
 pub(super) struct Resolver<'a> {
     pub(super) snapshot: &'a Snapshot,
     pub(super) options: &'a EstimateOptions,
     pub(super) reference: &'a ReferenceData,
-    /// Snapshot embodied figures keyed by lower-case (provider, instance type).
-    embodied: HashMap<(String, String), (f64, Option<f64>)>,
+    /// Measured grid intensity per zone (the snapshot's, or its whole window's).
+    grid: &'a BTreeMap<String, GramsPerKwh>,
+    /// Embodied figures (the snapshot's, or its whole window's).
+    embodied: Cow<'a, EmbodiedTable>,
 }
 
 impl<'a> Resolver<'a> {
@@ -114,24 +137,30 @@ impl<'a> Resolver<'a> {
         options: &'a EstimateOptions,
         reference: &'a ReferenceData,
     ) -> Self {
-        let embodied = snapshot
-            .embodied
-            .iter()
-            .map(|e| {
-                (
-                    (
-                        e.provider.trim().to_ascii_lowercase(),
-                        e.instance_type.trim().to_ascii_lowercase(),
-                    ),
-                    (e.kgco2e, e.lifespan_hours),
-                )
-            })
-            .collect();
         Self {
             snapshot,
             options,
             reference,
-            embodied,
+            grid: &snapshot.grid_intensity,
+            embodied: Cow::Owned(embodied_table(snapshot)),
+        }
+    }
+
+    /// A resolver for a part of a window (some of its nodes and their pods) that takes the grid
+    /// intensities and embodied figures from the whole window's, prepared once.
+    pub(super) fn for_part(
+        part: &'a Snapshot,
+        grid: &'a BTreeMap<String, GramsPerKwh>,
+        embodied: &'a EmbodiedTable,
+        options: &'a EstimateOptions,
+        reference: &'a ReferenceData,
+    ) -> Self {
+        Self {
+            snapshot: part,
+            options,
+            reference,
+            grid,
+            embodied: Cow::Borrowed(embodied),
         }
     }
 
@@ -502,7 +531,7 @@ impl<'a> Resolver<'a> {
             });
             return intensity;
         };
-        let grid = &self.snapshot.grid_intensity;
+        let grid = self.grid;
         if let Some(measured) = grid.get(zone.as_ref()).or_else(|| {
             grid.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(zone))

@@ -13,7 +13,7 @@ use super::Recommendation;
 use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
 use crate::aggregate::workload_key;
-use crate::engine::estimate_with;
+use crate::engine::{WindowShared, estimate_part, estimate_with};
 use crate::fastmap::{FastMap, fast_map};
 use crate::reference::ReferenceData;
 use crate::snapshot::Snapshot;
@@ -80,7 +80,9 @@ impl Index {
     }
 
     /// The window cut down to the given nodes (positions, in snapshot order) and their pods.
-    fn restrict(&self, snapshot: &Snapshot, nodes: &BTreeSet<u32>) -> Snapshot {
+    /// With `lean`, the grid intensities and embodied figures are left out: the part is
+    /// estimated with the whole window's ([`estimate_part`]).
+    fn restrict(&self, snapshot: &Snapshot, nodes: &BTreeSet<u32>, lean: bool) -> Snapshot {
         let mut pods = Vec::new();
         let mut costs = Vec::new();
         for &node in nodes {
@@ -101,9 +103,17 @@ impl Index {
                 .map(|&n| snapshot.nodes[n as usize].clone())
                 .collect(),
             pods,
-            grid_intensity: snapshot.grid_intensity.clone(),
+            grid_intensity: if lean {
+                std::collections::BTreeMap::new()
+            } else {
+                snapshot.grid_intensity.clone()
+            },
             costs,
-            embodied: snapshot.embodied.clone(),
+            embodied: if lean {
+                Vec::new()
+            } else {
+                snapshot.embodied.clone()
+            },
             degraded_sources: snapshot.degraded_sources.clone(),
             dropped_values: snapshot.dropped_values.clone(),
         }
@@ -274,36 +284,64 @@ impl Baseline {
     }
 }
 
+/// Estimates a (restricted) window: with the whole window's shared inputs when it has them
+/// (the window was cut down `lean`), else on its own.
+fn estimate_window(
+    window: &Snapshot,
+    sample: &SampledWindow,
+    shared: Option<&WindowShared<'_>>,
+    reference: &ReferenceData,
+) -> Option<crate::Footprint> {
+    match shared {
+        Some(shared) => estimate_part(window, shared, &sample.options, reference).ok(),
+        None => estimate_with(window, &sample.options, reference).ok(),
+    }
+}
+
 /// The sampled window with the changes applied, estimated.
 fn projected(
     sample: &SampledWindow,
+    shared: Option<&WindowShared<'_>>,
     mut window: Snapshot,
     changes: &[Change],
     shifts: &ShiftPlan,
     reference: &ReferenceData,
 ) -> Option<crate::Footprint> {
     apply(&mut window, changes, sample.index, shifts, reference);
-    estimate_with(&window, &sample.options, reference).ok()
+    estimate_window(&window, sample, shared, reference)
 }
 
-/// What the candidate's changes save per year, on the sampled windows.
+/// True when the candidate's changes can be priced (some, each valid).
+fn priceable(changes: &[Change]) -> bool {
+    !changes.is_empty()
+        && changes
+            .iter()
+            .enumerate()
+            .all(|(i, change)| change.validate(i).is_ok())
+}
+
+/// True when a change moves load between windows (time shifting), so the windows of a
+/// candidate cannot be priced one at a time.
+fn shifts_time(changes: &[Change]) -> bool {
+    changes
+        .iter()
+        .any(|change| matches!(change, Change::TimeShift { .. }))
+}
+
+/// What the candidate's changes save per year, on the sampled windows, all its windows at once
+/// (time shifting needs every window's footprint before any is changed).
 fn price_one(
     candidate: &Candidate,
     analysis: &Analysis,
     indexes: &[Index],
     baselines: &[Option<Baseline>],
+    shared: &[Option<WindowShared<'_>>],
     annualise: f64,
     reference: &ReferenceData,
 ) -> Recommendation {
     let changes = &candidate.rec.changes;
-    let mut rec = candidate.rec.clone();
-    if changes.is_empty()
-        || changes
-            .iter()
-            .enumerate()
-            .any(|(i, change)| change.validate(i).is_err())
-    {
-        return rec;
+    if !priceable(changes) {
+        return candidate.rec.clone();
     }
     // Time shifting moves load between windows: use the nodes the workload ran on in any sample.
     let shifting = changes
@@ -329,7 +367,8 @@ fn price_one(
         .samples
         .iter()
         .zip(indexes)
-        .map(|(sample, index)| {
+        .enumerate()
+        .map(|(position, (sample, index))| {
             let nodes: BTreeSet<u32> = if shifting && candidate.basis == Basis::Attributed {
                 union
                     .iter()
@@ -338,7 +377,7 @@ fn price_one(
             } else {
                 index.nodes_of(&sample.snapshot, changes)
             };
-            index.restrict(&sample.snapshot, &nodes)
+            index.restrict(&sample.snapshot, &nodes, shared[position].is_some())
         })
         .collect();
     let shifts = if shifting {
@@ -346,10 +385,11 @@ fn price_one(
             .samples
             .iter()
             .zip(&windows)
-            .filter_map(|(sample, window)| {
+            .zip(shared)
+            .filter_map(|((sample, window), shared)| {
                 Some((
                     sample.index,
-                    estimate_with(window, &sample.options, reference).ok()?,
+                    estimate_window(window, sample, shared.as_ref(), reference)?,
                 ))
             })
             .collect();
@@ -361,40 +401,94 @@ fn price_one(
     } else {
         ShiftPlan::new()
     };
-    let (mut before, mut after) = (Figures::zero(), Figures::zero());
-    for ((sample, window), baseline) in analysis.samples.iter().zip(windows).zip(baselines) {
+    let mut sums = Sums::new();
+    for (((sample, window), baseline), shared) in analysis
+        .samples
+        .iter()
+        .zip(windows)
+        .zip(baselines)
+        .zip(shared)
+    {
         let Some(baseline) = baseline else { continue };
+        sums.add_window(
+            candidate,
+            sample,
+            window,
+            baseline,
+            shared.as_ref(),
+            &shifts,
+            reference,
+        );
+    }
+    sums.priced(candidate, annualise)
+}
+
+/// A candidate's baseline and projection, summed window by window in window order.
+struct Sums {
+    before: Figures,
+    after: Figures,
+}
+
+impl Sums {
+    fn new() -> Self {
+        Self {
+            before: Figures::zero(),
+            after: Figures::zero(),
+        }
+    }
+
+    /// Adds one sampled window: `window` is the sample cut down to the nodes the candidate
+    /// touches, `baseline` the sample's baseline.
+    #[allow(clippy::too_many_arguments)] // The pricing context of one window.
+    fn add_window(
+        &mut self,
+        candidate: &Candidate,
+        sample: &SampledWindow,
+        window: Snapshot,
+        baseline: &Baseline,
+        shared: Option<&WindowShared<'_>>,
+        shifts: &ShiftPlan,
+        reference: &ReferenceData,
+    ) {
+        let changes = &candidate.rec.changes;
         let baseline = match candidate.basis {
             Basis::Cluster => baseline.of_nodes(&window),
             Basis::Attributed => baseline.of(changes),
         };
-        let Some(projection) = projected(sample, window, changes, &shifts, reference) else {
-            continue;
+        let Some(projection) = projected(sample, shared, window, changes, shifts, reference) else {
+            return;
         };
-        before.add(&baseline);
+        self.before.add(&baseline);
         match candidate.basis {
-            Basis::Cluster => after.add_footprint(&projection),
+            Basis::Cluster => self.after.add_footprint(&projection),
             Basis::Attributed => {
                 for pod in projection.pods.iter().filter(|p| touches_pod(changes, p)) {
-                    after.add_pod(pod);
+                    self.after.add_pod(pod);
                 }
             }
         }
     }
-    if changes.iter().any(Change::changes_node_cost) {
-        after.cost = None;
+
+    /// The candidate's recommendation with these sums as its savings per year.
+    fn priced(self, candidate: &Candidate, annualise: f64) -> Recommendation {
+        let Self { before, mut after } = self;
+        let changes = &candidate.rec.changes;
+        let mut rec = candidate.rec.clone();
+        if changes.iter().any(Change::changes_node_cost) {
+            after.cost = None;
+        }
+        let per_year = before.minus(&after).scale(annualise);
+        let total = difference(
+            before.total_co2e_grams().scale(annualise),
+            after.total_co2e_grams().scale(annualise),
+        );
+        // A recommendation never claims negative savings: a change that adds emissions is priced at 0.
+        let clamp = |x: f64| x.max(0.0);
+        rec.savings_co2e_grams_per_year = clamp(total.point);
+        rec.savings_co2e_grams_per_year_interval = [clamp(total.low), clamp(total.high)];
+        rec.savings_cost_per_year = per_year.cost.map(clamp);
+        rec
     }
-    let per_year = before.minus(&after).scale(annualise);
-    let total = difference(
-        before.total_co2e_grams().scale(annualise),
-        after.total_co2e_grams().scale(annualise),
-    );
-    // A recommendation never claims negative savings: a change that adds emissions is priced at 0.
-    let clamp = |x: f64| x.max(0.0);
-    rec.savings_co2e_grams_per_year = clamp(total.point);
-    rec.savings_co2e_grams_per_year_interval = [clamp(total.low), clamp(total.high)];
-    rec.savings_cost_per_year = per_year.cost.map(clamp);
-    rec
 }
 
 /// Prices every candidate with this reference data; drops those the what-if engine says save
@@ -418,18 +512,66 @@ pub(super) fn price(
                 .map(|footprint| Baseline::new(&footprint))
         })
         .collect();
+    // A window whose whole estimate succeeded has valid intensities and embodied figures, so
+    // its parts are estimated with them, prepared once.
+    let shared: Vec<Option<WindowShared<'_>>> = analysis
+        .samples
+        .iter()
+        .zip(&baselines)
+        .map(|(sample, baseline)| {
+            baseline
+                .as_ref()
+                .map(|_| WindowShared::new(&sample.snapshot))
+        })
+        .collect();
     let sampled: f64 = analysis.samples.iter().map(|sample| sample.seconds).sum();
     let annualise = if sampled > 0.0 && analysis.covered_seconds > 0.0 {
         analysis.sample_scale() * SECONDS_PER_YEAR / analysis.covered_seconds
     } else {
         0.0
     };
-    candidates
+    // Candidates are priced window by window (the sample's data stays in cache while every
+    // candidate takes its part of it); each candidate's sums still add its windows in window
+    // order, so the figures are those of pricing it alone. Time shifts need all windows at once.
+    let mut sums: Vec<Option<Sums>> = candidates
         .iter()
         .map(|candidate| {
-            price_one(
-                candidate, analysis, &indexes, &baselines, annualise, reference,
-            )
+            let changes = &candidate.rec.changes;
+            (priceable(changes) && !shifts_time(changes)).then(Sums::new)
+        })
+        .collect();
+    let no_shifts = ShiftPlan::new();
+    for (((sample, index), baseline), shared) in analysis
+        .samples
+        .iter()
+        .zip(&indexes)
+        .zip(&baselines)
+        .zip(&shared)
+    {
+        let Some(baseline) = baseline else { continue };
+        for (candidate, sums) in candidates.iter().zip(&mut sums) {
+            let Some(sums) = sums else { continue };
+            let nodes = index.nodes_of(&sample.snapshot, &candidate.rec.changes);
+            let window = index.restrict(&sample.snapshot, &nodes, shared.is_some());
+            sums.add_window(
+                candidate,
+                sample,
+                window,
+                baseline,
+                shared.as_ref(),
+                &no_shifts,
+                reference,
+            );
+        }
+    }
+    candidates
+        .iter()
+        .zip(sums)
+        .map(|(candidate, sums)| match sums {
+            Some(sums) => sums.priced(candidate, annualise),
+            None => price_one(
+                candidate, analysis, &indexes, &baselines, &shared, annualise, reference,
+            ),
         })
         .filter(|rec| {
             rec.savings_co2e_grams_per_year > 0.0
