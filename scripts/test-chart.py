@@ -63,7 +63,12 @@ def section(title: str) -> None:
 
 # ---------------------------------------------------------------- what the CLI reads
 
-ARGS_RS = (ROOT / "greenkube-cli" / "src" / "args.rs").read_text()
+# The CLI's arguments live in greenkube-cli/src/args.rs or, since the split, args/*.rs.
+ARGS_RS = "\n".join(
+    p.read_text()
+    for p in sorted((ROOT / "greenkube-cli" / "src").glob("args*.rs"))
+    + sorted((ROOT / "greenkube-cli" / "src" / "args").glob("*.rs"))
+)
 CLI_ENV = set(re.findall(r'env = "(GREENKUBE_[A-Z_]+)"', ARGS_RS))
 assert "GREENKUBE_STORE" in CLI_ENV and "GREENKUBE_API_KEY" in CLI_ENV, "args.rs parse"
 CLI_LISTEN_DEFAULT = re.search(
