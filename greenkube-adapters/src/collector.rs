@@ -337,19 +337,31 @@ impl Collector {
     }
 
     /// Stores what [`Collector::gather`] read: the footprints first (one transaction), the
-    /// nodes of the last window, then the archive that marks the windows done.
+    /// nodes of the last window, then the archive that marks the windows done (one transaction
+    /// too). The snapshots are packed for the archive while the footprints are written: the
+    /// write runs on the store's thread (or server), the packing on this one.
     pub async fn keep(&self, gathered: &Gathered) -> Result<(), StoreError> {
-        self.stores
+        let archive = &self.stores.archive;
+        let write = self
+            .stores
             .footprints
-            .write_footprints(&gathered.footprints)
-            .await?;
+            .write_footprints(&gathered.footprints);
+        let pack = async {
+            let mut packed = Vec::with_capacity(gathered.snapshots.len());
+            for snapshot in &gathered.snapshots {
+                packed.push(archive.pack(snapshot)?);
+                // Lets the runtime run other tasks between two snapshots.
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, StoreError>(packed)
+        };
+        let (written, packed) = tokio::join!(write, pack);
+        written?;
+        let packed = packed?;
         if let Some(last) = gathered.snapshots.last() {
             self.record_nodes(last).await?;
         }
-        for snapshot in &gathered.snapshots {
-            self.stores.archive.archive(snapshot).await?;
-        }
-        Ok(())
+        archive.archive_packed(&packed).await
     }
 
     /// Records the nodes of a batch's last window. Node observations arrive in window order, so

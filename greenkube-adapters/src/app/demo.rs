@@ -7,9 +7,12 @@ use greenkube_core::collect::{WindowInputs, assemble, due_windows};
 use greenkube_core::ports::{IntensityPoint, RetentionPolicy, TimeRange, floor_time};
 use greenkube_core::{EstimateOptions, Inventory, ReferenceData};
 
-use super::collect::{RunSummary, Stop, run_windows};
+use greenkube_core::recommend::{Recommender, RecommenderConfig};
+
+use super::collect::{RunSummary, Stop, run_windows_observed};
+use super::recommend::{self, Scan};
 use super::{AppError, Progress};
-use crate::collector::{Collector, CollectorConfig, Sources};
+use crate::collector::{Collector, CollectorConfig, Gathered, Sources};
 use crate::sources::synthetic::{SyntheticCluster, SyntheticConfig};
 use crate::store::Store;
 
@@ -84,6 +87,56 @@ impl Demo {
         stop: &Stop,
         progress: &dyn Progress,
     ) -> Result<Loaded, AppError> {
+        self.load_observed(store, stop, progress, &mut |_| {}).await
+    }
+
+    /// Loads the history ([`Demo::load`]) and scans it for recommendations as
+    /// [`recommend::scan`] scans a store, with the cluster's inventory. When this run collected
+    /// every window the store archives in the range (a first run into a fresh store), the
+    /// recommender observes the footprints as they are collected, which gives what a scan of
+    /// the store gives without reading it back; otherwise (a second run, a store holding other
+    /// windows) the store is scanned. `None` when a stop cut the load short.
+    pub async fn load_and_scan(
+        &self,
+        store: &Store,
+        stop: &Stop,
+        progress: &dyn Progress,
+        config: RecommenderConfig,
+    ) -> Result<(Loaded, Option<Scan>), AppError> {
+        let inventory = self.inventory();
+        let reference = ReferenceData::embedded();
+        let mut recommender = Recommender::new(config.clone(), Some(&inventory));
+        let mut observed = 0usize;
+        let loaded = self
+            .load_observed(store, stop, progress, &mut |gathered| {
+                for footprint in &gathered.footprints {
+                    recommender.observe(footprint);
+                }
+                observed += gathered.footprints.len();
+            })
+            .await?;
+        if loaded.summary.stopped {
+            return Ok((loaded, None));
+        }
+        let archived = store.archive.archived_windows(self.range).await?.len();
+        let scan = if observed > 0 && observed == archived {
+            Scan {
+                recommendations: recommender.finish(reference),
+                windows: observed,
+            }
+        } else {
+            recommend::scan(store, self.range, config, Some(&inventory), reference).await?
+        };
+        Ok((loaded, Some(scan)))
+    }
+
+    async fn load_observed(
+        &self,
+        store: &Store,
+        stop: &Stop,
+        progress: &dyn Progress,
+        observe: &mut (dyn FnMut(&Gathered) + Send),
+    ) -> Result<Loaded, AppError> {
         let cluster = &self.cluster;
         let (range, end) = (self.range, self.range.to());
         let probe = assemble(
@@ -138,7 +191,8 @@ impl Demo {
             .await?
             .filter(|w| *w > range.from());
         let due = due_windows(watermark, end, STEP, span, usize::MAX);
-        let summary = run_windows(&collector, &due, BATCH, 0, stop, progress).await?;
+        let summary =
+            run_windows_observed(&collector, &due, BATCH, 0, stop, progress, observe).await?;
         if !summary.stopped {
             collector.maintain(end).await?;
         }

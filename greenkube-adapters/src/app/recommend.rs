@@ -1,22 +1,28 @@
 //! Recommendations from a store: scanning its archived windows, saving a scan with its
 //! lifecycle, and listing and changing the saved recommendations.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
-use greenkube_core::ports::TimeRange;
+use greenkube_core::ports::{PackedSnapshot, StoreError, TimeRange};
 use greenkube_core::recommend::{
     AppliedValues, Recommendation, RecommendationRecord, RecommendationStatus, Recommender,
     RecommenderConfig, reconcile,
 };
-use greenkube_core::{EstimateOptions, Footprint, Inventory, ReferenceData};
+use greenkube_core::{EstimateOptions, Footprint, Inventory, ReferenceData, Snapshot};
 
 use super::AppError;
 use crate::store::Store;
 
 /// Streams the archived windows of `range` (of one cluster, or every cluster with `None`),
-/// re-estimated with `options`, into `each`, one at a time (memory does not grow with the
-/// range); returns how many windows there were.
+/// re-estimated with `options`, into `each`, one at a time, in order (memory does not grow with
+/// the range); returns how many windows there were.
+///
+/// The steps overlap: while a window is estimated and handed to `each` (on this task), the
+/// next two are decompressed and parsed (on blocking threads, [`SnapshotArchive::unpack`]) and
+/// the one after them is read from the store.
+///
+/// [`SnapshotArchive::unpack`]: greenkube_core::ports::SnapshotArchive::unpack
 pub async fn observe_archived(
     store: &Store,
     range: TimeRange,
@@ -24,20 +30,42 @@ pub async fn observe_archived(
     options: &EstimateOptions,
     mut each: impl FnMut(Footprint),
 ) -> Result<usize, AppError> {
+    type Unpacking = tokio::task::JoinHandle<Result<Snapshot, StoreError>>;
+    // Unpacking is the longest step: two windows at a time keep both cores busy.
+    const AHEAD: usize = 2;
     let mut windows = store.archive.archived_windows(range).await?;
     if let Some(wanted) = cluster {
         windows.retain(|(c, _)| c.as_deref() == Some(wanted));
     }
+    let unpack = |packed: PackedSnapshot| -> Unpacking {
+        let archive = store.archive.clone();
+        tokio::task::spawn_blocking(move || archive.unpack(&packed))
+    };
+    let finish = |unpacking: Unpacking| async move {
+        let snapshot = unpacking.await.map_err(|e| {
+            AppError::Store(
+                StoreError::other(store.archive.backend(), "unpacking a snapshot stopped")
+                    .with_source(e),
+            )
+        })??;
+        greenkube_core::estimate(&snapshot, options).map_err(|source| AppError::Estimate {
+            window: snapshot.window_start,
+            source,
+        })
+    };
+    let mut pending: VecDeque<Unpacking> = VecDeque::with_capacity(AHEAD + 1);
     for (cluster, start) in &windows {
-        if let Some(snapshot) = store.archive.snapshot(cluster.as_deref(), *start).await? {
-            let footprint = greenkube_core::estimate(&snapshot, options).map_err(|source| {
-                AppError::Estimate {
-                    window: *start,
-                    source,
-                }
-            })?;
-            each(footprint);
+        if let Some(packed) = store.archive.packed(cluster.as_deref(), *start).await? {
+            pending.push_back(unpack(packed));
         }
+        if pending.len() > AHEAD
+            && let Some(unpacking) = pending.pop_front()
+        {
+            each(finish(unpacking).await?);
+        }
+    }
+    while let Some(unpacking) = pending.pop_front() {
+        each(finish(unpacking).await?);
     }
     Ok(windows.len())
 }

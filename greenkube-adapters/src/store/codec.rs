@@ -3,22 +3,74 @@
 //! whole microseconds since 1970 (SQLite `INTEGER` columns, Elasticsearch `long` fields), and
 //! recommendation types by name.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use greenkube_core::ports::StoreError;
+use greenkube_core::Snapshot;
+use greenkube_core::ports::{PackedSnapshot, StoreError};
 use greenkube_core::recommend::RecommendationType;
 
 /// Gzip-compresses `bytes` for the store `backend`.
+#[cfg(test)]
 pub(crate) fn gzip(backend: &'static str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    use std::io::Write as _;
+    // Compressed JSON is about a seventh of the text.
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 6), Compression::default());
     encoder
         .write_all(bytes)
         .and_then(|()| encoder.finish())
         .map_err(|e| StoreError::other(backend, "compressing a snapshot").with_source(e))
+}
+
+/// A snapshot as the stores archive it: its JSON, gzip-compressed.
+pub(crate) fn pack_snapshot(
+    backend: &'static str,
+    snapshot: &Snapshot,
+) -> Result<PackedSnapshot, StoreError> {
+    // The JSON goes through the compressor in 64 KiB pieces, never whole in memory (a window
+    // of 100,000 pods is about 60 MB of JSON and 8 MB compressed).
+    let encoder = GzEncoder::new(Vec::new(), Compression::default());
+    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, encoder);
+    serde_json::to_writer(&mut writer, snapshot).map_err(|e| {
+        StoreError::invalid_data(backend, "snapshot cannot be encoded").with_source(e)
+    })?;
+    let body = writer
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)
+        .and_then(GzEncoder::finish)
+        .map_err(|e| StoreError::other(backend, "compressing a snapshot").with_source(e))?;
+    Ok(PackedSnapshot {
+        cluster: snapshot.cluster.clone(),
+        window_start: snapshot.window_start,
+        body,
+    })
+}
+
+/// A snapshot [`pack_snapshot`] packed, read back from the store `backend`; damaged bytes are
+/// [`InvalidData`].
+///
+/// [`InvalidData`]: greenkube_core::ports::StoreErrorKind::InvalidData
+pub(crate) fn unpack_snapshot(
+    backend: &'static str,
+    packed: &PackedSnapshot,
+) -> Result<Snapshot, StoreError> {
+    const WHAT: &str = "an archived snapshot";
+    let damaged = |e: &dyn std::fmt::Display| {
+        StoreError::invalid_data(
+            backend,
+            format!(
+                "{WHAT} ({} at {}) cannot be read back: {e}",
+                packed.cluster.as_deref().unwrap_or("no cluster"),
+                packed.window_start.to_rfc3339()
+            ),
+        )
+    };
+    let json = gunzip(backend, &packed.body, WHAT)?;
+    let text = std::str::from_utf8(&json).map_err(|e| damaged(&e))?;
+    Snapshot::from_json_str(text).map_err(|e| damaged(&e))
 }
 
 /// Decompresses gzip `bytes` read from the store `backend`; damaged data (`what`, for the

@@ -104,6 +104,67 @@ async fn one_store_holds_rows_and_archive_and_the_use_cases_read_both() {
     );
 }
 
+/// The demo's recommendations from the footprints it collected (a fresh store) are the ones a
+/// scan of the store finds, field for field; a second run, which collects nothing, scans the
+/// store and finds them again. Tested on a file, where the writes and the archive take the
+/// paths a user's demo takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_scan_while_loading_is_the_scan_of_the_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let store = store::open(&url).await.expect("opens");
+    let demo = Demo::new(DemoPlan {
+        seed: 11,
+        days: 2,
+        end: end(),
+    })
+    .expect("plan");
+    let (loaded, observed) = demo
+        .load_and_scan(
+            &store,
+            &Stop::new(),
+            &NoProgress,
+            RecommenderConfig::default(),
+        )
+        .await
+        .expect("loads and scans");
+    assert_eq!(loaded.summary.windows, 576);
+    let observed = observed.expect("not stopped");
+    let scanned = scan_demo(&store, &demo).await.expect("scan");
+    assert_eq!(observed.windows, 576);
+    assert_eq!(scanned.windows, 576);
+    assert!(!scanned.recommendations.is_empty());
+    assert_eq!(
+        serde_json::to_value(&observed.recommendations).unwrap(),
+        serde_json::to_value(&scanned.recommendations).unwrap(),
+        "observed while loading = scanned from the store"
+    );
+    let (again, rescanned) = demo
+        .load_and_scan(
+            &store,
+            &Stop::new(),
+            &NoProgress,
+            RecommenderConfig::default(),
+        )
+        .await
+        .expect("second run");
+    assert!(again.due.is_empty());
+    let rescanned = rescanned.expect("not stopped");
+    assert_eq!(rescanned.windows, 576);
+    assert_eq!(
+        serde_json::to_value(&rescanned.recommendations).unwrap(),
+        serde_json::to_value(&scanned.recommendations).unwrap()
+    );
+    // The archive holds every window, each readable.
+    let windows = store
+        .archive
+        .archived_windows(demo.range)
+        .await
+        .expect("lists");
+    assert_eq!(windows.len(), 576);
+    store.close().await;
+}
+
 #[tokio::test]
 async fn restate_dry_run_predicts_what_restating_stores() {
     let (store, demo) = demo_store().await;

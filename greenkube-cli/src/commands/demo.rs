@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use greenkube_adapters::app;
 use greenkube_adapters::app::collect::Stop;
 use greenkube_adapters::app::demo::{BATCH, Demo, DemoPlan};
+use greenkube_core::GroupBy;
 use greenkube_core::ports::ReportQuery;
 use greenkube_core::recommend::RecommenderConfig;
-use greenkube_core::{GroupBy, ReferenceData};
 
 use crate::args::DemoArgs;
 use crate::progress::Bar;
@@ -36,11 +36,13 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         ));
         let stop = Stop::on_signals();
         let started = std::time::Instant::now();
-        let loaded = demo.load(store, &stop, &Bar::new(BATCH)).await?;
-        if loaded.summary.stopped {
+        let (loaded, scan) = demo
+            .load_and_scan(store, &stop, &Bar::new(BATCH), RecommenderConfig::default())
+            .await?;
+        let Some(mut scan) = scan else {
             printer::note("stopped: the windows stored so far are kept; run the demo again to finish");
             return anyhow::Ok(());
-        }
+        };
         if loaded.due.is_empty() {
             printer::note("every window of the range is already stored (same seed and end: same data)");
         } else {
@@ -62,15 +64,6 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             &report.rows,
             Some(&overhead),
         )?;
-        let inventory = demo.inventory();
-        let mut scan = app::recommend::scan(
-            store,
-            demo.range,
-            RecommenderConfig::default(),
-            Some(&inventory),
-            ReferenceData::embedded(),
-        )
-        .await?;
         scan.recommendations.truncate(args.top);
         printer::recommendations_table(&scan.recommendations, scan.windows)?;
         printer::demo_next_steps(&args.store.store);

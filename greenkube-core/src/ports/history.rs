@@ -21,21 +21,77 @@ pub trait SnapshotArchive: Send + Sync + fmt::Debug {
     fn backend(&self) -> &'static str;
 
     /// Stores a snapshot. It MUST be returned equal by [`SnapshotArchive::snapshot`]; archiving
-    /// the same (cluster, window start) again MUST replace the earlier one.
-    async fn archive(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+    /// the same (cluster, window start) again MUST replace the earlier one. The default packs
+    /// it ([`SnapshotArchive::pack`]) and stores it alone ([`SnapshotArchive::archive_packed`]).
+    async fn archive(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let packed = self.pack(snapshot)?;
+        self.archive_packed(std::slice::from_ref(&packed)).await
+    }
 
-    /// The snapshot of a cluster's window, if archived.
+    /// Encodes a snapshot as this archive stores it (for a database, its JSON compressed):
+    /// CPU work only, no I/O, so a caller can run it while something else waits on the
+    /// store, e.g. a collector packing a batch's snapshots while the batch's footprints are
+    /// written. The result MUST only be given to this archive's
+    /// [`SnapshotArchive::archive_packed`].
+    fn pack(&self, snapshot: &Snapshot) -> Result<PackedSnapshot, StoreError>;
+
+    /// Stores packed snapshots, as [`SnapshotArchive::archive`] would store each, in order (a
+    /// later one of the same window replacing an earlier one). A database SHOULD write them in
+    /// one transaction: all or none.
+    async fn archive_packed(&self, packed: &[PackedSnapshot]) -> Result<(), StoreError>;
+
+    /// The snapshot of a cluster's window, if archived. The default reads it packed
+    /// ([`SnapshotArchive::packed`]) and unpacks it ([`SnapshotArchive::unpack`]).
     async fn snapshot(
         &self,
         cluster: Option<&str>,
         window_start: DateTime<Utc>,
-    ) -> Result<Option<Snapshot>, StoreError>;
+    ) -> Result<Option<Snapshot>, StoreError> {
+        match self.packed(cluster, window_start).await? {
+            Some(packed) => self.unpack(&packed).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The snapshot of a cluster's window as stored, if archived, for
+    /// [`SnapshotArchive::unpack`]: a reader can unpack one window (CPU only) while the next
+    /// is read.
+    async fn packed(
+        &self,
+        cluster: Option<&str>,
+        window_start: DateTime<Utc>,
+    ) -> Result<Option<PackedSnapshot>, StoreError>;
+
+    /// Decodes a snapshot this archive packed: CPU only, no I/O. It MUST give back the
+    /// snapshot that was packed; damaged bytes are an `InvalidData` error.
+    fn unpack(&self, packed: &PackedSnapshot) -> Result<Snapshot, StoreError>;
 
     /// The archived windows whose start is in `range`, ordered by start then cluster.
     async fn archived_windows(
         &self,
         range: TimeRange,
     ) -> Result<Vec<(Option<Arc<str>>, DateTime<Utc>)>, StoreError>;
+}
+
+/// A snapshot encoded by [`SnapshotArchive::pack`], ready to be stored by the same archive.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedSnapshot {
+    /// The snapshot's cluster.
+    pub cluster: Option<Arc<str>>,
+    /// The snapshot's window start.
+    pub window_start: DateTime<Utc>,
+    /// The encoded snapshot; what the bytes are is the archive's business.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for PackedSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PackedSnapshot")
+            .field("cluster", &self.cluster)
+            .field("window_start", &self.window_start)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// One version of a node's description, valid from `valid_from` until `valid_to` (open when

@@ -38,7 +38,7 @@ pub use footprint_repository::{
 };
 pub use history::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
-    NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive,
+    NodeHistory, NodeVersion, PackedSnapshot, RecommendationStore, SavingsLedger, SnapshotArchive,
 };
 pub use pod_columns::{NameColumn, PodColumnPage, PodColumns, REASON_SEPARATOR, RangedColumn};
 pub use records::{NodeRecord, PodRecord, RecordError, WindowRecords};

@@ -115,6 +115,53 @@ pub async fn archive_round_trip_and_replace(f: &HistoryFixture) {
     assert!(none.is_empty());
 }
 
+/// Packed snapshots are stored as archiving each would store it, a later one of a window
+/// replacing an earlier one, and the archive reads them back equal.
+pub async fn archive_packed_stores_each(f: &HistoryFixture) {
+    let first = snapshot("prod", at(2025, 6, 5, 10, 0));
+    let second = snapshot("prod", at(2025, 6, 5, 10, 5));
+    let mut again = second.clone();
+    again.pods.truncate(1);
+    let other = snapshot("staging", at(2025, 6, 5, 10, 0));
+    let packed = [&first, &second, &again, &other]
+        .iter()
+        .map(|s| f.archive.pack(s).expect("packs"))
+        .collect::<Vec<_>>();
+    assert_eq!(packed[1].window_start, second.window_start);
+    assert_eq!(packed[3].cluster.as_deref(), Some("staging"));
+    f.archive
+        .archive_packed(&packed)
+        .await
+        .expect("stores packed snapshots");
+    for (cluster, start, want) in [
+        ("prod", first.window_start, &first),
+        ("prod", second.window_start, &again),
+        ("staging", other.window_start, &other),
+    ] {
+        let back = f
+            .archive
+            .snapshot(Some(cluster), start)
+            .await
+            .expect("reads")
+            .unwrap_or_else(|| panic!("{cluster} {start} archived"));
+        assert_eq!(&back, want, "{cluster} {start}");
+    }
+    let windows = f
+        .archive
+        .archived_windows(range((2025, 6, 5), (2025, 6, 6)))
+        .await
+        .unwrap();
+    assert_eq!(
+        windows.len(),
+        3,
+        "one entry per (cluster, window): {windows:?}"
+    );
+    f.archive
+        .archive_packed(&[])
+        .await
+        .expect("nothing to store is not an error");
+}
+
 fn node(name: &str, cores: f64) -> Node {
     Node {
         name: Arc::from(name),
@@ -434,6 +481,7 @@ macro_rules! history_contract_suite {
         $crate::history_contract_suite!(
             @tests $make;
             archive_round_trip_and_replace,
+            archive_packed_stores_each,
             node_history_versions,
             intensity_history_lookup,
             recommendation_lifecycle,

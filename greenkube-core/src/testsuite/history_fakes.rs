@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::ports::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
-    NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive, StoreError,
-    TimeRange,
+    NodeHistory, NodeVersion, PackedSnapshot, RecommendationStore, SavingsLedger, SnapshotArchive,
+    StoreError, TimeRange,
 };
 use crate::recommend::RecommendationRecord;
 use crate::snapshot::{Node, Snapshot};
@@ -69,6 +69,35 @@ impl SnapshotArchive for InMemoryHistory {
         Ok(())
     }
 
+    /// The snapshot's JSON, uncompressed.
+    fn pack(&self, snapshot: &Snapshot) -> Result<PackedSnapshot, StoreError> {
+        let body = serde_json::to_vec(snapshot).map_err(|e| {
+            StoreError::invalid_data(BACKEND, format!("snapshot cannot be encoded: {e}"))
+        })?;
+        Ok(PackedSnapshot {
+            cluster: snapshot.cluster.clone(),
+            window_start: snapshot.window_start,
+            body,
+        })
+    }
+
+    async fn archive_packed(&self, packed: &[PackedSnapshot]) -> Result<(), StoreError> {
+        // Decoded first: a damaged one stores none.
+        let snapshots = packed
+            .iter()
+            .map(|p| self.unpack(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut state = self.state()?;
+        for snapshot in snapshots {
+            let key = (
+                snapshot.window_start,
+                snapshot.cluster.as_deref().map(str::to_string),
+            );
+            state.snapshots.insert(key, snapshot);
+        }
+        Ok(())
+    }
+
     async fn snapshot(
         &self,
         cluster: Option<&str>,
@@ -79,6 +108,24 @@ impl SnapshotArchive for InMemoryHistory {
             .snapshots
             .get(&(window_start, cluster_key(cluster)))
             .cloned())
+    }
+
+    async fn packed(
+        &self,
+        cluster: Option<&str>,
+        window_start: DateTime<Utc>,
+    ) -> Result<Option<PackedSnapshot>, StoreError> {
+        match self.snapshot(cluster, window_start).await? {
+            Some(snapshot) => self.pack(&snapshot).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn unpack(&self, packed: &PackedSnapshot) -> Result<Snapshot, StoreError> {
+        let text = std::str::from_utf8(&packed.body)
+            .map_err(|e| StoreError::invalid_data(BACKEND, format!("packed snapshot: {e}")))?;
+        Snapshot::from_json_str(text)
+            .map_err(|e| StoreError::invalid_data(BACKEND, format!("packed snapshot: {e}")))
     }
 
     async fn archived_windows(

@@ -108,7 +108,7 @@ use chrono::{DateTime, Duration, Utc};
 use greenkube_core::Snapshot;
 use greenkube_core::ports::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
-    RecommendationStore, SavingsLedger, SnapshotArchive, StoreError, TimeRange,
+    PackedSnapshot, RecommendationStore, SavingsLedger, SnapshotArchive, StoreError, TimeRange,
 };
 use greenkube_core::recommend::RecommendationRecord;
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,7 @@ use super::documents::{BulkDoc, Doc, encode};
 use super::error::{damaged, unexpected};
 use super::fields::{digest, instant, micros, micros_ceil, millis};
 use super::store::ElasticsearchStore;
-use crate::store::codec::{gunzip, gzip, recommendation_type};
+use crate::store::codec::{pack_snapshot, recommendation_type, unpack_snapshot};
 
 /// Attempts of a compare-and-swap that keeps losing before giving up.
 pub(super) const MAX_ATTEMPTS: usize = 16;
@@ -137,6 +137,25 @@ fn snapshot_id(cluster: &str, window_start_us: i64) -> String {
     format!("s-{}", digest(&[cluster, &window_start_us.to_string()]))
 }
 
+/// The document id of an archived snapshot.
+fn packed_id(packed: &PackedSnapshot) -> String {
+    snapshot_id(
+        cluster_key(packed.cluster.as_deref()),
+        micros(packed.window_start),
+    )
+}
+
+/// The document of an archived snapshot: its key, and its gzip-compressed JSON in base64.
+fn packed_document(packed: &PackedSnapshot) -> Value {
+    let start_us = micros(packed.window_start);
+    json!({
+        "cluster": cluster_key(packed.cluster.as_deref()),
+        "window_start_us": start_us,
+        "window_start": millis(start_us),
+        "body": BASE64.encode(&packed.body),
+    })
+}
+
 /// A listed archived window.
 #[derive(Debug, Deserialize)]
 struct WindowHit {
@@ -151,33 +170,44 @@ impl SnapshotArchive for ElasticsearchStore {
     }
 
     async fn archive(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(snapshot).map_err(|e| {
-            StoreError::invalid_data(BACKEND, "snapshot cannot be encoded").with_source(e)
-        })?;
-        let cluster = cluster_key(snapshot.cluster.as_deref());
-        let start_us = micros(snapshot.window_start);
-        let document = json!({
-            "cluster": cluster,
-            "window_start_us": start_us,
-            "window_start": millis(start_us),
-            "body": BASE64.encode(gzip(BACKEND, &json)?),
-        });
+        let packed = self.pack(snapshot)?;
         self.put(
             &self.indices.snapshots,
-            &snapshot_id(cluster, start_us),
+            &packed_id(&packed),
             Write::ReplaceVisible,
-            &document,
+            &packed_document(&packed),
             "archiving a snapshot",
         )
         .await
         .map(|_| ())
     }
 
-    async fn snapshot(
+    fn pack(&self, snapshot: &Snapshot) -> Result<PackedSnapshot, StoreError> {
+        pack_snapshot(BACKEND, snapshot)
+    }
+
+    /// One `_bulk` request (a later document of a window replaces an earlier one).
+    async fn archive_packed(&self, packed: &[PackedSnapshot]) -> Result<(), StoreError> {
+        if packed.is_empty() {
+            return Ok(());
+        }
+        let docs: Vec<BulkDoc> = packed
+            .iter()
+            .map(|p| BulkDoc {
+                id: packed_id(p),
+                external_version: None,
+                source: packed_document(p),
+            })
+            .collect();
+        self.bulk(&self.indices.snapshots, &docs, "archiving snapshots")
+            .await
+    }
+
+    async fn packed(
         &self,
         cluster: Option<&str>,
         window_start: DateTime<Utc>,
-    ) -> Result<Option<Snapshot>, StoreError> {
+    ) -> Result<Option<PackedSnapshot>, StoreError> {
         let doing = "reading an archived snapshot";
         let id = snapshot_id(cluster_key(cluster), micros(window_start));
         let Some(doc) = self.get(&self.indices.snapshots, &id, doing).await? else {
@@ -189,14 +219,18 @@ impl SnapshotArchive for ElasticsearchStore {
             .get("body")
             .and_then(Value::as_str)
             .ok_or_else(|| damaged(what, "no `body`"))?;
-        let zipped = BASE64
+        let body = BASE64
             .decode(body)
             .map_err(|e| damaged(what, format!("not base64: {e}")))?;
-        let json = gunzip(BACKEND, &zipped, what)?;
-        let text = String::from_utf8(json).map_err(|e| damaged(what, e))?;
-        Snapshot::from_json_str(&text)
-            .map(Some)
-            .map_err(|e| damaged(what, e))
+        Ok(Some(PackedSnapshot {
+            cluster: cluster.map(Arc::from),
+            window_start,
+            body,
+        }))
+    }
+
+    fn unpack(&self, packed: &PackedSnapshot) -> Result<Snapshot, StoreError> {
+        unpack_snapshot(BACKEND, packed)
     }
 
     async fn archived_windows(

@@ -36,12 +36,6 @@ pub(crate) trait Exec: Database {
         query: Query<'a, Self>,
     ) -> BoxFuture<'a, Result<Option<Self::Row>, sqlx::Error>>;
 
-    /// Runs `query` for its effect.
-    fn execute<'a>(
-        pool: &'a Pool<Self>,
-        query: Query<'a, Self>,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
-
     /// Every row of `query`, on a connection (or in a transaction).
     fn fetch_all_in<'c, 'q: 'c>(
         conn: &'c mut Self::Connection,
@@ -80,13 +74,6 @@ where
         query: Query<'a, D>,
     ) -> BoxFuture<'a, Result<Option<D::Row>, sqlx::Error>> {
         Box::pin(query.fetch_optional(pool))
-    }
-
-    fn execute<'a>(
-        pool: &'a Pool<D>,
-        query: Query<'a, D>,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        Box::pin(async move { query.execute(pool).await.map(|_| ()) })
     }
 
     fn fetch_all_in<'c, 'q: 'c>(
@@ -214,17 +201,6 @@ pub(crate) async fn fetch_optional<'a, D: Dialect>(
     doing: &str,
 ) -> Result<Option<D::Row>, StoreError> {
     D::fetch_optional(pool, query)
-        .await
-        .map_err(|e| sqlx_error::<D>(doing, e))
-}
-
-/// Runs `query` for its effect.
-pub(crate) async fn execute<'a, D: Dialect>(
-    pool: &'a Pool<D>,
-    query: Query<'a, D>,
-    doing: &str,
-) -> Result<(), StoreError> {
-    D::execute(pool, query)
         .await
         .map_err(|e| sqlx_error::<D>(doing, e))
 }

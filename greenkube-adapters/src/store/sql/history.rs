@@ -9,16 +9,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use greenkube_core::ports::{
     EmbodiedCache, EmbodiedCacheEntry, IntensityHistory, IntensityPoint, LedgerEntry, LedgerTotal,
-    NodeHistory, NodeVersion, RecommendationStore, SavingsLedger, SnapshotArchive, StoreError,
-    TimeRange,
+    NodeHistory, NodeVersion, PackedSnapshot, RecommendationStore, SavingsLedger, SnapshotArchive,
+    StoreError, TimeRange,
 };
 use greenkube_core::recommend::RecommendationRecord;
 use greenkube_core::{Node, Snapshot};
 
-use super::exec::{Bind as _, execute, fetch_all, fetch_optional};
+use super::exec::{Bind as _, execute_in, fetch_all, fetch_optional};
 use super::rows::{Columns, invalid};
 use super::{Dialect, HistoryOps, SqlStore};
-use crate::store::codec::{gunzip, gzip, recommendation_type};
+use crate::store::codec::{pack_snapshot, recommendation_type, unpack_snapshot};
 
 /// The cluster as stored: `""` for none.
 fn cluster_key(cluster: Option<&str>) -> String {
@@ -55,23 +55,38 @@ impl<D: Dialect> SnapshotArchive for SqlStore<D> {
         D::BACKEND
     }
 
-    async fn archive(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(snapshot).map_err(|e| {
-            StoreError::invalid_data(D::BACKEND, "snapshot cannot be encoded").with_source(e)
-        })?;
-        let query = sqlx::query(D::SQL.archive)
-            .arg(cluster_key(snapshot.cluster.as_deref()))
-            .time(snapshot.window_start)
-            .arg(gzip(D::BACKEND, &json)?);
-        execute(&self.pool, query, "archiving a snapshot").await
+    fn pack(&self, snapshot: &Snapshot) -> Result<PackedSnapshot, StoreError> {
+        pack_snapshot(D::BACKEND, snapshot)
     }
 
-    async fn snapshot(
+    /// One transaction for all of them.
+    async fn archive_packed(&self, packed: &[PackedSnapshot]) -> Result<(), StoreError> {
+        const DOING: &str = "archiving snapshots";
+        if packed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| D::error("starting to archive snapshots", e))?;
+        for p in packed {
+            let query = sqlx::query(D::SQL.archive)
+                .arg(cluster_key(p.cluster.as_deref()))
+                .time(p.window_start)
+                .arg(p.body.clone());
+            execute_in::<D>(&mut tx, query, DOING).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| D::error("committing archived snapshots", e))
+    }
+
+    async fn packed(
         &self,
         cluster: Option<&str>,
         window_start: DateTime<Utc>,
-    ) -> Result<Option<Snapshot>, StoreError> {
-        const WHAT: &str = "an archived snapshot";
+    ) -> Result<Option<PackedSnapshot>, StoreError> {
         let query = sqlx::query(D::SQL.snapshot)
             .arg(cluster_key(cluster))
             .time(window_start);
@@ -79,12 +94,15 @@ impl<D: Dialect> SnapshotArchive for SqlStore<D> {
         else {
             return Ok(None);
         };
-        let body: Vec<u8> = Columns::<D>::new(&row).get()?;
-        let json = gunzip(D::BACKEND, &body, WHAT)?;
-        let text = String::from_utf8(json).map_err(|e| invalid::<D>(WHAT, e))?;
-        Snapshot::from_json_str(&text)
-            .map(Some)
-            .map_err(|e| invalid::<D>(WHAT, e))
+        Ok(Some(PackedSnapshot {
+            cluster: cluster.map(Arc::from),
+            window_start,
+            body: Columns::<D>::new(&row).get()?,
+        }))
+    }
+
+    fn unpack(&self, packed: &PackedSnapshot) -> Result<Snapshot, StoreError> {
+        unpack_snapshot(D::BACKEND, packed)
     }
 
     async fn archived_windows(
