@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::SnapshotError;
@@ -242,12 +243,14 @@ impl Snapshot {
             });
         }
         self.validate_nodes()?;
-        let pod_index = self.validate_pods()?;
+        let pod_keys = self.pod_keys();
+        let pod_index = self.validate_pods(&pod_keys)?;
         for (zone, intensity) in &self.grid_intensity {
             check_amount(intensity.0, || format!("grid_intensity.{zone}"))?;
         }
         let cost_index = self.index_costs(&pod_index)?;
         drop(pod_index);
+        drop(pod_keys);
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for (index, entry) in self.embodied.iter().enumerate() {
             check_amount(entry.kgco2e, || format!("embodied[{index}].kgco2e"))?;
@@ -272,36 +275,25 @@ impl Snapshot {
 
     /// Matches each cost entry to its pod (rejecting duplicates). Costs listed in pod order,
     /// as collectors write them, are matched without a lookup.
-    fn index_costs<'a>(
-        &'a self,
-        pod_index: &FastMap<(&'a str, &'a str), usize>,
-    ) -> Result<CostIndex<'a>, SnapshotError> {
+    ///
+    /// The matching (a pure function of each entry, the pods being unique by now) runs on every
+    /// core in chunks; the checks and the duplicate detection then run in entry order, so the
+    /// result and the first error are those of a single pass.
+    fn index_costs<'a>(&'a self, pod_index: &PodIndex<'_>) -> Result<CostIndex<'a>, SnapshotError> {
+        let found = self.match_costs(pod_index);
         let mut by_pod: Vec<Option<(Money, u32)>> = vec![None; self.pods.len()];
         let mut orphans: FastMap<(&str, &str), usize> = fast_map(0);
-        let mut cursor = 0usize;
-        for (index, cost) in self.costs.iter().enumerate() {
+        for ((index, cost), found) in self.costs.iter().enumerate().zip(found) {
             check_amount(cost.cost.0, || format!("costs[{index}].cost"))?;
-            let at_cursor = self.pods.get(cursor).is_some_and(|p| {
-                (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
-                    && (Arc::ptr_eq(&p.namespace, &cost.namespace) || p.namespace == cost.namespace)
-            });
-            let found = if at_cursor {
-                Some(cursor)
+            let first = if found == NO_POD {
+                orphans.insert((&cost.namespace, &cost.pod), index)
             } else {
-                pod_index
-                    .get(&(cost.namespace.as_ref(), cost.pod.as_ref()))
-                    .copied()
-            };
-            let first = match found {
-                Some(position) => {
-                    cursor = position + 1;
-                    let first = by_pod[position].map(|(_, f)| f as usize);
-                    if first.is_none() {
-                        by_pod[position] = Some((cost.cost, index as u32));
-                    }
-                    first
+                let position = found as usize;
+                let first = by_pod[position].map(|(_, f)| f as usize);
+                if first.is_none() {
+                    by_pod[position] = Some((cost.cost, index as u32));
                 }
-                None => orphans.insert((&cost.namespace, &cost.pod), index),
+                first
             };
             if let Some(first) = first {
                 return Err(SnapshotError::Duplicate {
@@ -321,6 +313,54 @@ impl Snapshot {
                 .collect(),
             orphans,
         })
+    }
+
+    /// The position of each cost entry's pod ([`NO_POD`] for none), in entry order.
+    fn match_costs(&self, pod_index: &PodIndex<'_>) -> Vec<u32> {
+        let match_chunk = |(chunk, costs): (usize, &[CostEntry])| {
+            // Within a chunk, an entry for the pod after the previous entry's is matched
+            // without a lookup, while the entries follow the pods' order (`ordered`: the last
+            // entry's pod came right after the one before). Shuffled entries skip that check,
+            // which would read a pod's names for nothing.
+            let mut cursor = chunk * COST_CHUNK;
+            let mut ordered = true;
+            let mut found = Vec::with_capacity(costs.len());
+            let mut key = Vec::new();
+            for cost in costs {
+                let at_cursor = ordered
+                    && self.pods.get(cursor).is_some_and(|p| {
+                        (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
+                            && (Arc::ptr_eq(&p.namespace, &cost.namespace)
+                                || p.namespace == cost.namespace)
+                    });
+                let position = if at_cursor {
+                    Some(cursor)
+                } else {
+                    pod_index
+                        .get(pod_key(&mut key, &cost.namespace, &cost.pod))
+                        .copied()
+                };
+                match position {
+                    Some(position) => {
+                        ordered = position == cursor;
+                        cursor = position + 1;
+                        found.push(position as u32);
+                    }
+                    None => found.push(NO_POD),
+                }
+            }
+            found
+        };
+        if self.costs.len() < 2 * COST_CHUNK {
+            return match_chunk((0, &self.costs));
+        }
+        let chunks: Vec<Vec<u32>> = self
+            .costs
+            .par_chunks(COST_CHUNK)
+            .enumerate()
+            .map(match_chunk)
+            .collect();
+        chunks.concat()
     }
 
     fn validate_nodes(&self) -> Result<(), SnapshotError> {
@@ -349,9 +389,32 @@ impl Snapshot {
         Ok(())
     }
 
-    fn validate_pods(&self) -> Result<FastMap<(&str, &str), usize>, SnapshotError> {
-        let mut seen: FastMap<(&str, &str), usize> = fast_map(self.pods.len());
-        for (index, pod) in self.pods.iter().enumerate() {
+    /// Every pod's key (see [`pod_key`]), one after the other.
+    fn pod_keys(&self) -> PodKeys {
+        let mut keys = PodKeys {
+            bytes: Vec::with_capacity(
+                self.pods
+                    .iter()
+                    .map(|p| p.namespace.len() + p.name.len() + 1)
+                    .sum(),
+            ),
+            ends: Vec::with_capacity(self.pods.len()),
+        };
+        for pod in &self.pods {
+            keys.bytes.extend_from_slice(pod.namespace.as_bytes());
+            keys.bytes.push(KEY_SEPARATOR);
+            keys.bytes.extend_from_slice(pod.name.as_bytes());
+            keys.ends.push(keys.bytes.len());
+        }
+        keys
+    }
+
+    fn validate_pods<'k>(&self, keys: &'k PodKeys) -> Result<PodIndex<'k>, SnapshotError> {
+        let mut seen: PodIndex<'k> = fast_map(self.pods.len());
+        let mut start = 0;
+        for ((index, pod), &end) in self.pods.iter().enumerate().zip(&keys.ends) {
+            let key = &keys.bytes[start..end];
+            start = end;
             if pod.namespace.is_empty() {
                 return Err(SnapshotError::EmptyName {
                     field: format!("pods[{index}].namespace"),
@@ -362,7 +425,7 @@ impl Snapshot {
                     field: format!("pods[{index}].name"),
                 });
             }
-            if let Some(first) = seen.insert((&pod.namespace, &pod.name), index) {
+            if let Some(first) = seen.insert(key, index) {
                 return Err(SnapshotError::Duplicate {
                     field: format!("pods[{index}]"),
                     what: "pod",
@@ -388,6 +451,37 @@ impl Snapshot {
         Ok(seen)
     }
 }
+
+/// The pods' `(namespace, name)` keys (see [`pod_key`]) in one buffer, in pod order: the
+/// index of the pods, and the cost matching, read them there rather than from each pod's own
+/// strings, scattered over the heap.
+struct PodKeys {
+    bytes: Vec<u8>,
+    /// Where each pod's key ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+/// Each pod's position by its key.
+type PodIndex<'k> = FastMap<&'k [u8], usize>;
+
+/// Separates the namespace from the name in a key: a byte UTF-8 text never holds, so two
+/// different pairs never give the same key.
+const KEY_SEPARATOR: u8 = 0xFF;
+
+/// The key of `(namespace, name)`, written into `buffer`.
+fn pod_key<'b>(buffer: &'b mut Vec<u8>, namespace: &str, name: &str) -> &'b [u8] {
+    buffer.clear();
+    buffer.extend_from_slice(namespace.as_bytes());
+    buffer.push(KEY_SEPARATOR);
+    buffer.extend_from_slice(name.as_bytes());
+    buffer
+}
+
+/// Cost entries matched in one chunk (see [`Snapshot::match_costs`]).
+const COST_CHUNK: usize = 8192;
+
+/// A cost entry that matches no pod.
+const NO_POD: u32 = u32::MAX;
 
 /// What [`Snapshot::validate_indexed`] learns about costs.
 pub(crate) struct CostIndex<'a> {
