@@ -26,7 +26,11 @@ pub struct Snapshot {
     /// Always [`SNAPSHOT_SCHEMA`].
     pub schema: String,
     /// Cluster name, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cluster: Option<Arc<str>>,
     /// Start of the window (inclusive).
     pub window_start: DateTime<Utc>,
@@ -71,19 +75,36 @@ pub struct Snapshot {
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Node name, unique in the snapshot.
+    #[serde(deserialize_with = "arc_str")]
     pub name: Arc<str>,
     /// Cloud provider (`aws`, `gcp`, `azure`, `ovh`, `scaleway`; case-insensitive; anything else is
     /// an unknown provider).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub provider: Option<Arc<str>>,
     /// Instance type as Kubernetes reports it (`m5.large`, `n2-standard-8`, `Standard_D4s_v5`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub instance_type: Option<Arc<str>>,
     /// Cloud region (`eu-west-3`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub region: Option<Arc<str>>,
     /// Cloud availability zone (`eu-west-3a`) or an electricity zone code (`FR`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub zone: Option<Arc<str>>,
     /// CPU capacity in cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,17 +123,31 @@ pub struct Node {
 #[serde(deny_unknown_fields)]
 pub struct Pod {
     /// Namespace.
+    #[serde(deserialize_with = "arc_str")]
     pub namespace: Arc<str>,
     /// Pod name; `(namespace, name)` is unique in the snapshot.
+    #[serde(deserialize_with = "arc_str")]
     pub name: Arc<str>,
     /// Node the pod ran on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub node: Option<Arc<str>>,
     /// Kind of the controlling owner (`ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_kind: Option<Arc<str>>,
     /// Name of the controlling owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_name: Option<Arc<str>>,
     /// Average CPU used over the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,8 +178,10 @@ pub type Labels = Arc<BTreeMap<String, String>>;
 #[serde(deny_unknown_fields)]
 pub struct CostEntry {
     /// Namespace of the pod.
+    #[serde(deserialize_with = "arc_str")]
     pub namespace: Arc<str>,
     /// Pod name.
+    #[serde(deserialize_with = "arc_str")]
     pub pod: Arc<str>,
     /// Cost accrued in the window.
     pub cost: Money,
@@ -155,8 +192,10 @@ pub struct CostEntry {
 #[serde(deny_unknown_fields)]
 pub struct EmbodiedEntry {
     /// Cloud provider.
+    #[serde(deserialize_with = "arc_str")]
     pub provider: Arc<str>,
     /// Instance type.
+    #[serde(deserialize_with = "arc_str")]
     pub instance_type: Arc<str>,
     /// Manufacturing emissions of the instance, in kg CO2e, over its whole life.
     pub kgco2e: f64,
@@ -164,6 +203,55 @@ pub struct EmbodiedEntry {
     /// lifespan, 4 years).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifespan_hours: Option<f64>,
+}
+
+/// A string field as an `Arc<str>`, made from the text the parser holds (serde's own impl goes
+/// through a `String` and a `Box<str>`: two allocations and a copy more per field).
+fn arc_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+    deserializer.deserialize_str(ArcStrVisitor)
+}
+
+/// An optional string field (absent or `null` is `None`) as an `Arc<str>`, as [`arc_str`].
+fn option_arc_str<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Arc<str>>, D::Error> {
+    deserializer.deserialize_option(OptionArcStrVisitor)
+}
+
+struct ArcStrVisitor;
+
+impl serde::de::Visitor<'_> for ArcStrVisitor {
+    type Value = Arc<str>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Arc<str>, E> {
+        Ok(Arc::from(value))
+    }
+}
+
+struct OptionArcStrVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OptionArcStrVisitor {
+    type Value = Option<Arc<str>>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("option")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        arc_str(deserializer).map(Some)
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
