@@ -44,10 +44,18 @@ pub(crate) fn chain_text(err: &anyhow::Error) -> String {
     text
 }
 
+/// The buffer in front of standard output: large enough that a footprint of tens of
+/// megabytes is written in few system calls.
+const STDOUT_BUFFER: usize = 256 * 1024;
+
 /// Runs `f` on a buffered standard output; a closed pipe (`| head`) is not an error.
-fn with_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+/// `f` writes to the buffer itself, not through `dyn Write`, so serde's many small writes are
+/// copies into the buffer rather than calls.
+fn with_stdout(
+    f: impl FnOnce(&mut BufWriter<io::StdoutLock<'static>>) -> io::Result<()>,
+) -> anyhow::Result<()> {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(STDOUT_BUFFER, stdout.lock());
     match f(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
@@ -83,6 +91,15 @@ pub(crate) fn bytes(data: &[u8]) -> anyhow::Result<()> {
 pub(crate) fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     with_stdout(|out| {
         serde_json::to_writer(&mut *out, value).map_err(json_io)?;
+        writeln!(out)
+    })
+}
+
+/// A footprint as one JSON line: the bytes of [`json_line`], the pod rows serialised on every
+/// core ([`Footprint::write_json`]).
+pub(crate) fn footprint_json_line(footprint: &Footprint) -> anyhow::Result<()> {
+    with_stdout(|out| {
+        footprint.write_json(&mut *out).map_err(json_io)?;
         writeln!(out)
     })
 }

@@ -143,6 +143,11 @@ fn show_value(value: f64) -> String {
 
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, SnapshotError> {
     let text = without_bom(text);
+    // Valid documents (nearly all) are parsed once, without tracking the path; only a document
+    // that fails is parsed again, with the path, for the error.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

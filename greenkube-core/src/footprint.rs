@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -341,7 +342,67 @@ pub struct Footprint {
     pub warnings: Vec<String>,
 }
 
+/// Pod rows one thread serialises at a time in [`Footprint::write_json`].
+const JSON_CHUNK: usize = 2_048;
+
+/// Pod rows serialised before they are written, at most, in [`Footprint::write_json`]: bounds
+/// the memory the serialised rows take (about 1 KiB each).
+const JSON_ROUND: usize = 8 * JSON_CHUNK;
+
 impl Footprint {
+    /// Writes the footprint as compact JSON: the same bytes as `serde_json::to_writer(out,
+    /// self)`, with the pod rows serialised on every core, in chunks written in pod order.
+    pub fn write_json<W: std::io::Write>(&self, mut out: W) -> serde_json::Result<()> {
+        let io = serde_json::Error::io;
+        out.write_all(b"{\"schema\":").map_err(io)?;
+        serde_json::to_writer(&mut out, self.schema)?;
+        out.write_all(b",\"methodology\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.methodology)?;
+        out.write_all(b",\"cluster\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.cluster)?;
+        out.write_all(b",\"window_start\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.window_start)?;
+        out.write_all(b",\"window_end\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.window_end)?;
+        out.write_all(b",\"pods\":[").map_err(io)?;
+        let rows = |chunk: &[PodFootprint]| -> serde_json::Result<Vec<u8>> {
+            let mut buffer = Vec::with_capacity(chunk.len() * 1024);
+            for (index, pod) in chunk.iter().enumerate() {
+                if index > 0 {
+                    buffer.push(b',');
+                }
+                serde_json::to_writer(&mut buffer, pod)?;
+            }
+            Ok(buffer)
+        };
+        for (round, pods) in self.pods.chunks(JSON_ROUND).enumerate() {
+            if round > 0 {
+                out.write_all(b",").map_err(io)?;
+            }
+            if pods.len() <= JSON_CHUNK {
+                out.write_all(&rows(pods)?).map_err(io)?;
+                continue;
+            }
+            let parts: Vec<Vec<u8>> = pods
+                .par_chunks(JSON_CHUNK)
+                .map(rows)
+                .collect::<serde_json::Result<_>>()?;
+            for (index, part) in parts.iter().enumerate() {
+                if index > 0 {
+                    out.write_all(b",").map_err(io)?;
+                }
+                out.write_all(part).map_err(io)?;
+            }
+        }
+        out.write_all(b"],\"nodes\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.nodes)?;
+        out.write_all(b",\"totals\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.totals)?;
+        out.write_all(b",\"warnings\":").map_err(io)?;
+        serde_json::to_writer(&mut out, &self.warnings)?;
+        out.write_all(b"}").map_err(io)
+    }
+
     /// The footprint as a JSON value.
     pub fn to_json_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

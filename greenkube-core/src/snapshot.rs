@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::SnapshotError;
@@ -25,7 +26,11 @@ pub struct Snapshot {
     /// Always [`SNAPSHOT_SCHEMA`].
     pub schema: String,
     /// Cluster name, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cluster: Option<Arc<str>>,
     /// Start of the window (inclusive).
     pub window_start: DateTime<Utc>,
@@ -70,19 +75,36 @@ pub struct Snapshot {
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Node name, unique in the snapshot.
+    #[serde(deserialize_with = "arc_str")]
     pub name: Arc<str>,
     /// Cloud provider (`aws`, `gcp`, `azure`, `ovh`, `scaleway`; case-insensitive; anything else is
     /// an unknown provider).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub provider: Option<Arc<str>>,
     /// Instance type as Kubernetes reports it (`m5.large`, `n2-standard-8`, `Standard_D4s_v5`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub instance_type: Option<Arc<str>>,
     /// Cloud region (`eu-west-3`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub region: Option<Arc<str>>,
     /// Cloud availability zone (`eu-west-3a`) or an electricity zone code (`FR`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub zone: Option<Arc<str>>,
     /// CPU capacity in cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,17 +123,31 @@ pub struct Node {
 #[serde(deny_unknown_fields)]
 pub struct Pod {
     /// Namespace.
+    #[serde(deserialize_with = "arc_str")]
     pub namespace: Arc<str>,
     /// Pod name; `(namespace, name)` is unique in the snapshot.
+    #[serde(deserialize_with = "arc_str")]
     pub name: Arc<str>,
     /// Node the pod ran on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub node: Option<Arc<str>>,
     /// Kind of the controlling owner (`ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_kind: Option<Arc<str>>,
     /// Name of the controlling owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "option_arc_str",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_name: Option<Arc<str>>,
     /// Average CPU used over the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,8 +178,10 @@ pub type Labels = Arc<BTreeMap<String, String>>;
 #[serde(deny_unknown_fields)]
 pub struct CostEntry {
     /// Namespace of the pod.
+    #[serde(deserialize_with = "arc_str")]
     pub namespace: Arc<str>,
     /// Pod name.
+    #[serde(deserialize_with = "arc_str")]
     pub pod: Arc<str>,
     /// Cost accrued in the window.
     pub cost: Money,
@@ -154,8 +192,10 @@ pub struct CostEntry {
 #[serde(deny_unknown_fields)]
 pub struct EmbodiedEntry {
     /// Cloud provider.
+    #[serde(deserialize_with = "arc_str")]
     pub provider: Arc<str>,
     /// Instance type.
+    #[serde(deserialize_with = "arc_str")]
     pub instance_type: Arc<str>,
     /// Manufacturing emissions of the instance, in kg CO2e, over its whole life.
     pub kgco2e: f64,
@@ -163,6 +203,55 @@ pub struct EmbodiedEntry {
     /// lifespan, 4 years).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifespan_hours: Option<f64>,
+}
+
+/// A string field as an `Arc<str>`, made from the text the parser holds (serde's own impl goes
+/// through a `String` and a `Box<str>`: two allocations and a copy more per field).
+fn arc_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+    deserializer.deserialize_str(ArcStrVisitor)
+}
+
+/// An optional string field (absent or `null` is `None`) as an `Arc<str>`, as [`arc_str`].
+fn option_arc_str<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Arc<str>>, D::Error> {
+    deserializer.deserialize_option(OptionArcStrVisitor)
+}
+
+struct ArcStrVisitor;
+
+impl serde::de::Visitor<'_> for ArcStrVisitor {
+    type Value = Arc<str>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Arc<str>, E> {
+        Ok(Arc::from(value))
+    }
+}
+
+struct OptionArcStrVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OptionArcStrVisitor {
+    type Value = Option<Arc<str>>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("option")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        arc_str(deserializer).map(Some)
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -242,12 +331,14 @@ impl Snapshot {
             });
         }
         self.validate_nodes()?;
-        let pod_index = self.validate_pods()?;
+        let pod_keys = self.pod_keys();
+        let pod_index = self.validate_pods(&pod_keys)?;
         for (zone, intensity) in &self.grid_intensity {
             check_amount(intensity.0, || format!("grid_intensity.{zone}"))?;
         }
         let cost_index = self.index_costs(&pod_index)?;
         drop(pod_index);
+        drop(pod_keys);
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for (index, entry) in self.embodied.iter().enumerate() {
             check_amount(entry.kgco2e, || format!("embodied[{index}].kgco2e"))?;
@@ -272,36 +363,25 @@ impl Snapshot {
 
     /// Matches each cost entry to its pod (rejecting duplicates). Costs listed in pod order,
     /// as collectors write them, are matched without a lookup.
-    fn index_costs<'a>(
-        &'a self,
-        pod_index: &FastMap<(&'a str, &'a str), usize>,
-    ) -> Result<CostIndex<'a>, SnapshotError> {
+    ///
+    /// The matching (a pure function of each entry, the pods being unique by now) runs on every
+    /// core in chunks; the checks and the duplicate detection then run in entry order, so the
+    /// result and the first error are those of a single pass.
+    fn index_costs<'a>(&'a self, pod_index: &PodIndex<'_>) -> Result<CostIndex<'a>, SnapshotError> {
+        let found = self.match_costs(pod_index);
         let mut by_pod: Vec<Option<(Money, u32)>> = vec![None; self.pods.len()];
         let mut orphans: FastMap<(&str, &str), usize> = fast_map(0);
-        let mut cursor = 0usize;
-        for (index, cost) in self.costs.iter().enumerate() {
+        for ((index, cost), found) in self.costs.iter().enumerate().zip(found) {
             check_amount(cost.cost.0, || format!("costs[{index}].cost"))?;
-            let at_cursor = self.pods.get(cursor).is_some_and(|p| {
-                (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
-                    && (Arc::ptr_eq(&p.namespace, &cost.namespace) || p.namespace == cost.namespace)
-            });
-            let found = if at_cursor {
-                Some(cursor)
+            let first = if found == NO_POD {
+                orphans.insert((&cost.namespace, &cost.pod), index)
             } else {
-                pod_index
-                    .get(&(cost.namespace.as_ref(), cost.pod.as_ref()))
-                    .copied()
-            };
-            let first = match found {
-                Some(position) => {
-                    cursor = position + 1;
-                    let first = by_pod[position].map(|(_, f)| f as usize);
-                    if first.is_none() {
-                        by_pod[position] = Some((cost.cost, index as u32));
-                    }
-                    first
+                let position = found as usize;
+                let first = by_pod[position].map(|(_, f)| f as usize);
+                if first.is_none() {
+                    by_pod[position] = Some((cost.cost, index as u32));
                 }
-                None => orphans.insert((&cost.namespace, &cost.pod), index),
+                first
             };
             if let Some(first) = first {
                 return Err(SnapshotError::Duplicate {
@@ -321,6 +401,54 @@ impl Snapshot {
                 .collect(),
             orphans,
         })
+    }
+
+    /// The position of each cost entry's pod ([`NO_POD`] for none), in entry order.
+    fn match_costs(&self, pod_index: &PodIndex<'_>) -> Vec<u32> {
+        let match_chunk = |(chunk, costs): (usize, &[CostEntry])| {
+            // Within a chunk, an entry for the pod after the previous entry's is matched
+            // without a lookup, while the entries follow the pods' order (`ordered`: the last
+            // entry's pod came right after the one before). Shuffled entries skip that check,
+            // which would read a pod's names for nothing.
+            let mut cursor = chunk * COST_CHUNK;
+            let mut ordered = true;
+            let mut found = Vec::with_capacity(costs.len());
+            let mut key = Vec::new();
+            for cost in costs {
+                let at_cursor = ordered
+                    && self.pods.get(cursor).is_some_and(|p| {
+                        (Arc::ptr_eq(&p.name, &cost.pod) || p.name == cost.pod)
+                            && (Arc::ptr_eq(&p.namespace, &cost.namespace)
+                                || p.namespace == cost.namespace)
+                    });
+                let position = if at_cursor {
+                    Some(cursor)
+                } else {
+                    pod_index
+                        .get(pod_key(&mut key, &cost.namespace, &cost.pod))
+                        .copied()
+                };
+                match position {
+                    Some(position) => {
+                        ordered = position == cursor;
+                        cursor = position + 1;
+                        found.push(position as u32);
+                    }
+                    None => found.push(NO_POD),
+                }
+            }
+            found
+        };
+        if self.costs.len() < 2 * COST_CHUNK {
+            return match_chunk((0, &self.costs));
+        }
+        let chunks: Vec<Vec<u32>> = self
+            .costs
+            .par_chunks(COST_CHUNK)
+            .enumerate()
+            .map(match_chunk)
+            .collect();
+        chunks.concat()
     }
 
     fn validate_nodes(&self) -> Result<(), SnapshotError> {
@@ -349,9 +477,32 @@ impl Snapshot {
         Ok(())
     }
 
-    fn validate_pods(&self) -> Result<FastMap<(&str, &str), usize>, SnapshotError> {
-        let mut seen: FastMap<(&str, &str), usize> = fast_map(self.pods.len());
-        for (index, pod) in self.pods.iter().enumerate() {
+    /// Every pod's key (see [`pod_key`]), one after the other.
+    fn pod_keys(&self) -> PodKeys {
+        let mut keys = PodKeys {
+            bytes: Vec::with_capacity(
+                self.pods
+                    .iter()
+                    .map(|p| p.namespace.len() + p.name.len() + 1)
+                    .sum(),
+            ),
+            ends: Vec::with_capacity(self.pods.len()),
+        };
+        for pod in &self.pods {
+            keys.bytes.extend_from_slice(pod.namespace.as_bytes());
+            keys.bytes.push(KEY_SEPARATOR);
+            keys.bytes.extend_from_slice(pod.name.as_bytes());
+            keys.ends.push(keys.bytes.len());
+        }
+        keys
+    }
+
+    fn validate_pods<'k>(&self, keys: &'k PodKeys) -> Result<PodIndex<'k>, SnapshotError> {
+        let mut seen: PodIndex<'k> = fast_map(self.pods.len());
+        let mut start = 0;
+        for ((index, pod), &end) in self.pods.iter().enumerate().zip(&keys.ends) {
+            let key = &keys.bytes[start..end];
+            start = end;
             if pod.namespace.is_empty() {
                 return Err(SnapshotError::EmptyName {
                     field: format!("pods[{index}].namespace"),
@@ -362,7 +513,7 @@ impl Snapshot {
                     field: format!("pods[{index}].name"),
                 });
             }
-            if let Some(first) = seen.insert((&pod.namespace, &pod.name), index) {
+            if let Some(first) = seen.insert(key, index) {
                 return Err(SnapshotError::Duplicate {
                     field: format!("pods[{index}]"),
                     what: "pod",
@@ -388,6 +539,37 @@ impl Snapshot {
         Ok(seen)
     }
 }
+
+/// The pods' `(namespace, name)` keys (see [`pod_key`]) in one buffer, in pod order: the
+/// index of the pods, and the cost matching, read them there rather than from each pod's own
+/// strings, scattered over the heap.
+struct PodKeys {
+    bytes: Vec<u8>,
+    /// Where each pod's key ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+/// Each pod's position by its key.
+type PodIndex<'k> = FastMap<&'k [u8], usize>;
+
+/// Separates the namespace from the name in a key: a byte UTF-8 text never holds, so two
+/// different pairs never give the same key.
+const KEY_SEPARATOR: u8 = 0xFF;
+
+/// The key of `(namespace, name)`, written into `buffer`.
+fn pod_key<'b>(buffer: &'b mut Vec<u8>, namespace: &str, name: &str) -> &'b [u8] {
+    buffer.clear();
+    buffer.extend_from_slice(namespace.as_bytes());
+    buffer.push(KEY_SEPARATOR);
+    buffer.extend_from_slice(name.as_bytes());
+    buffer
+}
+
+/// Cost entries matched in one chunk (see [`Snapshot::match_costs`]).
+const COST_CHUNK: usize = 8192;
+
+/// A cost entry that matches no pod.
+const NO_POD: u32 = u32::MAX;
 
 /// What [`Snapshot::validate_indexed`] learns about costs.
 pub(crate) struct CostIndex<'a> {

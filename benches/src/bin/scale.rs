@@ -54,6 +54,10 @@ struct Args {
     /// default the data is untidy, as real snapshots are).
     #[arg(long)]
     tidy: bool,
+    /// Also write each window's snapshot as JSON into this directory (`window-NNNN.json`, one
+    /// per window, outside the timed region), for timing `greenkube estimate` on them.
+    #[arg(long, value_name = "DIR")]
+    write_snapshots: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +87,22 @@ fn peak_rss_mib() -> f64 {
             })
         })
         .unwrap_or(0.0)
+}
+
+/// Writes `snapshot` as `DIR/window-NNNN.json` (the directory is created if need be).
+fn write_snapshot(
+    dir: &std::path::Path,
+    window: usize,
+    snapshot: &greenkube_core::Snapshot,
+) -> Result<(), Box<dyn Error>> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("window-{window:04}.json"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    serde_json::to_writer(&mut out, snapshot)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -127,6 +147,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         let t = Instant::now();
         let snapshot = cluster.snapshot(window);
         build += t.elapsed();
+
+        if let Some(dir) = &args.write_snapshots {
+            write_snapshot(dir, window, &snapshot)?;
+        }
 
         if args.breakdown {
             let t = Instant::now();

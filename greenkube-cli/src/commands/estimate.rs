@@ -45,7 +45,7 @@ pub(crate) fn run(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match (args.format, group_by) {
-        (Format::Json, None) => printer::json_line(&footprint)?,
+        (Format::Json, None) => printer::footprint_json_line(&footprint)?,
         (Format::Table, None) => printer::footprint_table(&footprint)?,
         (Format::Csv, None) => printer::footprint_csv(&footprint)?,
         (format, Some(group)) => {

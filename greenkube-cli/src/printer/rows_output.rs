@@ -2,6 +2,7 @@
 //! `restate`): the rows their JSON holds, flattened.
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -25,6 +25,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::error::SnapshotError;
 use crate::fastmap::{FastMap, fast_map};
 use crate::footprint::{
@@ -34,7 +36,7 @@ use crate::methodology::{EstimateOptions, IdlePolicy, Methodology};
 use crate::ranged::Ranged;
 use crate::reason::{Reason, Reasons};
 use crate::reference::ReferenceData;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Pod, Snapshot};
 use crate::units::{Cores, JOULES_PER_KWH, Money};
 
 use self::node_model::{Demand, EmbodiedTable, NodeModel, Resolver, embodied_table};
@@ -220,45 +222,29 @@ fn estimate_inner(
     let mut synthetic_slot: HashMap<Option<&str>, u32> = HashMap::new();
     let real = snapshot.nodes.len() as u32;
 
-    // Pass 1: inputs per pod, sums per node.
+    // Pass 1: inputs per pod (on every core; a pod whose node is not in the snapshot gets
+    // `UNKNOWN_SLOT` here), then synthetic slots in pod order.
     let mut inputs: Vec<PodInput> = Vec::with_capacity(snapshot.pods.len());
-    for pod in &snapshot.pods {
-        let slot = match pod.node.as_deref().and_then(|n| slot_of.get(n)) {
-            Some(&slot) => slot,
-            None => *synthetic_slot
+    let pod_input = |pod: &Pod| pod_input(classic, &slot_of, pod);
+    if snapshot.pods.len() < PARALLEL_PODS {
+        inputs.extend(snapshot.pods.iter().map(pod_input));
+    } else {
+        snapshot
+            .pods
+            .par_iter()
+            .with_min_len(POD_CHUNK)
+            .map(pod_input)
+            .collect_into_vec(&mut inputs);
+    }
+    for (pod, input) in snapshot.pods.iter().zip(&mut inputs) {
+        if input.slot == UNKNOWN_SLOT {
+            input.slot = *synthetic_slot
                 .entry(pod.node.as_deref())
                 .or_insert_with(|| {
                     synthetic.push(pod.node.clone());
                     real + synthetic.len() as u32 - 1
-                }),
-        };
-        let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
-        let (cpu, cpu_reason) = match pod.cpu_usage_cores {
-            Some(cores) => (cores.0, None),
-            None if !classic && request > 0.0 => (request, Some(OwnReason::CpuUsageFromRequest)),
-            None => (0.0, Some(OwnReason::CpuUsageUnknown)),
-        };
-        let memory_request = pod.memory_request_bytes.map_or(0.0, |b| b.0);
-        let (memory, memory_reason) = if classic {
-            (0.0, None)
-        } else {
-            match pod.memory_usage_bytes {
-                Some(bytes) => (bytes.0, None),
-                None if memory_request > 0.0 => {
-                    (memory_request, Some(OwnReason::MemoryUsageFromRequest))
-                }
-                None => (0.0, Some(OwnReason::MemoryUsageUnknown)),
-            }
-        };
-        inputs.push(PodInput {
-            slot,
-            cpu,
-            cpu_reserved: request.max(cpu),
-            memory,
-            memory_reserved: memory_request.max(memory),
-            cpu_reason,
-            memory_reason,
-        });
+                });
+        }
     }
     let slots = real as usize + synthetic.len();
     let mut sums = vec![NodeSums::default(); slots];
@@ -334,68 +320,55 @@ fn estimate_inner(
         }
     }
 
-    // Pass 3: pod rows.
+    // Pass 3: pod rows, on every core; the rows stay in pod order.
     let dropped = dropped_by_pod(snapshot);
-    let mut totals = Totals::default();
-    let mut pods = Vec::with_capacity(snapshot.pods.len());
-    // Costs were matched on namespace AND pod during validation.
-    for ((pod, input), &cost) in snapshot.pods.iter().zip(&inputs).zip(&cost_index.by_pod) {
+    let row = |((pod, input), &cost): ((&Pod, &PodInput), &Option<Money>)| {
         let model = &models[input.slot as usize];
-        let factor = &factors[input.slot as usize];
-        let mut energy = factor.per_core.scale(input.cpu) + factor.per_pod;
-        if !classic {
-            energy += factor.per_byte.scale(input.memory * factor.memory_norm)
-                + factor
-                    .idle_per_weight
-                    .scale(idle_weight(options.idle_policy, input, model) * factor.idle_norm);
-        }
-        let co2e = emissions(energy, model);
-        let embodied = factor
-            .embodied_per_share
-            .scale(embodied_share(classic, input, model) * factor.embodied_norm);
-        let mut own = Vec::new();
-        if let Some(reason) = input.cpu_reason {
-            own.push(reason.reason());
-        }
-        if let Some(reason) = input.memory_reason {
-            own.push(reason.reason());
-        }
-        if let Some(lines) = dropped.get(&(&*pod.namespace, &*pod.name)) {
-            own.extend(lines.iter().map(|line| Reason::ValueDropped {
-                value: Arc::from(*line),
-            }));
-        }
-        if cost.is_none() {
-            own.push(Reason::NoCost);
-            totals.pods_without_cost += 1;
-        }
-        let reasons = Reasons {
-            node: model.context.reasons.clone(),
-            own,
-        };
-        totals.pods += 1;
-        if reasons.any() {
+        pod_row(
+            classic,
+            options.idle_policy,
+            pod,
+            input,
+            cost,
+            model,
+            &factors[input.slot as usize],
+            &dropped,
+        )
+    };
+    let mut pods = Vec::with_capacity(snapshot.pods.len());
+    if snapshot.pods.len() < PARALLEL_PODS {
+        pods.extend(
+            snapshot
+                .pods
+                .iter()
+                .zip(&inputs)
+                .zip(&cost_index.by_pod)
+                .map(row),
+        );
+    } else {
+        snapshot
+            .pods
+            .par_iter()
+            .zip(&inputs)
+            .zip(&cost_index.by_pod)
+            .with_min_len(POD_CHUNK)
+            .map(row)
+            .collect_into_vec(&mut pods);
+    }
+    drop(inputs);
+    // Totals in pod order, as one pass would sum them.
+    let mut totals = Totals {
+        pods: pods.len(),
+        ..Totals::default()
+    };
+    for (row, cost) in pods.iter().zip(&cost_index.by_pod) {
+        if row.reasons.any() {
             totals.estimated_pods += 1;
         }
+        if cost.is_none() {
+            totals.pods_without_cost += 1;
+        }
         totals.cost += cost.unwrap_or(Money::ZERO);
-        pods.push(PodFootprint {
-            namespace: pod.namespace.clone(),
-            pod: pod.name.clone(),
-            owner_kind: pod.owner_kind.clone(),
-            owner_name: pod.owner_name.clone(),
-            node: model.context.clone(),
-            cpu_usage_cores: pod.cpu_usage_cores,
-            cpu_request_cores: pod.cpu_request_cores,
-            memory_usage_bytes: pod.memory_usage_bytes,
-            memory_request_bytes: pod.memory_request_bytes,
-            restarts: pod.restarts,
-            energy_joules: energy,
-            co2e_grams: co2e,
-            embodied_co2e_grams: embodied,
-            cost,
-            reasons,
-            labels: pod.labels.clone(),
-        });
     }
 
     for row in &node_rows {
@@ -488,6 +461,117 @@ fn estimate_inner(
         totals,
         warnings,
     })
+}
+
+/// Below this many pods the engine runs on the calling thread only (the figures are the same
+/// either way).
+const PARALLEL_PODS: usize = 16_384;
+
+/// The fewest pods a thread takes at a time.
+const POD_CHUNK: usize = 4_096;
+
+/// The slot of a pod whose node is not in the snapshot, until pass 1 gives it a synthetic one.
+const UNKNOWN_SLOT: u32 = u32::MAX;
+
+/// What pass 1 learns about one pod: its node's slot (`UNKNOWN_SLOT` when the node is not in
+/// the snapshot) and the usage the figures are computed from.
+fn pod_input(classic: bool, slot_of: &FastMap<&str, u32>, pod: &Pod) -> PodInput {
+    let slot = pod
+        .node
+        .as_deref()
+        .and_then(|n| slot_of.get(n))
+        .copied()
+        .unwrap_or(UNKNOWN_SLOT);
+    let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
+    let (cpu, cpu_reason) = match pod.cpu_usage_cores {
+        Some(cores) => (cores.0, None),
+        None if !classic && request > 0.0 => (request, Some(OwnReason::CpuUsageFromRequest)),
+        None => (0.0, Some(OwnReason::CpuUsageUnknown)),
+    };
+    let memory_request = pod.memory_request_bytes.map_or(0.0, |b| b.0);
+    let (memory, memory_reason) = if classic {
+        (0.0, None)
+    } else {
+        match pod.memory_usage_bytes {
+            Some(bytes) => (bytes.0, None),
+            None if memory_request > 0.0 => {
+                (memory_request, Some(OwnReason::MemoryUsageFromRequest))
+            }
+            None => (0.0, Some(OwnReason::MemoryUsageUnknown)),
+        }
+    };
+    PodInput {
+        slot,
+        cpu,
+        cpu_reserved: request.max(cpu),
+        memory,
+        memory_reserved: memory_request.max(memory),
+        cpu_reason,
+        memory_reason,
+    }
+}
+
+/// One pod's row (pass 3).
+#[allow(clippy::too_many_arguments)]
+fn pod_row(
+    classic: bool,
+    policy: IdlePolicy,
+    pod: &Pod,
+    input: &PodInput,
+    cost: Option<Money>,
+    model: &NodeModel,
+    factor: &NodeFactors,
+    dropped: &HashMap<(&str, &str), Vec<&str>>,
+) -> PodFootprint {
+    let mut energy = factor.per_core.scale(input.cpu) + factor.per_pod;
+    if !classic {
+        energy += factor.per_byte.scale(input.memory * factor.memory_norm)
+            + factor
+                .idle_per_weight
+                .scale(idle_weight(policy, input, model) * factor.idle_norm);
+    }
+    let co2e = emissions(energy, model);
+    let embodied = factor
+        .embodied_per_share
+        .scale(embodied_share(classic, input, model) * factor.embodied_norm);
+    let mut own = Vec::new();
+    if let Some(reason) = input.cpu_reason {
+        own.push(reason.reason());
+    }
+    if let Some(reason) = input.memory_reason {
+        own.push(reason.reason());
+    }
+    if !dropped.is_empty()
+        && let Some(lines) = dropped.get(&(&*pod.namespace, &*pod.name))
+    {
+        own.extend(lines.iter().map(|line| Reason::ValueDropped {
+            value: Arc::from(*line),
+        }));
+    }
+    if cost.is_none() {
+        own.push(Reason::NoCost);
+    }
+    PodFootprint {
+        namespace: pod.namespace.clone(),
+        pod: pod.name.clone(),
+        owner_kind: pod.owner_kind.clone(),
+        owner_name: pod.owner_name.clone(),
+        node: model.context.clone(),
+        cpu_usage_cores: pod.cpu_usage_cores,
+        cpu_request_cores: pod.cpu_request_cores,
+        memory_usage_bytes: pod.memory_usage_bytes,
+        memory_request_bytes: pod.memory_request_bytes,
+        restarts: pod.restarts,
+        energy_joules: energy,
+        co2e_grams: co2e,
+        embodied_co2e_grams: embodied,
+        cost,
+        reasons: Reasons {
+            node: model.context.reasons.clone(),
+            own,
+        },
+        labels: pod.labels.clone(),
+    }
 }
 
 #[inline]

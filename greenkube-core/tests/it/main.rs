@@ -8,6 +8,7 @@ mod bad_input;
 mod common;
 mod golden;
 mod invariants;
+mod large;
 mod recommend;
 mod reference_data;
 mod score;
