@@ -78,17 +78,21 @@ const SECRET_PARAMETERS: [&str; 11] = [
 pub fn redact_url(url: &str) -> String {
     let shown = redact_text(url);
     // The clients read URLs with the WHATWG grammar (the `url` crate), which is lenient
-    // (`https:///user:pw@host`, tabs and newlines dropped, `\` as `/`): when it finds a
-    // password that the textual reading above left visible, show only its host and port.
-    if let Ok(parsed) = ::url::Url::parse(url)
-        && let Some(password) = parsed.password().filter(|p| !p.is_empty())
-    {
-        let decoded = percent_encoding_free(password);
-        let visible = |p: &str| shown.contains(&format!(":{p}@"));
-        if visible(password) || visible(&decoded) {
-            let host = parsed.host_str().unwrap_or("");
-            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-            return format!("{}://***@{host}{port}", parsed.scheme());
+    // (`https:///user:pw@host`, tabs and newlines dropped, `\` as `/`), some of them after
+    // trimming white space (the Elasticsearch store: a trailing no-break space makes the
+    // untrimmed text invalid): when either reading finds a password that the textual reading
+    // above left visible, show only its host and port.
+    for candidate in [url, url.trim()] {
+        if let Ok(parsed) = ::url::Url::parse(candidate)
+            && let Some(password) = parsed.password().filter(|p| !p.is_empty())
+        {
+            let decoded = percent_encoding_free(password);
+            let visible = |p: &str| shown.contains(&format!(":{p}@"));
+            if visible(password) || visible(&decoded) {
+                let host = parsed.host_str().unwrap_or("");
+                let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+                return format!("{}://***@{host}{port}", parsed.scheme());
+            }
         }
     }
     shown
@@ -209,6 +213,21 @@ mod tests {
             "{}",
             redact_url(lenient)
         );
+        // Invalid as written (a no-break space in the host) but valid once trimmed, as the
+        // Elasticsearch store reads it (found by the fuzzer).
+        let trimmed = "https:///elastib:chagne@e@mes:8s:gem@e@0=gk\u{1}\0\0\0\u{a0}\n\n";
+        let shown = redact_url(trimmed);
+        assert!(!shown.contains(":chagne@"), "{shown}");
+        #[cfg(feature = "elasticsearch")]
+        {
+            let config = crate::store::elasticsearch::ElasticsearchConfig::from_url(trimmed);
+            let password = config.ok().and_then(|c| c.password);
+            assert!(password.is_some(), "the store reads a password");
+            assert!(
+                !shown.contains(&format!(":{}@", password.unwrap_or_default())),
+                "{shown}"
+            );
+        }
         assert_eq!(
             redact_url("http://user:secret@prom.example:9090/"),
             "http://user:***@prom.example:9090/"
