@@ -115,9 +115,8 @@ impl Stop {
 /// is retried `retries` times with back-off (a batch is idempotent); `stop` is checked between
 /// batches.
 ///
-/// While a batch is stored, the next one is read and estimated: the store's work (its own
-/// thread, or its server) and the collector's (this task) overlap. The batches are still
-/// stored one after the other, in order.
+/// Each batch is read and estimated, then stored; its snapshots are packed for the archive
+/// while its footprints are written ([`Collector::keep`]).
 pub async fn run_windows(
     collector: &Collector,
     windows: &[TimeRange],
@@ -153,7 +152,7 @@ pub async fn run_windows_observed(
     let mut summary = RunSummary::default();
     progress.start(windows.len(), "collecting");
     let chunks: Vec<&[TimeRange]> = windows.chunks(batch.max(1)).collect();
-    // The next batch, read while this one was stored.
+    // The next batch, read right after this one was stored.
     let mut ahead: Option<Result<Gathered, CollectError>> = None;
     for (index, chunk) in chunks.iter().enumerate() {
         if stop.is_requested() {
@@ -179,7 +178,7 @@ pub async fn run_windows_observed(
             };
             let kept = match attempted {
                 Ok(read) => {
-                    // The next batch is read once, alongside this batch's first store attempt.
+                    // The next batch is read once, after this batch's first store attempt.
                     let next = chunks
                         .get(index + 1)
                         .filter(|_| attempt == 0 && !stop.is_requested());
@@ -194,10 +193,12 @@ pub async fn run_windows_observed(
                             None => None,
                         }
                     };
-                    let ((kept, stored_in), read_next) =
-                        tokio::join!(keep.instrument(span.clone()), read_next);
-                    if read_next.is_some() {
-                        ahead = read_next;
+                    // Not read while this batch is stored: reading writes too (the intensity
+                    // history, the embodied cache), and on SQLite a write between the node
+                    // history's read and its write fails that write with "database is locked".
+                    let (kept, stored_in) = keep.instrument(span.clone()).await;
+                    if kept.is_ok() {
+                        ahead = read_next.await;
                     }
                     match kept {
                         Ok(()) => {
