@@ -30,8 +30,7 @@ pub struct RunSummary {
     pub stopped: bool,
     /// Each source failure, one per source and batch it degraded (for counting).
     pub source_errors: Vec<SourceNote>,
-    /// How long each stored batch took, read and store, in order (a batch read while the one
-    /// before it was stored counts from the end of that store).
+    /// How long each stored batch took, read and store, in order.
     pub batch_durations: Vec<Duration>,
     /// How long each stored batch's store write took (footprints, nodes, archive), in order.
     pub store_durations: Vec<Duration>,
@@ -151,10 +150,7 @@ pub async fn run_windows_observed(
 ) -> Result<RunSummary, CollectError> {
     let mut summary = RunSummary::default();
     progress.start(windows.len(), "collecting");
-    let chunks: Vec<&[TimeRange]> = windows.chunks(batch.max(1)).collect();
-    // The next batch, read right after this one was stored.
-    let mut ahead: Option<Result<Gathered, CollectError>> = None;
-    for (index, chunk) in chunks.iter().enumerate() {
+    for chunk in windows.chunks(batch.max(1)) {
         if stop.is_requested() {
             summary.stopped = true;
             break;
@@ -170,47 +166,11 @@ pub async fn run_windows_observed(
         );
         let started = Instant::now();
         let mut attempt = 0;
-        let mut gathered = ahead.take();
         let (outcome, stored_in) = loop {
-            let attempted = match gathered.take() {
-                Some(read) => read,
-                None => collector.gather(chunk).instrument(span.clone()).await,
-            };
-            let kept = match attempted {
-                Ok(read) => {
-                    // The next batch is read once, after this batch's first store attempt.
-                    let next = chunks
-                        .get(index + 1)
-                        .filter(|_| attempt == 0 && !stop.is_requested());
-                    let keep = async {
-                        let started = Instant::now();
-                        let kept = collector.keep(&read).await;
-                        (kept, started.elapsed())
-                    };
-                    let read_next = async {
-                        match next {
-                            Some(next) => Some(collector.gather(next).await),
-                            None => None,
-                        }
-                    };
-                    // Not read while this batch is stored: reading writes too (the intensity
-                    // history, the embodied cache), and on SQLite a write between the node
-                    // history's read and its write fails that write with "database is locked".
-                    let (kept, stored_in) = keep.instrument(span.clone()).await;
-                    if kept.is_ok() {
-                        ahead = read_next.await;
-                    }
-                    match kept {
-                        Ok(()) => {
-                            observe(&read);
-                            Ok((read.outcome, stored_in))
-                        }
-                        Err(e) => Err(CollectError::from(e)),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            match kept {
+            match collect_timed(collector, chunk, observe)
+                .instrument(span.clone())
+                .await
+            {
                 Ok(done) => break done,
                 Err(CollectError::Store(e)) if e.kind().is_retryable() && attempt < retries => {
                     attempt += 1;
@@ -248,6 +208,21 @@ pub async fn run_windows_observed(
     }
     progress.finish();
     Ok(summary)
+}
+
+/// Reads and estimates `windows`, then stores them and hands them to `observe`: what was
+/// stored and how long the store write took.
+async fn collect_timed(
+    collector: &Collector,
+    windows: &[TimeRange],
+    observe: &mut (dyn FnMut(&Gathered) + Send),
+) -> Result<(BatchOutcome, Duration), CollectError> {
+    let gathered = collector.gather(windows).await?;
+    let started = Instant::now();
+    collector.keep(&gathered).await?;
+    let stored_in = started.elapsed();
+    observe(&gathered);
+    Ok((gathered.outcome, stored_in))
 }
 
 /// The last window of the collector's step that has ended by `at` (aligned to multiples of the
