@@ -80,10 +80,11 @@ impl SqliteStore {
 /// open, a connection that outlives the pool). Then the pool closes. SQLite removes `-wal` and
 /// `-shm` when the last connection closes, but sqlx closes connections on their own worker
 /// threads, which can outlive the pool's close, and several closing at once each see the
-/// others still open, so the files can stay. So: wait briefly while this process still has
-/// such a thread (at most [`CLOSE_WAIT`]); then, if the log is still there and no such thread
-/// is left, open and close one connection alone, which removes the files unless another
-/// process holds the database. Whatever remains is an empty log.
+/// others still open, so the files can stay. So: while the log is there, wait for this
+/// process's closing threads; once none is left (or after [`LONE_AFTER`], as in a process with
+/// other stores open), open and close one connection alone, which removes the files unless
+/// another connection is open, retrying until [`CLOSE_WAIT`] while threads here are still
+/// closing. Another process holding the database keeps them; whatever remains is an empty log.
 pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>) {
     let pool = store.pool();
     columns::idle::forget(pool.connect_options().get_filename());
@@ -101,18 +102,35 @@ pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>)
     wal.push("-wal");
     let wal = std::path::PathBuf::from(wal);
     let started = tokio::time::Instant::now();
-    while exists(&wal) && started.elapsed() < CLOSE_WAIT && closing_here() {
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    loop {
+        if !exists(&wal) {
+            return;
+        }
+        let waited = started.elapsed();
+        // Once this process has no closing connection left (or has waited for them a while:
+        // in a process with other stores open, some thread is always closing), one lone
+        // connection removes the files unless another connection is still open.
+        if !closing_here() || waited >= LONE_AFTER {
+            close_alone(&file).await;
+            if !exists(&wal) || !closing_here() {
+                return;
+            }
+        }
+        if waited >= CLOSE_WAIT {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    if !exists(&wal) || closing_here() {
-        return;
-    }
+}
+
+/// Opens and closes one connection to `file` alone: a read opens the log, so closing this
+/// connection, if it is the last one, checkpoints the log and removes `-wal` and `-shm`.
+async fn close_alone(file: &Path) {
     let last = SqliteConnectOptions::new()
-        .filename(&file)
+        .filename(file)
         .create_if_missing(false)
         .busy_timeout(Duration::from_millis(500));
     if let Ok(mut conn) = sqlx::ConnectOptions::connect(&last).await {
-        // A read opens the log, so closing this connection, the last one, checkpoints it.
         let _ = sqlx::query("SELECT 1 FROM sqlite_master LIMIT 1")
             .execute(&mut conn)
             .await;
@@ -120,8 +138,13 @@ pub(crate) async fn close(store: &SqliteStore, file: Option<std::path::PathBuf>)
     }
 }
 
-/// How long [`close`] waits at most for this process's connections to finish closing.
-const CLOSE_WAIT: Duration = Duration::from_millis(100);
+/// How long [`close`] waits for this process's own connections before it also tries closing a
+/// lone connection (which cannot remove the log while another connection is open).
+const LONE_AFTER: Duration = Duration::from_millis(50);
+
+/// How long [`close`] waits at most for this process's connections to finish closing, trying a
+/// lone connection meanwhile (another process holding the database keeps the log past it).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Whether a connection of this process may still be closing (a sqlx SQLite worker thread is
 /// alive). On Linux the threads are listed; elsewhere this is assumed until [`CLOSE_WAIT`].
