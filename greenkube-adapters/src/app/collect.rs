@@ -30,7 +30,8 @@ pub struct RunSummary {
     pub stopped: bool,
     /// Each source failure, one per source and batch it degraded (for counting).
     pub source_errors: Vec<SourceNote>,
-    /// How long each stored batch took, read and store, in order.
+    /// How long each stored batch took, read and store, in order (a batch read while the one
+    /// before it was stored counts from the end of that store).
     pub batch_durations: Vec<Duration>,
     /// How long each stored batch's store write took (footprints, nodes, archive), in order.
     pub store_durations: Vec<Duration>,
@@ -114,8 +115,9 @@ impl Stop {
 /// is retried `retries` times with back-off (a batch is idempotent); `stop` is checked between
 /// batches.
 ///
-/// Each batch is read and estimated, then stored; its snapshots are packed for the archive
-/// while its footprints are written ([`Collector::keep`]).
+/// While a batch is stored, the next one is read and estimated: the store's work (its own
+/// thread, or its server) and the collector's (this task) overlap. The batches are still
+/// stored one after the other, in order.
 pub async fn run_windows(
     collector: &Collector,
     windows: &[TimeRange],
@@ -150,7 +152,10 @@ pub async fn run_windows_observed(
 ) -> Result<RunSummary, CollectError> {
     let mut summary = RunSummary::default();
     progress.start(windows.len(), "collecting");
-    for chunk in windows.chunks(batch.max(1)) {
+    let chunks: Vec<&[TimeRange]> = windows.chunks(batch.max(1)).collect();
+    // The next batch, read while this one was stored.
+    let mut ahead: Option<Result<Gathered, CollectError>> = None;
+    for (index, chunk) in chunks.iter().enumerate() {
         if stop.is_requested() {
             summary.stopped = true;
             break;
@@ -166,11 +171,45 @@ pub async fn run_windows_observed(
         );
         let started = Instant::now();
         let mut attempt = 0;
+        let mut gathered = ahead.take();
         let (outcome, stored_in) = loop {
-            match collect_timed(collector, chunk, observe)
-                .instrument(span.clone())
-                .await
-            {
+            let attempted = match gathered.take() {
+                Some(read) => read,
+                None => collector.gather(chunk).instrument(span.clone()).await,
+            };
+            let kept = match attempted {
+                Ok(read) => {
+                    // The next batch is read once, alongside this batch's first store attempt.
+                    let next = chunks
+                        .get(index + 1)
+                        .filter(|_| attempt == 0 && !stop.is_requested());
+                    let keep = async {
+                        let started = Instant::now();
+                        let kept = collector.keep(&read).await;
+                        (kept, started.elapsed())
+                    };
+                    let read_next = async {
+                        match next {
+                            Some(next) => Some(collector.gather(next).await),
+                            None => None,
+                        }
+                    };
+                    let ((kept, stored_in), read_next) =
+                        tokio::join!(keep.instrument(span.clone()), read_next);
+                    if read_next.is_some() {
+                        ahead = read_next;
+                    }
+                    match kept {
+                        Ok(()) => {
+                            observe(&read);
+                            Ok((read.outcome, stored_in))
+                        }
+                        Err(e) => Err(CollectError::from(e)),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match kept {
                 Ok(done) => break done,
                 Err(CollectError::Store(e)) if e.kind().is_retryable() && attempt < retries => {
                     attempt += 1;
@@ -208,21 +247,6 @@ pub async fn run_windows_observed(
     }
     progress.finish();
     Ok(summary)
-}
-
-/// Reads and estimates `windows`, then stores them and hands them to `observe`: what was
-/// stored and how long the store write took.
-async fn collect_timed(
-    collector: &Collector,
-    windows: &[TimeRange],
-    observe: &mut (dyn FnMut(&Gathered) + Send),
-) -> Result<(BatchOutcome, Duration), CollectError> {
-    let gathered = collector.gather(windows).await?;
-    let started = Instant::now();
-    collector.keep(&gathered).await?;
-    let stored_in = started.elapsed();
-    observe(&gathered);
-    Ok((gathered.outcome, stored_in))
 }
 
 /// The last window of the collector's step that has ended by `at` (aligned to multiples of the

@@ -65,3 +65,57 @@ async fn archived_snapshots_are_compressed_and_survive_reopening() {
         Some(snap)
     );
 }
+
+/// The node history reads its current versions, then writes: on one SQLite file, other writes
+/// landing meanwhile (the intensity history, as a collector reading its next batch does while
+/// the current one is stored) make it wait for the lock, never fail with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_history_waits_for_concurrent_writes_on_a_file() {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+    use greenkube_core::Node;
+    use greenkube_core::ports::{IntensityHistory, IntensityPoint, NodeHistory};
+    use greenkube_core::units::Cores;
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
+    let (repo, _) = SqliteStore::open(&url, OpenOptions::default())
+        .await
+        .expect("opens a file");
+    let start = at(2025, 6, 1, 0, 0);
+    const ROUNDS: i64 = 150;
+    let intensities = {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            for i in 0..ROUNDS * 4 {
+                let point = IntensityPoint {
+                    zone: format!("Z{}", i % 7),
+                    at: start + Duration::minutes(i),
+                    gco2e_per_kwh: 100.0,
+                    source: "test".into(),
+                };
+                repo.put_intensities(&[point]).await?;
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, greenkube_core::ports::StoreError>(())
+        })
+    };
+    for i in 0..ROUNDS {
+        // A new capacity every round, so every round closes and opens versions (writes).
+        let nodes: Vec<Node> = (0..5)
+            .map(|n| Node {
+                name: Arc::from(format!("node-{n}")),
+                cpu_capacity_cores: Some(Cores(2.0 + (i % 2) as f64)),
+                ..Node::default()
+            })
+            .collect();
+        repo.record_nodes(Some("c"), start + Duration::minutes(5 * i), &nodes)
+            .await
+            .unwrap_or_else(|e| panic!("round {i}: {e}"));
+    }
+    intensities
+        .await
+        .expect("the writer task ends")
+        .expect("every intensity write succeeds");
+}

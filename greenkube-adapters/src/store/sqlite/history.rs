@@ -29,7 +29,10 @@ impl HistoryOps for Sqlite {
     ) -> Result<(), StoreError> {
         let at_us = micros(at);
         let err = |e| Sqlite::error("recording nodes", e);
-        let mut tx = pool.begin().await.map_err(err)?;
+        // Read, then write: the write lock is taken first (waiting for another writer), or a
+        // write landing between this read and this write would fail it at once (a deferred
+        // transaction's stale snapshot cannot be upgraded; the busy handler is not used).
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
         let latest: Option<i64> =
             sqlx::query_scalar("SELECT latest_us FROM node_observations WHERE cluster = ?")
                 .bind(cluster)
