@@ -123,6 +123,7 @@ impl Demo {
             Scan {
                 recommendations: recommender.finish(reference),
                 windows: observed,
+                read_back: false,
             }
         } else {
             recommend::scan(store, self.range, config, Some(&inventory), reference).await?

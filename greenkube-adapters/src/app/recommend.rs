@@ -77,6 +77,9 @@ pub struct Scan {
     pub recommendations: Vec<Recommendation>,
     /// How many windows were read.
     pub windows: usize,
+    /// Whether the windows were read back from the store's archive (`false`: observed as the
+    /// collector made them, as [`super::demo::Demo::load_and_scan`] does on a first run).
+    pub read_back: bool,
 }
 
 /// Scans the archived windows of `range` in every cluster of the store, re-estimated with the
@@ -99,6 +102,7 @@ pub async fn scan(
     Ok(Scan {
         recommendations: recommender.finish(reference),
         windows,
+        read_back: true,
     })
 }
 

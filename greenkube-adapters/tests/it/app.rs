@@ -132,7 +132,9 @@ async fn the_demo_scan_while_loading_is_the_scan_of_the_store() {
     let observed = observed.expect("not stopped");
     let scanned = scan_demo(&store, &demo).await.expect("scan");
     assert_eq!(observed.windows, 576);
+    assert!(!observed.read_back, "a first run observes what it collects");
     assert_eq!(scanned.windows, 576);
+    assert!(scanned.read_back);
     assert!(!scanned.recommendations.is_empty());
     assert_eq!(
         serde_json::to_value(&observed.recommendations).unwrap(),
@@ -151,6 +153,10 @@ async fn the_demo_scan_while_loading_is_the_scan_of_the_store() {
     assert!(again.due.is_empty());
     let rescanned = rescanned.expect("not stopped");
     assert_eq!(rescanned.windows, 576);
+    assert!(
+        rescanned.read_back,
+        "a second run collects nothing: it reads the store"
+    );
     assert_eq!(
         serde_json::to_value(&rescanned.recommendations).unwrap(),
         serde_json::to_value(&scanned.recommendations).unwrap()

@@ -78,13 +78,14 @@ async fn node_history_waits_for_concurrent_writes_on_a_file() {
     use greenkube_core::ports::{IntensityHistory, IntensityPoint, NodeHistory};
     use greenkube_core::units::Cores;
 
+    const ROUNDS: i64 = 150;
+
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("greenkube.db").display());
     let (repo, _) = SqliteStore::open(&url, OpenOptions::default())
         .await
         .expect("opens a file");
     let start = at(2025, 6, 1, 0, 0);
-    const ROUNDS: i64 = 150;
     let intensities = {
         let repo = repo.clone();
         tokio::spawn(async move {
