@@ -9,6 +9,8 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use super::Recommendation;
 use super::analysis::{Analysis, SampledWindow, TargetKey};
 use super::rules::{Basis, Candidate};
@@ -540,6 +542,9 @@ pub(super) fn price(
             (priceable(changes) && !shifts_time(changes)).then(Sums::new)
         })
         .collect();
+    // Candidates are independent: with many, they are priced on every core, each still adding
+    // its windows in window order, so the figures do not depend on the number of threads.
+    let parallel = candidates.len() >= PARALLEL_CANDIDATES && rayon::current_num_threads() > 1;
     let no_shifts = ShiftPlan::new();
     for (((sample, index), baseline), shared) in analysis
         .samples
@@ -549,8 +554,8 @@ pub(super) fn price(
         .zip(&shared)
     {
         let Some(baseline) = baseline else { continue };
-        for (candidate, sums) in candidates.iter().zip(&mut sums) {
-            let Some(sums) = sums else { continue };
+        let add = |(candidate, sums): (&Candidate, &mut Option<Sums>)| {
+            let Some(sums) = sums else { return };
             let nodes = index.nodes_of(&sample.snapshot, &candidate.rec.changes);
             let window = index.restrict(&sample.snapshot, &nodes, shared.is_some());
             sums.add_window(
@@ -562,20 +567,48 @@ pub(super) fn price(
                 &no_shifts,
                 reference,
             );
+        };
+        if parallel {
+            candidates
+                .par_iter()
+                .zip(sums.par_iter_mut())
+                .with_min_len(CANDIDATES_PER_TASK)
+                .for_each(add);
+        } else {
+            candidates.iter().zip(sums.iter_mut()).for_each(add);
         }
     }
-    candidates
-        .iter()
-        .zip(sums)
-        .map(|(candidate, sums)| match sums {
-            Some(sums) => sums.priced(candidate, annualise),
-            None => price_one(
-                candidate, analysis, &indexes, &baselines, &shared, annualise, reference,
-            ),
-        })
-        .filter(|rec| {
-            rec.savings_co2e_grams_per_year > 0.0
-                || rec.savings_cost_per_year.is_some_and(|cost| cost > 0.0)
-        })
-        .collect()
+    let finish = |(candidate, sums): (&Candidate, Option<Sums>)| match sums {
+        Some(sums) => sums.priced(candidate, annualise),
+        None => price_one(
+            candidate, analysis, &indexes, &baselines, &shared, annualise, reference,
+        ),
+    };
+    let saves = |rec: &Recommendation| {
+        rec.savings_co2e_grams_per_year > 0.0
+            || rec.savings_cost_per_year.is_some_and(|cost| cost > 0.0)
+    };
+    if parallel {
+        candidates
+            .par_iter()
+            .zip(sums.into_par_iter())
+            .with_min_len(CANDIDATES_PER_TASK)
+            .map(finish)
+            .filter(saves)
+            .collect()
+    } else {
+        candidates
+            .iter()
+            .zip(sums)
+            .map(finish)
+            .filter(saves)
+            .collect()
+    }
 }
+
+/// Candidates from which pricing divides over the cores when there are several (fewer: one
+/// thread, no task overhead).
+const PARALLEL_CANDIDATES: usize = 64;
+
+/// Candidates a pricing task takes at least (one part each: small, so tasks batch them).
+const CANDIDATES_PER_TASK: usize = 8;

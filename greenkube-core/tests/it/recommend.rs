@@ -692,3 +692,63 @@ fn each_cluster_is_analysed_on_its_own() {
     let ids: std::collections::HashSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), recs.len());
 }
+
+/// Enough candidates for pricing to divide over the cores: the recommendations are the same
+/// bit for bit on any number of threads (each candidate adds its windows in window order), and
+/// on one thread, where pricing takes the sequential path.
+#[test]
+fn pricing_many_candidates_is_the_same_on_any_number_of_threads() {
+    const WORKLOADS: usize = 120;
+    let h = history(
+        12,
+        60,
+        &nodes(6, "m5.xlarge", "eu-west-3"),
+        |i| {
+            Value::Array(
+                (0..WORKLOADS)
+                    .map(|w| {
+                        // Over-requested CPU (rightsizing), varied so each has its own figures.
+                        let cpu = 0.02 + 0.001 * ((w * 7 + i * 3) % 29) as f64;
+                        pod(
+                            &format!("ns-{}", w % 5),
+                            &format!("app-{w}"),
+                            w % 6,
+                            cpu,
+                            1.0,
+                        )
+                    })
+                    .collect(),
+            )
+        },
+        |_| {
+            Value::Array(
+                (0..WORKLOADS)
+                    .map(|w| json!({"namespace": format!("ns-{}", w % 5), "pod": format!("app-{w}"), "cost": 0.002}))
+                    .collect(),
+            )
+        },
+    );
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool")
+            .install(|| run(&h))
+    };
+    let one = on(1);
+    assert!(
+        of(&one, T::RightsizingCpu).len() >= 100,
+        "enough candidates for the parallel path: {}",
+        one.len()
+    );
+    let one_json = serde_json::to_string(&one).expect("serialises");
+    for threads in [2, 4] {
+        let many = on(threads);
+        assert_eq!(many, one, "on {threads} threads");
+        assert_eq!(
+            serde_json::to_string(&many).expect("serialises"),
+            one_json,
+            "on {threads} threads"
+        );
+    }
+}
