@@ -5,6 +5,8 @@ mod collect;
 mod estimate;
 #[cfg(feature = "collect")]
 mod faults;
+#[cfg(feature = "collect")]
+mod figures;
 mod habits;
 mod history_store;
 mod recommend;

@@ -544,31 +544,6 @@ async fn apply_one(server: &Server) -> String {
     id
 }
 
-/// Where two answers differ (numbers compared to a relative 1e-9), or `None`.
-fn differs(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64()?, y.as_f64()?);
-            ((x - y).abs() > 1e-9 * x.abs().max(y.abs()).max(1e-9))
-                .then(|| format!("{at}: {x} vs {y}"))
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (x, y))| differs(x, y, &format!("{at}[{i}]"))),
-        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
-            x.iter().find_map(|(k, v)| {
-                y.get(k).map_or_else(
-                    || Some(format!("{at}.{k}: missing")),
-                    |w| differs(v, w, &format!("{at}.{k}")),
-                )
-            })
-        }
-        _ => (a != b).then(|| format!("{at}: {a} vs {b}")),
-    }
-}
-
 /// Every read answers over `store` what it answers over the SQLite demo store, to the
 /// figure (the same demo, loaded into each).
 async fn answers_as_sqlite(store: &str) {
@@ -584,7 +559,7 @@ async fn answers_as_sqlite(store: &str) {
     for path in READS {
         let want = ok(&reference, path).await;
         let got = ok(&other, path).await;
-        if let Some(difference) = differs(&want, &got, path) {
+        if let Some(difference) = crate::figures::differs(&want, &got, path) {
             panic!("{store}: {difference}");
         }
     }
