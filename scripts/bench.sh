@@ -90,6 +90,15 @@ PY
 }
 
 seconds_key='s/.* seconds=\([0-9.]*\).*/\1/p'
+# Runs LABEL KEY PROGRAM ARGS... once per entry of `plans` ("SIZE:MORE ARGS"), adding a row each.
+run_plans() {
+  local label=$1 key=$2 plan
+  shift 2
+  for plan in "${plans[@]}"; do
+    # shellcheck disable=SC2086 # the plan's arguments are separate words
+    rows+=("$(run "$label" "${plan%%:*}" "$key" "$@" ${plan#*:})")
+  done
+}
 rows=()
 if wanted estimate; then
   if [ "$quick" = 1 ]; then sizes=(1000 3000); else sizes=(1000 10000 100000 1000000); fi
@@ -114,11 +123,8 @@ if wanted store; then
     plans=("1000 pods x 1 day:1000 288 96" "1000 pods x 30 days:1000 8640 96")
     [ "$long" = 1 ] && plans+=("1000 pods x 365 days:1000 105120 96")
   fi
-  for plan in "${plans[@]}"; do
-    # shellcheck disable=SC2086 # the numbers are separate arguments
-    rows+=("$(run "store write + roll-ups" "${plan%%:*}" 's/^wrote .* in \([0-9.]*\) s.*/\1/p' \
-      "$bin/examples/store_write" --maintain ${plan#*:})")
-  done
+  run_plans "store write + roll-ups" 's/^wrote .* in \([0-9.]*\) s.*/\1/p' \
+    "$bin/examples/store_write" --maintain
 fi
 if wanted recommend; then
   if [ "$quick" = 1 ]; then
@@ -127,10 +133,7 @@ if wanted recommend; then
     plans=("1 M rows:--pods 1000 --nodes 30 --windows 1000" "20 M rows:--pods 10000 --nodes 300 --days 7")
     [ "$long" = 1 ] && plans+=("100 M rows:--pods 10000 --nodes 300 --windows 10080")
   fi
-  for plan in "${plans[@]}"; do
-    # shellcheck disable=SC2086
-    rows+=("$(run recommend "${plan%%:*}" "$seconds_key" "$bin/recommend_scale" ${plan#*:})")
-  done
+  run_plans recommend "$seconds_key" "$bin/recommend_scale"
 fi
 if wanted demo; then
   days=30
