@@ -47,10 +47,41 @@ pub enum ReadHistoryError {
 
 /// Calls `each` with every footprint of the history file, in order. A JSON array is read whole;
 /// one footprint per line is streamed. `-` reads standard input.
+///
+/// The file is read and parsed on a thread of its own while `each` runs on the caller's, one
+/// footprint ahead (at most two parsed footprints wait, so memory stays bounded). On an error,
+/// `each` has seen the footprints before it, as it would reading them one at a time.
 pub fn for_each_footprint(
     path: &Path,
     mut each: impl FnMut(Footprint),
 ) -> Result<usize, ReadHistoryError> {
+    let (parsed, footprints) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("greenkube-history".into())
+            .spawn_scoped(scope, move || {
+                // The caller stopped listening only by unwinding: nothing more to read.
+                read_each(path, |fp| parsed.send(fp).is_ok())
+            })
+            .map_err(|source| ReadHistoryError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let mut count = 0;
+        for fp in footprints {
+            each(fp);
+            count += 1;
+        }
+        match reader.join() {
+            Ok(read) => read.map(|()| count),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Reads the history file and hands each footprint to `send`, in order, until `send` says stop
+/// (returns false).
+fn read_each(path: &Path, mut send: impl FnMut(Footprint) -> bool) -> Result<(), ReadHistoryError> {
     let io = |source| ReadHistoryError::Io {
         path: path.to_path_buf(),
         source,
@@ -64,14 +95,13 @@ pub fn for_each_footprint(
         path: path.to_path_buf(),
         limit,
     };
-    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+    let reader: Box<dyn BufRead + Send> = if path.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
         Box::new(BufReader::new(File::open(path).map_err(io)?))
     };
     let mut lines = BoundedLines::new(reader, limit).enumerate().peekable();
     // Skip leading blank lines to see whether this is an array.
-    let mut count = 0;
     let mut first: Option<(usize, String)> = None;
     for (i, line) in lines.by_ref() {
         let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
@@ -81,7 +111,7 @@ pub fn for_each_footprint(
         }
     }
     let Some((first_index, first_line)) = first else {
-        return Ok(0);
+        return Ok(());
     };
     if first_line.trim_start().starts_with('[') {
         let mut text = first_line;
@@ -94,28 +124,30 @@ pub fn for_each_footprint(
             }
         }
         for fp in read_footprints(&text).map_err(invalid)? {
-            each(fp);
-            count += 1;
+            if !send(fp) {
+                break;
+            }
         }
-        return Ok(count);
+        return Ok(());
     }
-    let mut parse = |i: usize, line: &str| -> Result<(), ReadHistoryError> {
+    // Whether to go on after the line `i`.
+    let mut parse = |i: usize, line: &str| -> Result<bool, ReadHistoryError> {
         let fp = Footprint::from_json_str(line).map_err(|mut e| {
             e.document = Some(i + 1);
             invalid(e)
         })?;
-        each(fp);
-        count += 1;
-        Ok(())
+        Ok(send(fp))
     };
-    parse(first_index, &first_line)?;
+    if !parse(first_index, &first_line)? {
+        return Ok(());
+    }
     for (i, line) in lines {
         let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
-        if !line.trim().is_empty() {
-            parse(i, &line)?;
+        if !line.trim().is_empty() && !parse(i, &line)? {
+            break;
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// A line longer than the limit, as an I/O error [`bounded_error`] recognises.
@@ -235,5 +267,76 @@ mod tests {
         let long = lines(b"abcd\nok\n", 3);
         assert_eq!(long[0], Err("line too long".to_string()));
         assert!(lines(&[0xff, b'\n'], 3)[0].is_err(), "not UTF-8");
+    }
+
+    /// A history of `windows` one-pod footprints, five minutes apart, one per line.
+    fn history_lines(windows: usize) -> Vec<String> {
+        (0..windows)
+            .map(|i| {
+                let text = format!(
+                    r#"{{"schema":"greenkube.snapshot/v1","cluster":"c",
+                    "window_start":"2025-06-02T{:02}:{:02}:00Z","window_end":"2025-06-02T{:02}:{:02}:00Z",
+                    "nodes":[{{"name":"n1","provider":"aws","instance_type":"m5.large"}}],
+                    "pods":[{{"namespace":"a","name":"p","node":"n1","cpu_usage_cores":0.5}}]}}"#,
+                    i * 5 / 60,
+                    i * 5 % 60,
+                    (i + 1) * 5 / 60,
+                    (i + 1) * 5 % 60
+                );
+                let snapshot = greenkube_core::Snapshot::from_json_str(&text).unwrap();
+                let footprint = greenkube_core::estimate(
+                    &snapshot,
+                    &greenkube_core::EstimateOptions::default(),
+                )
+                .unwrap();
+                serde_json::to_string(&footprint).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn footprints_read_ahead_arrive_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let lines = history_lines(40);
+        std::fs::write(&path, format!("\n{}\n\n", lines.join("\n"))).unwrap();
+        let mut starts = Vec::new();
+        let count = for_each_footprint(&path, |fp| starts.push(fp.window_start)).unwrap();
+        assert_eq!(count, 40);
+        let mut sorted = starts.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(starts, sorted, "in file order, each once");
+        // The same history as one array.
+        std::fs::write(&path, format!("[{}]", lines.join(","))).unwrap();
+        assert_eq!(read_history(&path).unwrap().len(), 40);
+    }
+
+    #[test]
+    fn a_bad_line_ends_the_read_after_the_footprints_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let mut lines = history_lines(4);
+        lines[2] = lines[2].replacen("\"energy_joules\":", "\"energy_joules\":\"x\",\"y\":", 1);
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let mut seen = 0;
+        let err = for_each_footprint(&path, |_| seen += 1).unwrap_err();
+        assert_eq!(
+            seen, 2,
+            "the two footprints before the bad one, not the one after"
+        );
+        let ReadHistoryError::Invalid { source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(source.document, Some(3));
+        assert_eq!(source.path, "pods[0].energy_joules", "{err}");
+        assert!(source.message.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = for_each_footprint(&dir.path().join("none.jsonl"), |_| {}).unwrap_err();
+        assert!(matches!(err, ReadHistoryError::Io { .. }), "{err}");
     }
 }

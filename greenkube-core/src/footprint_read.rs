@@ -11,6 +11,7 @@ use crate::footprint::{
 };
 use crate::ranged::Ranged;
 use crate::reason::{Reason, Reasons};
+use crate::snapshot::{arc_str, option_arc_str};
 use crate::units::{Bytes, Cores, Money};
 
 /// Why a footprint document could not be read.
@@ -62,13 +63,21 @@ struct Interval3 {
 
 #[derive(Deserialize)]
 struct PodWire {
+    #[serde(deserialize_with = "arc_str")]
     namespace: Arc<str>,
+    #[serde(deserialize_with = "arc_str")]
     pod: Arc<str>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     node: Option<Arc<str>>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     zone: Option<Arc<str>>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     provider: Option<Arc<str>>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     instance_type: Option<Arc<str>>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     owner_kind: Option<Arc<str>>,
+    #[serde(default, deserialize_with = "option_arc_str")]
     owner_name: Option<Arc<str>>,
     cpu_usage_cores: Option<Cores>,
     cpu_request_cores: Option<Cores>,
@@ -341,6 +350,23 @@ impl From<Wire> for Footprint {
     }
 }
 
+/// Reads one footprint document from its text. A valid document (nearly all) is parsed once,
+/// straight into its fields; only a document that fails is parsed again through a JSON value
+/// with the path tracked, for an error that names the offending value.
+fn parse_text(text: &str, document: Option<usize>) -> Result<Footprint, FootprintParseError> {
+    match serde_json::from_str::<Wire>(text) {
+        Ok(wire) => finish(wire, document),
+        Err(_) => {
+            let value = serde_json::from_str(text).map_err(|e| FootprintParseError {
+                document,
+                path: ".".into(),
+                message: e.to_string(),
+            })?;
+            parse_one(value, document)
+        }
+    }
+}
+
 fn parse_one(
     value: serde_json::Value,
     document: Option<usize>,
@@ -350,6 +376,11 @@ fn parse_one(
         path: e.path().to_string(),
         message: e.into_inner().to_string(),
     })?;
+    finish(wire, document)
+}
+
+/// The checks a document's fields pass before they are a footprint.
+fn finish(wire: Wire, document: Option<usize>) -> Result<Footprint, FootprintParseError> {
     if wire.schema != FOOTPRINT_SCHEMA {
         return Err(FootprintParseError {
             document,
@@ -461,13 +492,7 @@ impl Footprint {
 
     /// Reads one footprint document.
     pub fn from_json_str(text: &str) -> Result<Self, FootprintParseError> {
-        let value: serde_json::Value = serde_json::from_str(crate::error::without_bom(text))
-            .map_err(|e| FootprintParseError {
-                document: None,
-                path: ".".into(),
-                message: e.to_string(),
-            })?;
-        parse_one(value, None)
+        parse_text(crate::error::without_bom(text), None)
     }
 }
 
@@ -492,14 +517,7 @@ pub fn read_footprints(text: &str) -> Result<Vec<Footprint>, FootprintParseError
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            let value = serde_json::from_str(line).map_err(|e| FootprintParseError {
-                document: Some(i + 1),
-                path: ".".into(),
-                message: e.to_string(),
-            })?;
-            parse_one(value, Some(i + 1))
-        })
+        .map(|(i, line)| parse_text(line, Some(i + 1)))
         .collect()
 }
 
@@ -540,5 +558,36 @@ mod tests {
         let err = read_footprints(&format!("{line}\n{{\"schema\":1}}\n")).unwrap_err();
         assert_eq!(err.document, Some(2));
         assert!(err.to_string().starts_with("document 2: schema"), "{err}");
+    }
+
+    #[test]
+    fn documents_the_fast_path_refuses_read_as_before() {
+        let line = serde_json::to_string(&sample()).unwrap();
+        // A key given twice: the typed parse refuses it, the value parse keeps the last one.
+        let twice = line.replacen("{\"schema\":", "{\"cluster\":\"first\",\"schema\":", 1);
+        assert!(serde_json::from_str::<Wire>(&twice).is_err());
+        let fp = Footprint::from_json_str(&twice).unwrap();
+        assert_eq!(fp.cluster.as_deref(), Some("c"));
+        assert_eq!(
+            read_footprints(&format!("{line}\n{twice}")).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn errors_name_the_value_and_the_document() {
+        let line = serde_json::to_string(&sample()).unwrap();
+        let bad = line.replacen("\"co2e_grams\":", "\"co2e_grams\":null,\"x\":", 1);
+        let err = Footprint::from_json_str(&bad).unwrap_err();
+        assert_eq!(err.path, "pods[0].co2e_grams", "{err}");
+        assert_eq!(err.document, None);
+        let err = read_footprints(&format!("{line}\n{bad}")).unwrap_err();
+        assert_eq!(
+            (err.document, err.path.as_str()),
+            (Some(2), "pods[0].co2e_grams")
+        );
+        let err = Footprint::from_json_str("{\"schema\": ").unwrap_err();
+        assert_eq!(err.path, ".");
+        assert!(err.message.contains("EOF"), "{err}");
     }
 }

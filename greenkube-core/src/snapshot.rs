@@ -207,12 +207,12 @@ pub struct EmbodiedEntry {
 
 /// A string field as an `Arc<str>`, made from the text the parser holds (serde's own impl goes
 /// through a `String` and a `Box<str>`: two allocations and a copy more per field).
-fn arc_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+pub(crate) fn arc_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
     deserializer.deserialize_str(ArcStrVisitor)
 }
 
 /// An optional string field (absent or `null` is `None`) as an `Arc<str>`, as [`arc_str`].
-fn option_arc_str<'de, D: Deserializer<'de>>(
+pub(crate) fn option_arc_str<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Arc<str>>, D::Error> {
     deserializer.deserialize_option(OptionArcStrVisitor)

@@ -85,8 +85,12 @@ impl Index {
     /// With `lean`, the grid intensities and embodied figures are left out: the part is
     /// estimated with the whole window's ([`estimate_part`]).
     fn restrict(&self, snapshot: &Snapshot, nodes: &BTreeSet<u32>, lean: bool) -> Snapshot {
-        let mut pods = Vec::new();
-        let mut costs = Vec::new();
+        let count: usize = nodes
+            .iter()
+            .map(|&node| self.pods_of_node[node as usize].len())
+            .sum();
+        let mut pods = Vec::with_capacity(count);
+        let mut costs = Vec::with_capacity(count);
         for &node in nodes {
             for &pod in &self.pods_of_node[node as usize] {
                 if let Some(cost) = self.cost_of_pod[pod as usize] {
