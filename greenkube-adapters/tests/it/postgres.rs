@@ -199,12 +199,13 @@ async fn postgres_and_postgresql_urls_open_and_migrate_once() {
     let first = store::open(&schema.url).await.expect("opens");
     assert_eq!(first.backend, Backend::Postgres);
     assert_eq!(first.footprints.backend(), "postgres");
-    assert_eq!(first.migrations.applied.len(), 4);
+    assert_eq!(first.migrations.applied.len(), 5);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
     assert_eq!(first.migrations.applied[2].description, "rollups");
     assert_eq!(first.migrations.applied[3].description, "pod labels");
-    assert_eq!(first.migrations.schema_version, 4);
+    assert_eq!(first.migrations.applied[4].description, "row notes");
+    assert_eq!(first.migrations.schema_version, 5);
     let password = url_password(&server_url());
     if let Some(p) = &password {
         assert!(!first.location.contains(p.as_str()), "{}", first.location);
@@ -261,7 +262,7 @@ async fn a_missing_database_is_created_only_when_asked() {
         "{err}"
     );
     let repos = store::open(&db.url).await.expect("creates the database");
-    assert_eq!(repos.migrations.applied.len(), 4);
+    assert_eq!(repos.migrations.applied.len(), 5);
     let fp = footprint(None, at(2025, 6, 2, 10, 0), 1, &full());
     repos
         .footprints
@@ -799,7 +800,7 @@ async fn rows_stored_before_the_rollup_migration_are_rolled_up() {
         .await
         .expect("migrates to version 2");
     sqlx::raw_sql(&format!(
-        "INSERT INTO pod_footprints SELECT * FROM {0}.pod_footprints; \
+        "INSERT INTO pod_footprints SELECT * FROM {0}.pod_footprint_rows; \
          INSERT INTO node_footprints SELECT * FROM {0}.node_footprints",
         source.name
     ))
@@ -809,9 +810,10 @@ async fn rows_stored_before_the_rollup_migration_are_rolled_up() {
     let (repo, report) = PostgresStore::open(&target.url, OpenOptions::default())
         .await
         .expect("opens");
-    assert_eq!(report.applied.len(), 2);
+    assert_eq!(report.applied.len(), 3);
     assert_eq!(report.applied[0].description, "rollups");
     assert_eq!(report.applied[1].description, "pod labels");
+    assert_eq!(report.applied[2].description, "row notes");
     assert!(
         repo.pod_labels(everything(), None)
             .await
@@ -1042,4 +1044,132 @@ async fn a_large_window_copies_exactly_and_rewrites_idempotently() {
     let again = repo.write_footprints(&batch).await.expect("rewrites");
     assert_eq!(again.replaced_pod_rows, 6_010);
     assert_eq!(all_rows(&repo).await, stored);
+}
+
+/// Every stored pod row, through the pager.
+async fn all_pod_rows(repo: &dyn FootprintRepository) -> Vec<greenkube_core::ports::PodRecord> {
+    let mut pager = greenkube_core::ports::PodRowPager::new(repo, everything(), 500);
+    let mut out = Vec::new();
+    while let Some(rows) = pager.next_page().await.expect("reads a page") {
+        out.extend(rows);
+    }
+    out
+}
+
+/// Pod rows stored at schema 4 (reasons and methodology on every row) read back as they were
+/// after migration 5, beside rows written since with a note; an old window written again is
+/// replaced; a noted row stores only the columns' defaults; writers adding the same new note at
+/// once both land, on one note.
+#[tokio::test]
+async fn rows_stored_before_row_notes_read_as_before_beside_new_ones() {
+    let all = history();
+    let (old, new) = all.split_at(all.len() / 2);
+    let source = Schema::new().await;
+    let current = source.open().await;
+    current.write_footprints(old).await.expect("writes");
+    let target = Schema::new().await;
+    let mut conn = target.connect().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut migrator = sqlx::migrate::Migrator::new(dir)
+        .await
+        .expect("reads the migrations");
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator
+        .run(&mut conn)
+        .await
+        .expect("migrates to version 4");
+    sqlx::raw_sql(&format!(
+        "INSERT INTO pod_footprints SELECT * FROM {0}.pod_footprint_rows; \
+         INSERT INTO node_footprints SELECT * FROM {0}.node_footprints",
+        source.name
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("copies the rows as version 4 stored them");
+    let (migrated, report) = PostgresStore::open(&target.url, OpenOptions::default())
+        .await
+        .expect("opens and migrates");
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.applied[0].description, "row notes");
+    let before = all_pod_rows(&current).await;
+    assert!(!before.is_empty());
+    assert_eq!(
+        all_pod_rows(&migrated).await,
+        before,
+        "old rows read as before"
+    );
+
+    // Two writers add the same new notes at once (another methodology version).
+    let mut m = full();
+    m.version = "9.9.9".to_string();
+    let t0 = at(2026, 1, 1, 0, 0);
+    let racing = |cluster: &'static str| {
+        let repo = migrated.clone();
+        let m = m.clone();
+        tokio::spawn(async move {
+            let batch: Vec<Footprint> = (0..4)
+                .map(|i| footprint(Some(cluster), t0 + Duration::minutes(5 * i), 7, &m))
+                .collect();
+            repo.write_footprints(&batch).await.map(|_| batch)
+        })
+    };
+    let (a, b) = (racing("east"), racing("west"));
+    let a = a.await.expect("joins").expect("writes");
+    let b = b.await.expect("joins").expect("writes");
+    for (repo, batches) in [
+        (&migrated, [new, &old[..2], &a, &b]),
+        (&current, [new, &old[..2], &a, &b]),
+    ] {
+        for batch in batches {
+            repo.write_footprints(batch).await.expect("writes");
+        }
+    }
+    let both = all_pod_rows(&migrated).await;
+    assert_eq!(both, all_pod_rows(&current).await);
+    let query = ReportQuery::new(everything(), GroupBy::Workload);
+    assert_eq!(
+        migrated.aggregate(&query).await.expect("aggregates"),
+        current.aggregate(&query).await.expect("aggregates")
+    );
+    let (own, noted, plain): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE note IS NULL), COUNT(*) FILTER (WHERE note IS NOT NULL), \
+         COUNT(*) FILTER (WHERE note IS NOT NULL AND estimation_reasons = '[]' \
+         AND methodology = '' AND methodology_version = '' AND data_version = '' \
+         AND idle_policy = '') FROM pod_footprints",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("counts");
+    let rewritten: usize = old[..2].iter().map(|fp| fp.pods.len()).sum();
+    let old_rows: usize = old.iter().map(|fp| fp.pods.len()).sum();
+    assert_eq!(
+        own as usize,
+        old_rows - rewritten,
+        "old rows keep their own notes"
+    );
+    assert_eq!((noted as usize, plain), (both.len() - own as usize, noted));
+    let versions: Vec<(String, i64)> =
+        sqlx::query_as("SELECT methodology_version, COUNT(*) FROM row_notes GROUP BY 1 ORDER BY 1")
+            .fetch_all(&mut conn)
+            .await
+            .expect("counts notes");
+    let reasons_lists: BTreeSet<Vec<String>> = a
+        .iter()
+        .flat_map(|fp| fp.pods.iter())
+        .map(|p| p.reasons.iter().map(ToString::to_string).collect())
+        .collect();
+    assert_eq!(
+        versions.last(),
+        Some(&(
+            "9.9.9".to_string(),
+            i64::try_from(reasons_lists.len()).expect("a few")
+        )),
+        "one note per distinct set, whichever writer added it: {versions:?}"
+    );
 }

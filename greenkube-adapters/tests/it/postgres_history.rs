@@ -178,7 +178,7 @@ async fn open_history_opens_postgres_and_migrates() {
         .await
         .expect("opens the footprints too");
     assert!(store.migrations.applied.is_empty(), "migrated once");
-    assert_eq!(store.migrations.schema_version, 4);
+    assert_eq!(store.migrations.schema_version, 5);
 }
 
 fn node(name: &str, cores: f64) -> Node {

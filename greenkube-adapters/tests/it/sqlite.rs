@@ -78,11 +78,12 @@ async fn reopening_keeps_rows_and_migrates_once() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("gk.db").display());
     let first = store::open(&url).await.expect("creates");
-    assert_eq!(first.migrations.applied.len(), 4);
+    assert_eq!(first.migrations.applied.len(), 5);
     assert_eq!(first.migrations.applied[0].description, "footprints");
     assert_eq!(first.migrations.applied[1].description, "history");
     assert_eq!(first.migrations.applied[2].description, "rollups");
     assert_eq!(first.migrations.applied[3].description, "pod labels");
+    assert_eq!(first.migrations.applied[4].description, "row notes");
     let m = methodology(Methodology::Full, "gkdata-0123456789ab");
     let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
     first
@@ -100,7 +101,7 @@ async fn reopening_keeps_rows_and_migrates_once() {
     .await
     .expect("reopens");
     assert!(again.migrations.applied.is_empty());
-    assert_eq!(again.migrations.schema_version, 4);
+    assert_eq!(again.migrations.schema_version, 5);
     let rows = again
         .footprints
         .aggregate(&ReportQuery::new(everything(), GroupBy::Namespace))
@@ -349,4 +350,167 @@ async fn file_writes_read_back_as_memory_writes_and_rewrite_idempotently() {
     let mut wal = path.clone().into_os_string();
     wal.push("-wal");
     assert!(!std::path::Path::new(&wal).exists(), "the log is gone");
+}
+
+/// A SQLite file at schema version 4 with `rows` written into it as version 4 stored them
+/// (every pod row with its own reasons and methodology), the rows taken from a current store.
+async fn schema_4_file(dir: &TempDir, rows: &[greenkube_core::Footprint]) -> String {
+    let source = dir.path().join("source.db");
+    let current = store::open(&format!("sqlite://{}", source.display()))
+        .await
+        .expect("creates the source");
+    current
+        .footprints
+        .write_footprints(rows)
+        .await
+        .expect("writes the source");
+    current.close().await;
+    let path = dir.path().join("v4.db");
+    let url = format!("sqlite://{}", path.display());
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true),
+    )
+    .await
+    .expect("creates the file");
+    let dir_of = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut migrator = sqlx::migrate::Migrator::new(dir_of)
+        .await
+        .expect("reads the migrations");
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator.run(&pool).await.expect("migrates to version 4");
+    let mut conn = pool.acquire().await.expect("a connection");
+    sqlx::raw_sql(&format!(
+        "ATTACH DATABASE '{}' AS source; \
+         INSERT INTO pod_footprints SELECT * FROM source.pod_footprint_rows; \
+         INSERT INTO node_footprints SELECT * FROM source.node_footprints; \
+         INSERT INTO pod_labels SELECT * FROM source.pod_labels; \
+         DETACH DATABASE source",
+        source.display()
+    ))
+    .execute(&mut *conn)
+    .await
+    .expect("copies the rows as version 4 stored them");
+    drop(conn);
+    pool.close().await;
+    url
+}
+
+/// Pod rows stored before row notes (schema 4: reasons and methodology on every row) read
+/// back as they were after migration 5, by row and by column, beside rows written since (with
+/// a note); rewriting an old window replaces its rows; new rows store none of the noted text.
+#[tokio::test]
+async fn rows_stored_before_row_notes_read_as_before_beside_new_ones() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let history = greenkube_core::testsuite::fixtures::history();
+    let (old, new) = history.split_at(history.len() / 2);
+    let url = schema_4_file(&dir, old).await;
+    let (expected, _) = SqliteStore::open("sqlite::memory:", OpenOptions::default())
+        .await
+        .expect("opens in memory");
+    expected.write_footprints(old).await.expect("writes");
+
+    let (migrated, report) = SqliteStore::open(&url, OpenOptions::default())
+        .await
+        .expect("opens and migrates");
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.applied[0].description, "row notes");
+    let stored = all_rows(&migrated).await;
+    assert!(!stored.is_empty());
+    assert_eq!(stored, all_rows(&expected).await, "old rows read as before");
+    let columns = migrated
+        .read_pod_columns(everything(), None, 100_000)
+        .await
+        .expect("reads by column");
+    assert_eq!(
+        columns.columns,
+        greenkube_core::ports::PodColumns::from_rows(&stored)
+    );
+
+    migrated
+        .write_footprints(new)
+        .await
+        .expect("writes new rows");
+    expected.write_footprints(new).await.expect("writes");
+    assert_eq!(all_rows(&migrated).await, all_rows(&expected).await);
+    // An old window written again is replaced by rows with a note.
+    migrated
+        .write_footprints(&old[..2])
+        .await
+        .expect("rewrites");
+    expected
+        .write_footprints(&old[..2])
+        .await
+        .expect("rewrites");
+    let both = all_rows(&migrated).await;
+    assert_eq!(both, all_rows(&expected).await);
+    for group_by in [GroupBy::Namespace, GroupBy::Workload] {
+        let query = ReportQuery::new(everything(), group_by);
+        assert_eq!(
+            migrated.aggregate(&query).await.expect("aggregates"),
+            expected.aggregate(&query).await.expect("aggregates"),
+        );
+    }
+
+    let (own, noted, noted_text): (i64, i64, i64) = sqlx::query_as(
+        "SELECT SUM(note IS NULL), SUM(note IS NOT NULL), \
+         TOTAL(length(estimation_reasons) + length(methodology) + length(methodology_version) \
+         + length(data_version) + length(idle_policy)) FILTER (WHERE note IS NOT NULL) \
+         FROM pod_footprints",
+    )
+    .fetch_one(migrated.pool())
+    .await
+    .map(|(a, b, c): (i64, i64, f64)| (a, b, c as i64))
+    .expect("counts");
+    let rewritten: usize = old[..2].iter().map(|fp| fp.pods.len()).sum();
+    let old_rows: usize = old.iter().map(|fp| fp.pods.len()).sum();
+    assert_eq!(
+        own as usize,
+        old_rows - rewritten,
+        "old rows keep their own notes"
+    );
+    assert_eq!(noted as usize, both.len() - (old_rows - rewritten));
+    assert_eq!(
+        noted_text,
+        2 * noted,
+        "a noted row stores '[]' and four empty names"
+    );
+    let notes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM row_notes")
+        .fetch_one(migrated.pool())
+        .await
+        .expect("counts notes");
+    assert!(notes > 0 && notes < noted, "{notes} notes for {noted} rows");
+}
+
+/// A row whose note is gone is refused as invalid data by both read paths, never read as a
+/// row without reasons.
+#[tokio::test]
+async fn a_row_whose_note_is_missing_is_invalid_data() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = open_file(&dir).await;
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    repo.write_footprints(&[footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m)])
+        .await
+        .expect("writes");
+    sqlx::query("UPDATE pod_footprints SET note = note + 1000")
+        .execute(repo.pool())
+        .await
+        .expect("breaks the notes");
+    let by_row = repo
+        .read_pod_rows(everything(), None, 100)
+        .await
+        .expect_err("refused");
+    assert_eq!(by_row.kind(), StoreErrorKind::InvalidData, "{by_row}");
+    let by_column = repo
+        .read_pod_columns(everything(), None, 100)
+        .await
+        .expect_err("refused");
+    assert_eq!(by_column.kind(), StoreErrorKind::InvalidData, "{by_column}");
 }

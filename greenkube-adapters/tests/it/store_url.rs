@@ -10,7 +10,7 @@ async fn sqlite_urls_open() {
     assert_eq!(repos.backend, store::Backend::Sqlite);
     assert_eq!(repos.location, "sqlite::memory:");
     assert_eq!(repos.footprints.backend(), "sqlite");
-    assert_eq!(repos.migrations.schema_version, 4);
+    assert_eq!(repos.migrations.schema_version, 5);
 }
 
 #[tokio::test]

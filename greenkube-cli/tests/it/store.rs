@@ -82,7 +82,7 @@ fn migrate_creates_the_schema_once() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "applied 4 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels); schema version 4",
+            "applied 5 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels, 0005 row notes); schema version 5",
         ));
     greenkube(dir.path())
         .args(["migrate", "--store", &url(&dir)])

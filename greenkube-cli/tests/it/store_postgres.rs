@@ -113,7 +113,7 @@ fn postgres_stores_and_reports_what_sqlite_does() {
     );
     assert!(
         migrated.contains(
-            "applied 4 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels); schema version 4"
+            "applied 5 migrations (0001 footprints, 0002 history, 0003 rollups, 0004 pod labels, 0005 row notes); schema version 5"
         ),
         "{migrated}"
     );

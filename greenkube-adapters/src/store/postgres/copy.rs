@@ -5,26 +5,47 @@
 //! 10 µs a pod row. `COPY` in the binary format streams the rows as they are stored (floats
 //! bit for bit, instants as microseconds), with no plan and no array: the server only checks
 //! and stores them. It runs inside the write's transaction, after the window's rows are
-//! deleted, so the write stays idempotent and a failure rolls back everything.
+//! deleted, so the write stays idempotent and a failure rolls back everything. A row's
+//! reasons and methodology go in as its note's id (migration 5; `sql::notes`): the five
+//! columns the note replaces take their defaults.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use greenkube_core::Ranged;
 use greenkube_core::ports::{PodRecord, StoreError, WindowRecords};
 use greenkube_core::units::{Bytes, Cores, Money};
-use greenkube_core::{MethodologyInfo, Ranged};
 use sqlx::{PgConnection, Postgres};
 
 use super::model::instant;
 use crate::store::codec::micros;
-use crate::store::sql::{Dialect as _, POD_ROW_COLUMNS, columns, reasons_json};
+use crate::store::sql::notes::{NoteIds, note_id};
+use crate::store::sql::{Dialect as _, POD_ROW_COLUMNS};
 
-/// The `COPY` statement of pod rows, columns in [`columns`] order.
+/// The columns `COPY` fills: the window, the cluster, the row columns but the reasons (their
+/// note has them), and the note.
+fn copied_columns() -> Vec<&'static str> {
+    ["window_start", "window_end", "cluster"]
+        .into_iter()
+        .chain(
+            POD_ROW_COLUMNS
+                .iter()
+                .map(|(name, _)| *name)
+                .filter(|name| *name != "estimation_reasons"),
+        )
+        .chain(["note"])
+        .collect()
+}
+
+/// Fields of a copied row: the three window columns, the row columns with the note in place
+/// of the reasons.
+const COPIED_FIELDS: usize = 3 + POD_ROW_COLUMNS.len();
+
+/// The `COPY` statement of pod rows, columns in [`copied_columns`] order.
 static COPY_PODS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "COPY pod_footprints ({}) FROM STDIN (FORMAT binary)",
-        columns("window_start", "window_end", &POD_ROW_COLUMNS).join(", ")
+        copied_columns().join(", ")
     )
 });
 
@@ -35,13 +56,19 @@ const SEND_AT: usize = 1 << 20;
 /// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
 const PG_EPOCH_US: i64 = 946_684_800_000_000;
 
-/// Copies the pod rows of `w` (none stored yet for its window) in one `COPY`.
+/// Copies the pod rows of `w` (none stored yet for its window) in one `COPY`, after looking up
+/// or adding their notes (this write's `notes`).
 pub(super) async fn copy_pods(
     conn: &mut PgConnection,
     w: &WindowRecords,
+    notes: &mut NoteIds,
 ) -> Result<(), StoreError> {
     if w.pods.is_empty() {
         return Ok(());
+    }
+    let mut ids = Vec::with_capacity(w.pods.len());
+    for p in &w.pods {
+        ids.push(note_id::<Postgres>(conn, notes, &p.estimation_reasons, &p.methodology).await?);
     }
     let doing = "inserting pod rows";
     let mut copy = conn
@@ -50,8 +77,8 @@ pub(super) async fn copy_pods(
         .map_err(|e| Postgres::error(doing, e))?;
     let mut rows = Rows::default();
     rows.header();
-    for p in &w.pods {
-        rows.pod(p);
+    for (p, note) in w.pods.iter().zip(ids) {
+        rows.pod(p, note);
         if rows.buf.len() >= SEND_AT {
             if let Err(e) = copy.send(rows.buf.as_slice()).await {
                 let _ = copy.abort("greenkube: sending rows failed").await;
@@ -69,16 +96,11 @@ pub(super) async fn copy_pods(
     Ok(())
 }
 
-/// Rows in `COPY`'s binary format, and the reasons lists encoded so far (a window's rows give
-/// a few: one per node, with or without cost, ...).
+/// Rows in `COPY`'s binary format.
 #[derive(Default)]
 struct Rows {
     buf: Vec<u8>,
-    reasons: HashMap<Vec<String>, String>,
 }
-
-/// Distinct reasons lists kept at most; past it the cache starts over.
-const REASON_LISTS: usize = 4096;
 
 impl Rows {
     fn header(&mut self) {
@@ -136,31 +158,9 @@ impl Rows {
         self.float(r.high);
     }
 
-    /// A `jsonb` value: the format version (1), then the JSON text.
-    fn reasons(&mut self, reasons: &[String]) {
-        if !self.reasons.contains_key(reasons) {
-            if self.reasons.len() >= REASON_LISTS {
-                self.reasons.clear();
-            }
-            self.reasons.insert(reasons.to_vec(), reasons_json(reasons));
-        }
-        let json = self.reasons.get(reasons).map_or("[]", String::as_str);
-        let len = i32::try_from(json.len() + 1).unwrap_or(i32::MAX);
-        self.buf.extend_from_slice(&len.to_be_bytes());
-        self.buf.push(1);
-        self.buf.extend_from_slice(json.as_bytes());
-    }
-
-    fn methodology(&mut self, m: &MethodologyInfo) {
-        self.text(m.name.name());
-        self.text(&m.version);
-        self.text(&m.data_version);
-        self.text(m.idle_policy.name());
-    }
-
-    /// One pod row, in [`COPY_PODS`] column order.
-    fn pod(&mut self, p: &PodRecord) {
-        let fields = i16::try_from(3 + POD_ROW_COLUMNS.len() + 4).unwrap_or(i16::MAX);
+    /// One pod row with its note's id, in [`COPY_PODS`] column order.
+    fn pod(&mut self, p: &PodRecord, note: i64) {
+        let fields = i16::try_from(COPIED_FIELDS).unwrap_or(i16::MAX);
         self.buf.extend_from_slice(&fields.to_be_bytes());
         self.time(p.window_start);
         self.time(p.window_end);
@@ -189,7 +189,22 @@ impl Rows {
         self.ranged(p.pue);
         self.ranged(p.grid_intensity);
         self.field(&[u8::from(p.estimated)]);
-        self.reasons(&p.estimation_reasons);
-        self.methodology(&p.methodology);
+        self.field(&note.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_row_has_a_field_per_copied_column() {
+        assert_eq!(copied_columns().len(), COPIED_FIELDS);
+        assert!(
+            COPY_PODS.contains("estimated, note) FROM STDIN"),
+            "{}",
+            *COPY_PODS
+        );
+        assert!(!COPY_PODS.contains("methodology"), "{}", *COPY_PODS);
     }
 }

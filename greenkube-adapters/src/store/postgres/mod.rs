@@ -49,6 +49,7 @@ use sqlx::{ConnectOptions as _, Connection as _, Postgres, Row as _, Transaction
 
 use self::error::sqlstate;
 use self::model::{bound, instant};
+use super::sql::notes::NoteIds;
 use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
 use super::{MigrationReport, OpenOptions, redact};
 
@@ -185,6 +186,7 @@ async fn write_window(
     conn: &mut PgConnection,
     w: &WindowRecords,
     fp: &Footprint,
+    notes: &mut NoteIds,
 ) -> Result<u64, StoreError> {
     let cluster = w.cluster.as_deref().unwrap_or("");
     let replaced = sqlx::query(sql::DELETE_POD_WINDOW)
@@ -200,7 +202,7 @@ async fn write_window(
         .execute(&mut *conn)
         .await
         .map_err(|e| Postgres::error("replacing a window", e))?;
-    copy::copy_pods(&mut *conn, w).await?;
+    copy::copy_pods(&mut *conn, w, notes).await?;
     if !w.nodes.is_empty() {
         let q = model::bind_window(sqlx::query(INSERT_NODES.as_str()), w, &fp.methodology);
         model::bind_nodes(q, &w.nodes)
@@ -227,10 +229,11 @@ async fn write_batch(
     let retention = rollup::lock_for_write(&mut *conn).await?;
     let mut summary = WriteSummary::default();
     let mut labels = shared::LabelBatch::default();
+    let mut notes = NoteIds::default();
     for fp in batch {
         let w = shared::window_of::<Postgres>(fp)?;
         retention.check_writable(Postgres::BACKEND, &w)?;
-        let replaced = write_window(&mut *conn, &w, fp).await?;
+        let replaced = write_window(&mut *conn, &w, fp, &mut notes).await?;
         labels.add(&w);
         shared::count_window(&mut summary, &w, replaced);
     }
@@ -269,6 +272,8 @@ impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
     const TIME_SUFFIX: &'static str = "";
     const TEXT: &'static str = "::text";
+    // Each row's notes from `row_notes` (migration 5), or its own for rows stored before.
+    const POD_ROWS: &'static str = "pod_footprint_rows";
     const MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
     const SQL: Statements = Statements {
         has_migrations: "SELECT 1 WHERE to_regclass('_sqlx_migrations') IS NOT NULL",
@@ -283,6 +288,12 @@ impl Dialect for Postgres {
              AND h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours') \
              ORDER BY bucket",
         ],
+        note_id: "SELECT id FROM row_notes WHERE md5(estimation_reasons::text) = md5($1::jsonb::text) \
+            AND estimation_reasons = $1::jsonb AND methodology = $2 AND methodology_version = $3 \
+            AND data_version = $4 AND idle_policy = $5",
+        note_insert: "INSERT INTO row_notes \
+            (estimation_reasons, methodology, methodology_version, data_version, idle_policy) \
+            VALUES ($1::jsonb, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
         archive: "INSERT INTO snapshot_archive (cluster, window_start, body) \
             VALUES ($1, $2, $3) ON CONFLICT (window_start, cluster) DO UPDATE \
             SET body = excluded.body, archived_at = now()",

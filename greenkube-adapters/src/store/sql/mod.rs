@@ -16,6 +16,7 @@ mod footprints;
 mod history;
 pub(crate) mod labels;
 mod maintain;
+pub(crate) mod notes;
 mod rows;
 mod schema;
 
@@ -37,7 +38,9 @@ pub(crate) use self::exec::Query;
 use self::exec::{Column, Exec, fetch_all, fetch_optional};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::footprints::retention_in;
-pub(crate) use self::footprints::{count_window, page_start, plan, window_of};
+#[cfg(feature = "sqlite")]
+pub(crate) use self::footprints::page_start;
+pub(crate) use self::footprints::{count_window, plan, window_of};
 pub(crate) use self::labels::{LabelBatch, UpsertSql};
 pub(crate) use self::maintain::roll;
 #[cfg(feature = "postgres")]
@@ -45,9 +48,11 @@ pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::schema::select_pods;
+#[cfg(feature = "sqlite")]
+pub(crate) use self::schema::columns;
 pub(crate) use self::schema::{
-    AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, columns,
-    reasons_json, text,
+    AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, reasons_json,
+    text,
 };
 use super::{AppliedMigration, MigrationReport};
 
@@ -93,6 +98,12 @@ pub(crate) struct Statements {
     /// `$1` a time: the dirty buckets of a level, hourly (`[0]`) or daily (`[1]`, only those
     /// none of whose hours is dirty), that start before it, in order.
     pub(crate) dirty_before: [&'static str; 2],
+    /// `$1` reasons (a JSON list), `$2` methodology, `$3` its version, `$4` data version, `$5`
+    /// idle policy: the id of that row note, when stored (see `notes`).
+    pub(crate) note_id: &'static str,
+    /// Adds the row note bound as [`Self::note_id`] and returns its id; returns no row when
+    /// another writer added it first.
+    pub(crate) note_insert: &'static str,
     /// `$1` cluster, `$2` window start, `$3` body: stores or replaces an archived snapshot.
     pub(crate) archive: &'static str,
     /// `$1` cluster, `$2` window start: the archived body.
@@ -137,6 +148,9 @@ pub(crate) trait Dialect:
     const TIME_SUFFIX: &'static str;
     /// What makes a text placeholder or a JSON column text: a cast, or nothing.
     const TEXT: &'static str;
+    /// The table or view pod rows are read from, with the columns of `pod_footprints` as
+    /// [`schema::POD_ROW_COLUMNS`] names them.
+    const POD_ROWS: &'static str;
     /// The schema migrations, embedded at build time.
     const MIGRATOR: Migrator;
     /// The statements the shared code runs.

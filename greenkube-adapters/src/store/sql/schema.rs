@@ -118,11 +118,12 @@ fn pod_select_list(start: &str, end: &str, text: &str) -> String {
 /// One page of pod rows in key order: `$1` from, `$2` to, then (after a cursor) `$3..$6` the
 /// cursor key `(window start, cluster, namespace, pod)`, and the limit last. `us` ends the
 /// names of the window columns; `text` follows the text placeholders and the JSON column (a
-/// cast, where the backend needs one).
-pub(crate) fn select_pods(us: &str, text: &str, after_cursor: bool) -> String {
+/// cast, where the backend needs one); `rows` is the table or view the rows are read from
+/// ([`super::Dialect::POD_ROWS`]).
+pub(crate) fn select_pods(us: &str, text: &str, rows: &str, after_cursor: bool) -> String {
     let start = format!("window_start{us}");
     let mut sql = format!(
-        "SELECT {} FROM pod_footprints WHERE {start} >= $1 AND {start} < $2",
+        "SELECT {} FROM {rows} WHERE {start} >= $1 AND {start} < $2",
         pod_select_list(&start, &format!("window_end{us}"), text)
     );
     let limit = if after_cursor {
@@ -471,7 +472,7 @@ mod tests {
         assert_eq!(all.len(), 41);
         assert_eq!(&all[..4], ["s", "e", "cluster", "namespace"]);
         assert_eq!(columns("s", "e", &NODE_ROW_COLUMNS).len(), 31);
-        let first = select_pods("_us", "", false);
+        let first = select_pods("_us", "", "pod_footprints", false);
         assert!(
             first.starts_with("SELECT window_start_us, window_end_us, cluster, namespace, pod,"),
             "{first}"
@@ -483,7 +484,7 @@ mod tests {
             ),
             "{first}"
         );
-        let next = select_pods("", "::text", true);
+        let next = select_pods("", "::text", "pod_footprints", true);
         assert!(
             next.contains("estimation_reasons::text, methodology"),
             "{next}"

@@ -25,11 +25,11 @@ use greenkube_core::ports::{
 use greenkube_core::{IdlePolicy, Methodology};
 use rusqlite::Statement;
 use rusqlite::types::ValueRef;
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool};
 
 use super::{INVALID_CODES, UNAVAILABLE_CODES};
 use crate::store::codec::{micros, micros_ceil};
-use crate::store::sql::{page_start, select_pods};
+use crate::store::sql::{Dialect as _, page_start, select_pods};
 
 const BACKEND: &str = "sqlite";
 
@@ -94,7 +94,7 @@ fn read_with(
     after: Option<&PodCursor>,
     limit: usize,
 ) -> Result<PodColumnPage, StoreError> {
-    let sql = select_pods("_us", "", after.is_some());
+    let sql = select_pods("_us", "", Sqlite::POD_ROWS, after.is_some());
     let mut statement = conn
         .prepare_cached(&sql)
         .map_err(|e| error("preparing the read of pod rows", e))?;
@@ -463,7 +463,7 @@ mod tests {
     async fn with_bad_row(store: &SqliteStore, column: &str, value: &str) {
         let values = "1000000, 2000000, 'c', 'ns', 'pod', NULL, NULL, 'Pod', 'pod', NULL, NULL, \
              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, 1, 1, 1, 0, 0, 0, NULL, \
-             1, 1, 1, 1, 1, 1, 0, '[]', 'full', '1', 'gkdata-x', 'request'";
+             1, 1, 1, 1, 1, 1, 0, '[]', 'full', '1', 'gkdata-x', 'request', NULL";
         sqlx::query(&format!("INSERT INTO pod_footprints VALUES ({values})"))
             .execute(store.pool())
             .await

@@ -40,6 +40,7 @@ use sqlx::sqlite::{
 use sqlx::{Row as _, Sqlite, SqliteConnection};
 
 use super::codec::{from_micros, micros, micros_ceil};
+use super::sql::notes::{NoteIds, note_id};
 use super::sql::{self as shared, Dialect, FootprintOps, Query, SqlStore, Statements};
 use super::{MigrationReport, OpenOptions};
 
@@ -265,6 +266,8 @@ impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
     const TIME_SUFFIX: &'static str = "_us";
     const TEXT: &'static str = "";
+    // Each row's notes from `row_notes` (migration 5), or its own for rows stored before.
+    const POD_ROWS: &'static str = "pod_footprint_rows";
     const MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
     const SQL: Statements = Statements {
         has_migrations: "SELECT 1 FROM sqlite_master \
@@ -281,6 +284,11 @@ impl Dialect for Sqlite {
              AND h.bucket_us >= d.bucket_us AND h.bucket_us < d.bucket_us + 86400000000) \
              ORDER BY d.bucket_us",
         ],
+        note_id: "SELECT id FROM row_notes WHERE estimation_reasons = $1 AND methodology = $2 \
+            AND methodology_version = $3 AND data_version = $4 AND idle_policy = $5",
+        note_insert: "INSERT INTO row_notes \
+            (estimation_reasons, methodology, methodology_version, data_version, idle_policy) \
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
         archive: "INSERT INTO snapshot_archive (cluster, window_start_us, body) \
             VALUES ($1, $2, $3) \
             ON CONFLICT (window_start_us, cluster) DO UPDATE SET body = excluded.body",
@@ -350,10 +358,14 @@ impl Dialect for Sqlite {
 
 /// The insert of a full chunk of pod rows.
 static FULL_POD_INSERT: LazyLock<String> =
-    LazyLock::new(|| sql::insert("pod_footprints", &sql::pod_columns(), sql::ROWS_PER_INSERT));
+    LazyLock::new(|| sql::insert_noted_pods(sql::ROWS_PER_INSERT));
 
 /// Writes one window: deletes its rows, inserts the new ones. Returns the pod rows replaced.
-async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<u64, StoreError> {
+async fn write_window(
+    conn: &mut SqliteConnection,
+    w: &WindowRecords,
+    notes: &mut NoteIds,
+) -> Result<u64, StoreError> {
     let start = micros(w.window_start);
     let cluster = w.cluster.as_deref().unwrap_or("");
     let mut replaced = 0;
@@ -371,17 +383,28 @@ async fn write_window(conn: &mut SqliteConnection, w: &WindowRecords) -> Result<
             replaced = deleted.rows_affected();
         }
     }
-    for chunk in w.pods.chunks(sql::ROWS_PER_INSERT) {
+    let mut ids = Vec::with_capacity(w.pods.len());
+    for p in &w.pods {
+        ids.push(note_id::<Sqlite>(conn, notes, &p.estimation_reasons, &p.methodology).await?);
+    }
+    for (chunk, ids) in w
+        .pods
+        .chunks(sql::ROWS_PER_INSERT)
+        .zip(ids.chunks(sql::ROWS_PER_INSERT))
+    {
         // Full chunks share one statement text, built once per process (and prepared once per
         // connection); only a window's last chunk has a text of its own.
         let partial;
         let text: &str = if chunk.len() == sql::ROWS_PER_INSERT {
             FULL_POD_INSERT.as_str()
         } else {
-            partial = sql::insert("pod_footprints", &sql::pod_columns(), chunk.len());
+            partial = sql::insert_noted_pods(chunk.len());
             &partial
         };
-        let q = chunk.iter().fold(sqlx::query(text), model::bind_pod);
+        let q = chunk
+            .iter()
+            .zip(ids.iter().copied())
+            .fold(sqlx::query(text), model::bind_pod);
         q.execute(&mut *conn)
             .await
             .map_err(|e| Sqlite::error("inserting pod rows", e))?;
@@ -414,10 +437,11 @@ impl FootprintOps for Sqlite {
         let mut summary = WriteSummary::default();
         let retention = shared::retention_in::<Self>(&mut tx).await?;
         let mut labels = shared::LabelBatch::default();
+        let mut notes = NoteIds::default();
         for fp in batch {
             let w = shared::window_of::<Self>(fp)?;
             rollup::before_window(&mut tx, &retention, &w).await?;
-            let replaced = write_window(&mut tx, &w).await?;
+            let replaced = write_window(&mut tx, &w, &mut notes).await?;
             labels.add(&w);
             shared::count_window(&mut summary, &w, replaced);
         }

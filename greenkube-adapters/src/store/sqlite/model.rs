@@ -21,8 +21,9 @@ fn bind_methodology<'q>(q: Query<'q>, m: &'q MethodologyInfo) -> Query<'q> {
         .bind(m.idle_policy.name())
 }
 
-/// Binds one pod row, in [`super::sql::pod_columns`] order.
-pub(super) fn bind_pod<'q>(q: Query<'q>, p: &'q PodRecord) -> Query<'q> {
+/// Binds one pod row written with its note's id (`note`), as
+/// [`super::sql::insert_noted_pods`] takes it.
+pub(super) fn bind_pod<'q>(q: Query<'q>, (p, note): (&'q PodRecord, i64)) -> Query<'q> {
     let q = q
         .bind(micros(p.window_start))
         .bind(micros(p.window_end))
@@ -49,10 +50,7 @@ pub(super) fn bind_pod<'q>(q: Query<'q>, p: &'q PodRecord) -> Query<'q> {
     let q = q.bind(p.cost.map(Money::value));
     let q = bind_ranged(q, p.pue);
     let q = bind_ranged(q, p.grid_intensity);
-    let q = q
-        .bind(p.estimated)
-        .bind(reasons_json(&p.estimation_reasons));
-    bind_methodology(q, &p.methodology)
+    q.bind(p.estimated).bind(note)
 }
 
 /// Binds one node row, in [`super::sql::node_columns`] order.

@@ -7,10 +7,46 @@ use crate::store::sql::{
     AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, columns,
 };
 
-/// Columns of `pod_footprints`, in the order rows are bound.
+/// Columns of `pod_footprints` as stored before migration 5 (and read through
+/// `pod_footprint_rows`), in order.
 pub(super) fn pod_columns() -> Vec<&'static str> {
     columns("window_start_us", "window_end_us", &POD_ROW_COLUMNS)
 }
+
+/// The columns a pod row's note replaces (migration 5), each with the constant a row written
+/// with a note stores there, in [`pod_columns`] order (they end it).
+const NOTED_COLUMNS: [(&str, &str); 5] = [
+    ("estimation_reasons", "'[]'"),
+    ("methodology", "''"),
+    ("methodology_version", "''"),
+    ("data_version", "''"),
+    ("idle_policy", "''"),
+];
+
+/// `INSERT INTO pod_footprints (...) VALUES ...` for `rows` rows written with a note: each
+/// row binds the [`pod_columns`] before the noted ones (36), then its note's id.
+pub(super) fn insert_noted_pods(rows: usize) -> String {
+    let columns = pod_columns();
+    let bound = columns.len() - NOTED_COLUMNS.len();
+    debug_assert!(
+        columns[bound..]
+            .iter()
+            .zip(NOTED_COLUMNS)
+            .all(|(c, (n, _))| *c == n)
+    );
+    let mut values = vec!["?"; bound];
+    values.extend(NOTED_COLUMNS.iter().map(|(_, constant)| *constant));
+    values.push("?");
+    let one = format!("({})", values.join(", "));
+    format!(
+        "INSERT INTO pod_footprints ({}, note) VALUES {}",
+        columns.join(", "),
+        vec![one; rows].join(", ")
+    )
+}
+
+/// Values bound per pod row written with a note.
+pub(super) const NOTED_POD_VALUES: usize = 37;
 
 /// Columns of `node_footprints`, in the order rows are bound.
 pub(super) fn node_columns() -> Vec<&'static str> {
@@ -113,6 +149,15 @@ mod tests {
         let sql = insert("t", &["a", "b"], 3);
         assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)");
         assert!(ROWS_PER_INSERT * pod_columns().len() < 32_766);
+    }
+
+    #[test]
+    fn noted_pods_bind_all_but_the_noted_columns_and_the_note() {
+        let sql = insert_noted_pods(2);
+        let one = sql.split("VALUES ").nth(1).unwrap();
+        assert_eq!(one.matches('?').count(), 2 * NOTED_POD_VALUES);
+        assert_eq!(sql.matches("'[]', '', '', '', '', ?)").count(), 2, "{sql}");
+        assert!(sql.contains("idle_policy, note) VALUES"), "{sql}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! worker thread with its statement and bound there: about 9 µs a pod row of 41 columns, most
 //! of it that hand-off, not SQLite. Here the batch is written by a blocking task on a read-write
 //! connection kept for the file: one cached single-row statement per table, values bound in
-//! place from the records, a window's estimation reasons serialised once per distinct list.
+//! place from the records, a pod row's reasons and methodology stored once per distinct set
+//! (its note, `super::notes`), a node row's reasons serialised once per distinct list.
 //!
 //! The transaction is the one the sqlx path runs, statement for statement: `BEGIN IMMEDIATE`,
 //! the retention state, then per window the retention check, the roll-up marks, the deletes and
@@ -21,13 +22,15 @@ use greenkube_core::ports::{
 };
 use greenkube_core::units::{Bytes, Cores, Money};
 use greenkube_core::{MethodologyInfo, Ranged};
-use rusqlite::{Connection, Statement, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension as _, Statement, TransactionBehavior};
+use sqlx::Sqlite;
 
 use super::sql::{self, MICROS_PER_DAY, MICROS_PER_HOUR};
 use super::{INVALID_CODES, UNAVAILABLE_CODES};
 use crate::store::codec::{from_micros, micros};
 use crate::store::sql::labels::{LabelBatch, UpsertSql, labels_json, upsert};
-use crate::store::sql::{count_window, reasons_json};
+use crate::store::sql::notes::{NoteIds, note_values};
+use crate::store::sql::{Dialect as _, count_window, reasons_json};
 
 const BACKEND: &str = "sqlite";
 
@@ -67,6 +70,7 @@ fn write_with(
     let retention = retention(&tx)?;
     let mut summary = WriteSummary::default();
     let mut reasons = Reasons::default();
+    let mut notes = NoteIds::default();
     let mut labels = LabelBatch::default();
     for w in windows {
         w.validate()
@@ -74,7 +78,7 @@ fn write_with(
         retention.check_writable(BACKEND, w)?;
         mark_for_rollup(&tx, w).map_err(|e| error("marking a window for roll-up", e))?;
         let replaced = delete_window(&tx, w).map_err(|e| error("replacing a window", e))?;
-        insert_pods(&tx, &w.pods, &mut reasons).map_err(|e| error("inserting pod rows", e))?;
+        insert_pods(&tx, &w.pods, &mut notes).map_err(|e| error("inserting pod rows", e))?;
         insert_nodes(&tx, &w.nodes, &mut reasons).map_err(|e| error("inserting node rows", e))?;
         labels.add(w);
         count_window(&mut summary, w, replaced);
@@ -209,17 +213,40 @@ impl Binder<'_, '_> {
     }
 }
 
-fn insert_pods(
+/// The id of the note `(reasons, methodology)`: this write's, the stored one, or a new one.
+fn note_id(
     conn: &Connection,
-    pods: &[PodRecord],
-    reasons: &mut Reasons,
-) -> rusqlite::Result<()> {
+    notes: &mut NoteIds,
+    reasons: &[String],
+    methodology: &MethodologyInfo,
+) -> rusqlite::Result<i64> {
+    if let Some(id) = notes.get(reasons, methodology) {
+        return Ok(id);
+    }
+    // The statements of the sqlx path (`$N` is the N-th value for SQLite too); the write holds
+    // the write lock, so no other writer adds the note between the look and the insert.
+    let values = note_values(reasons, methodology);
+    let stored = conn
+        .prepare_cached(Sqlite::SQL.note_id)?
+        .query_row(values.clone(), |row| row.get(0))
+        .optional()?;
+    let id = match stored {
+        Some(id) => id,
+        None => conn
+            .prepare_cached(Sqlite::SQL.note_insert)?
+            .query_row(values, |row| row.get(0))?,
+    };
+    notes.insert(reasons, methodology, id);
+    Ok(id)
+}
+
+fn insert_pods(conn: &Connection, pods: &[PodRecord], notes: &mut NoteIds) -> rusqlite::Result<()> {
     if pods.is_empty() {
         return Ok(());
     }
-    let mut statement =
-        conn.prepare_cached(&sql::insert("pod_footprints", &sql::pod_columns(), 1))?;
+    let mut statement = conn.prepare_cached(&sql::insert_noted_pods(1))?;
     for p in pods {
+        let note = note_id(conn, notes, &p.estimation_reasons, &p.methodology)?;
         let mut b = Binder {
             statement: &mut statement,
             next: 0,
@@ -248,8 +275,8 @@ fn insert_pods(
         b.ranged(p.pue)?;
         b.ranged(p.grid_intensity)?;
         b.put(p.estimated)?;
-        b.put(reasons.json(&p.estimation_reasons))?;
-        b.methodology(&p.methodology)?;
+        b.put(note)?;
+        debug_assert_eq!(b.next, sql::NOTED_POD_VALUES);
         statement.raw_execute()?;
     }
     Ok(())
