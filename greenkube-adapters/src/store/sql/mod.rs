@@ -37,9 +37,9 @@ pub(crate) use self::error::{migrate_error, sqlx_error};
 pub(crate) use self::exec::Query;
 use self::exec::{Column, Exec, fetch_all, fetch_optional};
 #[cfg(feature = "sqlite")]
-pub(crate) use self::footprints::retention_in;
-#[cfg(feature = "sqlite")]
 pub(crate) use self::footprints::page_start;
+#[cfg(feature = "sqlite")]
+pub(crate) use self::footprints::retention_in;
 pub(crate) use self::footprints::{count_window, plan, window_of};
 pub(crate) use self::labels::{LabelBatch, UpsertSql};
 pub(crate) use self::maintain::roll;
@@ -47,9 +47,9 @@ pub(crate) use self::maintain::roll;
 pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
 #[cfg(feature = "sqlite")]
-pub(crate) use self::schema::select_pods;
-#[cfg(feature = "sqlite")]
 pub(crate) use self::schema::columns;
+#[cfg(feature = "sqlite")]
+pub(crate) use self::schema::select_pods;
 pub(crate) use self::schema::{
     AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, reasons_json,
     text,
