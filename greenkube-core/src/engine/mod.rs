@@ -167,7 +167,7 @@ pub fn estimate_with(
     options: &EstimateOptions,
     reference: &ReferenceData,
 ) -> Result<Footprint, SnapshotError> {
-    estimate_inner(snapshot, None, options, reference)
+    estimate_inner(snapshot, None, options, reference, None)
 }
 
 /// What every part of one window shares: its measured grid intensities and its embodied
@@ -192,13 +192,18 @@ impl<'a> WindowShared<'a> {
 /// window's. Every pod and node row, and the totals, are those [`estimate_with`] gives for the
 /// part with the window's intensities and embodied figures; the warnings do not mention zones
 /// the part has no node in.
+///
+/// With `keep`, the footprint has the rows of the pods `keep` selects only (each computed as
+/// without it: every pod still counts in its node's figures), and its totals' pod counts and
+/// cost are theirs; the node rows and the energy and emission totals are the whole part's.
 pub(crate) fn estimate_part(
     part: &Snapshot,
     shared: &WindowShared<'_>,
     options: &EstimateOptions,
     reference: &ReferenceData,
+    keep: Option<&(dyn Fn(&Pod) -> bool + Sync)>,
 ) -> Result<Footprint, SnapshotError> {
-    estimate_inner(part, Some(shared), options, reference)
+    estimate_inner(part, Some(shared), options, reference, keep)
 }
 
 fn estimate_inner(
@@ -206,6 +211,7 @@ fn estimate_inner(
     shared: Option<&WindowShared<'_>>,
     options: &EstimateOptions,
     reference: &ReferenceData,
+    keep: Option<&(dyn Fn(&Pod) -> bool + Sync)>,
 ) -> Result<Footprint, SnapshotError> {
     options.validate()?;
     let cost_index = snapshot.validate_indexed()?;
@@ -335,8 +341,23 @@ fn estimate_inner(
             &dropped,
         )
     };
-    let mut pods = Vec::with_capacity(snapshot.pods.len());
-    if snapshot.pods.len() < PARALLEL_PODS {
+    let mut pods = Vec::with_capacity(if keep.is_some() {
+        0
+    } else {
+        snapshot.pods.len()
+    });
+    if let Some(keep) = keep {
+        // Only the selected pods' rows (a part being priced): on this thread.
+        pods.extend(
+            snapshot
+                .pods
+                .iter()
+                .zip(&inputs)
+                .zip(&cost_index.by_pod)
+                .filter(|((pod, _), _)| keep(pod))
+                .map(row),
+        );
+    } else if snapshot.pods.len() < PARALLEL_PODS {
         pods.extend(
             snapshot
                 .pods
@@ -361,14 +382,15 @@ fn estimate_inner(
         pods: pods.len(),
         ..Totals::default()
     };
-    for (row, cost) in pods.iter().zip(&cost_index.by_pod) {
+    // Each row's cost is its pod's entry (the rows are the pods', or the kept ones', in order).
+    for row in &pods {
         if row.reasons.any() {
             totals.estimated_pods += 1;
         }
-        if cost.is_none() {
+        if row.cost.is_none() {
             totals.pods_without_cost += 1;
         }
-        totals.cost += cost.unwrap_or(Money::ZERO);
+        totals.cost += row.cost.unwrap_or(Money::ZERO);
     }
 
     for row in &node_rows {

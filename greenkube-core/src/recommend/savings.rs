@@ -18,10 +18,10 @@ use crate::aggregate::workload_key;
 use crate::engine::{WindowShared, estimate_part, estimate_with};
 use crate::fastmap::{FastMap, fast_map};
 use crate::reference::ReferenceData;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Pod, Snapshot};
 use crate::whatif::{
     Change, Figures, SECONDS_PER_YEAR, ShiftPlan, Target, apply, difference, node_selected,
-    time_shift_plan, touches_pod,
+    time_shift_plan, touches_pod, touches_snapshot_pod,
 };
 
 /// Indexes of one sampled window.
@@ -291,20 +291,28 @@ impl Baseline {
 }
 
 /// Estimates a (restricted) window: with the whole window's shared inputs when it has them
-/// (the window was cut down `lean`), else on its own.
+/// (the window was cut down `lean`), else on its own. With `touched` (the changes of a
+/// candidate priced on the pods it touches), only those pods' rows are made (see
+/// [`estimate_part`]); the rows of a window estimated on its own are all made.
 fn estimate_window(
     window: &Snapshot,
     sample: &SampledWindow,
     shared: Option<&WindowShared<'_>>,
     reference: &ReferenceData,
+    touched: Option<&[Change]>,
 ) -> Option<crate::Footprint> {
     match shared {
-        Some(shared) => estimate_part(window, shared, &sample.options, reference).ok(),
+        Some(shared) => {
+            let keep = touched.map(|changes| move |pod: &Pod| touches_snapshot_pod(changes, pod));
+            let keep = keep.as_ref().map(|k| k as &(dyn Fn(&Pod) -> bool + Sync));
+            estimate_part(window, shared, &sample.options, reference, keep).ok()
+        }
         None => estimate_with(window, &sample.options, reference).ok(),
     }
 }
 
-/// The sampled window with the changes applied, estimated.
+/// The sampled window with the changes applied, estimated (only the touched pods' rows with
+/// `touched_only`).
 fn projected(
     sample: &SampledWindow,
     shared: Option<&WindowShared<'_>>,
@@ -312,9 +320,11 @@ fn projected(
     changes: &[Change],
     shifts: &ShiftPlan,
     reference: &ReferenceData,
+    touched_only: bool,
 ) -> Option<crate::Footprint> {
     apply(&mut window, changes, sample.index, shifts, reference);
-    estimate_window(&window, sample, shared, reference)
+    let touched = touched_only.then_some(changes);
+    estimate_window(&window, sample, shared, reference, touched)
 }
 
 /// True when the candidate's changes can be priced (some, each valid).
@@ -395,7 +405,7 @@ fn price_one(
             .filter_map(|((sample, window), shared)| {
                 Some((
                     sample.index,
-                    estimate_window(window, sample, shared.as_ref(), reference)?,
+                    estimate_window(window, sample, shared.as_ref(), reference, None)?,
                 ))
             })
             .collect();
@@ -461,7 +471,17 @@ impl Sums {
             Basis::Cluster => baseline.of_nodes(&window),
             Basis::Attributed => baseline.of(changes),
         };
-        let Some(projection) = projected(sample, shared, window, changes, shifts, reference) else {
+        // Priced on the pods it touches: only their rows are needed.
+        let touched_only = candidate.basis == Basis::Attributed;
+        let Some(projection) = projected(
+            sample,
+            shared,
+            window,
+            changes,
+            shifts,
+            reference,
+            touched_only,
+        ) else {
             return;
         };
         self.before.add(&baseline);

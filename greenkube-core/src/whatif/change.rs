@@ -268,6 +268,19 @@ impl Change {
     }
 }
 
+/// True when one of the changes touches this pod of a snapshot: [`touches_pod`] of the row the
+/// engine makes of it.
+pub(crate) fn touches_snapshot_pod(changes: &[Change], pod: &crate::snapshot::Pod) -> bool {
+    let (kind, name) = workload_key(
+        pod.owner_kind.as_deref(),
+        pod.owner_name.as_deref(),
+        &pod.name,
+    );
+    changes
+        .iter()
+        .any(|change| change.touches(&pod.namespace, &kind, &name))
+}
+
 /// True when one of the changes touches this pod row (node changes touch every pod).
 pub(crate) fn touches_pod(changes: &[Change], pod: &PodFootprint) -> bool {
     let (kind, name) = workload_key(

@@ -29,7 +29,7 @@ mod time_shift;
 use std::collections::HashSet;
 
 pub use self::change::{Change, MAX_REPLICAS};
-pub(crate) use self::change::{Target, touches_pod};
+pub(crate) use self::change::{Target, touches_pod, touches_snapshot_pod};
 pub(crate) use self::nodes::node_selected;
 pub use self::report::{Comparison, Figures, WhatIfReport, difference};
 pub(crate) use self::time_shift::{ShiftPlan, time_shift_plan};
