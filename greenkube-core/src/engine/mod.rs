@@ -774,3 +774,60 @@ fn node_energy(
     };
     (row, factors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A part estimated keeping some pods' rows: those rows, the node rows and the energy and
+    /// emission totals are the whole part's; the pod counts and cost are the kept pods'.
+    #[test]
+    fn a_part_keeping_some_rows_makes_those_rows_only() {
+        let snapshot = Snapshot::from_json_str(
+            r#"{"schema":"greenkube.snapshot/v1","cluster":"c",
+            "window_start":"2025-06-02T10:00:00Z","window_end":"2025-06-02T10:05:00Z",
+            "nodes":[{"name":"n1","provider":"aws","instance_type":"m5.large","region":"eu-west-3"},
+                     {"name":"n2","provider":"aws","instance_type":"m5.xlarge","region":"eu-west-3"}],
+            "pods":[{"namespace":"a","name":"p1","node":"n1","cpu_usage_cores":0.5,"cpu_request_cores":1},
+                    {"namespace":"a","name":"p2","node":"n1","cpu_usage_cores":0.2},
+                    {"namespace":"b","name":"p3","node":"n2","cpu_request_cores":0.5},
+                    {"namespace":"b","name":"p4","node":"n2","cpu_usage_cores":1.5}],
+            "costs":[{"namespace":"a","pod":"p2","cost":0.5},{"namespace":"b","pod":"p4","cost":0.25}]}"#,
+        )
+        .unwrap();
+        let options = EstimateOptions::default();
+        let reference = ReferenceData::embedded();
+        let whole = estimate_with(&snapshot, &options, reference).unwrap();
+        let shared = WindowShared::new(&snapshot);
+        let all = estimate_part(&snapshot, &shared, &options, reference, None).unwrap();
+        assert_eq!(all.pods, whole.pods);
+        let keep = |pod: &Pod| pod.name.ends_with('2') || pod.name.ends_with('3');
+        let kept = estimate_part(&snapshot, &shared, &options, reference, Some(&keep)).unwrap();
+        let expected: Vec<_> = whole
+            .pods
+            .iter()
+            .filter(|p| p.pod.ends_with('2') || p.pod.ends_with('3'))
+            .cloned()
+            .collect();
+        assert_eq!(kept.pods, expected);
+        assert_eq!(kept.nodes, whole.nodes);
+        assert_eq!(kept.totals.energy_joules, whole.totals.energy_joules);
+        assert_eq!(kept.totals.co2e_grams, whole.totals.co2e_grams);
+        assert_eq!(
+            (
+                kept.totals.pods,
+                kept.totals.pods_without_cost,
+                kept.totals.cost
+            ),
+            (2, 1, Money(0.5))
+        );
+        assert_eq!(
+            (
+                whole.totals.pods,
+                whole.totals.pods_without_cost,
+                whole.totals.cost
+            ),
+            (4, 2, Money(0.75))
+        );
+    }
+}
