@@ -235,7 +235,7 @@ async fn main() {
             due = next + windows_per_run.unwrap_or(usize::MAX);
         }
     }
-    let seconds = (started.elapsed() - maintaining).as_secs_f64();
+    let seconds = started.elapsed().saturating_sub(maintaining).as_secs_f64();
     if runs > 0 {
         println!(
             "maintain during the write: {runs} runs, {deleted} raw rows deleted, in {:.2} s \

@@ -88,7 +88,7 @@ fn migrate_creates_the_schema_once() {
         .args(["migrate", "--store", &url(&dir)])
         .assert()
         .success()
-        .stdout(predicate::str::contains("schema up to date (version 4)"));
+        .stdout(predicate::str::contains("schema up to date (version 5)"));
 }
 
 #[test]
