@@ -346,24 +346,15 @@ fn estimate_inner(
     } else {
         snapshot.pods.len()
     });
-    if let Some(keep) = keep {
-        // Only the selected pods' rows (a part being priced): on this thread.
+    // A part being priced (only the selected pods' rows) or a small window: on this thread.
+    if keep.is_some() || snapshot.pods.len() < PARALLEL_PODS {
         pods.extend(
             snapshot
                 .pods
                 .iter()
                 .zip(&inputs)
                 .zip(&cost_index.by_pod)
-                .filter(|((pod, _), _)| keep(pod))
-                .map(row),
-        );
-    } else if snapshot.pods.len() < PARALLEL_PODS {
-        pods.extend(
-            snapshot
-                .pods
-                .iter()
-                .zip(&inputs)
-                .zip(&cost_index.by_pod)
+                .filter(|((pod, _), _)| keep.is_none_or(|keep| keep(pod)))
                 .map(row),
         );
     } else {

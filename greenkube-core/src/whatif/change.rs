@@ -268,27 +268,30 @@ impl Change {
     }
 }
 
+/// True when one of the changes touches the pod `name` of `namespace` with this owner (node
+/// changes touch every pod).
+fn touches(
+    changes: &[Change],
+    namespace: &str,
+    owner_kind: Option<&str>,
+    owner_name: Option<&str>,
+    name: &str,
+) -> bool {
+    let (kind, workload) = workload_key(owner_kind, owner_name, name);
+    changes
+        .iter()
+        .any(|change| change.touches(namespace, &kind, &workload))
+}
+
 /// True when one of the changes touches this pod of a snapshot: [`touches_pod`] of the row the
 /// engine makes of it.
 pub(crate) fn touches_snapshot_pod(changes: &[Change], pod: &crate::snapshot::Pod) -> bool {
-    let (kind, name) = workload_key(
-        pod.owner_kind.as_deref(),
-        pod.owner_name.as_deref(),
-        &pod.name,
-    );
-    changes
-        .iter()
-        .any(|change| change.touches(&pod.namespace, &kind, &name))
+    let owner = (pod.owner_kind.as_deref(), pod.owner_name.as_deref());
+    touches(changes, &pod.namespace, owner.0, owner.1, &pod.name)
 }
 
 /// True when one of the changes touches this pod row (node changes touch every pod).
 pub(crate) fn touches_pod(changes: &[Change], pod: &PodFootprint) -> bool {
-    let (kind, name) = workload_key(
-        pod.owner_kind.as_deref(),
-        pod.owner_name.as_deref(),
-        &pod.pod,
-    );
-    changes
-        .iter()
-        .any(|change| change.touches(&pod.namespace, &kind, &name))
+    let owner = (pod.owner_kind.as_deref(), pod.owner_name.as_deref());
+    touches(changes, &pod.namespace, owner.0, owner.1, &pod.pod)
 }
