@@ -111,8 +111,9 @@ impl PodCursor {
         }
     }
 
-    /// The cursor just after the row with this key.
-    pub(crate) fn at(
+    /// The cursor just after the row with this key (`cluster` none for a footprint that names
+    /// none), for a backend that reads keys without their rows.
+    pub fn at(
         window_start: DateTime<Utc>,
         cluster: Option<Arc<str>>,
         namespace: Arc<str>,

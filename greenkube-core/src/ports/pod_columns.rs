@@ -91,6 +91,18 @@ impl NameColumn {
     pub fn reserve(&mut self, rows: usize) {
         self.keys.reserve(rows);
     }
+
+    /// Appends the rows of `other`, each holding the value it held there (the values `other`
+    /// adds are interned in the order it first saw them, as pushing its rows would).
+    pub fn append(&mut self, other: &Self) {
+        let keys: Vec<u32> = other.values.iter().map(|v| self.intern(v)).collect();
+        self.keys.extend(
+            other
+                .keys
+                .iter()
+                .map(|k| k.and_then(|k| keys.get(k as usize).copied())),
+        );
+    }
 }
 
 /// Two columns are equal when every row holds the same value, however the values were
@@ -134,6 +146,13 @@ impl RangedColumn {
         self.point.reserve(rows);
         self.low.reserve(rows);
         self.high.reserve(rows);
+    }
+
+    /// Appends the rows of `other`.
+    pub fn append(&mut self, other: &Self) {
+        self.point.extend_from_slice(&other.point);
+        self.low.extend_from_slice(&other.low);
+        self.high.extend_from_slice(&other.high);
     }
 }
 
@@ -301,6 +320,87 @@ impl PodColumns {
             .push(Some(r.methodology.idle_policy.name()));
     }
 
+    /// Appends the rows of `other` after these (a page read in parts, put back together).
+    pub fn append(&mut self, other: &Self) {
+        // Every field named, so a new column cannot be forgotten here.
+        let Self {
+            window_start_us,
+            window_end_us,
+            cluster,
+            namespace,
+            pod,
+            owner_kind,
+            owner_name,
+            workload_kind,
+            workload,
+            node,
+            zone,
+            region,
+            provider,
+            instance_type,
+            cpu_usage_cores,
+            cpu_request_cores,
+            memory_usage_bytes,
+            memory_request_bytes,
+            restarts,
+            energy_joules,
+            co2e_grams,
+            embodied_co2e_grams,
+            cost,
+            pue,
+            grid_intensity,
+            estimated,
+            estimation_reasons,
+            methodology,
+            methodology_version,
+            data_version,
+            idle_policy,
+        } = other;
+        self.window_start_us.extend_from_slice(window_start_us);
+        self.window_end_us.extend_from_slice(window_end_us);
+        for (mine, theirs) in self.names_mut().into_iter().zip([
+            cluster,
+            namespace,
+            pod,
+            owner_kind,
+            owner_name,
+            workload_kind,
+            workload,
+            node,
+            zone,
+            region,
+            provider,
+            instance_type,
+            estimation_reasons,
+            methodology,
+            methodology_version,
+            data_version,
+            idle_policy,
+        ]) {
+            mine.append(theirs);
+        }
+        for (mine, theirs) in [
+            (&mut self.cpu_usage_cores, cpu_usage_cores),
+            (&mut self.cpu_request_cores, cpu_request_cores),
+            (&mut self.memory_usage_bytes, memory_usage_bytes),
+            (&mut self.memory_request_bytes, memory_request_bytes),
+            (&mut self.cost, cost),
+        ] {
+            mine.extend_from_slice(theirs);
+        }
+        self.restarts.extend_from_slice(restarts);
+        for (mine, theirs) in [
+            (&mut self.energy_joules, energy_joules),
+            (&mut self.co2e_grams, co2e_grams),
+            (&mut self.embodied_co2e_grams, embodied_co2e_grams),
+            (&mut self.pue, pue),
+            (&mut self.grid_intensity, grid_intensity),
+        ] {
+            mine.append(theirs);
+        }
+        self.estimated.extend_from_slice(estimated);
+    }
+
     /// The cursor just after row `row` (for the next page), or `None` when there is no such
     /// row or its times or names are missing.
     pub fn cursor_after(&self, row: usize) -> Option<PodCursor> {
@@ -356,5 +456,46 @@ mod tests {
         assert_eq!(a, b, "same values per row, interned in another order");
         b.push(Some("web"));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn appended_columns_equal_the_rows_pushed_in_order() {
+        use crate::Methodology;
+        use crate::ports::WindowRecords;
+        use crate::testsuite::fixtures::{at, footprint, methodology};
+
+        let full = methodology(Methodology::Full, "gkdata-x");
+        let classic = methodology(Methodology::Classic, "gkdata-y");
+        let rows: Vec<PodRecord> = [
+            footprint(Some("c1"), at(2025, 6, 2, 10, 0), 1, &full),
+            footprint(None, at(2025, 6, 2, 10, 5), 2, &classic),
+            footprint(Some("c2"), at(2025, 6, 2, 10, 10), 3, &full),
+        ]
+        .iter()
+        .flat_map(|fp| WindowRecords::from_footprint(fp).pods)
+        .collect();
+        let whole = PodColumns::from_rows(&rows);
+        for cut in [0, 1, rows.len() / 2, rows.len() - 1, rows.len()] {
+            let (first, second) = rows.split_at(cut);
+            let mut joined = PodColumns::from_rows(first);
+            joined.append(&PodColumns::from_rows(second));
+            assert_eq!(joined, whole, "cut at {cut}");
+            assert_eq!(joined.len(), rows.len());
+            for names in [&joined.pod, &joined.methodology, &joined.cluster] {
+                let mut distinct = names.values().to_vec();
+                distinct.sort();
+                distinct.dedup();
+                assert_eq!(distinct.len(), names.values().len(), "each value kept once");
+            }
+        }
+        let mut a = NameColumn::new();
+        a.push(Some("x"));
+        let mut b = NameColumn::new();
+        for v in [Some("y"), None, Some("x")] {
+            b.push(v);
+        }
+        a.append(&b);
+        assert_eq!(a.keys(), &[Some(0), Some(1), None, Some(0)]);
+        assert_eq!(a.values().len(), 2);
     }
 }

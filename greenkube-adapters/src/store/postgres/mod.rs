@@ -274,6 +274,7 @@ impl Dialect for Postgres {
     const TEXT: &'static str = "::text";
     // Each row's notes from `row_notes` (migration 5), or its own for rows stored before.
     const POD_ROWS: &'static str = "pod_footprint_rows";
+    const NOT_INDEXED: &'static str = "";
     const MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
     const SQL: Statements = Statements {
         has_migrations: "SELECT 1 WHERE to_regclass('_sqlx_migrations') IS NOT NULL",

@@ -50,7 +50,7 @@ impl<D: FootprintOps> FootprintRepository for SqlStore<D> {
         let limit = page_size(D::BACKEND, limit)?;
         // One more row than asked tells whether a next page exists.
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let text = select_pods(D::TIME_SUFFIX, D::TEXT, D::POD_ROWS, after.is_some());
+        let text = select_pods(D::PAGE_SQL, after.is_some());
         let mut query = sqlx::query(&text)
             .bound(page_start(range, after))
             .bound(range.to());

@@ -48,12 +48,12 @@ pub(crate) use self::rows::retention_from_row;
 pub(crate) use self::rows::{Columns, invalid};
 #[cfg(feature = "sqlite")]
 pub(crate) use self::schema::columns;
-#[cfg(feature = "sqlite")]
-pub(crate) use self::schema::select_pods;
 pub(crate) use self::schema::{
     AggregateSql, NODE_ROW_COLUMNS, POD_ROW_COLUMNS, Plan, Restriction, aggregate, reasons_json,
     text,
 };
+#[cfg(feature = "sqlite")]
+pub(crate) use self::schema::{POD_SELECT_COLUMNS, PageSql, select_pods_upto};
 use super::{AppliedMigration, MigrationReport};
 
 /// A SQL store: footprint rows, their roll-ups and the history repositories (snapshot archive,
@@ -151,6 +151,18 @@ pub(crate) trait Dialect:
     /// The table or view pod rows are read from, with the columns of `pod_footprints` as
     /// [`schema::POD_ROW_COLUMNS`] names them.
     const POD_ROWS: &'static str;
+    /// What goes before a column in a condition the planner must not search the index by
+    /// (`+` in SQLite; nothing in PostgreSQL, whose planner searches by the whole row
+    /// comparison with the column's bound beside it).
+    const NOT_INDEXED: &'static str;
+    /// How this backend writes the page statement of pod rows.
+    const PAGE_SQL: schema::PageSql = schema::PageSql {
+        us: Self::TIME_SUFFIX,
+        text: Self::TEXT,
+        rows: Self::POD_ROWS,
+        not_indexed: Self::NOT_INDEXED,
+        with_note: false,
+    };
     /// The schema migrations, embedded at build time.
     const MIGRATOR: Migrator;
     /// The statements the shared code runs.

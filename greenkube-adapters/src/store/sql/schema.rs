@@ -102,6 +102,10 @@ pub(crate) fn columns<'a>(start: &'a str, end: &'a str, rows: &[(&'a str, &str)]
         .collect()
 }
 
+/// Columns in the select list of a stored pod row: the window, the cluster, the row's own and
+/// the methodology's.
+pub(crate) const POD_SELECT_COLUMNS: usize = 3 + POD_ROW_COLUMNS.len() + METHODOLOGY_COLUMNS.len();
+
 /// The select list of a stored pod row, in the order `rows::pod_from_row` reads it; the JSON
 /// column is followed by `text` (a cast, where the backend needs one).
 fn pod_select_list(start: &str, end: &str, text: &str) -> String {
@@ -115,29 +119,72 @@ fn pod_select_list(start: &str, end: &str, text: &str) -> String {
         .join(", ")
 }
 
+/// How a backend's page statement is written: the suffix of its time columns, what follows a
+/// text placeholder and the JSON column, the table or view rows are read from, and what keeps
+/// its planner from seeking by the window start alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageSql {
+    /// What ends the names of the window columns (`_us` in SQLite).
+    pub(crate) us: &'static str,
+    /// What follows a text placeholder and the JSON column (a cast, where the backend needs
+    /// one).
+    pub(crate) text: &'static str,
+    /// The table or view the rows are read from ([`super::Dialect::POD_ROWS`]).
+    pub(crate) rows: &'static str,
+    /// What goes before the window start in the range's bounds when a key bounds the page
+    /// ([`super::Dialect::NOT_INDEXED`]).
+    pub(crate) not_indexed: &'static str,
+    /// With the row's note id (`note`, migration 5) after its columns: for a reader that reads
+    /// the table and looks the notes up itself.
+    pub(crate) with_note: bool,
+}
+
 /// One page of pod rows in key order: `$1` from, `$2` to, then (after a cursor) `$3..$6` the
-/// cursor key `(window start, cluster, namespace, pod)`, and the limit last. `us` ends the
-/// names of the window columns; `text` follows the text placeholders and the JSON column (a
-/// cast, where the backend needs one); `rows` is the table or view the rows are read from
-/// ([`super::Dialect::POD_ROWS`]).
-pub(crate) fn select_pods(us: &str, text: &str, rows: &str, after_cursor: bool) -> String {
+/// cursor key `(window start, cluster, namespace, pod)`, and the limit last.
+pub(crate) fn select_pods(sql: PageSql, after_cursor: bool) -> String {
+    select_pods_upto(sql, after_cursor, false)
+}
+
+/// [`select_pods`], and with `upto_cursor` only the rows up to a key, inclusive: its four
+/// placeholders follow the cursor's (or the range's), before the limit.
+///
+/// A bound by key is what the index is searched by: the range's bound on the same side is
+/// written with [`PageSql::not_indexed`], or SQLite would seek by the window start and step
+/// over every row of the cursor's window before it (and, for the upper bound, every row to the
+/// range's end).
+pub(crate) fn select_pods_upto(sql: PageSql, after_cursor: bool, upto_cursor: bool) -> String {
+    let PageSql {
+        us,
+        text,
+        rows,
+        not_indexed,
+        with_note,
+    } = sql;
     let start = format!("window_start{us}");
+    let from = if after_cursor { not_indexed } else { "" };
+    let to = if upto_cursor { not_indexed } else { "" };
+    let note = if with_note { ", note" } else { "" };
     let mut sql = format!(
-        "SELECT {} FROM {rows} WHERE {start} >= $1 AND {start} < $2",
+        "SELECT {}{note} FROM {rows} WHERE {from}{start} >= $1 AND {to}{start} < $2",
         pod_select_list(&start, &format!("window_end{us}"), text)
     );
-    let limit = if after_cursor {
-        let _ = write!(
-            sql,
-            " AND ({start}, cluster, namespace, pod) > ($3, $4{text}, $5{text}, $6{text})"
-        );
-        "$7"
-    } else {
-        "$3"
-    };
+    let mut next = 3;
+    for (wanted, op) in [(after_cursor, ">"), (upto_cursor, "<=")] {
+        if wanted {
+            let _ = write!(
+                sql,
+                " AND ({start}, cluster, namespace, pod) {op} (${}, ${}{text}, ${}{text}, ${}{text})",
+                next,
+                next + 1,
+                next + 2,
+                next + 3
+            );
+            next += 4;
+        }
+    }
     let _ = write!(
         sql,
-        " ORDER BY {start}, cluster, namespace, pod LIMIT {limit}"
+        " ORDER BY {start}, cluster, namespace, pod LIMIT ${next}"
     );
     sql
 }
@@ -470,9 +517,24 @@ mod tests {
     fn columns_and_pages() {
         let all = columns("s", "e", &POD_ROW_COLUMNS);
         assert_eq!(all.len(), 41);
+        assert_eq!(all.len(), POD_SELECT_COLUMNS);
         assert_eq!(&all[..4], ["s", "e", "cluster", "namespace"]);
         assert_eq!(columns("s", "e", &NODE_ROW_COLUMNS).len(), 31);
-        let first = select_pods("_us", "", "pod_footprints", false);
+        let sqlite = PageSql {
+            us: "_us",
+            text: "",
+            rows: "pod_footprints",
+            not_indexed: "+",
+            with_note: false,
+        };
+        let postgres = PageSql {
+            us: "",
+            text: "::text",
+            rows: "pod_footprints",
+            not_indexed: "",
+            with_note: false,
+        };
+        let first = select_pods(sqlite, false);
         assert!(
             first.starts_with("SELECT window_start_us, window_end_us, cluster, namespace, pod,"),
             "{first}"
@@ -484,17 +546,44 @@ mod tests {
             ),
             "{first}"
         );
-        let next = select_pods("", "::text", "pod_footprints", true);
+        let next = select_pods(postgres, true);
         assert!(
             next.contains("estimation_reasons::text, methodology"),
             "{next}"
         );
         assert!(
             next.ends_with(
-                "AND (window_start, cluster, namespace, pod) > ($3, $4::text, $5::text, $6::text) \
+                "WHERE window_start >= $1 AND window_start < $2 \
+                 AND (window_start, cluster, namespace, pod) > ($3, $4::text, $5::text, $6::text) \
                  ORDER BY window_start, cluster, namespace, pod LIMIT $7"
             ),
             "{next}"
         );
+        let noted = select_pods(
+            PageSql {
+                with_note: true,
+                ..sqlite
+            },
+            false,
+        );
+        assert!(
+            noted.contains("idle_policy, note FROM pod_footprints WHERE"),
+            "{noted}"
+        );
+        let part = select_pods_upto(sqlite, true, true);
+        assert!(
+            part.ends_with(
+                "WHERE +window_start_us >= $1 AND +window_start_us < $2 \
+                 AND (window_start_us, cluster, namespace, pod) > ($3, $4, $5, $6) \
+                 AND (window_start_us, cluster, namespace, pod) <= ($7, $8, $9, $10) \
+                 ORDER BY window_start_us, cluster, namespace, pod LIMIT $11"
+            ),
+            "{part}"
+        );
+        assert!(select_pods_upto(sqlite, false, true).ends_with(
+            "WHERE window_start_us >= $1 AND +window_start_us < $2 \
+                 AND (window_start_us, cluster, namespace, pod) <= ($3, $4, $5, $6) \
+                 ORDER BY window_start_us, cluster, namespace, pod LIMIT $7"
+        ));
     }
 }

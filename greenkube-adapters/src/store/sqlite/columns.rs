@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
@@ -29,9 +30,21 @@ use sqlx::{Sqlite, SqlitePool};
 
 use super::{INVALID_CODES, UNAVAILABLE_CODES};
 use crate::store::codec::{micros, micros_ceil};
-use crate::store::sql::{Dialect as _, page_start, select_pods};
+use crate::store::sql::{Dialect as _, POD_SELECT_COLUMNS, PageSql, page_start, select_pods_upto};
 
 const BACKEND: &str = "sqlite";
+
+/// The page statement: each row's own columns and its note id, from the table. A row's note
+/// is read once per page (`PageReader::note_keys`), not joined on every row as the view
+/// `pod_footprint_rows` the row path reads does.
+const PAGE: PageSql = PageSql {
+    rows: "pod_footprints",
+    with_note: true,
+    ..Sqlite::PAGE_SQL
+};
+
+/// The place of the note id in a row of [`PAGE`]: after the row's own columns.
+const NOTE_COLUMN: usize = POD_SELECT_COLUMNS;
 
 /// How long a read waits for a writer holding the database (as the pool's connections do).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -80,7 +93,10 @@ fn read_page(
     limit: usize,
 ) -> Result<PodColumnPage, StoreError> {
     let conn = idle::take(file)?;
-    let page = read_with(&conn, range, after, limit);
+    let page = match parts(limit) {
+        Some(share) => read_in_parts(file, &conn, range, after, limit, share),
+        None => read_with(&conn, range, after, None, limit),
+    };
     // A connection that failed is not kept: the next read opens a fresh one.
     if page.is_ok() {
         idle::give_back(file, conn);
@@ -88,29 +104,209 @@ fn read_page(
     page
 }
 
-fn read_with(
+/// Rows a part of a page holds at least: below it, a page is read on one thread.
+const MIN_PART: usize = 1_024;
+
+/// Parts a page is read in at most, one per thread.
+const MAX_PARTS: usize = 4;
+
+/// The rows of each part of a page of `limit` rows read on several threads, or `None` to read
+/// it on one (one core, or a small page).
+fn parts(limit: usize) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let parts = cores.min(MAX_PARTS).min(limit / MIN_PART);
+    (parts > 1).then(|| limit / parts)
+}
+
+/// The page after `after`, read in parts of `share` rows on as many threads, each with a
+/// read-only connection of its own: the key that ends each part comes from the key index
+/// (`key_after`), each part reads the rows after the key before it up to its own key, and the
+/// last part the rest of the page. SQLite decoding the records is most of a page's time, and
+/// this divides it between the cores.
+///
+/// Each part reads in a transaction of its own, as pages do. A part that does not hold
+/// exactly its share (a writer changed the rows between the key look-ups and the part's
+/// read) throws the parts away, and the page is read again on one thread; so the page is
+/// always the one [`read_with`] gives.
+fn read_in_parts(
+    file: &Path,
     conn: &rusqlite::Connection,
     range: TimeRange,
     after: Option<&PodCursor>,
     limit: usize,
+    share: usize,
 ) -> Result<PodColumnPage, StoreError> {
-    let sql = select_pods("_us", "", Sqlite::POD_ROWS, after.is_some());
+    let parts = limit / share;
+    let mut ends: Vec<PodCursor> = Vec::with_capacity(parts - 1);
+    for _ in 1..parts {
+        match key_after(conn, range, ends.last().or(after), share)? {
+            Some(end) => ends.push(end),
+            None => break,
+        }
+    }
+    if ends.is_empty() {
+        // Fewer rows left than one part.
+        return read_with(conn, range, after, None, limit);
+    }
+    read_parts(file, conn, range, after, limit, share, &ends)
+}
+
+/// The page after `after` read in parts of `share` rows, the `i`th ending at `ends[i]` and the
+/// last reading the rest of the page ([`read_in_parts`]); `ends` is not empty.
+fn read_parts(
+    file: &Path,
+    conn: &rusqlite::Connection,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    limit: usize,
+    share: usize,
+    ends: &[PodCursor],
+) -> Result<PodColumnPage, StoreError> {
+    let (first, rest) = std::thread::scope(|scope| {
+        let others: Vec<_> = (0..ends.len())
+            .map(|i| {
+                let (from, upto) = (&ends[i], ends.get(i + 1));
+                // The last part reads the rest of the page, with the key of the row past it.
+                let rows = if upto.is_some() {
+                    share
+                } else {
+                    limit - share * (i + 1)
+                };
+                scope.spawn(move || read_on_own(file, range, Some(from), upto, rows))
+            })
+            .collect();
+        let first = read_with(conn, range, after, ends.first(), share);
+        let rest: Vec<_> = others
+            .into_iter()
+            .map(|part| {
+                part.join().unwrap_or_else(|_| {
+                    Err(StoreError::other(
+                        BACKEND,
+                        "reading pod rows: a reading thread stopped",
+                    ))
+                })
+            })
+            .collect();
+        (first, rest)
+    });
+    let mut page = first?;
+    let mut rest = rest.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let last = rest.pop();
+    // Every part but the last holds its share and ends at its key (no row past it).
+    let whole = std::iter::once(&page)
+        .chain(&rest)
+        .all(|part| part.columns.len() == share && part.next.is_none());
+    let Some(last) = last.filter(|_| whole) else {
+        return read_with(conn, range, after, None, limit);
+    };
+    let parts = || rest.iter().chain(std::iter::once(&last));
+    page.columns
+        .reserve(parts().map(|part| part.columns.len()).sum());
+    for part in parts() {
+        page.columns.append(&part.columns);
+    }
+    page.next = last.next;
+    Ok(page)
+}
+
+/// A part of a page ([`read_with`]) read with a connection taken for it.
+fn read_on_own(
+    file: &Path,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    upto: Option<&PodCursor>,
+    limit: usize,
+) -> Result<PodColumnPage, StoreError> {
+    let conn = idle::take(file)?;
+    let part = read_with(&conn, range, after, upto, limit);
+    if part.is_ok() {
+        idle::give_back(file, conn);
+    }
+    part
+}
+
+/// The key of the `n`th row after `after` in the range (`n` >= 1), read from the key index
+/// alone, or `None` when fewer rows are left.
+fn key_after(
+    conn: &rusqlite::Connection,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    n: usize,
+) -> Result<Option<PodCursor>, StoreError> {
+    let mut sql =
+        String::from("SELECT window_start_us, cluster, namespace, pod FROM pod_footprints WHERE ");
+    // Searched by the cursor's key, as the page statement is (`select_pods_upto`).
+    if after.is_some() {
+        sql.push('+');
+    }
+    sql.push_str("window_start_us >= $1 AND window_start_us < $2");
+    if after.is_some() {
+        sql.push_str(" AND (window_start_us, cluster, namespace, pod) > ($3, $4, $5, $6)");
+    }
+    sql.push_str(" ORDER BY window_start_us, cluster, namespace, pod LIMIT 1 OFFSET ");
+    sql.push_str(if after.is_some() { "$7" } else { "$3" });
+    let reading = |e| error("reading the keys of pod rows", e);
+    let mut statement = conn.prepare_cached(&sql).map_err(reading)?;
+    let next = bind(&mut statement, range, after, None).map_err(reading)?;
+    statement
+        .raw_bind_parameter(next, i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX))
+        .map_err(reading)?;
+    let mut rows = statement.raw_query();
+    let Some(row) = rows.next().map_err(reading)? else {
+        return Ok(None);
+    };
+    let us: i64 = row.get(0).map_err(reading)?;
+    let window_start = DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| invalid(format!("stored time {us} µs is out of range")))?;
+    let name = |i: usize| -> Result<Arc<str>, StoreError> {
+        let text = row.get_ref(i).map_err(reading)?;
+        let bytes = text
+            .as_bytes()
+            .map_err(|e| invalid(format!("stored key: column {i}: {e}")))?;
+        Ok(Arc::from(utf8(bytes)?))
+    };
+    let cluster = name(1)?;
+    Ok(Some(PodCursor::at(
+        window_start,
+        (!cluster.is_empty()).then_some(cluster),
+        name(2)?,
+        name(3)?,
+    )))
+}
+
+/// The page (or part of a page) of at most `limit` rows after `after`, and up to `upto`
+/// (inclusive) when given.
+fn read_with(
+    conn: &rusqlite::Connection,
+    range: TimeRange,
+    after: Option<&PodCursor>,
+    upto: Option<&PodCursor>,
+    limit: usize,
+) -> Result<PodColumnPage, StoreError> {
+    let sql = select_pods_upto(PAGE, after.is_some(), upto.is_some());
     let mut statement = conn
         .prepare_cached(&sql)
         .map_err(|e| error("preparing the read of pod rows", e))?;
-    bind(&mut statement, range, after, limit).map_err(|e| error("reading pod rows", e))?;
+    let reading = |e| error("reading pod rows", e);
+    let next = bind(&mut statement, range, after, upto).map_err(reading)?;
+    // One row more than the page: the row past it says there is a next page.
+    statement
+        .raw_bind_parameter(next, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .map_err(reading)?;
     let mut reader = PageReader::new(limit);
     let mut rows = statement.raw_query();
-    while let Some(row) = rows.next().map_err(|e| error("reading pod rows", e))? {
+    while let Some(row) = rows.next().map_err(reading)? {
         if reader.columns.len() == limit {
             // The row past the page: there is a next page.
-            let next = reader.columns.cursor_after(limit - 1);
+            let next = limit
+                .checked_sub(1)
+                .and_then(|last| reader.columns.cursor_after(last));
             return Ok(PodColumnPage {
                 columns: reader.columns,
                 next,
             });
         }
-        reader.push(row)?;
+        reader.push(conn, row)?;
     }
     Ok(PodColumnPage {
         columns: reader.columns,
@@ -182,30 +378,32 @@ pub(super) mod idle {
 }
 
 /// Binds the page statement as the row path does: the page's bounds ([`page_start`], the
-/// range's end) rounded up to the microsecond, the cursor's key (no cluster is stored as `""`), and one row more than the page.
+/// range's end) rounded up to the microsecond, then the key of the cursor and of `upto` when
+/// given (no cluster is stored as `""`). Returns the index of the next parameter (the limit).
 fn bind(
     statement: &mut Statement<'_>,
     range: TimeRange,
     after: Option<&PodCursor>,
-    limit: usize,
-) -> rusqlite::Result<()> {
+    upto: Option<&PodCursor>,
+) -> rusqlite::Result<usize> {
     statement.raw_bind_parameter(1, micros_ceil(page_start(range, after)))?;
     statement.raw_bind_parameter(2, micros_ceil(range.to()))?;
     let mut next = 3;
-    if let Some(c) = after {
-        statement.raw_bind_parameter(3, micros(c.window_start()))?;
-        statement.raw_bind_parameter(4, c.cluster().unwrap_or(""))?;
-        statement.raw_bind_parameter(5, c.namespace())?;
-        statement.raw_bind_parameter(6, c.pod())?;
-        next = 7;
+    for c in [after, upto].into_iter().flatten() {
+        statement.raw_bind_parameter(next, micros(c.window_start()))?;
+        statement.raw_bind_parameter(next + 1, c.cluster().unwrap_or(""))?;
+        statement.raw_bind_parameter(next + 2, c.namespace())?;
+        statement.raw_bind_parameter(next + 3, c.pod())?;
+        next += 4;
     }
-    statement.raw_bind_parameter(next, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+    Ok(next)
 }
 
-/// The columns of a page being read, and what was already decoded once: the key of each
-/// stored reasons text, and the methodology names already checked.
+/// The columns of a page being read, and what was already decoded once: the keys of each row
+/// note, and the key of each reasons text a row stored itself.
 struct PageReader {
     columns: PodColumns,
+    notes: HashMap<i64, [Option<u32>; 5], foldhash::fast::RandomState>,
     reasons: HashMap<Vec<u8>, Option<u32>, foldhash::fast::RandomState>,
 }
 
@@ -215,12 +413,17 @@ impl PageReader {
         columns.reserve(limit.min(16_384));
         Self {
             columns,
+            notes: HashMap::default(),
             reasons: HashMap::default(),
         }
     }
 
     /// Appends one row of the page statement (the columns of `sql::pod_columns`, in order).
-    fn push(&mut self, row: &rusqlite::Row<'_>) -> Result<(), StoreError> {
+    fn push(
+        &mut self,
+        conn: &rusqlite::Connection,
+        row: &rusqlite::Row<'_>,
+    ) -> Result<(), StoreError> {
         let mut r = Row { row, next: 0 };
         let c = &mut self.columns;
         let start = r.integer()?;
@@ -276,6 +479,40 @@ impl PageReader {
         r.ranged_into(&mut c.pue)?;
         r.ranged_into(&mut c.grid_intensity)?;
         c.estimated.push(r.integer()? != 0);
+        match note(row)? {
+            // Rows stored before row notes (migration 5) keep their own.
+            None => self.push_own_notes(&mut r),
+            Some(id) => {
+                let keys = match self.notes.get(&id) {
+                    Some(keys) => *keys,
+                    None => {
+                        let keys = self.note_keys(conn, id)?;
+                        self.notes.insert(id, keys);
+                        keys
+                    }
+                };
+                let c = &mut self.columns;
+                for (column, key) in [
+                    &mut c.estimation_reasons,
+                    &mut c.methodology,
+                    &mut c.methodology_version,
+                    &mut c.data_version,
+                    &mut c.idle_policy,
+                ]
+                .into_iter()
+                .zip(keys)
+                {
+                    column.push_key(key);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The row's own reasons, methodology, versions and idle policy (a row stored before row
+    /// notes).
+    fn push_own_notes(&mut self, r: &mut Row<'_, '_>) -> Result<(), StoreError> {
+        let c = &mut self.columns;
         let reasons = r.text()?;
         let key = match self.reasons.get(reasons) {
             Some(&key) => key,
@@ -291,6 +528,58 @@ impl PageReader {
         r.name_into(&mut c.data_version, false)?;
         r.checked_name_into(&mut c.idle_policy, |v| IdlePolicy::from_str(v).is_ok())?;
         Ok(())
+    }
+
+    /// The keys, in this page's columns, of note `id`'s reasons, methodology, versions and
+    /// idle policy, checked as a row's own are.
+    fn note_keys(
+        &mut self,
+        conn: &rusqlite::Connection,
+        id: i64,
+    ) -> Result<[Option<u32>; 5], StoreError> {
+        let reading = |e| error("reading a row note", e);
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT estimation_reasons, methodology, methodology_version, data_version, \
+                 idle_policy FROM row_notes WHERE id = ?1",
+            )
+            .map_err(reading)?;
+        let mut rows = statement.query([id]).map_err(reading)?;
+        let Some(row) = rows.next().map_err(reading)? else {
+            return Err(invalid(format!("stored row: its note {id} is missing")));
+        };
+        let mut r = Row { row, next: 0 };
+        let c = &mut self.columns;
+        let reasons = reasons_key(&mut c.estimation_reasons, r.text()?)?;
+        let mut name = |column: &mut NameColumn, known: fn(&str) -> bool| {
+            let i = r.next;
+            let text = utf8(r.text()?)?;
+            if !known(text) {
+                return Err(invalid(format!(
+                    "row note {id}: column {i}: unknown name `{text}`"
+                )));
+            }
+            Ok(Some(column.intern(text)))
+        };
+        Ok([
+            reasons,
+            name(&mut c.methodology, |v| Methodology::from_str(v).is_ok())?,
+            name(&mut c.methodology_version, |_| true)?,
+            name(&mut c.data_version, |_| true)?,
+            name(&mut c.idle_policy, |v| IdlePolicy::from_str(v).is_ok())?,
+        ])
+    }
+}
+
+/// The row's note id (the last column of the page statement), or none.
+fn note(row: &rusqlite::Row<'_>) -> Result<Option<i64>, StoreError> {
+    match row
+        .get_ref(NOTE_COLUMN)
+        .map_err(|e| error("reading a stored row", e))?
+    {
+        ValueRef::Integer(id) => Ok(Some(id)),
+        ValueRef::Null => Ok(None),
+        other => Err(wrong_type(NOTE_COLUMN, "an integer", other)),
     }
 }
 
@@ -545,5 +834,104 @@ mod tests {
             columns.columns.estimation_reasons.get(0).map(|v| &**v),
             Some("a; b; c")
         );
+    }
+
+    /// A store in a file holding the test suite's history (about 290 pod rows).
+    async fn history_store(dir: &tempfile::TempDir) -> (SqliteStore, PathBuf) {
+        let path = dir.path().join("g.db");
+        let url = format!("sqlite://{}", path.display());
+        let (store, _) = SqliteStore::open(&url, OpenOptions::default())
+            .await
+            .unwrap();
+        store
+            .write_footprints(&greenkube_core::testsuite::fixtures::history())
+            .await
+            .unwrap();
+        (store, path)
+    }
+
+    /// Every page, each read by `read` after the one before it.
+    fn pages(mut read: impl FnMut(Option<&PodCursor>) -> PodColumnPage) -> Vec<PodColumnPage> {
+        let mut out: Vec<PodColumnPage> = Vec::new();
+        loop {
+            let page = read(out.last().and_then(|p| p.next.as_ref()));
+            let done = page.next.is_none();
+            out.push(page);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_read_in_parts_is_the_page_read_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, file) = history_store(&dir).await;
+        let conn = idle::take(&file).unwrap();
+        let one =
+            |limit| pages(|after| read_with(&conn, everything(), after, None, limit).unwrap());
+        let total: usize = one(1000).iter().map(|p| p.columns.len()).sum();
+        assert!(total > 250, "{total} rows");
+        for limit in [4, 7, 10, 64, 100, total - 1, total, 1000] {
+            let expected = one(limit);
+            for share in [1, 2, 3, limit / 4, limit / 2] {
+                if share == 0 || limit / share < 2 {
+                    continue;
+                }
+                let got = pages(|after| {
+                    read_in_parts(&file, &conn, everything(), after, limit, share).unwrap()
+                });
+                assert_eq!(got, expected, "pages of {limit} in parts of {share}");
+            }
+        }
+        // A range that starts and ends inside the history.
+        let from = chrono::Utc.with_ymd_and_hms(2024, 12, 30, 0, 0, 0).unwrap();
+        let to = chrono::Utc.with_ymd_and_hms(2025, 6, 2, 10, 5, 0).unwrap();
+        let inside = TimeRange::new(from, to).unwrap();
+        let expected = pages(|after| read_with(&conn, inside, after, None, 9).unwrap());
+        let got = pages(|after| read_in_parts(&file, &conn, inside, after, 9, 2).unwrap());
+        assert_eq!(got, expected);
+    }
+
+    #[tokio::test]
+    async fn parts_that_miss_their_share_are_read_again_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, file) = history_store(&dir).await;
+        let conn = idle::take(&file).unwrap();
+        let range = everything();
+        let page = |after: Option<&PodCursor>| read_with(&conn, range, after, None, 12).unwrap();
+        let first = page(None);
+        let after = first.next.as_ref();
+        let expected = page(after);
+        // Keys as a writer changing rows between the look-ups and the reads would leave them:
+        // one row late, one row early, and a key past the page.
+        for offsets in [[5, 9], [3, 6], [4, 30]] {
+            let ends: Vec<PodCursor> = offsets
+                .iter()
+                .map(|&n| key_after(&conn, range, after, n).unwrap().unwrap())
+                .collect();
+            let got = read_parts(&file, &conn, range, after, 12, 4, &ends).unwrap();
+            assert_eq!(got, expected, "ends at rows {offsets:?}");
+        }
+        // The right keys read the same page in parts.
+        let ends: Vec<PodCursor> = [4, 8]
+            .iter()
+            .map(|&n| key_after(&conn, range, after, n).unwrap().unwrap())
+            .collect();
+        assert_eq!(
+            read_parts(&file, &conn, range, after, 12, 4, &ends).unwrap(),
+            expected
+        );
+        assert!(key_after(&conn, range, None, 100_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn small_pages_are_read_on_one_thread() {
+        assert_eq!(parts(MIN_PART), None);
+        assert_eq!(parts(MIN_PART * 2 - 1), None);
+        if std::thread::available_parallelism().map_or(1, std::num::NonZero::get) > 1 {
+            assert_eq!(parts(MIN_PART * 2), Some(MIN_PART));
+            assert!(parts(10_000).is_some_and(|share| share >= 2_500));
+        }
     }
 }

@@ -268,6 +268,7 @@ impl Dialect for Sqlite {
     const TEXT: &'static str = "";
     // Each row's notes from `row_notes` (migration 5), or its own for rows stored before.
     const POD_ROWS: &'static str = "pod_footprint_rows";
+    const NOT_INDEXED: &'static str = "+";
     const MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
     const SQL: Statements = Statements {
         has_migrations: "SELECT 1 FROM sqlite_master \
