@@ -1,16 +1,23 @@
-//! Pages of pod rows by column, read on one thread with a read-only connection of their own.
+//! Pages of pod rows by column, read with read-only connections of their own.
 //!
 //! sqlx runs each SQLite statement on a worker thread and hands every row to the reading task
 //! through a channel, copying each value: about 20 µs a row of 41 columns, most of it the
 //! hand-off. Here the page statement is stepped where the columns are built (a blocking task),
-//! values are read in place, and a name already seen is not copied again: a few µs a row,
+//! values are read in place, and a name already seen is not copied again: under 3 µs a row,
 //! nearly all of it SQLite decoding the record.
 //!
-//! The statement is the one the row path runs ([`shared::select_pods`]), bound the same way,
-//! and the values are checked the same way (times in range, known methodology and idle
-//! policy, reasons a JSON list of sentences, restarts not negative), so both paths return the
-//! same page; the contract suite checks it. A store in memory has no file another connection
-//! could open, and reads through the rows.
+//! Two things more than the row path:
+//! - a page of more than a few thousand rows is read in parts, one per core (up to four), each
+//!   part on a connection of its own between keys taken from the key index
+//!   ([`read_in_parts`]);
+//! - rows are read from the table with their note id, and each row note is read once per page
+//!   instead of joined on every row ([`PAGE`]).
+//!
+//! The rows, their order and their bounds are the row path's (`select_pods_upto` writes both
+//! statements), and the values are checked the same way (times in range, known methodology
+//! and idle policy, reasons a JSON list of sentences, restarts not negative, a note that
+//! exists), so both paths return the same page; the contract suite checks it. A store in
+//! memory has no file another connection could open, and reads through the rows.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
