@@ -941,4 +941,45 @@ mod tests {
             assert!(parts(10_000).is_some_and(|share| share >= 2_500));
         }
     }
+
+    /// The plan SQLite makes for `sql`, one line per step.
+    fn plan(conn: &rusqlite::Connection, sql: &str) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Unbound parameters are NULL: the plan does not depend on them.
+        let mut rows = statement.raw_query();
+        let mut steps = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            steps.push(row.get::<_, String>(3).unwrap());
+        }
+        steps.join("\n")
+    }
+
+    #[tokio::test]
+    async fn pages_search_the_index_by_the_whole_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, file) = history_store(&dir).await;
+        let conn = idle::take(&file).unwrap();
+        let key = "(window_start_us,cluster,namespace,pod)";
+        // After a cursor and up to a key, both ends are searched by the whole key: by the
+        // window start alone, a page would step over every row of the cursor's window before
+        // the cursor, and a part over every row to the range's end.
+        let part = plan(&conn, &select_pods_upto(PAGE, true, true));
+        assert!(
+            part.contains(&format!("{key}>(?,?,?,?) AND {key}<(?,?,?,?)")),
+            "{part}"
+        );
+        let rows = plan(&conn, &select_pods_upto(Sqlite::PAGE_SQL, true, false));
+        assert!(
+            rows.contains(&format!("{key}>(?,?,?,?) AND window_start_us<?")),
+            "{rows}"
+        );
+        let first = plan(&conn, &select_pods_upto(PAGE, false, true));
+        assert!(
+            first.contains(&format!("window_start_us>? AND {key}<(?,?,?,?)")),
+            "{first}"
+        );
+        // The notes are not joined.
+        assert!(!part.contains("JOIN"), "{part}");
+        assert!(rows.contains("LEFT-JOIN"), "{rows}");
+    }
 }
