@@ -56,9 +56,16 @@ const NOTE_COLUMN: usize = POD_SELECT_COLUMNS;
 /// How long a read waits for a writer holding the database (as the pool's connections do).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How much of the database file a column read maps into memory (address space, not memory:
-/// the pages stay the kernel's page cache).
-const MMAP_SIZE: i64 = 1 << 34;
+/// How much of the database file a reading connection maps into memory: none.
+///
+/// Mapped pages that were read stay in the process's resident memory (the kernel's page
+/// cache, counted in `VmRSS`) for as long as the connection is kept: a read of 1 M rows held
+/// the whole 382 MB file, and twice that once pages are read in parts by two connections,
+/// which a notebook's memory meter shows as the reader's. Read into SQLite's page cache
+/// instead, the same read holds about 20 MB, for about 5 % more CPU time (30 % more on a
+/// store whose windows hold 50,000 pods each); figures in
+/// `benches/README.md`, "Stored rows to `DataFrames`".
+const MMAP_SIZE: i64 = 0;
 
 /// The page of pod rows after `after`, by column, or `None` when the store is in memory (the
 /// caller then reads the rows).
@@ -376,8 +383,7 @@ pub(super) mod idle {
         )
         .map_err(opening)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
-        // Pages mapped, not copied in by `pread` one at a time (SQLite falls back to reads
-        // where mapping is not possible).
+        // Pages read into SQLite's page cache (its default size), not mapped: see `MMAP_SIZE`.
         conn.pragma_update(None, "mmap_size", MMAP_SIZE)
             .map_err(opening)?;
         Ok(conn)
