@@ -1,6 +1,9 @@
 //! Stored pod rows streamed as Arrow record batches: one page of the store at a time, so a
-//! history of any length is read with the memory of one batch. The batches cross to Python
+//! history of any length is read with the memory of two batches. The batches cross to Python
 //! through the Arrow C stream interface (`pyo3-arrow`), pulled by the reader (pyarrow, polars).
+//!
+//! The next page is read on the store's runtime while the reader takes in the current batch
+//! (pyarrow or polars copying it, pandas converting it), one page ahead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,10 +12,14 @@ use arrow_array::{BooleanArray, RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 use arrow_select::filter::filter_record_batch;
 use greenkube_core::ports::{
-    FootprintRepository, MAX_PAGE_SIZE, NameColumn, PodColumns, PodCursor, TimeRange,
+    FootprintRepository, MAX_PAGE_SIZE, NameColumn, PodColumnPage, PodColumns, PodCursor,
+    StoreError, TimeRange,
 };
 
 use crate::table;
+
+/// A page being read on the store's runtime.
+type PageRead = tokio::task::JoinHandle<Result<PodColumnPage, StoreError>>;
 
 /// Pages of pod rows as record batches, in key order (window, cluster, namespace, pod).
 pub(crate) struct PodRowBatches {
@@ -20,7 +27,8 @@ pub(crate) struct PodRowBatches {
     runtime: Arc<tokio::runtime::Runtime>,
     range: TimeRange,
     page_size: usize,
-    cursor: Option<PodCursor>,
+    /// The read of the next page, started when the page before it came in.
+    ahead: Option<PageRead>,
     done: bool,
     namespace: Option<String>,
     cluster: Option<String>,
@@ -45,7 +53,7 @@ impl PodRowBatches {
             runtime,
             range,
             page_size: page_size.clamp(1, MAX_PAGE_SIZE),
-            cursor: None,
+            ahead: None,
             done: false,
             namespace,
             cluster,
@@ -54,20 +62,33 @@ impl PodRowBatches {
         })
     }
 
+    /// Starts reading the page after `cursor` on the runtime.
+    fn read(&self, cursor: Option<PodCursor>) -> PageRead {
+        let repository = Arc::clone(&self.repository);
+        let (range, size) = (self.range, self.page_size);
+        self.runtime.spawn(async move {
+            repository
+                .read_pod_columns(range, cursor.as_ref(), size)
+                .await
+        })
+    }
+
     fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
         while !self.done {
-            let repository = Arc::clone(&self.repository);
-            let (range, cursor, size) = (self.range, self.cursor.clone(), self.page_size);
+            // Nothing read ahead: this is the first page.
+            let reading = match self.ahead.take() {
+                Some(reading) => reading,
+                None => self.read(None),
+            };
             let page = self
                 .runtime
-                .block_on(async move {
-                    repository
-                        .read_pod_columns(range, cursor.as_ref(), size)
-                        .await
-                })
+                .block_on(reading)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?
                 .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
             self.done = page.next.is_none() || page.columns.is_empty();
-            self.cursor = page.next;
+            if !self.done {
+                self.ahead = Some(self.read(page.next.clone()));
+            }
             let keep = keep_mask(
                 &page.columns,
                 self.namespace.as_deref(),
@@ -120,6 +141,15 @@ fn keep_mask(
             })
             .collect(),
     )
+}
+
+/// A stream dropped before its end does not leave its next page being read.
+impl Drop for PodRowBatches {
+    fn drop(&mut self) {
+        if let Some(reading) = self.ahead.take() {
+            reading.abort();
+        }
+    }
 }
 
 impl Iterator for PodRowBatches {
