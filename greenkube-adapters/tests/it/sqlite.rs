@@ -514,3 +514,31 @@ async fn a_row_whose_note_is_missing_is_invalid_data() {
         .expect_err("refused");
     assert_eq!(by_column.kind(), StoreErrorKind::InvalidData, "{by_column}");
 }
+
+#[tokio::test]
+async fn a_window_s_pod_rows_are_stored_in_key_order() {
+    // The fixture lists its pods out of key order ("shop" before "data"); the file writer
+    // inserts them in key order, so a window's rows sit in the table as reads ask for them.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = open_file(&dir).await;
+    let m = methodology(Methodology::Full, "gkdata-0123456789ab");
+    let fp = footprint(Some("prod"), at(2025, 6, 2, 10, 0), 1, &m);
+    let listed: Vec<(String, String)> = fp
+        .pods
+        .iter()
+        .map(|p| (p.namespace.to_string(), p.pod.to_string()))
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_ne!(
+        listed, sorted,
+        "the fixture's pods are listed out of key order"
+    );
+    repo.write_footprints(&[fp]).await.expect("writes");
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT namespace, pod FROM pod_footprints ORDER BY rowid")
+            .fetch_all(repo.pool())
+            .await
+            .expect("reads");
+    assert_eq!(stored, sorted);
+}

@@ -63,7 +63,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// the whole 382 MB file, and twice that once pages are read in parts by two connections,
 /// which a notebook's memory meter shows as the reader's. Read into SQLite's page cache
 /// instead, the same read holds about 20 MB, for about 5 % more CPU time (30 % more on a
-/// store whose windows hold 50,000 pods each); figures in
+/// store of 50,000-pod windows written before rows were stored in key order); figures in
 /// `benches/README.md`, "Stored rows to `DataFrames`".
 const MMAP_SIZE: i64 = 0;
 
