@@ -239,7 +239,7 @@ def test_footprints_stream_pod_rows_in_batches(store_url: str) -> None:
 
 
 def test_large_batches_read_in_parts_hold_the_same_rows(store_url: str) -> None:
-    # Pages of more than 2,048 rows are read in parts on the cores, the next page while the
+    # Pages of 2,048 rows or more are read in parts on the cores, the next page while the
     # current one is taken in: the rows, their order and their values are those of small pages.
     with greenkube.open(store_url) as store:
         store.load_demo(days=1, end="2026-12-01T00:00:00Z")
