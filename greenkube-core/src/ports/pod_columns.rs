@@ -322,7 +322,8 @@ impl PodColumns {
 
     /// Appends the rows of `other` after these (a page read in parts, put back together).
     pub fn append(&mut self, other: &Self) {
-        // Every field named, so a new column cannot be forgotten here.
+        // Every field named, so a new column cannot be forgotten here, and each paired with
+        // its own by name.
         let Self {
             window_start_us,
             window_end_us,
@@ -355,50 +356,50 @@ impl PodColumns {
             methodology_version,
             data_version,
             idle_policy,
-        } = other;
-        self.window_start_us.extend_from_slice(window_start_us);
-        self.window_end_us.extend_from_slice(window_end_us);
-        for (mine, theirs) in self.names_mut().into_iter().zip([
-            cluster,
-            namespace,
-            pod,
-            owner_kind,
-            owner_name,
-            workload_kind,
-            workload,
-            node,
-            zone,
-            region,
-            provider,
-            instance_type,
-            estimation_reasons,
-            methodology,
-            methodology_version,
-            data_version,
-            idle_policy,
-        ]) {
+        } = self;
+        window_start_us.extend_from_slice(&other.window_start_us);
+        window_end_us.extend_from_slice(&other.window_end_us);
+        for (mine, theirs) in [
+            (cluster, &other.cluster),
+            (namespace, &other.namespace),
+            (pod, &other.pod),
+            (owner_kind, &other.owner_kind),
+            (owner_name, &other.owner_name),
+            (workload_kind, &other.workload_kind),
+            (workload, &other.workload),
+            (node, &other.node),
+            (zone, &other.zone),
+            (region, &other.region),
+            (provider, &other.provider),
+            (instance_type, &other.instance_type),
+            (estimation_reasons, &other.estimation_reasons),
+            (methodology, &other.methodology),
+            (methodology_version, &other.methodology_version),
+            (data_version, &other.data_version),
+            (idle_policy, &other.idle_policy),
+        ] {
             mine.append(theirs);
         }
         for (mine, theirs) in [
-            (&mut self.cpu_usage_cores, cpu_usage_cores),
-            (&mut self.cpu_request_cores, cpu_request_cores),
-            (&mut self.memory_usage_bytes, memory_usage_bytes),
-            (&mut self.memory_request_bytes, memory_request_bytes),
-            (&mut self.cost, cost),
+            (cpu_usage_cores, &other.cpu_usage_cores),
+            (cpu_request_cores, &other.cpu_request_cores),
+            (memory_usage_bytes, &other.memory_usage_bytes),
+            (memory_request_bytes, &other.memory_request_bytes),
+            (cost, &other.cost),
         ] {
             mine.extend_from_slice(theirs);
         }
-        self.restarts.extend_from_slice(restarts);
+        restarts.extend_from_slice(&other.restarts);
         for (mine, theirs) in [
-            (&mut self.energy_joules, energy_joules),
-            (&mut self.co2e_grams, co2e_grams),
-            (&mut self.embodied_co2e_grams, embodied_co2e_grams),
-            (&mut self.pue, pue),
-            (&mut self.grid_intensity, grid_intensity),
+            (energy_joules, &other.energy_joules),
+            (co2e_grams, &other.co2e_grams),
+            (embodied_co2e_grams, &other.embodied_co2e_grams),
+            (pue, &other.pue),
+            (grid_intensity, &other.grid_intensity),
         ] {
             mine.append(theirs);
         }
-        self.estimated.extend_from_slice(estimated);
+        estimated.extend_from_slice(&other.estimated);
     }
 
     /// The cursor just after row `row` (for the next page), or `None` when there is no such
