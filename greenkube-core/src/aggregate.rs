@@ -200,10 +200,20 @@ pub fn workload_of(pod: &PodFootprint) -> (Arc<str>, Arc<str>) {
 /// `api`; a Job `backup-28391234` (a CronJob run) becomes CronJob `backup`; an owner-less
 /// pod is its own workload of kind `Pod`.
 pub fn workload_key(kind: Option<&str>, name: Option<&str>, pod: &str) -> (Arc<str>, Arc<str>) {
+    let (kind, name) = workload_ref(kind, name, pod);
+    (Arc::from(kind), Arc::from(name))
+}
+
+/// [`workload_key`] borrowed from its inputs: `(kind, name)` without allocating.
+pub fn workload_ref<'a>(
+    kind: Option<&'a str>,
+    name: Option<&'a str>,
+    pod: &'a str,
+) -> (&'a str, &'a str) {
     match (kind, name) {
         (Some("ReplicaSet"), Some(owner)) => match owner.rsplit_once('-') {
-            Some((base, _)) if !base.is_empty() => (Arc::from("Deployment"), Arc::from(base)),
-            _ => (Arc::from("ReplicaSet"), Arc::from(owner)),
+            Some((base, _)) if !base.is_empty() => ("Deployment", base),
+            _ => ("ReplicaSet", owner),
         },
         (Some("Job"), Some(owner)) => match owner.rsplit_once('-') {
             Some((base, suffix))
@@ -211,14 +221,12 @@ pub fn workload_key(kind: Option<&str>, name: Option<&str>, pod: &str) -> (Arc<s
                     && suffix.len() >= 8
                     && suffix.bytes().all(|b| b.is_ascii_digit()) =>
             {
-                (Arc::from("CronJob"), Arc::from(base))
+                ("CronJob", base)
             }
-            _ => (Arc::from("Job"), Arc::from(owner)),
+            _ => ("Job", owner),
         },
-        (Some(kind), Some(owner)) if !kind.is_empty() && !owner.is_empty() => {
-            (Arc::from(kind), Arc::from(owner))
-        }
-        _ => (Arc::from("Pod"), Arc::from(pod)),
+        (Some(kind), Some(owner)) if !kind.is_empty() && !owner.is_empty() => (kind, owner),
+        _ => ("Pod", pod),
     }
 }
 

@@ -588,8 +588,16 @@ pub const MIN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// `f64::MAX`), so no figure overflows to infinity.
 pub const MAX_AMOUNT: f64 = 1e15;
 
+/// True when a snapshot may carry `value` as an amount: a number, finite, not negative, at most
+/// [`MAX_AMOUNT`] (what validation checks of every amount).
+pub(crate) fn amount_ok(value: f64) -> bool {
+    (0.0..=MAX_AMOUNT).contains(&value)
+}
+
 fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), SnapshotError> {
-    if value.is_nan() {
+    if amount_ok(value) {
+        Ok(())
+    } else if value.is_nan() {
         Err(invalid(value, field, "must be a number, not NaN"))
     } else if value.is_infinite() {
         Err(invalid(value, field, "must be finite"))

@@ -20,6 +20,7 @@
 //! bounds the point estimate because each formula is monotone in each coefficient.
 
 mod node_model;
+mod pricer;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -40,6 +41,7 @@ use crate::snapshot::{Pod, Snapshot};
 use crate::units::{Cores, JOULES_PER_KWH, Money};
 
 use self::node_model::{Demand, EmbodiedTable, NodeModel, Resolver, embodied_table};
+pub(crate) use self::pricer::{ChangedPod, WindowPricer};
 
 /// Estimates the footprint of one snapshot with the embedded reference data.
 pub fn estimate(
@@ -495,6 +497,14 @@ fn pod_input(classic: bool, slot_of: &FastMap<&str, u32>, pod: &Pod) -> PodInput
         .and_then(|n| slot_of.get(n))
         .copied()
         .unwrap_or(UNKNOWN_SLOT);
+    PodInput {
+        slot,
+        ..usage_input(classic, pod)
+    }
+}
+
+/// The usage the figures of `pod` are computed from (slot 0: the caller places it).
+fn usage_input(classic: bool, pod: &Pod) -> PodInput {
     let request = pod.cpu_request_cores.map_or(0.0, |c| c.0);
     let (cpu, cpu_reason) = match pod.cpu_usage_cores {
         Some(cores) => (cores.0, None),
@@ -514,7 +524,7 @@ fn pod_input(classic: bool, slot_of: &FastMap<&str, u32>, pod: &Pod) -> PodInput
         }
     };
     PodInput {
-        slot,
+        slot: 0,
         cpu,
         cpu_reserved: request.max(cpu),
         memory,
@@ -536,17 +546,7 @@ fn pod_row(
     factor: &NodeFactors,
     dropped: &HashMap<(&str, &str), Vec<&str>>,
 ) -> PodFootprint {
-    let mut energy = factor.per_core.scale(input.cpu) + factor.per_pod;
-    if !classic {
-        energy += factor.per_byte.scale(input.memory * factor.memory_norm)
-            + factor
-                .idle_per_weight
-                .scale(idle_weight(policy, input, model) * factor.idle_norm);
-    }
-    let co2e = emissions(energy, model);
-    let embodied = factor
-        .embodied_per_share
-        .scale(embodied_share(classic, input, model) * factor.embodied_norm);
+    let (energy, co2e, embodied) = pod_figures(classic, policy, input, model, factor);
     let mut own = Vec::new();
     if let Some(reason) = input.cpu_reason {
         own.push(reason.reason());
@@ -585,6 +585,29 @@ fn pod_row(
         },
         labels: pod.labels.clone(),
     }
+}
+
+/// A pod's energy, operational emissions and embodied emissions on its node (pass 3).
+#[inline]
+fn pod_figures(
+    classic: bool,
+    policy: IdlePolicy,
+    input: &PodInput,
+    model: &NodeModel,
+    factor: &NodeFactors,
+) -> (Ranged, Ranged, Ranged) {
+    let mut energy = factor.per_core.scale(input.cpu) + factor.per_pod;
+    if !classic {
+        energy += factor.per_byte.scale(input.memory * factor.memory_norm)
+            + factor
+                .idle_per_weight
+                .scale(idle_weight(policy, input, model) * factor.idle_norm);
+    }
+    let co2e = emissions(energy, model);
+    let embodied = factor
+        .embodied_per_share
+        .scale(embodied_share(classic, input, model) * factor.embodied_norm);
+    (energy, co2e, embodied)
 }
 
 #[inline]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::WhatIfError;
-use crate::aggregate::workload_key;
+use crate::aggregate::workload_ref;
 use crate::footprint::PodFootprint;
 
 fn default_target_utilisation() -> f64 {
@@ -277,10 +277,10 @@ fn touches(
     owner_name: Option<&str>,
     name: &str,
 ) -> bool {
-    let (kind, workload) = workload_key(owner_kind, owner_name, name);
+    let (kind, workload) = workload_ref(owner_kind, owner_name, name);
     changes
         .iter()
-        .any(|change| change.touches(namespace, &kind, &workload))
+        .any(|change| change.touches(namespace, kind, workload))
 }
 
 /// True when one of the changes touches this pod of a snapshot: [`touches_pod`] of the row the

@@ -33,7 +33,7 @@ pub(crate) use self::change::{Target, touches_pod, touches_snapshot_pod};
 pub(crate) use self::nodes::node_selected;
 pub use self::report::{Comparison, Figures, WhatIfReport, difference};
 pub(crate) use self::time_shift::{ShiftPlan, time_shift_plan};
-use crate::aggregate::workload_key;
+use crate::aggregate::workload_ref;
 use crate::engine::estimate_with;
 use crate::error::SnapshotError;
 use crate::footprint::Footprint;
@@ -280,17 +280,77 @@ pub(crate) fn apply(
     }
 }
 
+/// True when every change acts on each pod on its own (new requests, removal, a schedule): a
+/// pod's projection then depends on that pod alone, so [`apply_to_pod`] gives what [`apply`]
+/// does to it.
+pub(crate) fn pod_local(changes: &[Change]) -> bool {
+    changes.iter().all(|change| {
+        matches!(
+            change,
+            Change::Requests { .. } | Change::Remove { .. } | Change::Schedule { .. }
+        )
+    })
+}
+
+/// Applies pod-local changes ([`pod_local`]) to one pod of the window starting at
+/// `window_start` and to its cost: what [`apply`] does to that pod and its cost entry. Returns
+/// false when the pod is removed. Changes that are not pod-local are left out.
+pub(crate) fn apply_to_pod(
+    pod: &mut Pod,
+    cost: &mut Option<crate::units::Money>,
+    changes: &[Change],
+    window_start: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    for change in changes {
+        match change {
+            Change::Requests {
+                namespace,
+                kind,
+                name,
+                cpu_request_cores,
+                memory_request_bytes,
+            } if belongs_to(pod, namespace, kind, name) => {
+                let factor =
+                    requests::set_pod_requests(pod, *cpu_request_cores, *memory_request_bytes);
+                if let Some(cost) = cost {
+                    cost.0 *= factor;
+                }
+            }
+            Change::Remove {
+                namespace,
+                kind,
+                name,
+            } if removal::removes(pod, namespace, kind.as_deref(), name.as_deref()) => {
+                return false;
+            }
+            Change::Schedule {
+                namespace,
+                kind,
+                name,
+                off_from_hour,
+                off_to_hour,
+            } if removal::off_hours(window_start, *off_from_hour, *off_to_hour)
+                && belongs_to(pod, namespace, kind, name) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
 /// True when the pod belongs to the workload.
 fn belongs_to(pod: &Pod, namespace: &str, kind: &str, name: &str) -> bool {
     if pod.namespace.as_ref() != namespace {
         return false;
     }
-    let (pod_kind, pod_workload) = workload_key(
+    let (pod_kind, pod_workload) = workload_ref(
         pod.owner_kind.as_deref(),
         pod.owner_name.as_deref(),
         &pod.name,
     );
-    pod_kind.as_ref() == kind && pod_workload.as_ref() == name
+    pod_kind == kind && pod_workload == name
 }
 
 /// `max(request, usage)`, 0 where neither is known.

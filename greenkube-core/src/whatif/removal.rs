@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::Timelike;
+use chrono::{DateTime, Timelike, Utc};
 
 use super::belongs_to;
 use crate::snapshot::{Pod, Snapshot};
@@ -16,11 +16,15 @@ pub(super) fn remove(
     kind: Option<&str>,
     name: Option<&str>,
 ) {
+    remove_pods(snapshot, |p| removes(p, namespace, kind, name));
+}
+
+/// True when removing the workload (or the whole namespace when `kind` and `name` are absent)
+/// removes this pod.
+pub(super) fn removes(pod: &Pod, namespace: &str, kind: Option<&str>, name: Option<&str>) -> bool {
     match (kind, name) {
-        (Some(kind), Some(name)) => {
-            remove_pods(snapshot, |p| belongs_to(p, namespace, kind, name));
-        }
-        _ => remove_pods(snapshot, |p| p.namespace.as_ref() == namespace),
+        (Some(kind), Some(name)) => belongs_to(pod, namespace, kind, name),
+        _ => pod.namespace.as_ref() == namespace,
     }
 }
 
@@ -34,14 +38,19 @@ pub(super) fn schedule(
     off_from_hour: u8,
     off_to_hour: u8,
 ) {
-    let hour = snapshot.window_start.hour() as u8;
-    let off = if off_from_hour < off_to_hour {
+    if off_hours(snapshot.window_start, off_from_hour, off_to_hour) {
+        remove_pods(snapshot, |p| belongs_to(p, namespace, kind, name));
+    }
+}
+
+/// True when a window starting at `start` is in the off hours `off_from_hour` up to
+/// `off_to_hour` (UTC, may wrap midnight).
+pub(super) fn off_hours(start: DateTime<Utc>, off_from_hour: u8, off_to_hour: u8) -> bool {
+    let hour = start.hour() as u8;
+    if off_from_hour < off_to_hour {
         hour >= off_from_hour && hour < off_to_hour
     } else {
         hour >= off_from_hour || hour < off_to_hour
-    };
-    if off {
-        remove_pods(snapshot, |p| belongs_to(p, namespace, kind, name));
     }
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::footprint::{Footprint, PodFootprint};
 use crate::ranged::Ranged;
+use crate::units::Money;
 
 /// Energy, emissions and cost summed over windows.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -54,10 +55,26 @@ impl Figures {
 
     /// Adds a pod's figures.
     pub(crate) fn add_pod(&mut self, pod: &PodFootprint) {
-        self.energy_joules += pod.energy_joules;
-        self.co2e_grams += pod.co2e_grams;
-        self.embodied_co2e_grams += pod.embodied_co2e_grams;
-        if let (Some(cost), Some(pod_cost)) = (&mut self.cost, pod.cost) {
+        self.add_pod_figures(
+            pod.energy_joules,
+            pod.co2e_grams,
+            pod.embodied_co2e_grams,
+            pod.cost,
+        );
+    }
+
+    /// Adds one pod's energy, emissions, embodied emissions and cost.
+    pub(crate) fn add_pod_figures(
+        &mut self,
+        energy_joules: Ranged,
+        co2e_grams: Ranged,
+        embodied_co2e_grams: Ranged,
+        pod_cost: Option<Money>,
+    ) {
+        self.energy_joules += energy_joules;
+        self.co2e_grams += co2e_grams;
+        self.embodied_co2e_grams += embodied_co2e_grams;
+        if let (Some(cost), Some(pod_cost)) = (&mut self.cost, pod_cost) {
             *cost += pod_cost.0;
         }
     }

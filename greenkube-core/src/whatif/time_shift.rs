@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::removal::remove_pods;
 use super::{Change, belongs_to};
-use crate::aggregate::workload_key;
+use crate::aggregate::workload_ref;
 use crate::footprint::Footprint;
 use crate::snapshot::{Pod, Snapshot};
 use crate::units::Cores;
@@ -125,15 +125,12 @@ fn shift_window(
     let mut weighted = 0.0;
     let mut template = None;
     for pod in &footprint.pods {
-        let (pod_kind, pod_workload) = workload_key(
+        let (pod_kind, pod_workload) = workload_ref(
             pod.owner_kind.as_deref(),
             pod.owner_name.as_deref(),
             &pod.pod,
         );
-        if pod.namespace.as_ref() == namespace
-            && pod_kind.as_ref() == kind
-            && pod_workload.as_ref() == name
-        {
+        if pod.namespace.as_ref() == namespace && pod_kind == kind && pod_workload == name {
             let cores = pod.cpu_usage_cores.map_or(0.0, |c| c.0);
             load += cores;
             weighted += cores * pod.node.grid_intensity.point;

@@ -2,7 +2,11 @@
 //!
 //! A workload or namespace change only affects the nodes its pods run on (the engine attributes
 //! each node's energy among that node's pods), so each sampled window is cut down to those nodes
-//! before it is re-estimated; node changes use the whole window. Savings are the difference
+//! before it is re-estimated; node changes use the whole window. Changes that act on each pod
+//! alone (new requests, removals, schedules) are priced node by node instead
+//! ([`WindowPricer`]): only the touched pods are copied and changed, and each of their nodes'
+//! figures is computed from the window's prepared inputs, with the same arithmetic in the same
+//! order, so the figures are those of the cut-down window to the bit. Savings are the difference
 //! between the window as it was and with the change, scaled from the sample to the history and
 //! then to a year.
 
@@ -11,284 +15,20 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use self::index::{Baseline, Index, Resolved, Targets};
 use super::Recommendation;
-use super::analysis::{Analysis, SampledWindow, TargetKey};
+use super::analysis::{Analysis, SampledWindow};
 use super::rules::{Basis, Candidate};
-use crate::aggregate::workload_key;
-use crate::engine::{WindowShared, estimate_part, estimate_with};
-use crate::fastmap::{FastMap, fast_map};
+use crate::engine::{ChangedPod, WindowPricer, WindowShared, estimate_part, estimate_with};
 use crate::reference::ReferenceData;
 use crate::snapshot::{Pod, Snapshot};
+use crate::units::Money;
 use crate::whatif::{
-    Change, Figures, SECONDS_PER_YEAR, ShiftPlan, Target, apply, difference, node_selected,
+    Change, Figures, SECONDS_PER_YEAR, ShiftPlan, apply, apply_to_pod, difference, pod_local,
     time_shift_plan, touches_pod, touches_snapshot_pod,
 };
 
-/// Indexes of one sampled window.
-struct Index {
-    /// Position of each node in the window.
-    node_position: FastMap<Arc<str>, u32>,
-    /// Pods on each node (by node position).
-    pods_of_node: Vec<Vec<u32>>,
-    targets: FastMap<TargetKey, Vec<u32>>,
-    namespaces: FastMap<Arc<str>, Vec<u32>>,
-    /// Cost entry of each pod (by pod position).
-    cost_of_pod: Vec<Option<u32>>,
-}
-
-impl Index {
-    fn new(snapshot: &Snapshot) -> Self {
-        let mut index = Self {
-            node_position: fast_map(snapshot.nodes.len()),
-            pods_of_node: vec![Vec::new(); snapshot.nodes.len()],
-            targets: fast_map(snapshot.pods.len() / 2),
-            namespaces: fast_map(64),
-            cost_of_pod: vec![None; snapshot.pods.len()],
-        };
-        for (position, node) in snapshot.nodes.iter().enumerate() {
-            index
-                .node_position
-                .insert(node.name.clone(), position as u32);
-        }
-        let mut pod_position: FastMap<(Arc<str>, Arc<str>), u32> = fast_map(snapshot.pods.len());
-        for (position, pod) in snapshot.pods.iter().enumerate() {
-            let position = position as u32;
-            if let Some(&node) = pod.node.as_ref().and_then(|n| index.node_position.get(n)) {
-                index.pods_of_node[node as usize].push(position);
-            }
-            let (kind, name) = workload_key(
-                pod.owner_kind.as_deref(),
-                pod.owner_name.as_deref(),
-                &pod.name,
-            );
-            index
-                .targets
-                .entry((pod.namespace.clone(), kind, name))
-                .or_default()
-                .push(position);
-            index
-                .namespaces
-                .entry(pod.namespace.clone())
-                .or_default()
-                .push(position);
-            pod_position.insert((pod.namespace.clone(), pod.name.clone()), position);
-        }
-        for (position, entry) in snapshot.costs.iter().enumerate() {
-            if let Some(&pod) = pod_position.get(&(entry.namespace.clone(), entry.pod.clone())) {
-                index.cost_of_pod[pod as usize] = Some(position as u32);
-            }
-        }
-        index
-    }
-
-    /// The window cut down to the given nodes (positions, in snapshot order) and their pods.
-    /// With `lean`, the grid intensities and embodied figures are left out: the part is
-    /// estimated with the whole window's ([`estimate_part`]).
-    fn restrict(&self, snapshot: &Snapshot, nodes: &BTreeSet<u32>, lean: bool) -> Snapshot {
-        let count: usize = nodes
-            .iter()
-            .map(|&node| self.pods_of_node[node as usize].len())
-            .sum();
-        let mut pods = Vec::with_capacity(count);
-        let mut costs = Vec::with_capacity(count);
-        for &node in nodes {
-            for &pod in &self.pods_of_node[node as usize] {
-                if let Some(cost) = self.cost_of_pod[pod as usize] {
-                    costs.push(snapshot.costs[cost as usize].clone());
-                }
-                pods.push(snapshot.pods[pod as usize].clone());
-            }
-        }
-        Snapshot {
-            schema: snapshot.schema.clone(),
-            cluster: snapshot.cluster.clone(),
-            window_start: snapshot.window_start,
-            window_end: snapshot.window_end,
-            nodes: nodes
-                .iter()
-                .map(|&n| snapshot.nodes[n as usize].clone())
-                .collect(),
-            pods,
-            grid_intensity: if lean {
-                std::collections::BTreeMap::new()
-            } else {
-                snapshot.grid_intensity.clone()
-            },
-            costs,
-            embodied: if lean {
-                Vec::new()
-            } else {
-                snapshot.embodied.clone()
-            },
-            degraded_sources: snapshot.degraded_sources.clone(),
-            dropped_values: snapshot.dropped_values.clone(),
-        }
-    }
-
-    /// Positions of the nodes `nodes` selects by `current` (instance type or region).
-    fn selected_nodes<'a>(
-        &'a self,
-        snapshot: &'a Snapshot,
-        nodes: &'a [String],
-        from: Option<&'a str>,
-        current: impl Fn(&crate::snapshot::Node) -> Option<&str> + 'a,
-    ) -> impl Iterator<Item = u32> + 'a {
-        snapshot
-            .nodes
-            .iter()
-            .filter(move |n| node_selected(n, nodes, from, current(n)))
-            .map(|n| self.node_position[&n.name])
-    }
-
-    /// Nodes hosting the pods a workload change touches.
-    fn nodes_of(&self, snapshot: &Snapshot, changes: &[Change]) -> BTreeSet<u32> {
-        let mut out = BTreeSet::new();
-        for change in changes {
-            let pods: &[u32] = match (change, change.target()) {
-                (_, Target::Workload(namespace, kind, name)) => self
-                    .targets
-                    .get(&(Arc::from(namespace), Arc::from(kind), Arc::from(name)))
-                    .map_or(&[], Vec::as_slice),
-                (_, Target::Namespace(namespace)) => {
-                    self.namespaces.get(namespace).map_or(&[], Vec::as_slice)
-                }
-                // Instance type and region changes touch only the selected nodes.
-                (
-                    Change::InstanceType {
-                        nodes,
-                        from_instance_type,
-                        ..
-                    },
-                    _,
-                ) => {
-                    out.extend(self.selected_nodes(
-                        snapshot,
-                        nodes,
-                        from_instance_type.as_deref(),
-                        |n| n.instance_type.as_deref(),
-                    ));
-                    &[]
-                }
-                (
-                    Change::Region {
-                        nodes, from_region, ..
-                    },
-                    _,
-                ) => {
-                    out.extend(
-                        self.selected_nodes(snapshot, nodes, from_region.as_deref(), |n| {
-                            n.region.as_deref()
-                        }),
-                    );
-                    &[]
-                }
-                // A drain moves pods to any other node.
-                (_, Target::Nodes) => {
-                    return (0..snapshot.nodes.len() as u32).collect();
-                }
-            };
-            for &pod in pods {
-                if let Some(&node) = snapshot.pods[pod as usize]
-                    .node
-                    .as_ref()
-                    .and_then(|n| self.node_position.get(n))
-                {
-                    out.insert(node);
-                }
-            }
-        }
-        out
-    }
-}
-
-/// The baseline of one sampled window, summed per workload and namespace, estimated once for
-/// all candidates (each pod's figures depend only on its node, so they equal those of any
-/// restricted window holding that node).
-struct Baseline {
-    targets: FastMap<TargetKey, Figures>,
-    namespaces: FastMap<Arc<str>, Figures>,
-    /// Whole-node figures (pods and overhead), with the cost of the node's pods.
-    nodes: FastMap<Arc<str>, Figures>,
-}
-
-impl Baseline {
-    fn new(footprint: &crate::Footprint) -> Self {
-        let zero = Figures::zero();
-        let mut targets: FastMap<TargetKey, Figures> = fast_map(footprint.pods.len() / 2);
-        let mut namespaces: FastMap<Arc<str>, Figures> = fast_map(64);
-        for pod in &footprint.pods {
-            let (kind, name) = workload_key(
-                pod.owner_kind.as_deref(),
-                pod.owner_name.as_deref(),
-                &pod.pod,
-            );
-            targets
-                .entry((pod.namespace.clone(), kind, name))
-                .or_insert(zero)
-                .add_pod(pod);
-            namespaces
-                .entry(pod.namespace.clone())
-                .or_insert(zero)
-                .add_pod(pod);
-        }
-        let mut nodes: FastMap<Arc<str>, Figures> = fast_map(footprint.nodes.len());
-        for row in &footprint.nodes {
-            if let Some(name) = &row.node.name {
-                nodes.entry(name.clone()).or_insert(zero).add(&Figures {
-                    energy_joules: row.energy_joules,
-                    co2e_grams: row.co2e_grams,
-                    embodied_co2e_grams: row.embodied_co2e_grams,
-                    cost: Some(0.0),
-                });
-            }
-        }
-        for pod in &footprint.pods {
-            if let (Some(name), Some(pod_cost)) = (&pod.node.name, pod.cost)
-                && let Some(Some(cost)) = nodes.get_mut(name).map(|f| f.cost.as_mut())
-            {
-                *cost += pod_cost.0;
-            }
-        }
-        Self {
-            targets,
-            namespaces,
-            nodes,
-        }
-    }
-
-    /// The baseline of whole nodes.
-    fn of_nodes(&self, snapshot: &Snapshot) -> Figures {
-        let mut out = Figures::zero();
-        for figures in snapshot
-            .nodes
-            .iter()
-            .filter_map(|n| self.nodes.get(&n.name))
-        {
-            out.add(figures);
-        }
-        out
-    }
-
-    /// The baseline of the workloads and namespaces the changes touch.
-    fn of(&self, changes: &[Change]) -> Figures {
-        let mut out = Figures::zero();
-        for change in changes {
-            let figures = match change.target() {
-                Target::Workload(namespace, kind, name) => {
-                    self.targets
-                        .get(&(Arc::from(namespace), Arc::from(kind), Arc::from(name)))
-                }
-                Target::Namespace(namespace) => self.namespaces.get(namespace),
-                // Node changes are measured on whole nodes: see `of_nodes`.
-                Target::Nodes => None,
-            };
-            if let Some(figures) = figures {
-                out.add(figures);
-            }
-        }
-        out
-    }
-}
+mod index;
 
 /// Estimates a (restricted) window: with the whole window's shared inputs when it has them
 /// (the window was cut down `lean`), else on its own. With `touched` (the changes of a
@@ -346,8 +86,10 @@ fn shifts_time(changes: &[Change]) -> bool {
 
 /// What the candidate's changes save per year, on the sampled windows, all its windows at once
 /// (time shifting needs every window's footprint before any is changed).
+#[allow(clippy::too_many_arguments)] // The pricing context of every window.
 fn price_one(
     candidate: &Candidate,
+    targets: &[Resolved],
     analysis: &Analysis,
     indexes: &[Index],
     baselines: &[Option<Baseline>],
@@ -370,7 +112,7 @@ fn price_one(
             .zip(indexes)
             .flat_map(|(sample, index)| {
                 index
-                    .nodes_of(&sample.snapshot, changes)
+                    .nodes_of(&sample.snapshot, changes, targets)
                     .into_iter()
                     .map(|n| sample.snapshot.nodes[n as usize].name.clone())
                     .collect::<Vec<_>>()
@@ -388,10 +130,10 @@ fn price_one(
             let nodes: BTreeSet<u32> = if shifting && candidate.basis == Basis::Attributed {
                 union
                     .iter()
-                    .filter_map(|n| index.node_position.get(n).copied())
+                    .filter_map(|n| index.node_position(n))
                     .collect()
             } else {
-                index.nodes_of(&sample.snapshot, changes)
+                index.nodes_of(&sample.snapshot, changes, targets)
             };
             index.restrict(&sample.snapshot, &nodes, shared[position].is_some())
         })
@@ -418,9 +160,10 @@ fn price_one(
         ShiftPlan::new()
     };
     let mut sums = Sums::new();
-    for (((sample, window), baseline), shared) in analysis
+    for ((((sample, index), window), baseline), shared) in analysis
         .samples
         .iter()
+        .zip(indexes)
         .zip(windows)
         .zip(baselines)
         .zip(shared)
@@ -428,9 +171,10 @@ fn price_one(
         let Some(baseline) = baseline else { continue };
         sums.add_window(
             candidate,
+            targets,
             sample,
             window,
-            baseline,
+            (index, baseline),
             shared.as_ref(),
             &shifts,
             reference,
@@ -459,9 +203,10 @@ impl Sums {
     fn add_window(
         &mut self,
         candidate: &Candidate,
+        targets: &[Resolved],
         sample: &SampledWindow,
         window: Snapshot,
-        baseline: &Baseline,
+        (index, baseline): (&Index, &Baseline),
         shared: Option<&WindowShared<'_>>,
         shifts: &ShiftPlan,
         reference: &ReferenceData,
@@ -469,7 +214,7 @@ impl Sums {
         let changes = &candidate.rec.changes;
         let baseline = match candidate.basis {
             Basis::Cluster => baseline.of_nodes(&window),
-            Basis::Attributed => baseline.of(changes),
+            Basis::Attributed => baseline.of(index, targets),
         };
         // Priced on the pods it touches: only their rows are needed.
         let touched_only = candidate.basis == Basis::Attributed;
@@ -492,6 +237,54 @@ impl Sums {
                     self.after.add_pod(pod);
                 }
             }
+        }
+    }
+
+    /// Adds one sampled window priced node by node: for a candidate on the attributed basis
+    /// whose changes act on each pod alone ([`pod_local`]). The same figures, added in the same
+    /// order, as [`Sums::add_window`] on the window cut down to the touched pods' nodes.
+    fn add_window_by_node(
+        &mut self,
+        changes: &[Change],
+        targets: &[Resolved],
+        sample: &SampledWindow,
+        index: &Index,
+        baseline: &Baseline,
+        pricer: &WindowPricer<'_>,
+    ) {
+        let window = &sample.snapshot;
+        let mut changed: Vec<(u32, u32, Option<crate::snapshot::Pod>, Option<Money>)> = Vec::new();
+        for (node, position) in index.touched_pods(window, targets) {
+            let mut pod = window.pods[position as usize].clone();
+            let mut cost = index
+                .cost_of_pod(position)
+                .map(|entry| window.costs[entry as usize].cost);
+            let kept = apply_to_pod(&mut pod, &mut cost, changes, window.window_start);
+            // A window whose changed pods would not validate fails to estimate: it is left out.
+            if kept && !WindowPricer::valid(&pod, cost) {
+                return;
+            }
+            changed.push((node, position, kept.then_some(pod), cost));
+        }
+        self.before.add(&baseline.of(index, targets));
+        let after = &mut self.after;
+        let mut views: Vec<ChangedPod<'_>> = Vec::new();
+        for group in changed.chunk_by(|a, b| a.0 == b.0) {
+            let node = group[0].0;
+            views.clear();
+            views.extend(group.iter().map(|(_, position, pod, cost)| ChangedPod {
+                position: *position,
+                pod: pod.as_ref(),
+                cost: *cost,
+            }));
+            pricer.price_node(node, index.pods_of_node(node), &views, |pod| {
+                after.add_pod_figures(
+                    pod.energy_joules,
+                    pod.co2e_grams,
+                    pod.embodied_co2e_grams,
+                    pod.cost,
+                );
+            });
         }
     }
 
@@ -524,18 +317,41 @@ pub(super) fn price(
     analysis: &Analysis,
     reference: &ReferenceData,
 ) -> Vec<Recommendation> {
+    price_with(candidates, analysis, reference, Pricing::ByNode)
+}
+
+/// How candidates whose changes act on each pod alone are priced.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pricing {
+    /// Node by node, from the window's prepared inputs ([`WindowPricer`]).
+    ByNode,
+    /// Each on the window cut down to its nodes, estimated (the way every other candidate is
+    /// priced; kept for tests to compare with).
+    #[cfg_attr(not(test), allow(dead_code))]
+    CutWindow,
+}
+
+/// [`price`], pricing candidates whose changes act on each pod alone as `pricing` says.
+fn price_with(
+    candidates: &[Candidate],
+    analysis: &Analysis,
+    reference: &ReferenceData,
+    pricing: Pricing,
+) -> Vec<Recommendation> {
+    let mut targets = Targets::new();
     let indexes: Vec<Index> = analysis
         .samples
         .iter()
-        .map(|sample| Index::new(&sample.snapshot))
+        .map(|sample| Index::new(&sample.snapshot, &mut targets))
         .collect();
     let baselines: Vec<Option<Baseline>> = analysis
         .samples
         .iter()
-        .map(|sample| {
+        .zip(&indexes)
+        .map(|(sample, index)| {
             estimate_with(&sample.snapshot, &sample.options, reference)
                 .ok()
-                .map(|footprint| Baseline::new(&footprint))
+                .map(|footprint| Baseline::new(&footprint, index))
         })
         .collect();
     // A window whose whole estimate succeeded has valid intensities and embodied figures, so
@@ -570,6 +386,16 @@ pub(super) fn price(
     // its windows in window order, so the figures do not depend on the number of threads.
     let parallel = candidates.len() >= PARALLEL_CANDIDATES && rayon::current_num_threads() > 1;
     let no_shifts = ShiftPlan::new();
+    let plans: Vec<Plan<'_>> = candidates
+        .iter()
+        .map(|candidate| Plan {
+            candidate,
+            targets: targets.resolve(&candidate.rec.changes),
+            by_node: pricing == Pricing::ByNode
+                && candidate.basis == Basis::Attributed
+                && pod_local(&candidate.rec.changes),
+        })
+        .collect();
     for (((sample, index), baseline), shared) in analysis
         .samples
         .iter()
@@ -578,34 +404,52 @@ pub(super) fn price(
         .zip(&shared)
     {
         let Some(baseline) = baseline else { continue };
-        let add = |(candidate, sums): (&Candidate, &mut Option<Sums>)| {
+        let pricer = shared
+            .as_ref()
+            .map(|shared| WindowPricer::new(&sample.snapshot, shared, &sample.options, reference));
+        let add = |(plan, sums): (&Plan<'_>, &mut Option<Sums>)| {
             let Some(sums) = sums else { return };
-            let nodes = index.nodes_of(&sample.snapshot, &candidate.rec.changes);
+            let changes = &plan.candidate.rec.changes;
+            if plan.by_node
+                && let Some(pricer) = &pricer
+            {
+                sums.add_window_by_node(changes, &plan.targets, sample, index, baseline, pricer);
+                return;
+            }
+            let nodes = index.nodes_of(&sample.snapshot, changes, &plan.targets);
             let window = index.restrict(&sample.snapshot, &nodes, shared.is_some());
             sums.add_window(
-                candidate,
+                plan.candidate,
+                &plan.targets,
                 sample,
                 window,
-                baseline,
+                (index, baseline),
                 shared.as_ref(),
                 &no_shifts,
                 reference,
             );
         };
         if parallel {
-            candidates
+            plans
                 .par_iter()
                 .zip(sums.par_iter_mut())
                 .with_min_len(CANDIDATES_PER_TASK)
                 .for_each(add);
         } else {
-            candidates.iter().zip(sums.iter_mut()).for_each(add);
+            plans.iter().zip(sums.iter_mut()).for_each(add);
         }
     }
-    let finish = |(candidate, sums): (&Candidate, Option<Sums>)| match sums {
-        Some(sums) => sums.priced(candidate, annualise),
+    let finish = |(plan, sums): (&Plan<'_>, Option<Sums>)| match sums {
+        Some(sums) => sums.priced(plan.candidate, annualise),
         None => price_one(
-            candidate, analysis, &indexes, &baselines, &shared, annualise, reference,
+            plan.candidate,
+            &plan.targets,
+            analysis,
+            &indexes,
+            &baselines,
+            &shared,
+            annualise,
+            reference,
         ),
     };
     let saves = |rec: &Recommendation| {
@@ -613,7 +457,7 @@ pub(super) fn price(
             || rec.savings_cost_per_year.is_some_and(|cost| cost > 0.0)
     };
     if parallel {
-        candidates
+        plans
             .par_iter()
             .zip(sums.into_par_iter())
             .with_min_len(CANDIDATES_PER_TASK)
@@ -621,13 +465,15 @@ pub(super) fn price(
             .filter(saves)
             .collect()
     } else {
-        candidates
-            .iter()
-            .zip(sums)
-            .map(finish)
-            .filter(saves)
-            .collect()
+        plans.iter().zip(sums).map(finish).filter(saves).collect()
     }
+}
+
+/// How one candidate is priced: what its changes act on, by number, and whether node by node.
+struct Plan<'c> {
+    candidate: &'c Candidate,
+    targets: Vec<Resolved>,
+    by_node: bool,
 }
 
 /// Candidates from which pricing divides over the cores when there are several (fewer: one
@@ -636,3 +482,6 @@ const PARALLEL_CANDIDATES: usize = 64;
 
 /// Candidates a pricing task takes at least (one part each: small, so tasks batch them).
 const CANDIDATES_PER_TASK: usize = 8;
+
+#[cfg(test)]
+mod tests;
