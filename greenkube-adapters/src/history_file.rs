@@ -100,24 +100,34 @@ fn read_each(path: &Path, mut send: impl FnMut(Footprint) -> bool) -> Result<(),
     } else {
         Box::new(BufReader::new(File::open(path).map_err(io)?))
     };
-    let mut lines = BoundedLines::new(reader, limit).enumerate().peekable();
+    let mut lines = BoundedLines::new(reader, limit);
+    // One buffer for every line: a line of a history is a whole window (34 MB for 30,000
+    // pods), so a fresh buffer per line grew by doubling and copying, on fresh pages each time.
+    let mut line = String::new();
+    let mut read = |line: &mut String| -> Result<bool, ReadHistoryError> {
+        match lines.next_into(line) {
+            None => Ok(false),
+            Some(read) => read
+                .map(|()| true)
+                .map_err(|e| bounded_error(e, &too_large, &io)),
+        }
+    };
     // Skip leading blank lines to see whether this is an array.
-    let mut first: Option<(usize, String)> = None;
-    for (i, line) in lines.by_ref() {
-        let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
+    let mut index = 0;
+    loop {
+        if !read(&mut line)? {
+            return Ok(());
+        }
+        index += 1;
         if !line.trim().is_empty() {
-            first = Some((i, line));
             break;
         }
     }
-    let Some((first_index, first_line)) = first else {
-        return Ok(());
-    };
-    if first_line.trim_start().starts_with('[') {
-        let mut text = first_line;
-        for (_, line) in lines {
+    if line.trim_start().starts_with('[') {
+        let mut text = std::mem::take(&mut line);
+        while read(&mut line)? {
             text.push('\n');
-            text.push_str(&line.map_err(|e| bounded_error(e, &too_large, &io))?);
+            text.push_str(&line);
             // The array is one document: bounded as a whole.
             if text.len() as u64 > limit {
                 return Err(too_large());
@@ -130,20 +140,20 @@ fn read_each(path: &Path, mut send: impl FnMut(Footprint) -> bool) -> Result<(),
         }
         return Ok(());
     }
-    // Whether to go on after the line `i`.
-    let mut parse = |i: usize, line: &str| -> Result<bool, ReadHistoryError> {
+    // Whether to go on after the line numbered `number` (from 1).
+    let mut parse = |number: usize, line: &str| -> Result<bool, ReadHistoryError> {
         let fp = Footprint::from_json_str(line).map_err(|mut e| {
-            e.document = Some(i + 1);
+            e.document = Some(number);
             invalid(e)
         })?;
         Ok(send(fp))
     };
-    if !parse(first_index, &first_line)? {
+    if !parse(index, &line)? {
         return Ok(());
     }
-    for (i, line) in lines {
-        let line = line.map_err(|e| bounded_error(e, &too_large, &io))?;
-        if !line.trim().is_empty() && !parse(i, &line)? {
+    while read(&mut line)? {
+        index += 1;
+        if !line.trim().is_empty() && !parse(index, &line)? {
             break;
         }
     }
@@ -188,13 +198,12 @@ impl<R: BufRead> BoundedLines<R> {
     fn new(reader: R, limit: u64) -> Self {
         Self { reader, limit }
     }
-}
 
-impl<R: BufRead> Iterator for BoundedLines<R> {
-    type Item = std::io::Result<String>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut bytes = Vec::new();
+    /// Reads the next line into `line` (replacing what it held, keeping its capacity): `None`
+    /// at the end.
+    fn next_into(&mut self, line: &mut String) -> Option<std::io::Result<()>> {
+        let mut bytes = std::mem::take(line).into_bytes();
+        bytes.clear();
         let read = (&mut self.reader)
             .take(self.limit.saturating_add(1))
             .read_until(b'\n', &mut bytes);
@@ -210,9 +219,16 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
                 } else if bytes.len() as u64 > self.limit {
                     return Some(Err(std::io::Error::other(LineTooLong)));
                 }
-                Some(String::from_utf8(bytes).map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())
-                }))
+                Some(match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        *line = text;
+                        Ok(())
+                    }
+                    Err(e) => Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        e.utf8_error(),
+                    )),
+                })
             }
         }
     }
@@ -245,10 +261,15 @@ pub fn read_document(path: &Path) -> Result<String, ReadHistoryError> {
 mod tests {
     use super::*;
 
+    /// Every line of `text` read into one buffer, as each read gave it.
     fn lines(text: &[u8], limit: u64) -> Vec<Result<String, String>> {
-        BoundedLines::new(text, limit)
-            .map(|line| line.map_err(|e| e.to_string()))
-            .collect()
+        let mut lines = BoundedLines::new(text, limit);
+        let mut line = String::from("left over from before");
+        let mut out = Vec::new();
+        while let Some(read) = lines.next_into(&mut line) {
+            out.push(read.map(|()| line.clone()).map_err(|e| e.to_string()));
+        }
+        out
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn estimate_json(text: &str, options: &EstimateOptions) -> Result<Footprint,
 }
 
 /// What the first pass learns about each pod.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct PodInput {
     slot: u32,
     /// CPU used for the power model and shares, cores.

@@ -148,22 +148,18 @@ impl<'a> WindowPricer<'a> {
         mut each: impl FnMut(PodFigures),
     ) {
         let classic = self.classic;
-        let changed_inputs: Vec<Option<PodInput>> = changed
-            .iter()
-            .map(|change| change.pod.map(|pod| usage_input(classic, pod)))
-            .collect();
-        // The node's pods in window order, each as it was or as changed (removed: left out).
-        let changed_inputs = &changed_inputs;
+        // The node's pods in window order, each as it was or as changed (removed: left out),
+        // with the index of its change.
         let node_pods = || {
             let mut next = 0;
             pods.iter().filter_map(move |&position| {
                 if changed.get(next).is_some_and(|c| c.position == position) {
                     next += 1;
-                    changed_inputs[next - 1]
-                        .as_ref()
-                        .map(|input| (input, Some(next - 1)))
+                    changed[next - 1]
+                        .pod
+                        .map(|pod| (usage_input(classic, pod), Some(next - 1)))
                 } else {
-                    Some((&self.inputs[position as usize], None))
+                    Some((self.inputs[position as usize], None))
                 }
             })
         };
@@ -187,8 +183,8 @@ impl<'a> WindowPricer<'a> {
             &self.models[node as usize]
         };
         for (input, _) in node_pods() {
-            sums.idle_weight += idle_weight(self.policy, input, model);
-            sums.embodied_share += embodied_share(classic, input, model);
+            sums.idle_weight += idle_weight(self.policy, &input, model);
+            sums.embodied_share += embodied_share(classic, &input, model);
         }
         // The node's reasons are not priced.
         let mut reasons: Vec<Reason> = Vec::new();
@@ -204,7 +200,7 @@ impl<'a> WindowPricer<'a> {
         for (input, change) in node_pods() {
             let Some(change) = change else { continue };
             let (energy, co2e, embodied) =
-                pod_figures(classic, self.policy, input, model, &factors);
+                pod_figures(classic, self.policy, &input, model, &factors);
             each(PodFigures {
                 energy_joules: energy,
                 co2e_grams: co2e,

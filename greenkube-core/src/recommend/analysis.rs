@@ -156,13 +156,77 @@ impl NodeStats {
     }
 }
 
-/// A window kept for pricing changes.
+/// A window kept for pricing changes. Its snapshot holds nothing of the footprint it was
+/// rebuilt from: its strings are the analysis's own ([`SampleNames`]) and its pods carry no
+/// labels (pricing never reads them).
 #[derive(Debug)]
 pub(super) struct SampledWindow {
     pub index: usize,
     pub snapshot: Snapshot,
     pub options: EstimateOptions,
     pub seconds: f64,
+}
+
+/// The strings of the sampled windows, each once, allocated by the analysis. A history read
+/// from a file gives every window its own strings; a sampled window that shared them would keep
+/// small pieces of each footprint alive, scattered over memory the rest of the footprint freed,
+/// so the allocator could not reuse it (the resident set grew by about 50 MB a window).
+#[derive(Debug)]
+struct SampleNames(HashSet<Arc<str>, foldhash::fast::RandomState>);
+
+impl SampleNames {
+    fn new() -> Self {
+        Self(HashSet::default())
+    }
+
+    /// The analysis's copy of `name`.
+    fn get(&mut self, name: &Arc<str>) -> Arc<str> {
+        if let Some(own) = self.0.get(&**name) {
+            return own.clone();
+        }
+        let own: Arc<str> = Arc::from(&**name);
+        self.0.insert(own.clone());
+        own
+    }
+
+    fn get_option(&mut self, name: &mut Option<Arc<str>>) {
+        if let Some(value) = name {
+            *value = self.get(value);
+        }
+    }
+
+    /// Makes `snapshot` hold the analysis's strings instead of its own, and no labels.
+    fn detach(&mut self, snapshot: &mut Snapshot) {
+        self.get_option(&mut snapshot.cluster);
+        for node in &mut snapshot.nodes {
+            node.name = self.get(&node.name);
+            self.get_option(&mut node.provider);
+            self.get_option(&mut node.instance_type);
+            self.get_option(&mut node.region);
+            self.get_option(&mut node.zone);
+        }
+        for pod in &mut snapshot.pods {
+            pod.namespace = self.get(&pod.namespace);
+            pod.name = self.get(&pod.name);
+            self.get_option(&mut pod.node);
+            self.get_option(&mut pod.owner_kind);
+            self.get_option(&mut pod.owner_name);
+            pod.labels = None;
+        }
+        for cost in &mut snapshot.costs {
+            cost.namespace = self.get(&cost.namespace);
+            cost.pod = self.get(&cost.pod);
+        }
+        for entry in &mut snapshot.embodied {
+            entry.provider = self.get(&entry.provider);
+            entry.instance_type = self.get(&entry.instance_type);
+        }
+    }
+
+    /// Forgets the names no sampled window holds any more.
+    fn forget_unused(&mut self) {
+        self.0.retain(|name| Arc::strong_count(name) > 1);
+    }
 }
 
 /// How many distinct pods per node are remembered.
@@ -260,6 +324,7 @@ pub(super) struct Analysis {
     pub data_version: Option<String>,
     /// Evenly spread sample of windows: every `stride`-th window, at most `max_samples`.
     pub samples: Vec<SampledWindow>,
+    sample_names: SampleNames,
     max_samples: usize,
     stride: usize,
 }
@@ -290,6 +355,7 @@ impl Analysis {
             methodology: None,
             data_version: None,
             samples: Vec::new(),
+            sample_names: SampleNames::new(),
             max_samples: max_samples.max(1),
             stride: 1,
         }
@@ -483,16 +549,25 @@ impl Analysis {
         if self.samples.len() >= self.max_samples {
             self.samples
                 .retain(|sample| (sample.index / self.stride).is_multiple_of(2));
+            self.sample_names.forget_unused();
             self.stride *= 2;
         }
         if index.is_multiple_of(self.stride) {
+            let mut snapshot = snapshot_of(footprint);
+            self.sample_names.detach(&mut snapshot);
             self.samples.push(SampledWindow {
                 index,
-                snapshot: snapshot_of(footprint),
+                snapshot,
                 options: options_of(footprint),
                 seconds,
             });
         }
+    }
+
+    /// The names the sampled windows share, each held by some sampled window (tests).
+    #[cfg(test)]
+    pub(super) fn sample_names(&self) -> Vec<Arc<str>> {
+        self.sample_names.0.iter().cloned().collect()
     }
 
     /// Factor from the sampled windows' seconds to the history's.

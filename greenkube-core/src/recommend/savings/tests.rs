@@ -76,8 +76,16 @@ fn windows(count: usize) -> Vec<crate::Snapshot> {
                     costs.push(json!({"namespace": namespace, "pod": name,
                                       "cost": 0.001 + draw.next() * 0.02}));
                 }
+                if i % 3 == 0 {
+                    pod["labels"] = json!({"team": namespace});
+                }
                 pods.push(pod);
             }
+            // A run of a job in each window, under a name of its own.
+            pods.push(
+                json!({"namespace": "batch", "name": format!("run-{window:03}"),
+                             "node": "m5", "cpu_usage_cores": 0.3, "cpu_request_cores": 0.5}),
+            );
             let window_start =
                 start + chrono::Duration::hours(i64::try_from(window).expect("few windows"));
             crate::Snapshot::from_json_value(json!({
@@ -200,4 +208,75 @@ fn pricing_node_by_node_equals_estimating_the_cut_window() {
     // The rules' own pod-local findings were among those priced node by node.
     assert!(by_node_kinds.contains(&RecommendationType::RightsizingCpu));
     assert!(by_node_kinds.contains(&RecommendationType::ZombiePod));
+}
+
+/// A sampled window holds none of its footprint's strings and no labels (so a footprint read
+/// from a file is freed whole), one string per name across windows, and the analysis forgets
+/// the names of the windows it stops sampling.
+#[test]
+fn sampled_windows_hold_their_own_strings() {
+    let config = RecommenderConfig {
+        savings_windows: 4,
+        ..RecommenderConfig::default()
+    };
+    let options = crate::EstimateOptions::default();
+    let reference = ReferenceData::embedded();
+    let footprints: Vec<crate::Footprint> = windows(30)
+        .iter()
+        .map(|window| estimate_with(window, &options, reference).expect("estimates"))
+        .collect();
+    let mut analysis = Analysis::new(config.savings_windows);
+    for footprint in &footprints {
+        analysis.observe(footprint, &config);
+    }
+    assert!((2..=4).contains(&analysis.samples.len()));
+    assert!(footprints[0].pods.iter().any(|row| row.labels.is_some()));
+    for sample in &analysis.samples {
+        let rows = &footprints[sample.index].pods;
+        assert_eq!(sample.snapshot.pods.len(), rows.len());
+        for (pod, row) in sample.snapshot.pods.iter().zip(rows) {
+            assert_eq!((&pod.namespace, &pod.name), (&row.namespace, &row.pod));
+            assert!(!Arc::ptr_eq(&pod.name, &row.pod));
+            assert!(!Arc::ptr_eq(&pod.namespace, &row.namespace));
+            assert!(pod.labels.is_none());
+        }
+    }
+    let (first, second) = (&analysis.samples[0].snapshot, &analysis.samples[1].snapshot);
+    assert!(Arc::ptr_eq(&first.pods[0].name, &second.pods[0].name));
+    // Every name kept is held by a sampled window: the runs of dropped windows are forgotten.
+    let names = analysis.sample_names();
+    let held = |name: &Arc<str>| {
+        let is = |value: &Arc<str>| Arc::ptr_eq(value, name);
+        analysis.samples.iter().any(|sample| {
+            let snapshot = &sample.snapshot;
+            snapshot.cluster.as_ref().is_some_and(is)
+                || snapshot.pods.iter().any(|pod| {
+                    is(&pod.namespace)
+                        || is(&pod.name)
+                        || [&pod.node, &pod.owner_kind, &pod.owner_name]
+                            .into_iter()
+                            .flatten()
+                            .any(is)
+                })
+                || snapshot.nodes.iter().any(|node| {
+                    is(&node.name)
+                        || [
+                            &node.provider,
+                            &node.instance_type,
+                            &node.region,
+                            &node.zone,
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .any(is)
+                })
+                || snapshot
+                    .embodied
+                    .iter()
+                    .any(|entry| is(&entry.provider) || is(&entry.instance_type))
+        })
+    };
+    assert!(names.iter().all(held));
+    let runs = names.iter().filter(|name| name.starts_with("run-")).count();
+    assert_eq!(runs, analysis.samples.len());
 }
