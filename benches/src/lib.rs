@@ -16,6 +16,8 @@
 //! The same `(nodes, pods, seed)` always gives the same cluster, and the same window the same
 //! snapshot, on every machine.
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

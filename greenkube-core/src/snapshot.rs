@@ -603,14 +603,13 @@ fn check_amount(value: f64, field: impl FnOnce() -> String) -> Result<(), Snapsh
         Err(invalid(value, field, "must be finite"))
     } else if value < 0.0 {
         Err(invalid(value, field, "must not be negative"))
-    } else if value > MAX_AMOUNT {
+    } else {
+        // Finite, not negative, refused by `amount_ok`: above `MAX_AMOUNT`.
         Err(invalid(
             value,
             field,
             "is out of range: at most 1e15 (beyond any real cluster)",
         ))
-    } else {
-        Ok(())
     }
 }
 

@@ -661,6 +661,53 @@ fn node_energy(
     hours: f64,
     reasons: &mut Vec<Reason>,
 ) -> (NodeFootprint, NodeFactors) {
+    let (factors, totals) = node_factors(classic, policy, model, sums, seconds, hours, reasons);
+    let NodeTotals {
+        utilisation,
+        energy,
+        idle_energy,
+        overhead,
+        embodied,
+        unallocated_embodied,
+    } = totals;
+    let row = NodeFootprint {
+        node: model.context.clone(),
+        vcpus: model.vcpus,
+        cpu_usage_cores: Cores(sums.cpu),
+        utilisation,
+        pods: sums.pods as usize,
+        energy_joules: energy,
+        idle_energy_joules: idle_energy,
+        overhead_energy_joules: overhead,
+        co2e_grams: emissions(energy, model),
+        overhead_co2e_grams: emissions(overhead, model),
+        embodied_co2e_grams: embodied,
+        unallocated_embodied_co2e_grams: unallocated_embodied,
+    };
+    (row, factors)
+}
+
+/// A node's own figures for a window, before they become its row.
+struct NodeTotals {
+    utilisation: f64,
+    energy: Ranged,
+    idle_energy: Ranged,
+    overhead: Ranged,
+    embodied: Ranged,
+    unallocated_embodied: Ranged,
+}
+
+/// The factors that split a node's energy between its pods and overhead, and the node's own
+/// figures ([`node_energy`] makes its row of them; pricing needs the factors alone).
+fn node_factors(
+    classic: bool,
+    policy: IdlePolicy,
+    model: &NodeModel,
+    sums: NodeSums,
+    seconds: f64,
+    hours: f64,
+    reasons: &mut Vec<Reason>,
+) -> (NodeFactors, NodeTotals) {
     let name = || {
         model
             .context
@@ -772,21 +819,15 @@ fn node_energy(
     // In `classic` an over-committed node's pods may carry more than the node's figure.
     let embodied_total = node_embodied.scale(pods_embodied_share.max(1.0));
 
-    let row = NodeFootprint {
-        node: model.context.clone(),
-        vcpus: model.vcpus,
-        cpu_usage_cores: Cores(sums.cpu),
+    let totals = NodeTotals {
         utilisation,
-        pods: sums.pods as usize,
-        energy_joules: energy,
-        idle_energy_joules: idle_energy,
-        overhead_energy_joules: overhead,
-        co2e_grams: emissions(energy, model),
-        overhead_co2e_grams: emissions(overhead, model),
-        embodied_co2e_grams: embodied_total,
-        unallocated_embodied_co2e_grams: unallocated_embodied,
+        energy,
+        idle_energy,
+        overhead,
+        embodied: embodied_total,
+        unallocated_embodied,
     };
-    (row, factors)
+    (factors, totals)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use super::node_model::{Demand, NodeModel, Resolver};
 use super::{
-    NodeSums, PodInput, UNKNOWN_SLOT, WindowShared, embodied_share, idle_weight, node_energy,
+    NodeSums, PodInput, UNKNOWN_SLOT, WindowShared, embodied_share, idle_weight, node_factors,
     pod_figures, pod_input, usage_input,
 };
 use crate::fastmap::{FastMap, fast_map};
@@ -23,11 +23,11 @@ use crate::units::Money;
 
 /// One pod of a node as changed: its position in the window, the pod with the changes applied
 /// (`None` when they remove it), and its cost with the changes applied.
-pub(crate) struct ChangedPod<'p> {
+pub(crate) struct ChangedPod {
     /// Position of the pod in the window.
     pub(crate) position: u32,
     /// The pod as changed, or `None` when the changes remove it.
-    pub(crate) pod: Option<&'p Pod>,
+    pub(crate) pod: Option<Pod>,
     /// The pod's cost as changed (`None`: the pod has no cost entry).
     pub(crate) cost: Option<Money>,
 }
@@ -144,7 +144,7 @@ impl<'a> WindowPricer<'a> {
         &self,
         node: u32,
         pods: &[u32],
-        changed: &[ChangedPod<'_>],
+        changed: &[ChangedPod],
         mut each: impl FnMut(PodFigures),
     ) {
         let classic = self.classic;
@@ -157,6 +157,7 @@ impl<'a> WindowPricer<'a> {
                     next += 1;
                     changed[next - 1]
                         .pod
+                        .as_ref()
                         .map(|pod| (usage_input(classic, pod), Some(next - 1)))
                 } else {
                     Some((self.inputs[position as usize], None))
@@ -188,7 +189,7 @@ impl<'a> WindowPricer<'a> {
         }
         // The node's reasons are not priced.
         let mut reasons: Vec<Reason> = Vec::new();
-        let (_, factors) = node_energy(
+        let (factors, _) = node_factors(
             classic,
             self.policy,
             model,

@@ -138,12 +138,17 @@ impl Grouped {
     }
 }
 
+/// [`Index`]'s node position of a pod on no node of the window.
+const NO_NODE: u32 = u32::MAX;
+
 /// Indexes of one sampled window.
 pub(super) struct Index {
     /// Position of each node in the window.
     node_position: FastMap<Arc<str>, u32>,
     /// Pods on each node (by node position), in window order.
     pods_of_node: Vec<Vec<u32>>,
+    /// Node position of each pod ([`NO_NODE`]: on no node of the window).
+    node_of_pod: Vec<u32>,
     /// Each pod's workload and namespace numbers ([`Targets`]).
     workload_of_pod: Vec<u32>,
     namespace_of_pod: Vec<u32>,
@@ -162,6 +167,7 @@ impl Index {
             node_position.insert(node.name.clone(), position as u32);
         }
         let mut pods_of_node = vec![Vec::new(); snapshot.nodes.len()];
+        let mut node_of_pod = vec![NO_NODE; snapshot.pods.len()];
         let mut workload_of_pod = Vec::with_capacity(snapshot.pods.len());
         let mut namespace_of_pod = Vec::with_capacity(snapshot.pods.len());
         let mut pod_position: FastMap<(&str, &str), u32> = fast_map(snapshot.pods.len());
@@ -169,6 +175,7 @@ impl Index {
             let position = position as u32;
             if let Some(&node) = pod.node.as_ref().and_then(|n| node_position.get(n)) {
                 pods_of_node[node as usize].push(position);
+                node_of_pod[position as usize] = node;
             }
             let (workload, namespace) = targets.number(pod);
             workload_of_pod.push(workload);
@@ -184,6 +191,7 @@ impl Index {
         Self {
             node_position,
             pods_of_node,
+            node_of_pod,
             workload_pods: Grouped::new(targets.workloads.len(), &workload_of_pod),
             namespace_pods: Grouped::new(targets.namespaces.len(), &namespace_of_pod),
             workload_of_pod,
@@ -281,23 +289,18 @@ impl Index {
     }
 
     /// The pods the workload and namespace changes (resolved as `targets`) touch, as (node
-    /// position, pod position), sorted, each once; pods whose node is not in the window are
-    /// left out (as from a window cut down to nodes).
-    pub(super) fn touched_pods(
-        &self,
-        snapshot: &Snapshot,
-        targets: &[Resolved],
-    ) -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+    /// position, pod position), sorted, each once, into `out` (cleared first); pods whose node
+    /// is not in the window are left out (as from a window cut down to nodes).
+    pub(super) fn touched_pods(&self, targets: &[Resolved], out: &mut Vec<(u32, u32)>) {
+        out.clear();
         for &target in targets {
             out.extend(self.pods_of(target).iter().filter_map(|&pod| {
-                let node = snapshot.pods[pod as usize].node.as_ref()?;
-                Some((*self.node_position.get(node)?, pod))
+                let node = self.node_of_pod[pod as usize];
+                (node != NO_NODE).then_some((node, pod))
             }));
         }
         out.sort_unstable();
         out.dedup();
-        out
     }
 
     /// Nodes hosting the pods the changes (resolved as `targets`) touch.

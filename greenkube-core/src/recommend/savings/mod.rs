@@ -22,7 +22,6 @@ use super::rules::{Basis, Candidate};
 use crate::engine::{ChangedPod, WindowPricer, WindowShared, estimate_part, estimate_with};
 use crate::reference::ReferenceData;
 use crate::snapshot::{Pod, Snapshot};
-use crate::units::Money;
 use crate::whatif::{
     Change, Figures, SECONDS_PER_YEAR, ShiftPlan, apply, apply_to_pod, difference, pod_local,
     time_shift_plan, touches_pod, touches_snapshot_pod,
@@ -245,16 +244,24 @@ impl Sums {
     /// order, as [`Sums::add_window`] on the window cut down to the touched pods' nodes.
     fn add_window_by_node(
         &mut self,
-        changes: &[Change],
-        targets: &[Resolved],
+        plan: &Plan<'_>,
         sample: &SampledWindow,
         index: &Index,
         baseline: &Baseline,
         pricer: &WindowPricer<'_>,
+        scratch: &mut PodScratch,
     ) {
+        let (changes, targets) = (&plan.candidate.rec.changes, &plan.targets[..]);
         let window = &sample.snapshot;
-        let mut changed: Vec<(u32, u32, Option<crate::snapshot::Pod>, Option<Money>)> = Vec::new();
-        for (node, position) in index.touched_pods(window, targets) {
+        let PodScratch {
+            touched,
+            nodes,
+            changed,
+        } = scratch;
+        index.touched_pods(targets, touched);
+        nodes.clear();
+        changed.clear();
+        for &(node, position) in touched.iter() {
             let mut pod = window.pods[position as usize].clone();
             let mut cost = index
                 .cost_of_pod(position)
@@ -264,27 +271,34 @@ impl Sums {
             if kept && !WindowPricer::valid(&pod, cost) {
                 return;
             }
-            changed.push((node, position, kept.then_some(pod), cost));
+            nodes.push(node);
+            changed.push(ChangedPod {
+                position,
+                pod: kept.then_some(pod),
+                cost,
+            });
         }
         self.before.add(&baseline.of(index, targets));
         let after = &mut self.after;
-        let mut views: Vec<ChangedPod<'_>> = Vec::new();
-        for group in changed.chunk_by(|a, b| a.0 == b.0) {
-            let node = group[0].0;
-            views.clear();
-            views.extend(group.iter().map(|(_, position, pod, cost)| ChangedPod {
-                position: *position,
-                pod: pod.as_ref(),
-                cost: *cost,
-            }));
-            pricer.price_node(node, index.pods_of_node(node), &views, |pod| {
-                after.add_pod_figures(
-                    pod.energy_joules,
-                    pod.co2e_grams,
-                    pod.embodied_co2e_grams,
-                    pod.cost,
-                );
-            });
+        // The touched pods come sorted by node: each node's run of them is priced at once.
+        let mut start = 0;
+        while start < nodes.len() {
+            let node = nodes[start];
+            let end = start + nodes[start..].iter().take_while(|&&n| n == node).count();
+            pricer.price_node(
+                node,
+                index.pods_of_node(node),
+                &changed[start..end],
+                |pod| {
+                    after.add_pod_figures(
+                        pod.energy_joules,
+                        pod.co2e_grams,
+                        pod.embodied_co2e_grams,
+                        pod.cost,
+                    );
+                },
+            );
+            start = end;
         }
     }
 
@@ -407,13 +421,13 @@ fn price_with(
         let pricer = shared
             .as_ref()
             .map(|shared| WindowPricer::new(&sample.snapshot, shared, &sample.options, reference));
-        let add = |(plan, sums): (&Plan<'_>, &mut Option<Sums>)| {
+        let add = |scratch: &mut PodScratch, (plan, sums): (&Plan<'_>, &mut Option<Sums>)| {
             let Some(sums) = sums else { return };
             let changes = &plan.candidate.rec.changes;
             if plan.by_node
                 && let Some(pricer) = &pricer
             {
-                sums.add_window_by_node(changes, &plan.targets, sample, index, baseline, pricer);
+                sums.add_window_by_node(plan, sample, index, baseline, pricer, scratch);
                 return;
             }
             let nodes = index.nodes_of(&sample.snapshot, changes, &plan.targets);
@@ -434,9 +448,13 @@ fn price_with(
                 .par_iter()
                 .zip(sums.par_iter_mut())
                 .with_min_len(CANDIDATES_PER_TASK)
-                .for_each(add);
+                .for_each_init(PodScratch::default, add);
         } else {
-            plans.iter().zip(sums.iter_mut()).for_each(add);
+            let mut scratch = PodScratch::default();
+            plans
+                .iter()
+                .zip(sums.iter_mut())
+                .for_each(|item| add(&mut scratch, item));
         }
     }
     let finish = |(plan, sums): (&Plan<'_>, Option<Sums>)| match sums {
@@ -467,6 +485,18 @@ fn price_with(
     } else {
         plans.iter().zip(sums).map(finish).filter(saves).collect()
     }
+}
+
+/// What pricing a candidate node by node needs for a while, kept from one candidate-window to
+/// the next (one per task) so that none allocates.
+#[derive(Default)]
+struct PodScratch {
+    /// The touched pods as (node position, pod position), sorted.
+    touched: Vec<(u32, u32)>,
+    /// Node position of each changed pod, in step with `changed`.
+    nodes: Vec<u32>,
+    /// The touched pods as changed.
+    changed: Vec<ChangedPod>,
 }
 
 /// How one candidate is priced: what its changes act on, by number, and whether node by node.
