@@ -20,9 +20,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use greenkube_core::collect::{WindowInputs, assemble};
 use greenkube_core::ports::{
     ClusterInventory, CostSource, EmbodiedSource, FootprintRepository, IntensityHistory,
-    IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, Refusal, RetentionPolicy,
-    SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange, UsageSource,
-    WindowUsage,
+    IntensityPoint, IntensitySource, InventorySource, MaintenanceSummary, NodeHistory, Refusal,
+    RetentionPolicy, SnapshotArchive, SourceError, SourceKind, SourceNote, StoreError, TimeRange,
+    UsageSource, WindowUsage,
 };
 use greenkube_core::snapshot::EmbodiedEntry;
 use greenkube_core::units::GramsPerKwh;
@@ -90,6 +90,12 @@ pub struct CollectorConfig {
     pub retention: RetentionPolicy,
     /// Oldest measured intensity used for a window.
     pub intensity_max_age: TimeDelta,
+    /// Whether a run of many batches ([`crate::app::collect::run_windows`]) rolls up and
+    /// applies retention after each batch it stores, as of that batch's end (as a collector
+    /// running all along would have), instead of leaving it all to the caller at the end. The
+    /// store then never holds much more than the raw retention's rows, and the work overlaps
+    /// with reading the next batch. Off by default; the demo turns it on.
+    pub maintain_each_batch: bool,
 }
 
 impl Default for CollectorConfig {
@@ -102,6 +108,7 @@ impl Default for CollectorConfig {
             options: EstimateOptions::default(),
             retention: RetentionPolicy::default(),
             intensity_max_age: TimeDelta::hours(2),
+            maintain_each_batch: false,
         }
     }
 }
@@ -162,6 +169,8 @@ pub struct Collector {
     config: CollectorConfig,
     reference: &'static ReferenceData,
     embodied_memo: Mutex<HashMap<(String, String), Option<EmbodiedEntry>>>,
+    /// Per zone, the intensity history this collector last stored (the source's last answer).
+    intensity_memo: Mutex<HashMap<String, Vec<IntensityPoint>>>,
 }
 
 impl Collector {
@@ -173,6 +182,7 @@ impl Collector {
             config,
             reference: ReferenceData::embedded(),
             embodied_memo: Mutex::new(HashMap::new()),
+            intensity_memo: Mutex::new(HashMap::new()),
         }
     }
 
@@ -412,7 +422,22 @@ impl Collector {
         for zone in zones {
             match source.history(zone).await {
                 Ok(points) if !points.is_empty() => {
-                    self.stores.intensities.put_intensities(&points).await?;
+                    // Only what this collector has not stored already: the source answers the
+                    // same recent history batch after batch, and each write would wait for the
+                    // store's lock while the previous batch is being stored.
+                    let new: Vec<IntensityPoint> = {
+                        let memo = self.intensity_memo();
+                        let stored = memo.get(zone).map_or(&[][..], Vec::as_slice);
+                        points
+                            .iter()
+                            .filter(|p| !stored.contains(p))
+                            .cloned()
+                            .collect()
+                    };
+                    if !new.is_empty() {
+                        self.stores.intensities.put_intensities(&new).await?;
+                    }
+                    self.intensity_memo().insert(zone.clone(), points);
                 }
                 Ok(_) => {}
                 Err(e) => out.failed = Some(SourceNote::from(&e)),
@@ -472,6 +497,12 @@ impl Collector {
         }
     }
 
+    fn intensity_memo(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<IntensityPoint>>> {
+        self.intensity_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Option<EmbodiedEntry>>> {
         self.embodied_memo
             .lock()
@@ -482,7 +513,7 @@ impl Collector {
 /// The measured intensities a batch's windows may use, per zone, oldest first.
 #[derive(Debug, Default)]
 struct BatchIntensities {
-    points: BTreeMap<String, Vec<greenkube_core::ports::IntensityPoint>>,
+    points: BTreeMap<String, Vec<IntensityPoint>>,
     failed: Option<SourceNote>,
 }
 

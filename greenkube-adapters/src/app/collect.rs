@@ -117,7 +117,9 @@ impl Stop {
 ///
 /// While a batch is stored, the next one is read and estimated: the store's work (its own
 /// thread, or its server) and the collector's (this task) overlap. The batches are still
-/// stored one after the other, in order.
+/// stored one after the other, in order. With [`crate::collector::CollectorConfig::maintain_each_batch`], each
+/// stored batch is also rolled up and cut as of its end, in the same overlap (a failure of
+/// that maintenance is retried as a store failure of the batch).
 pub async fn run_windows(
     collector: &Collector,
     windows: &[TimeRange],
@@ -185,7 +187,11 @@ pub async fn run_windows_observed(
                         .filter(|_| attempt == 0 && !stop.is_requested());
                     let keep = async {
                         let started = Instant::now();
-                        let kept = collector.keep(&read).await;
+                        let mut kept = collector.keep(&read).await;
+                        if kept.is_ok() && collector.config().maintain_each_batch {
+                            // Every window before the batch's end is stored by now.
+                            kept = collector.maintain(last.to()).await.map(|_| ());
+                        }
                         (kept, started.elapsed())
                     };
                     let read_next = async {

@@ -80,7 +80,8 @@ impl Demo {
 
     /// Loads the history into `store`: hourly grid intensities as if Electricity Maps had been
     /// collected all along, then every window not stored yet through the collector (a second
-    /// run with the same plan finds them all stored), then roll-ups and retention.
+    /// run with the same plan finds them all stored), rolled up and cut after each day stored (as of its end, as a collector running all along
+    /// would have), and once more at the end.
     pub async fn load(
         &self,
         store: &Store,
@@ -183,6 +184,10 @@ impl Demo {
                 cluster: Some(CLUSTER.to_string()),
                 step: STEP,
                 retention: RetentionPolicy::default(),
+                // Rolled up and cut day by day while the next day is read, not all at the end:
+                // the same store, but its file never holds the whole history raw (90 days:
+                // 229 MB instead of 956 MB).
+                maintain_each_batch: true,
                 ..CollectorConfig::default()
             },
         );

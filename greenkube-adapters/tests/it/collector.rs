@@ -13,8 +13,9 @@ use greenkube_adapters::store::{self, Store};
 use greenkube_core::GroupBy;
 use greenkube_core::collect::due_windows;
 use greenkube_core::ports::{
-    CostSource, NodeHistory, NodeVersion, PodRowPager, ReportQuery, SourceError, SourceErrorKind,
-    SourceKind, StoreError, StoreErrorKind, TimeRange, UsageSource, WindowUsage,
+    CostSource, IntensityHistory, IntensityPoint, NodeHistory, NodeVersion, PodRowPager,
+    ReportQuery, SourceError, SourceErrorKind, SourceKind, StoreError, StoreErrorKind, TimeRange,
+    UsageSource, WindowUsage,
 };
 use greenkube_core::snapshot::{CostEntry, Node};
 
@@ -525,4 +526,220 @@ async fn one_unusable_sample_costs_one_figure_not_the_range() {
         .unwrap()
         .expect("archived");
     assert!(second.dropped_values.is_empty());
+}
+
+/// A run that rolls up and cuts after each batch, as of the batch's end
+/// (`maintain_each_batch`, the demo's way), leaves the store as a run maintained once at the
+/// end does: the same reports by hour, by day and in total, read from raw rows, hourly and
+/// daily roll-ups alike. Batches of 50 windows end mid-hour, so hours rolled up early are
+/// rolled up again when the rest of their rows come; the short retention makes every level
+/// cut during the run. The final maintenance then has nothing left to cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintaining_each_batch_ends_as_maintaining_once_at_the_end() {
+    use greenkube_adapters::app::NoProgress;
+    use greenkube_adapters::app::collect::{Stop, run_windows};
+    use greenkube_core::Period;
+    use greenkube_core::ports::RetentionPolicy;
+
+    let span = TimeDelta::days(2);
+    let due = due_windows(None, end(), TimeDelta::minutes(5), span, usize::MAX);
+    assert_eq!(due.len(), 576);
+    let retention = RetentionPolicy::new(
+        TimeDelta::hours(6),
+        TimeDelta::hours(12),
+        Some(TimeDelta::days(400)),
+    )
+    .expect("a retention");
+    let range = TimeRange::new(end() - span, end()).expect("range");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut runs = Vec::new();
+    for each_batch in [true, false] {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join(format!("each-{each_batch}.db")).display()
+        );
+        let repos = store::open(&url).await.expect("store");
+        let collector = Collector::new(
+            all(&synthetic()),
+            repos.collector_stores(),
+            CollectorConfig {
+                cluster: Some("demo".into()),
+                retention,
+                maintain_each_batch: each_batch,
+                ..CollectorConfig::default()
+            },
+        );
+        let summary = run_windows(&collector, &due, 50, 0, &Stop::new(), &NoProgress)
+            .await
+            .expect("collects");
+        assert_eq!(summary.windows, 576);
+        let last = collector.maintain(end()).await.expect("maintains");
+        let mut reports = Vec::new();
+        // Hourly detail is kept for the last 12 hours only (the store refuses it before).
+        let last_day = TimeRange::new(end() - TimeDelta::days(1), end()).expect("range");
+        for (range, group, period) in [
+            (last_day, GroupBy::Namespace, Some(Period::Hour)),
+            (range, GroupBy::Workload, Some(Period::Day)),
+            (range, GroupBy::Node, None),
+        ] {
+            let rows = repos
+                .footprints
+                .aggregate(&ReportQuery::new(range, group).with_period(period))
+                .await
+                .expect("reports");
+            assert!(!rows.is_empty());
+            reports.push(serde_json::to_value(&rows).expect("serialises"));
+        }
+        runs.push((reports, last));
+    }
+    let (each, at_end) = (&runs[0], &runs[1]);
+    assert_eq!(
+        each.1.raw_rows_deleted, 0,
+        "maintained as it went: nothing raw left to cut"
+    );
+    assert!(at_end.1.raw_rows_deleted > 0, "{:?}", at_end.1);
+    assert!(at_end.1.hourly_rows_deleted > 0, "{:?}", at_end.1);
+    assert_eq!(each.0, at_end.0, "the same history either way");
+}
+
+/// An intensity source whose recent history the test revises between batches.
+#[derive(Debug)]
+struct RevisedHistory(std::sync::Mutex<Vec<(i64, f64)>>);
+
+#[async_trait]
+impl greenkube_core::ports::IntensitySource for RevisedHistory {
+    async fn latest(&self, zone: &str) -> Result<IntensityPoint, SourceError> {
+        let mut history = self.history(zone).await?;
+        Ok(history.pop().expect("a point"))
+    }
+
+    async fn history(&self, zone: &str) -> Result<Vec<IntensityPoint>, SourceError> {
+        let points = self.0.lock().expect("lock").clone();
+        Ok(points
+            .into_iter()
+            .map(|(hours_before_end, value)| IntensityPoint {
+                zone: zone.to_owned(),
+                at: end() - TimeDelta::hours(hours_before_end),
+                gco2e_per_kwh: value,
+                source: "revised".to_owned(),
+            })
+            .collect())
+    }
+
+    async fn forecast(&self, _: &str) -> Result<Vec<IntensityPoint>, SourceError> {
+        Ok(Vec::new())
+    }
+}
+
+/// An intensity history that remembers what it was asked to store.
+#[derive(Debug)]
+struct CountingPuts {
+    inner: Arc<dyn IntensityHistory>,
+    puts: std::sync::Mutex<Vec<IntensityPoint>>,
+}
+
+#[async_trait]
+impl IntensityHistory for CountingPuts {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn put_intensities(&self, points: &[IntensityPoint]) -> Result<(), StoreError> {
+        self.puts.lock().expect("lock").extend_from_slice(points);
+        self.inner.put_intensities(points).await
+    }
+
+    async fn intensity_at(
+        &self,
+        zone: &str,
+        time: DateTime<Utc>,
+        max_age: chrono::Duration,
+    ) -> Result<Option<IntensityPoint>, StoreError> {
+        self.inner.intensity_at(zone, time, max_age).await
+    }
+
+    async fn intensities(
+        &self,
+        zone: &str,
+        range: TimeRange,
+    ) -> Result<Vec<IntensityPoint>, StoreError> {
+        self.inner.intensities(zone, range).await
+    }
+}
+
+/// The collector stores the intensity source's history once: a batch whose source answers
+/// what is already stored writes nothing (such a write would wait for the store's lock while
+/// the previous batch is being stored), and a revised or new point is stored when it comes.
+#[tokio::test]
+async fn intensity_history_is_stored_once_and_again_when_revised() {
+    let repos = store::open("sqlite::memory:").await.expect("store");
+    let source = Arc::new(RevisedHistory(std::sync::Mutex::new(vec![
+        (3, 100.0),
+        (2, 110.0),
+        (1, 120.0),
+    ])));
+    let puts = Arc::new(CountingPuts {
+        inner: repos.intensities.clone(),
+        puts: std::sync::Mutex::new(Vec::new()),
+    });
+    let mut stores = repos.collector_stores();
+    stores.intensities = puts.clone();
+    let mut sources = all(&synthetic());
+    sources.intensity = Some(source.clone());
+    let collector = Collector::new(
+        sources,
+        stores,
+        CollectorConfig {
+            cluster: Some("demo".into()),
+            ..CollectorConfig::default()
+        },
+    );
+    let windows = due_windows(
+        None,
+        end(),
+        TimeDelta::minutes(5),
+        TimeDelta::minutes(15),
+        10,
+    );
+    let taken = |puts: &CountingPuts| std::mem::take(&mut *puts.puts.lock().expect("lock"));
+
+    collector.collect(&windows[..1]).await.expect("first batch");
+    let first = taken(&puts);
+    let zones: std::collections::BTreeSet<String> = first.iter().map(|p| p.zone.clone()).collect();
+    assert!(!zones.is_empty());
+    assert_eq!(
+        first.len(),
+        3 * zones.len(),
+        "the whole history, once a zone"
+    );
+
+    collector
+        .collect(&windows[1..2])
+        .await
+        .expect("second batch");
+    assert_eq!(taken(&puts), [], "nothing new: nothing written");
+
+    {
+        let mut history = source.0.lock().expect("lock");
+        history[2].1 = 125.0; // revised
+        history.push((0, 130.0)); // new
+    }
+    collector
+        .collect(&windows[2..3])
+        .await
+        .expect("third batch");
+    let third = taken(&puts);
+    assert_eq!(third.len(), 2 * zones.len(), "{third:?}");
+    let zone = zones.first().expect("a zone");
+    let range =
+        TimeRange::new(end() - TimeDelta::hours(4), end() + TimeDelta::hours(1)).expect("range");
+    let stored: Vec<f64> = repos
+        .intensities
+        .intensities(zone, range)
+        .await
+        .expect("reads")
+        .iter()
+        .map(|p| p.gco2e_per_kwh)
+        .collect();
+    assert_eq!(stored, [100.0, 110.0, 125.0, 130.0]);
 }
