@@ -556,7 +556,7 @@ fn restarts_per_window(
 ) -> BTreeMap<DateTime<Utc>, WindowUsage> {
     let mut by_start: BTreeMap<DateTime<Utc>, WindowUsage> =
         windows.into_iter().map(|w| (w.window_start, w)).collect();
-    let totals: HashMap<PodAt, u64> = by_start
+    let totals: HashMap<PodAt, u64, foldhash::fast::RandomState> = by_start
         .values()
         .flat_map(|w| {
             w.pods.iter().filter_map(move |p| {

@@ -86,7 +86,7 @@ pub(super) struct Sample {
 /// consecutive series mostly repeat them, and a comparison is cheaper than a hash.
 #[derive(Debug, Default)]
 pub(super) struct Interner {
-    seen: HashSet<Arc<str>>,
+    seen: HashSet<Arc<str>, foldhash::fast::RandomState>,
     recent: [Option<Arc<str>>; Interner::SLOTS],
 }
 

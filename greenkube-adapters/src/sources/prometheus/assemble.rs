@@ -71,7 +71,7 @@ struct Rejection {
 pub(super) struct Assembly {
     plan: Plan,
     /// `(namespace, pod)` -> index into `pods`.
-    index: HashMap<(Arc<str>, Arc<str>), u32>,
+    index: HashMap<(Arc<str>, Arc<str>), u32, foldhash::fast::RandomState>,
     pods: Vec<(Arc<str>, Arc<str>)>,
     /// The values of the current part, per window of the part.
     pending: Vec<Vec<Entry>>,
@@ -86,7 +86,7 @@ impl Assembly {
         windows.resize_with(plan.windows, Vec::new);
         Self {
             plan,
-            index: HashMap::new(),
+            index: HashMap::default(),
             pods: Vec::new(),
             pending: Vec::new(),
             windows,

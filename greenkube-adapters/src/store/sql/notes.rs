@@ -15,7 +15,7 @@ use super::{Dialect, reasons_json};
 /// only: an id added in a transaction that rolls back is gone with it.
 #[derive(Default)]
 pub(crate) struct NoteIds {
-    ids: HashMap<Vec<String>, Vec<(MethodologyInfo, i64)>>,
+    ids: HashMap<Vec<String>, Vec<(MethodologyInfo, i64)>, foldhash::fast::RandomState>,
 }
 
 impl NoteIds {
