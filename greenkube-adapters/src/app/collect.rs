@@ -117,9 +117,10 @@ impl Stop {
 ///
 /// While a batch is stored, the next one is read and estimated: the store's work (its own
 /// thread, or its server) and the collector's (this task) overlap. The batches are still
-/// stored one after the other, in order. With [`crate::collector::CollectorConfig::maintain_each_batch`], each
-/// stored batch is also rolled up and cut as of its end, in the same overlap (a failure of
-/// that maintenance is retried as a store failure of the batch).
+/// stored one after the other, in order. With
+/// [`crate::collector::CollectorConfig::maintain_each_batch`], each stored batch is also rolled
+/// up and cut as of its end, in the same overlap (a failure of that maintenance is retried as a
+/// store failure of the batch).
 pub async fn run_windows(
     collector: &Collector,
     windows: &[TimeRange],

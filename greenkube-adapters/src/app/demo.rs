@@ -80,8 +80,8 @@ impl Demo {
 
     /// Loads the history into `store`: hourly grid intensities as if Electricity Maps had been
     /// collected all along, then every window not stored yet through the collector (a second
-    /// run with the same plan finds them all stored), rolled up and cut after each day stored (as of its end, as a collector running all along
-    /// would have), and once more at the end.
+    /// run with the same plan finds them all stored), rolled up and cut after each day stored
+    /// (as of its end, as a collector running all along would have), and once more at the end.
     pub async fn load(
         &self,
         store: &Store,
