@@ -253,15 +253,10 @@ impl Sums {
     ) {
         let (changes, targets) = (&plan.candidate.rec.changes, &plan.targets[..]);
         let window = &sample.snapshot;
-        let PodScratch {
-            touched,
-            nodes,
-            changed,
-        } = scratch;
+        let PodScratch { touched, changed } = scratch;
         index.touched_pods(targets, touched);
-        nodes.clear();
         changed.clear();
-        for &(node, position) in touched.iter() {
+        for &(_, position) in touched.iter() {
             let mut pod = window.pods[position as usize].clone();
             let mut cost = index
                 .cost_of_pod(position)
@@ -271,7 +266,6 @@ impl Sums {
             if kept && !WindowPricer::valid(&pod, cost) {
                 return;
             }
-            nodes.push(node);
             changed.push(ChangedPod {
                 position,
                 pod: kept.then_some(pod),
@@ -280,11 +274,11 @@ impl Sums {
         }
         self.before.add(&baseline.of(index, targets));
         let after = &mut self.after;
-        // The touched pods come sorted by node: each node's run of them is priced at once.
+        // The touched pods come sorted by node (`changed` in step with them): each node's run of
+        // them is priced at once.
         let mut start = 0;
-        while start < nodes.len() {
-            let node = nodes[start];
-            let end = start + nodes[start..].iter().take_while(|&&n| n == node).count();
+        for run in touched.chunk_by(|a, b| a.0 == b.0) {
+            let (node, end) = (run[0].0, start + run.len());
             pricer.price_node(
                 node,
                 index.pods_of_node(node),
@@ -493,9 +487,7 @@ fn price_with(
 struct PodScratch {
     /// The touched pods as (node position, pod position), sorted.
     touched: Vec<(u32, u32)>,
-    /// Node position of each changed pod, in step with `changed`.
-    nodes: Vec<u32>,
-    /// The touched pods as changed.
+    /// The touched pods as changed, in step with `touched`.
     changed: Vec<ChangedPod>,
 }
 
